@@ -1,0 +1,22 @@
+//! One module per subcommand (xsv style): each parses nothing itself, takes its clap `Args`,
+//! builds working objects, calls the library and prints.
+
+mod leads;
+mod load;
+mod rules;
+mod run;
+mod sample;
+
+use crate::cli::{Cli, Command, RulesCommand};
+use crate::error::Result;
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Load(a) => load::run(&a),
+        Command::Run(a) => run::run(&a),
+        Command::Leads(a) => leads::run(&a),
+        Command::Rules(RulesCommand::Check(a)) => rules::check(&a),
+        Command::Sample(a) => sample::run(&a),
+    }
+}
