@@ -339,14 +339,16 @@ fn project_root(path: &Path) -> PathBuf {
         dir
     };
     if dir.file_name().is_some_and(|n| n == "config") {
-        dir.parent()
-            .map_or_else(|| PathBuf::from("."), |p| {
+        dir.parent().map_or_else(
+            || PathBuf::from("."),
+            |p| {
                 if p.as_os_str().is_empty() {
                     PathBuf::from(".")
                 } else {
                     p.to_path_buf()
                 }
-            })
+            },
+        )
     } else {
         dir.to_path_buf()
     }
@@ -371,7 +373,7 @@ fn yaml_error(e: &serde_yaml::Error, path: &Path) -> Error {
         .and_then(|r| r.split('`').next())
         && let Some(best) = did_you_mean(unknown, KNOWN_KEYS)
     {
-        out.push_str(&format!("\nhelp: did you mean `{best}`?"));
+        out = format!("{out}\nhelp: did you mean `{best}`?");
     }
     Error::Config(out)
 }
@@ -410,9 +412,15 @@ mod tests {
         let err = parse("database: x.db\nscoring_weight:\n  urgency: 1\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("error: unknown field `scoring_weight`"), "{err}");
+        assert!(
+            err.starts_with("error: unknown field `scoring_weight`"),
+            "{err}"
+        );
         assert!(err.contains(" --> config/onelead.yaml:2:1"), "{err}");
-        assert!(err.contains("help: did you mean `scoring_weights`?"), "{err}");
+        assert!(
+            err.contains("help: did you mean `scoring_weights`?"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -426,8 +434,17 @@ mod tests {
 
     #[test]
     fn root_is_parent_of_config_folder() {
-        assert_eq!(project_root(Path::new("config/onelead.yaml")), PathBuf::from("."));
-        assert_eq!(project_root(Path::new("/p/config/a.yaml")), PathBuf::from("/p"));
-        assert_eq!(project_root(Path::new("/tmp/x.yaml")), PathBuf::from("/tmp"));
+        assert_eq!(
+            project_root(Path::new("config/onelead.yaml")),
+            PathBuf::from(".")
+        );
+        assert_eq!(
+            project_root(Path::new("/p/config/a.yaml")),
+            PathBuf::from("/p")
+        );
+        assert_eq!(
+            project_root(Path::new("/tmp/x.yaml")),
+            PathBuf::from("/tmp")
+        );
     }
 }

@@ -1,1 +1,135 @@
-//! store (being built).
+//! SQLite storage: opening the database, the schema, writing a load, and read queries.
+//!
+//! Every command that writes does so inside one [`Tx`]: dropping it without `commit` rolls back,
+//! so a failed run leaves the database exactly as it was.
+
+pub mod load;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// An open database with the schema in place.
+pub struct Store {
+    /// The connection; queries in `report`/`cmd` use it directly.
+    pub conn: Connection,
+    /// Where it lives, for messages.
+    pub path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database for writing.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_err(path, &e))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_err(path, &e))?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(Error::Database {
+                path: path.to_path_buf(),
+                message: format!(
+                    "schema version {version} is newer than this onelead understands ({})",
+                    schema::SCHEMA_VERSION
+                ),
+            });
+        }
+        store
+            .conn
+            .execute_batch(schema::CREATE)
+            .map_err(|e| db_err(path, &e))?;
+        store
+            .conn
+            .pragma_update(None, "user_version", schema::SCHEMA_VERSION)
+            .map_err(|e| db_err(path, &e))?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading; a missing file says to run `onelead run` first.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(Error::Database {
+                path: path.to_path_buf(),
+                message: "no such database; run `onelead run` first".into(),
+            });
+        }
+        Store::open(path)
+    }
+
+    fn configure(&self) -> Result<()> {
+        // WAL lets views read the last committed state while a run writes; the busy timeout
+        // makes a second writer wait instead of failing with "database is locked".
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| db_err(&self.path, &e))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+            )
+            .map_err(|e| db_err(&self.path, &e))?;
+        Ok(())
+    }
+
+    /// Starts the run's one write transaction.
+    pub fn begin(&self) -> Result<Tx<'_>> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| db_err(&self.path, &e))?;
+        Ok(Tx {
+            conn: &self.conn,
+            done: false,
+        })
+    }
+
+    /// Row count of a table (table names come from our own constants, never from input).
+    pub fn count(&self, table: &str) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+    }
+}
+
+/// The one write transaction of a run. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx<'c> {
+    /// The connection inside the transaction.
+    pub conn: &'c Connection,
+    done: bool,
+}
+
+impl Tx<'_> {
+    /// Makes everything written durable.
+    pub fn commit(mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            // Nothing useful can be done if the rollback itself fails: SQLite discards the
+            // uncommitted transaction when the connection closes anyway.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
+    Error::Database {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,217 @@
+//! The SQLite schema. Table names follow the original design so users' own queries keep working;
+//! every source row keeps `source_file`, `source_sheet`, `source_row`.
+
+/// Bumped when the schema changes incompatibly; stored in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Creates every table and index that does not exist yet.
+pub const CREATE: &str = r"
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id       TEXT PRIMARY KEY,
+    name             TEXT NOT NULL,
+    normalized_name  TEXT NOT NULL,
+    territory_id     TEXT,
+    territory_name   TEXT,
+    name_source      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS account_aliases (
+    alias            TEXT NOT NULL,
+    normalized       TEXT NOT NULL,
+    account_id       TEXT NOT NULL REFERENCES accounts(account_id),
+    method           TEXT NOT NULL,
+    similarity       REAL NOT NULL,
+    source_table     TEXT NOT NULL,
+    occurrences      INTEGER NOT NULL,
+    PRIMARY KEY (alias, account_id, source_table)
+);
+CREATE TABLE IF NOT EXISTS install_base (
+    id                   INTEGER PRIMARY KEY,
+    serial_number        TEXT,
+    product_id           TEXT,
+    product_name         TEXT,
+    product_line         TEXT,
+    platform             TEXT,
+    business_area        TEXT,
+    territory_id         TEXT,
+    account_name         TEXT,
+    business_unit        TEXT,
+    eol_date             TEXT,
+    eosl_date            TEXT,
+    service_start        TEXT,
+    service_end          TEXT,
+    service_source       TEXT,
+    support_status       TEXT,
+    service_agreement_id TEXT,
+    account_id           TEXT,
+    days_since_eol       INTEGER,
+    days_since_expiry    INTEGER,
+    risk_level           TEXT,
+    product_family       TEXT,
+    source_file          TEXT NOT NULL,
+    source_sheet         TEXT NOT NULL,
+    source_row           INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ib_account ON install_base(account_id);
+CREATE INDEX IF NOT EXISTS ib_source ON install_base(source_file);
+CREATE INDEX IF NOT EXISTS ib_serial ON install_base(serial_number);
+CREATE TABLE IF NOT EXISTS opportunities (
+    id               INTEGER PRIMARY KEY,
+    opportunity_id   TEXT,
+    name             TEXT,
+    territory_id     TEXT,
+    account_name     TEXT,
+    product_line     TEXT,
+    account_id       TEXT,
+    source_file      TEXT NOT NULL,
+    source_sheet     TEXT NOT NULL,
+    source_row       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS opp_account ON opportunities(account_id);
+CREATE INDEX IF NOT EXISTS opp_source ON opportunities(source_file);
+CREATE TABLE IF NOT EXISTS projects (
+    id                   INTEGER PRIMARY KEY,
+    project_id           TEXT NOT NULL,
+    raw_project_id       TEXT,
+    project_number       TEXT,
+    description          TEXT,
+    customer             TEXT,
+    customer_id          TEXT,
+    territory_id         TEXT,
+    st_name              TEXT,
+    practice             TEXT,
+    status               TEXT,
+    system_status        TEXT,
+    size_category        TEXT,
+    start_date           TEXT,
+    end_date             TEXT,
+    country              TEXT,
+    business_area        TEXT,
+    third_party_svc_cost REAL,
+    third_party_mat_cost REAL,
+    labor_cost           REAL,
+    account_id           TEXT,
+    source_file          TEXT NOT NULL,
+    source_sheet         TEXT NOT NULL,
+    source_row           INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS prj_account ON projects(account_id);
+CREATE INDEX IF NOT EXISTS prj_source ON projects(source_file);
+CREATE TABLE IF NOT EXISTS services (
+    id               INTEGER PRIMARY KEY,
+    practice         TEXT,
+    sub_practice     TEXT,
+    service          TEXT,
+    source_file      TEXT NOT NULL,
+    source_sheet     TEXT NOT NULL,
+    source_row       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS service_credits (
+    id                       INTEGER PRIMARY KEY,
+    project_id               TEXT,
+    project_name             TEXT,
+    customer                 TEXT,
+    country_code             TEXT,
+    practice                 TEXT,
+    purchased                INTEGER,
+    converted                INTEGER,
+    delivered                INTEGER,
+    converted_not_delivered  INTEGER,
+    active                   INTEGER,
+    expiry_bucket            TEXT,
+    contract_end             TEXT,
+    account_id               TEXT,
+    source_file              TEXT NOT NULL,
+    source_sheet             TEXT NOT NULL,
+    source_row               INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sc_account ON service_credits(account_id);
+CREATE TABLE IF NOT EXISTS service_catalog (
+    id               INTEGER PRIMARY KEY,
+    product_family   TEXT,
+    category         TEXT,
+    service          TEXT NOT NULL,
+    skus             TEXT,
+    source_file      TEXT NOT NULL,
+    source_sheet     TEXT NOT NULL,
+    source_row       INTEGER NOT NULL,
+    source_column    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS service_sku_mappings (
+    id               INTEGER PRIMARY KEY,
+    catalog_id       INTEGER NOT NULL REFERENCES service_catalog(id),
+    product_family   TEXT,
+    category         TEXT,
+    service          TEXT NOT NULL,
+    sku              TEXT NOT NULL,
+    source_file      TEXT NOT NULL,
+    source_sheet     TEXT NOT NULL,
+    source_row       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sku_family ON service_sku_mappings(product_family);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id           INTEGER PRIMARY KEY,
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT NOT NULL,
+    command          TEXT NOT NULL,
+    as_of            TEXT NOT NULL,
+    inputs           TEXT NOT NULL,
+    rules_hash       TEXT,
+    config_hash      TEXT,
+    counts           TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id              TEXT PRIMARY KEY,
+    lead_type            TEXT NOT NULL,
+    rule                 TEXT NOT NULL,
+    install_base_id      INTEGER,
+    serial_number        TEXT,
+    product_name         TEXT,
+    product_family       TEXT,
+    account_id           TEXT,
+    territory_id         TEXT,
+    title                TEXT NOT NULL,
+    description          TEXT NOT NULL,
+    recommended_action   TEXT NOT NULL,
+    score                REAL NOT NULL,
+    priority             TEXT NOT NULL,
+    factors              TEXT NOT NULL,
+    reasons              TEXT NOT NULL,
+    recommended_services TEXT NOT NULL,
+    recommended_skus     TEXT NOT NULL,
+    days_since_eol       INTEGER,
+    extra                TEXT NOT NULL,
+    status               TEXT NOT NULL DEFAULT 'new',
+    active               INTEGER NOT NULL DEFAULT 1,
+    closed_reason        TEXT,
+    created_at           TEXT NOT NULL,
+    updated_at           TEXT NOT NULL,
+    run_id               INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leads_score ON leads(active, score DESC);
+CREATE INDEX IF NOT EXISTS leads_account ON leads(account_id);
+CREATE INDEX IF NOT EXISTS leads_territory ON leads(territory_id);
+CREATE TABLE IF NOT EXISTS lead_events (
+    id               INTEGER PRIMARY KEY,
+    lead_id          TEXT NOT NULL,
+    at               TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    from_status      TEXT,
+    to_status        TEXT,
+    note             TEXT,
+    by               TEXT,
+    opportunity_id   TEXT,
+    run_id           INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
+";
+
+/// The data tables that `load` fills from source files, in load order.
+pub const DATA_TABLES: &[&str] = &[
+    "install_base",
+    "opportunities",
+    "projects",
+    "services",
+    "service_credits",
+    "service_catalog",
+    "service_sku_mappings",
+];
