@@ -12,6 +12,7 @@ pub mod derive;
 pub mod error;
 pub mod ingest;
 pub mod model;
+pub mod pipeline;
 pub mod recommend;
 pub mod report;
 pub mod rules;

@@ -1,8 +1,119 @@
-//! `onelead load`.
+//! `onelead load`: ingest exports into the database and derive accounts, family and risk.
 
-use crate::error::{Error, Result};
+use std::io::{IsTerminal, Write};
+
+use crate::cli::{Format, LoadArgs};
+use crate::error::Result;
+use crate::pipeline::{self, RunReport, Settings};
+use crate::report::{self, Style, Table};
+use crate::rules::RuleSet;
+use crate::store::Store;
 
 /// Runs `onelead load`.
-pub fn run(_args: &crate::cli::LoadArgs) -> Result<()> {
-    Err(Error::Usage("`load` is not built yet".into()))
+pub fn run(args: &LoadArgs) -> Result<()> {
+    let settings = settings(args)?;
+    let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let store = Store::open(&settings.db)?;
+    let progress = Progress::new();
+    let report = pipeline::execute(&store, &settings, &rules, "load", true, false, &|s, n| {
+        progress.tick(s, n);
+    })?;
+    progress.finish();
+    let out = &mut std::io::stdout().lock();
+    if args.format.get() == Format::Json {
+        return Ok(report::json::write(out, &report)?);
+    }
+    write_load_report(out, &report, &settings)
+}
+
+/// Resolves the settings shared by `load`, `run` and `watch`.
+pub fn settings(args: &LoadArgs) -> Result<Settings> {
+    Settings::resolve(
+        &args.db.config,
+        args.db.db.as_deref(),
+        &args.data,
+        args.rules.as_deref(),
+        args.as_of,
+    )
+}
+
+/// Prints rows per table and the values coerced to NULL, with examples.
+pub fn write_load_report(out: &mut dyn Write, r: &RunReport, s: &Settings) -> Result<()> {
+    let Some(ingest) = &r.ingest else {
+        return Ok(());
+    };
+    let files: Vec<&str> = ingest.files.iter().map(|f| f.file.as_str()).collect();
+    writeln!(out, "loaded {} into {}", files.join(", "), s.db.display())?;
+    let mut t = Table::new(&["table", "rows"]);
+    for (table, n) in &ingest.rows {
+        t.push(vec![table.clone(), n.to_string()]);
+    }
+    t.push(vec!["accounts".into(), r.accounts.accounts.to_string()]);
+    t.push(vec![
+        "account_aliases".into(),
+        r.accounts.aliases.to_string(),
+    ]);
+    report::table::write(out, &t, Style::detect())?;
+    if !ingest.coerced.is_empty() {
+        writeln!(
+            out,
+            "values that could not be read and were stored as NULL:"
+        )?;
+        let mut t = Table::new(&[
+            "table",
+            "column",
+            "count",
+            "examples (file [sheet] row: value)",
+        ]);
+        for c in &ingest.coerced {
+            let ex: Vec<String> = c
+                .examples
+                .iter()
+                .map(|e| format!("{} [{}] row {}: {:?}", e.file, e.sheet, e.row, e.raw))
+                .collect();
+            t.push(vec![
+                c.table.clone(),
+                c.column.clone(),
+                c.count.to_string(),
+                ex.join("; "),
+            ]);
+        }
+        report::table::write(out, &t, Style::detect())?;
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal; silent otherwise.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Starts a spinner if stderr is a terminal.
+    pub fn new() -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
+    /// Shows `n` rows done in `stage`.
+    pub fn tick(&self, stage: &str, n: u64) {
+        if let Some(b) = &self.0 {
+            b.set_message(format!("{stage}: {n} rows"));
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new()
+    }
 }

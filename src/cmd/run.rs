@@ -1,8 +1,79 @@
-//! `onelead run`.
+//! `onelead run`: the main job. Load, evaluate the rules, write the leads (one transaction),
+//! then print the summary and the top 10.
 
-use crate::error::{Error, Result};
+use std::io::Write;
+
+use crate::cli::{Format, RunArgs};
+use crate::cmd::load::{Progress, settings};
+use crate::error::Result;
+use crate::pipeline::{self, RunReport};
+use crate::report::{self, Style};
+use crate::rules::RuleSet;
+use crate::score::lead::Lead;
+use crate::store::Store;
+use crate::store::query::{self, LeadFilter};
+
+#[derive(serde::Serialize)]
+struct RunJson<'a> {
+    run: &'a RunReport,
+    leads_by_type_priority: Vec<Count>,
+    top: Vec<Lead>,
+}
+
+#[derive(serde::Serialize)]
+struct Count {
+    lead_type: String,
+    priority: String,
+    leads: i64,
+}
 
 /// Runs `onelead run`.
-pub fn run(_args: &crate::cli::RunArgs) -> Result<()> {
-    Err(Error::Usage("`run` is not built yet".into()))
+pub fn run(args: &RunArgs) -> Result<()> {
+    let settings = settings(&args.load)?;
+    // Compile before touching the database: a broken rule changes nothing.
+    let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let store = Store::open(&settings.db)?;
+    let progress = Progress::new();
+    let report = pipeline::execute(&store, &settings, &rules, "run", true, true, &|s, n| {
+        progress.tick(s, n);
+    })?;
+    progress.finish();
+    let counts = query::counts_by_type_priority(&store.conn)?;
+    let top = query::leads(
+        &store.conn,
+        &LeadFilter {
+            limit: Some(10),
+            ..LeadFilter::default()
+        },
+    )?;
+    let out = &mut std::io::stdout().lock();
+    if args.load.format.get() == Format::Json {
+        let json = RunJson {
+            run: &report,
+            leads_by_type_priority: counts
+                .into_iter()
+                .map(|(lead_type, priority, leads)| Count {
+                    lead_type,
+                    priority,
+                    leads,
+                })
+                .collect(),
+            top,
+        };
+        return Ok(report::json::write(out, &json)?);
+    }
+    crate::cmd::load::write_load_report(out, &report, &settings)?;
+    let e = &report.evaluation;
+    writeln!(
+        out,
+        "\n{} leads from {} items as of {} (rules {}): {} new, {} closed, {} reopened",
+        e.leads, e.items, report.as_of, report.rules_hash, e.new_leads, e.closed, e.reopened
+    )?;
+    let style = Style::detect();
+    report::table::write(out, &report::leads::summary_table(&counts), style)?;
+    if !top.is_empty() {
+        writeln!(out, "\ntop {} leads:", top.len())?;
+        report::table::write(out, &report::leads::queue_table(&top), style)?;
+    }
+    Ok(())
 }

@@ -1,1 +1,88 @@
-//! report (being built).
+//! Output: one printer per format, each writing to any `io::Write` so tests capture output in
+//! memory. Views build a [`Table`] (for table and CSV output) and a serde value (for JSON).
+
+pub mod csv;
+pub mod json;
+pub mod leads;
+pub mod table;
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::Format;
+use crate::error::Result;
+
+/// Rows of text under headers: what the table and CSV printers print.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    /// Column headers.
+    pub headers: Vec<String>,
+    /// Rows, each as long as `headers`.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these headers and no rows.
+    pub fn new(headers: &[&str]) -> Table {
+        Table {
+            headers: headers.iter().map(|h| (*h).to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+}
+
+/// Terminal facts that decide how tables look.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    /// Fit tables to this many columns (`None`: not a terminal, never wrap).
+    pub width: Option<usize>,
+    /// Colour allowed (a terminal and no `NO_COLOR`).
+    pub color: bool,
+}
+
+impl Style {
+    /// Looks at stdout and the environment.
+    pub fn detect() -> Style {
+        let tty = std::io::stdout().is_terminal();
+        let width = if tty {
+            terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+        } else {
+            None
+        };
+        Style {
+            width,
+            color: tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+/// Writes `table` (table or CSV) or `value` (JSON) in the chosen format.
+pub fn emit<T: serde::Serialize>(
+    w: &mut dyn Write,
+    format: Format,
+    table: &Table,
+    value: &T,
+    style: Style,
+) -> Result<()> {
+    match format {
+        Format::Table => table::write(w, table, style)?,
+        Format::Csv => csv::write(w, table)?,
+        Format::Json => json::write(w, value)?,
+    }
+    Ok(())
+}
+
+/// Formats a score with two decimals, as the views show it.
+pub fn score(s: f64) -> String {
+    format!("{s:.2}")
+}
+
+/// A line for stdout, mapping a closed pipe to the error the caller treats as success.
+pub fn line(w: &mut dyn Write, text: &str) -> Result<()> {
+    writeln!(w, "{text}")?;
+    Ok(())
+}

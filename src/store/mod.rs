@@ -4,6 +4,7 @@
 //! so a failed run leaves the database exactly as it was.
 
 pub mod load;
+pub mod query;
 pub mod schema;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,164 @@
+//! The main job, shared by `load`, `run` and `watch`: ingest the inputs, rebuild accounts,
+//! evaluate the rules and record the run — all in one transaction, committed only at the end.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rusqlite::params;
+
+use crate::config::Config;
+use crate::derive::account::{self, AccountStats};
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestReport};
+use crate::rules::RuleSet;
+use crate::score::{Evaluator, Outcome};
+use crate::store::{Store, load};
+
+/// Paths and dates resolved from flags, environment and config ("high args").
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The validated config.
+    pub cfg: Config,
+    /// Database file.
+    pub db: PathBuf,
+    /// Input files and folders.
+    pub inputs: Vec<PathBuf>,
+    /// Rules folder.
+    pub rules_dir: PathBuf,
+    /// The as-of date.
+    pub as_of: NaiveDate,
+}
+
+impl Settings {
+    /// Resolves everything from the command line values; `None` means "not given".
+    pub fn resolve(
+        config: &Path,
+        db: Option<&Path>,
+        data: &[PathBuf],
+        rules: Option<&Path>,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Settings> {
+        let explicit = config != Path::new(crate::config::DEFAULT_CONFIG);
+        let cfg = Config::load(config, explicit)?;
+        let db = db.map_or_else(|| cfg.resolve(&cfg.database), Path::to_path_buf);
+        let inputs = if data.is_empty() {
+            cfg.data.iter().map(|p| cfg.resolve(p)).collect()
+        } else {
+            data.to_vec()
+        };
+        let rules_dir = rules.map_or_else(|| cfg.resolve(&cfg.rules_dir), Path::to_path_buf);
+        let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+        Ok(Settings {
+            cfg,
+            db,
+            inputs,
+            rules_dir,
+            as_of,
+        })
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunReport {
+    /// The `runs` row id.
+    pub run_id: i64,
+    /// The as-of date used.
+    pub as_of: String,
+    /// Per-file, per-table counts and coercions; `None` when nothing was ingested.
+    pub ingest: Option<IngestReport>,
+    /// Account unification.
+    pub accounts: AccountStats,
+    /// Evaluation.
+    pub evaluation: Outcome,
+    /// Hash of the rule set and config that produced the leads.
+    pub rules_hash: String,
+}
+
+/// Runs the job. With `ingest_inputs` false, only re-evaluates what the database holds.
+pub fn execute(
+    store: &Store,
+    settings: &Settings,
+    rules: &RuleSet,
+    command: &str,
+    ingest_inputs: bool,
+    make_leads: bool,
+    progress: &dyn Fn(&str, u64),
+) -> Result<RunReport> {
+    let started = chrono::Utc::now();
+    let files = if ingest_inputs {
+        if settings.inputs.is_empty() {
+            return Err(Error::Usage(
+                "no input files: give `--data PATH` or set `data:` in the config".into(),
+            ));
+        }
+        ingest::collect_inputs(&settings.inputs)?
+    } else {
+        Vec::new()
+    };
+    let tx = store.begin()?;
+    let ingest = if ingest_inputs {
+        let mut report = IngestReport::default();
+        let mut rows = 0_u64;
+        for path in &files {
+            let name = file_name(path);
+            load::forget_file(tx.conn, &name)?;
+            ingest::ingest_file(path, &settings.cfg.ingest, &mut report, &mut |rec| {
+                rows += 1;
+                if rows % 10_000 == 0 {
+                    progress("load", rows);
+                }
+                load::insert(tx.conn, &rec)
+            })?;
+        }
+        Some(report)
+    } else {
+        None
+    };
+    let accounts = account::rebuild(tx.conn, &settings.cfg.accounts)?;
+    tx.conn.execute(
+        "INSERT INTO runs (started_at, finished_at, command, as_of, inputs, rules_hash,
+         config_hash, counts) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, '{}')",
+        params![
+            started.to_rfc3339(),
+            command,
+            settings.as_of.to_string(),
+            serde_json::to_string(&files).unwrap_or_default(),
+            rules.hash()
+        ],
+    )?;
+    let run_id = tx.conn.last_insert_rowid();
+    let evaluator = Evaluator {
+        rules,
+        cfg: &settings.cfg,
+        as_of: settings.as_of,
+        make_leads,
+    };
+    let evaluation = evaluator.run(tx.conn, run_id, &|n| progress("evaluate", n))?;
+    let report = RunReport {
+        run_id,
+        as_of: settings.as_of.to_string(),
+        ingest,
+        accounts,
+        evaluation,
+        rules_hash: rules.hash().to_string(),
+    };
+    tx.conn.execute(
+        "UPDATE runs SET finished_at = ?1, counts = ?2 WHERE run_id = ?3",
+        params![
+            chrono::Utc::now().to_rfc3339(),
+            serde_json::to_string(&report.evaluation).unwrap_or_default(),
+            run_id
+        ],
+    )?;
+    tx.commit()?;
+    Ok(report)
+}
+
+/// The name rows are filed under: reloading a file of the same name replaces its rows.
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}

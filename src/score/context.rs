@@ -1,0 +1,252 @@
+//! What rules see: install-base rows and accounts turned into Rhai maps (fields documented in
+//! `rules/README.md`). Missing text is `""`; missing or placeholder dates and their day counts are
+//! `()`, so a rule can never quote a sentinel date or "0 days" for an unknown one.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rhai::{Dynamic, Map};
+use rusqlite::Connection;
+
+use crate::derive::days;
+use crate::error::Result;
+
+/// One install-base row as read for evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct ItemRow {
+    /// Row id.
+    pub id: i64,
+    /// Text columns, in [`TEXT_FIELDS`] order.
+    pub text: Vec<Option<String>>,
+    /// Date columns, in [`DATE_FIELDS`] order, as stored (`YYYY-MM-DD`).
+    pub dates: Vec<Option<String>>,
+    /// Unified account.
+    pub account_id: Option<String>,
+    /// Where the row came from, for runtime diagnostics.
+    pub source_row: i64,
+}
+
+/// Text fields of an item, named as scripts see them (= the column names).
+pub const TEXT_FIELDS: &[&str] = &[
+    "serial_number",
+    "product_id",
+    "product_name",
+    "product_line",
+    "platform",
+    "business_area",
+    "business_unit",
+    "territory_id",
+    "support_status",
+    "service_source",
+    "service_agreement_id",
+];
+
+/// Date fields of an item.
+pub const DATE_FIELDS: &[&str] = &["eol_date", "eosl_date", "service_start", "service_end"];
+
+impl ItemRow {
+    /// A field by name, for messages.
+    pub fn text(&self, field: &str) -> Option<&str> {
+        let i = TEXT_FIELDS.iter().position(|f| *f == field)?;
+        self.text[i].as_deref()
+    }
+}
+
+/// Reads up to `limit` install-base rows with `id > after`, in id order.
+pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<ItemRow>> {
+    let cols: Vec<&str> = TEXT_FIELDS.iter().chain(DATE_FIELDS).copied().collect();
+    let sql = format!(
+        "SELECT id, account_id, source_row, {} FROM install_base WHERE id > ?1 ORDER BY id LIMIT ?2",
+        cols.join(", ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params![after, limit as i64], |r| {
+        let nt = TEXT_FIELDS.len();
+        let mut text = Vec::with_capacity(nt);
+        for i in 0..nt {
+            text.push(r.get::<_, Option<String>>(3 + i)?);
+        }
+        let mut dates = Vec::with_capacity(DATE_FIELDS.len());
+        for i in 0..DATE_FIELDS.len() {
+            dates.push(r.get::<_, Option<String>>(3 + nt + i)?);
+        }
+        Ok(ItemRow {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+            source_row: r.get(2)?,
+            text,
+            dates,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The `item` map for one row, with day counts against `as_of`.
+pub fn item_map(row: &ItemRow, as_of: NaiveDate) -> Map {
+    let mut m = Map::new();
+    m.insert("id".into(), Dynamic::from(row.id));
+    for (f, v) in TEXT_FIELDS.iter().zip(&row.text) {
+        m.insert((*f).into(), v.clone().unwrap_or_default().into());
+    }
+    let mut placeholder = false;
+    let mut parsed = Vec::with_capacity(DATE_FIELDS.len());
+    for (f, v) in DATE_FIELDS.iter().zip(&row.dates) {
+        let d = v.as_deref().and_then(days::parse);
+        let real = d.filter(|d| !days::is_placeholder(*d));
+        if *f == "eol_date" && d.is_some() && real.is_none() {
+            placeholder = true;
+        }
+        m.insert(
+            (*f).into(),
+            real.map_or(Dynamic::UNIT, |d| d.format("%Y-%m-%d").to_string().into()),
+        );
+        parsed.push(d);
+    }
+    m.insert("eol_placeholder".into(), placeholder.into());
+    let dyn_days =
+        |d: Option<NaiveDate>| days::days_since(d, as_of).map_or(Dynamic::UNIT, Dynamic::from);
+    m.insert("days_since_eol".into(), dyn_days(parsed[0]));
+    m.insert("days_since_expiry".into(), dyn_days(parsed[3]));
+    m.insert("as_of".into(), as_of.format("%Y-%m-%d").to_string().into());
+    m.insert("product_family".into(), "".into());
+    m.insert("risk_level".into(), "".into());
+    m
+}
+
+/// Day count of a map field, if it is an integer.
+pub fn int_field(m: &Map, key: &str) -> Option<i64> {
+    m.get(key).and_then(|v| v.as_int().ok())
+}
+
+/// Text of a map field, if it is a non-empty string.
+pub fn str_field(m: &Map, key: &str) -> Option<String> {
+    m.get(key)
+        .and_then(|v| v.clone().into_string().ok())
+        .filter(|s| !s.is_empty())
+}
+
+/// Every account's `account` map, keyed by account id, plus the map used for items without one.
+pub struct Accounts {
+    /// Account id → map.
+    pub maps: HashMap<String, Map>,
+    /// For items with no account.
+    pub none: Map,
+}
+
+impl Accounts {
+    /// The map for an item's account.
+    pub fn get(&self, id: Option<&str>) -> &Map {
+        id.and_then(|i| self.maps.get(i)).unwrap_or(&self.none)
+    }
+
+    /// The account's display name.
+    pub fn name(&self, id: Option<&str>) -> Option<String> {
+        id.and_then(|i| self.maps.get(i))
+            .and_then(|m| str_field(m, "name"))
+    }
+}
+
+fn empty_account() -> Map {
+    let mut m = Map::new();
+    m.insert("account_id".into(), "".into());
+    m.insert("name".into(), "".into());
+    m.insert("territory_id".into(), "".into());
+    for k in [
+        "install_base_count",
+        "opportunity_count",
+        "project_count",
+        "closed_project_count",
+        "active_credits",
+    ] {
+        m.insert(k.into(), Dynamic::from(0_i64));
+    }
+    m.insert("project_size_category".into(), Dynamic::UNIT);
+    m.insert("last_project_end".into(), Dynamic::UNIT);
+    m
+}
+
+/// Reads every account with its aggregates (one grouped query per source table, not per row).
+pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
+    let mut maps: HashMap<String, Map> = HashMap::new();
+    let mut stmt = conn.prepare("SELECT account_id, name, territory_id FROM accounts")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (id, name, territory) = row?;
+        let mut m = empty_account();
+        m.insert("account_id".into(), id.clone().into());
+        m.insert("name".into(), name.into());
+        m.insert("territory_id".into(), territory.unwrap_or_default().into());
+        maps.insert(id, m);
+    }
+    let mut set = |sql: &str, key: &str| -> Result<()> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, rusqlite::types::Value>(1)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, v) = row?;
+            if let Some(m) = maps.get_mut(&id) {
+                let d = match v {
+                    rusqlite::types::Value::Integer(i) => Dynamic::from(i),
+                    rusqlite::types::Value::Text(s) => s.into(),
+                    _ => Dynamic::UNIT,
+                };
+                m.insert(key.into(), d);
+            }
+        }
+        Ok(())
+    };
+    set(
+        "SELECT account_id, count(*) FROM install_base WHERE account_id IS NOT NULL GROUP BY 1",
+        "install_base_count",
+    )?;
+    set(
+        "SELECT account_id, count(*) FROM opportunities WHERE account_id IS NOT NULL GROUP BY 1",
+        "opportunity_count",
+    )?;
+    set(
+        "SELECT account_id, count(*) FROM projects WHERE account_id IS NOT NULL GROUP BY 1",
+        "project_count",
+    )?;
+    set(
+        "SELECT account_id, count(*) FROM projects WHERE account_id IS NOT NULL
+         AND upper(system_status) = 'CLSD' GROUP BY 1",
+        "closed_project_count",
+    )?;
+    set(
+        "SELECT account_id, max(end_date) FROM projects WHERE account_id IS NOT NULL GROUP BY 1",
+        "last_project_end",
+    )?;
+    set(
+        "SELECT account_id, coalesce(sum(active), 0) FROM service_credits
+         WHERE account_id IS NOT NULL GROUP BY 1",
+        "active_credits",
+    )?;
+    // The typical project size: the most common known size; ties go to the larger size so the
+    // answer never depends on hash order (the original's did).
+    set(
+        "SELECT account_id, size_category FROM (
+           SELECT account_id, size_category, count(*) AS n,
+             CASE size_category WHEN '>$5M' THEN 5 WHEN '$1M-$5M' THEN 4 WHEN '$500k-$1M' THEN 3
+               WHEN '$50k-$500k' THEN 2 WHEN '<$50k' THEN 1 ELSE 0 END AS rank,
+             row_number() OVER (PARTITION BY account_id ORDER BY count(*) DESC,
+               CASE size_category WHEN '>$5M' THEN 5 WHEN '$1M-$5M' THEN 4 WHEN '$500k-$1M' THEN 3
+               WHEN '$50k-$500k' THEN 2 WHEN '<$50k' THEN 1 ELSE 0 END DESC) AS pick
+           FROM projects WHERE account_id IS NOT NULL AND size_category IS NOT NULL
+           GROUP BY account_id, size_category) WHERE pick = 1",
+        "project_size_category",
+    )?;
+    Ok(Accounts {
+        maps,
+        none: empty_account(),
+    })
+}

@@ -1,0 +1,177 @@
+//! Read queries the views share. Filters become SQL `WHERE` clauses with bound parameters, so
+//! they use the indexes and never interpolate user text.
+
+use rusqlite::{Connection, Row, params_from_iter};
+
+use crate::error::Result;
+use crate::score::lead::Lead;
+
+/// Sort orders of the lead queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LeadSort {
+    /// Highest score first.
+    #[default]
+    Score,
+    /// CRITICAL first, then by score.
+    Priority,
+    /// Account name A–Z, then by score.
+    Account,
+    /// Lead type A–Z, then by score.
+    Type,
+    /// Longest past end of life first.
+    DaysPastEol,
+}
+
+/// Which leads to read.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    /// Case-insensitive substring of the lead type.
+    pub lead_type: Option<String>,
+    /// Any of these priorities (upper-case).
+    pub priorities: Vec<String>,
+    /// Score at least this.
+    pub min_score: Option<f64>,
+    /// Territory id.
+    pub territory: Option<String>,
+    /// Substring of the account name, its normalised name or any alias.
+    pub account: Option<String>,
+    /// Product family (case-insensitive).
+    pub family: Option<String>,
+    /// Status (case-insensitive).
+    pub status: Option<String>,
+    /// Include leads whose trigger no longer fires.
+    pub include_inactive: bool,
+    /// Order.
+    pub sort: LeadSort,
+    /// At most this many.
+    pub limit: Option<usize>,
+}
+
+const PRIORITY_RANK: &str = "CASE l.priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 \
+                             WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END";
+
+/// The SELECT list that [`lead_from_row`] reads.
+pub const LEAD_COLUMNS: &str = "l.lead_id, l.lead_type, l.rule, l.priority, l.score, l.factors,
+    l.reasons, l.title, l.description, l.recommended_action, l.account_id, a.name,
+    l.territory_id, l.install_base_id, l.serial_number, l.product_name, l.product_family,
+    l.days_since_eol, l.recommended_services, l.recommended_skus, l.extra, l.status, l.active,
+    l.created_at, l.updated_at";
+
+/// Reads the leads matching `f`, in its order.
+pub fn leads(conn: &Connection, f: &LeadFilter) -> Result<Vec<Lead>> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut arg = |v: String| {
+        args.push(v.into());
+        format!("?{}", args.len())
+    };
+    if !f.include_inactive {
+        clauses.push("l.active = 1".into());
+    }
+    if let Some(t) = &f.lead_type {
+        clauses.push(format!(
+            "instr(lower(l.lead_type), lower({})) > 0",
+            arg(t.clone())
+        ));
+    }
+    if !f.priorities.is_empty() {
+        let list: Vec<String> = f.priorities.iter().map(|p| arg(p.to_uppercase())).collect();
+        clauses.push(format!("l.priority IN ({})", list.join(",")));
+    }
+    if let Some(s) = f.min_score {
+        clauses.push(format!("l.score >= CAST({} AS REAL)", arg(s.to_string())));
+    }
+    if let Some(t) = &f.territory {
+        clauses.push(format!("l.territory_id = {}", arg(t.clone())));
+    }
+    if let Some(a) = &f.account {
+        let p = arg(a.clone());
+        clauses.push(format!(
+            "(l.account_id = {p} OR instr(lower(a.name), lower({p})) > 0
+              OR instr(a.normalized_name, lower({p})) > 0
+              OR l.account_id IN (SELECT account_id FROM account_aliases
+                                  WHERE instr(lower(alias), lower({p})) > 0))"
+        ));
+    }
+    if let Some(fam) = &f.family {
+        clauses.push(format!(
+            "upper(l.product_family) = upper({})",
+            arg(fam.clone())
+        ));
+    }
+    if let Some(s) = &f.status {
+        clauses.push(format!("lower(l.status) = lower({})", arg(s.clone())));
+    }
+    let order = match f.sort {
+        LeadSort::Score => "l.score DESC".to_string(),
+        LeadSort::Priority => format!("{PRIORITY_RANK}, l.score DESC"),
+        LeadSort::Account => "a.name COLLATE NOCASE, l.score DESC".into(),
+        LeadSort::Type => "l.lead_type, l.score DESC".into(),
+        LeadSort::DaysPastEol => "l.days_since_eol IS NULL, l.days_since_eol DESC".into(),
+    };
+    let mut sql = format!(
+        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id"
+    );
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    // The id breaks ties so the order is the same on every run.
+    sql = format!("{sql} ORDER BY {order}, l.lead_id");
+    if let Some(n) = f.limit {
+        sql = format!("{sql} LIMIT {n}");
+    }
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), lead_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+/// Builds a [`Lead`] from a row selected with [`LEAD_COLUMNS`].
+pub fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
+    let skus: String = r.get(19)?;
+    Ok(Lead {
+        lead_id: r.get(0)?,
+        lead_type: r.get(1)?,
+        rule: r.get(2)?,
+        priority: r.get(3)?,
+        score: r.get(4)?,
+        factors: from_json(&r.get::<_, String>(5)?),
+        reasons: from_json(&r.get::<_, String>(6)?),
+        title: r.get(7)?,
+        description: r.get(8)?,
+        recommended_action: r.get(9)?,
+        account_id: r.get(10)?,
+        account_name: r.get(11)?,
+        territory_id: r.get(12)?,
+        install_base_id: r.get(13)?,
+        serial_number: r.get(14)?,
+        product_name: r.get(15)?,
+        product_family: r.get(16)?,
+        days_since_eol: r.get(17)?,
+        recommended_services: from_json(&r.get::<_, String>(18)?),
+        recommended_skus: skus
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        extra: from_json(&r.get::<_, String>(20)?),
+        status: r.get(21)?,
+        active: r.get(22)?,
+        created_at: r.get(23)?,
+        updated_at: r.get(24)?,
+    })
+}
+
+/// Active lead counts per (lead type, priority).
+pub fn counts_by_type_priority(conn: &Connection) -> Result<Vec<(String, String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT lead_type, priority, count(*) FROM leads WHERE active = 1
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
