@@ -62,7 +62,7 @@ pub struct Config {
 
 /// Score cut-offs: a score ≥ `critical` is CRITICAL, ≥ `high` HIGH, ≥ `medium` MEDIUM, else LOW.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PriorityThresholds {
     /// CRITICAL from this score.
     pub critical: f64,
@@ -140,7 +140,7 @@ pub struct IngestConfig {
 
 /// Rhai sandbox limits. The same in debug and release builds.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Operations one rule call may run before it is stopped.
     pub max_operations: u64,
@@ -430,6 +430,23 @@ mod tests {
             .to_string();
         assert!(err.contains("must sum to 1"), "{err}");
         assert!(err.contains("urgency 0.5 + value 0.6"), "{err}");
+    }
+
+    #[test]
+    fn shipped_config_is_valid_and_matches_defaults() {
+        let shipped = parse(include_str!("../config/onelead.yaml")).unwrap();
+        let defaults = parse("").unwrap();
+        assert_eq!(shipped.scoring_weights, defaults.scoring_weights);
+        assert_eq!(shipped.limits.max_operations, defaults.limits.max_operations);
+        assert_eq!(shipped.family_services["COMPUTE"], vec!["Servers".to_string()]);
+    }
+
+    #[test]
+    fn partial_sections_keep_their_other_defaults() {
+        let c = parse("limits: {max_operations: 5}\npriority_thresholds: {critical: 90}").unwrap();
+        assert_eq!(c.limits.max_operations, 5);
+        assert_eq!(c.limits.max_call_levels, 32);
+        assert_eq!(c.priority_thresholds.high, 60.0);
     }
 
     #[test]

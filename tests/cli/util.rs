@@ -1,0 +1,162 @@
+//! The shared test workdir: a temp folder holding copies of the project's rules and config, and
+//! a runner for the real `onelead` binary with colour off and no inherited database override.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Where the real exports live, or `None` (outside CI) when they are absent.
+/// Under `CI=true` a missing folder fails the test instead of skipping it.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let present = dir.join("DataExportAug29th.xlsx").is_file();
+    if present {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but the real exports are missing from {}",
+        dir.display()
+    );
+    eprintln!("skipping: {} is missing (not in CI)", dir.display());
+    None
+}
+
+/// A temporary project folder.
+pub struct Workdir {
+    /// Keeps the folder alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    /// A fresh folder with `rules/` and `config/onelead.yaml` copied from the project.
+    pub fn new() -> Workdir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&root.join("rules"), &dir.path().join("rules"));
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::copy(
+            root.join("config/onelead.yaml"),
+            dir.path().join("config/onelead.yaml"),
+        )
+        .unwrap();
+        Workdir { dir }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the folder.
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// Writes a file (creating folders).
+    pub fn write(&self, p: &str, text: &str) {
+        let path = self.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// Runs `onelead args…` in the folder.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_onelead"))
+            .args(args)
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("ONELEAD_DB")
+            .output()
+            .expect("run onelead")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "onelead {args:?} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs and asserts failure with `code`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "onelead {args:?}: expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).expect("utf-8 stderr")
+    }
+
+    /// Runs with `--format json` appended and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        let text = self.ok(&a);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad json ({e}):\n{text}"))
+    }
+
+    /// Result of a SQL query on the workdir database, one row per line, `|`-separated.
+    pub fn sql(&self, db: &str, query: &str) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.join(db)).expect("open db");
+        let mut stmt = conn.prepare(query).expect("prepare");
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            let mut cols = Vec::with_capacity(n);
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i)?;
+                cols.push(match v {
+                    rusqlite::types::Value::Null => "NULL".to_string(),
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Real(f) => f.to_string(),
+                    rusqlite::types::Value::Text(s) => s,
+                    rusqlite::types::Value::Blob(_) => "<blob>".to_string(),
+                });
+            }
+            Ok(cols.join("|"))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    }
+
+    /// A database fingerprint: every table's row count and a checksum of its contents.
+    pub fn fingerprint(&self, db: &str) -> Vec<String> {
+        let tables = self.sql(
+            db,
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        );
+        tables
+            .iter()
+            .map(|t| {
+                let rows = self.sql(db, &format!("SELECT * FROM {t} ORDER BY 1"));
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                for b in rows.join("\n").bytes() {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+                format!("{t}: {} rows, {h:016x}", rows.len())
+            })
+            .collect()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
