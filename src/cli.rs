@@ -34,6 +34,10 @@ pub enum Command {
     Run(RunArgs),
     /// List the scored leads, best first.
     Leads(LeadsArgs),
+    /// Run, then rerun whenever a rule, the config or an input file changes; print what changed.
+    Watch(WatchArgs),
+    /// Evaluate other rules or config against the current database without writing; print what would change.
+    Whatif(WhatifArgs),
     /// Work with rule scripts.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -115,6 +119,34 @@ pub struct RunArgs {
     /// Everything `load` takes.
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+/// `onelead watch`.
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Everything `run` takes.
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// `onelead whatif`.
+#[derive(Debug, Clone, Args)]
+pub struct WhatifArgs {
+    /// The alternative rules folder [default: `rules_dir` in the config].
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// The alternative configuration.
+    #[arg(long, value_name = "FILE", default_value = crate::config::DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// SQLite database [default: `database` in `config/onelead.yaml`].
+    #[arg(long, env = "ONELEAD_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Date the day counts are measured from [default: the as-of date of the last run].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+    /// Output format (table prints the change report as text).
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 /// `onelead leads`.

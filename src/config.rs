@@ -437,8 +437,14 @@ mod tests {
         let shipped = parse(include_str!("../config/onelead.yaml")).unwrap();
         let defaults = parse("").unwrap();
         assert_eq!(shipped.scoring_weights, defaults.scoring_weights);
-        assert_eq!(shipped.limits.max_operations, defaults.limits.max_operations);
-        assert_eq!(shipped.family_services["COMPUTE"], vec!["Servers".to_string()]);
+        assert_eq!(
+            shipped.limits.max_operations,
+            defaults.limits.max_operations
+        );
+        assert_eq!(
+            shipped.family_services["COMPUTE"],
+            vec!["Servers".to_string()]
+        );
     }
 
     #[test]

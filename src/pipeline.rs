@@ -75,16 +75,35 @@ pub struct RunReport {
     pub rules_hash: String,
 }
 
-/// Runs the job. With `ingest_inputs` false, only re-evaluates what the database holds.
+/// What a run does.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode<'a> {
+    /// Recorded in `runs.command`.
+    pub command: &'a str,
+    /// Read the input files (false: re-evaluate what the database holds).
+    pub ingest: bool,
+    /// Evaluate the triggers and write leads (false: classify only, as `load` does).
+    pub make_leads: bool,
+    /// Commit at the end (false: a what-if; `inspect` sees the result, then it is rolled back).
+    pub commit: bool,
+}
+
+/// Runs the job in one transaction. `inspect` is called before the end of the transaction
+/// (after the leads are written), so a what-if can read its own uncommitted results.
 pub fn execute(
     store: &Store,
     settings: &Settings,
     rules: &RuleSet,
-    command: &str,
-    ingest_inputs: bool,
-    make_leads: bool,
+    mode: Mode<'_>,
     progress: &dyn Fn(&str, u64),
+    inspect: &mut dyn FnMut(&rusqlite::Connection) -> Result<()>,
 ) -> Result<RunReport> {
+    let Mode {
+        command,
+        ingest: ingest_inputs,
+        make_leads,
+        commit,
+    } = mode;
     let started = chrono::Utc::now();
     let files = if ingest_inputs {
         if settings.inputs.is_empty() {
@@ -151,7 +170,10 @@ pub fn execute(
             run_id
         ],
     )?;
-    tx.commit()?;
+    inspect(tx.conn)?;
+    if commit {
+        tx.commit()?;
+    }
     Ok(report)
 }
 

@@ -15,9 +15,19 @@ pub fn run(args: &LoadArgs) -> Result<()> {
     let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
     let store = Store::open(&settings.db)?;
     let progress = Progress::new();
-    let report = pipeline::execute(&store, &settings, &rules, "load", true, false, &|s, n| {
-        progress.tick(s, n);
-    })?;
+    let report = pipeline::execute(
+        &store,
+        &settings,
+        &rules,
+        pipeline::Mode {
+            command: "load",
+            ingest: true,
+            make_leads: false,
+            commit: true,
+        },
+        &|s, n| progress.tick(s, n),
+        &mut |_| Ok(()),
+    )?;
     progress.finish();
     let out = &mut std::io::stdout().lock();
     if args.format.get() == Format::Json {

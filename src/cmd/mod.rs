@@ -6,6 +6,8 @@ mod load;
 mod rules;
 mod run;
 mod sample;
+mod watch;
+mod whatif;
 
 use crate::cli::{Cli, Command, RulesCommand};
 use crate::error::Result;
@@ -18,5 +20,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Leads(a) => leads::run(&a),
         Command::Rules(RulesCommand::Check(a)) => rules::check(&a),
         Command::Sample(a) => sample::run(&a),
+        Command::Watch(a) => watch::run(&a),
+        Command::Whatif(a) => whatif::run(&a),
     }
 }

@@ -34,9 +34,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
     let store = Store::open(&settings.db)?;
     let progress = Progress::new();
-    let report = pipeline::execute(&store, &settings, &rules, "run", true, true, &|s, n| {
-        progress.tick(s, n);
-    })?;
+    let report = pipeline::execute(
+        &store,
+        &settings,
+        &rules,
+        pipeline::Mode {
+            command: "run",
+            ingest: true,
+            make_leads: true,
+            commit: true,
+        },
+        &|s, n| progress.tick(s, n),
+        &mut |_| Ok(()),
+    )?;
     progress.finish();
     let counts = query::counts_by_type_priority(&store.conn)?;
     let top = query::leads(

@@ -2,6 +2,7 @@
 //! memory. Views build a [`Table`] (for table and CSV output) and a serde value (for JSON).
 
 pub mod csv;
+pub mod diff;
 pub mod json;
 pub mod leads;
 pub mod table;

@@ -4,6 +4,7 @@
 //! row order so the output never depends on thread timing.
 
 pub mod context;
+pub mod diff;
 pub mod lead;
 
 use std::collections::{BTreeMap, HashSet};

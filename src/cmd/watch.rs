@@ -1,0 +1,285 @@
+//! `onelead watch`: run once, then rerun on every saved change and print what changed.
+//! Rules or config changed → recompile and re-evaluate from the database (no re-ingest);
+//! an input file changed → reload, then evaluate. A change that does not compile or validate
+//! prints its diagnostics and keeps the last good rules, config and results.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use notify_debouncer_mini::notify::RecursiveMode;
+use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+
+use crate::cli::WatchArgs;
+use crate::cmd::load::settings;
+use crate::error::{Error, Result};
+use crate::pipeline::{self, Mode, Settings};
+use crate::report::{self, Style};
+use crate::rules::RuleSet;
+use crate::score::diff;
+use crate::store::Store;
+use crate::store::query;
+
+/// How long a burst of file events may last and still count as one save.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// What a batch of file events touched.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Touched {
+    rules: bool,
+    config: bool,
+    data: bool,
+    paths: Vec<PathBuf>,
+}
+
+/// Runs `onelead watch`.
+pub fn run(args: &WatchArgs) -> Result<()> {
+    let mut settings = settings(&args.load)?;
+    let mut rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let store = Store::open(&settings.db)?;
+    let out = &mut std::io::stdout();
+    rerun(&store, &settings, &rules, true, out)?;
+
+    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
+    let mut debouncer = new_debouncer(DEBOUNCE, tx)
+        .map_err(|e| Error::Usage(format!("cannot watch files: {e}")))?;
+    for (path, mode) in watch_list(&settings, &args.load.db.config) {
+        debouncer
+            .watcher()
+            .watch(&path, mode)
+            .map_err(|e| Error::Usage(format!("cannot watch `{}`: {e}", path.display())))?;
+    }
+    writeln!(
+        out,
+        "watching {}, {} and the input files; Ctrl-C to stop",
+        settings.rules_dir.display(),
+        args.load.db.config.display()
+    )?;
+    for batch in rx {
+        let events = match batch {
+            Ok(events) => events,
+            Err(e) => {
+                eprintln!("error: file watcher: {e}");
+                continue;
+            }
+        };
+        let touched = classify(
+            events.iter().map(|e| e.path.as_path()),
+            &settings,
+            &args.load.db.config,
+        );
+        if touched.paths.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = touched
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        writeln!(out, "\n── {} changed ──", names.join(", "))?;
+        // Build the new config and rules aside; swap them in only when both are good.
+        let mut next_settings = settings.clone();
+        if touched.config {
+            match settings_again(args, &settings) {
+                Ok(s) => next_settings = s,
+                Err(e) => {
+                    eprintln!("{}\nkeeping the last good rules and results", e.render());
+                    continue;
+                }
+            }
+        }
+        let next_rules = if touched.rules || touched.config {
+            match RuleSet::load(&next_settings.rules_dir, &next_settings.cfg) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    eprintln!("{}\nkeeping the last good rules and results", e.render());
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let candidate = next_rules.as_ref().unwrap_or(&rules);
+        match rerun(&store, &next_settings, candidate, touched.data, out) {
+            Ok(()) => {
+                settings = next_settings;
+                if let Some(r) = next_rules {
+                    rules = r;
+                }
+            }
+            Err(e) if e.is_broken_pipe() => return Ok(()),
+            Err(e) => eprintln!("{}\nkeeping the last good rules and results", e.render()),
+        }
+    }
+    Ok(())
+}
+
+/// Re-reads the config, keeping the as-of date of the session so only the edit changes results.
+fn settings_again(args: &WatchArgs, current: &Settings) -> Result<Settings> {
+    let mut s = settings(&args.load)?;
+    s.as_of = current.as_of;
+    Ok(s)
+}
+
+/// One evaluation with its change report and summary.
+fn rerun(
+    store: &Store,
+    settings: &Settings,
+    rules: &RuleSet,
+    ingest: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let before = diff::snapshot(&store.conn)?;
+    let report = pipeline::execute(
+        store,
+        settings,
+        rules,
+        Mode {
+            command: "watch",
+            ingest,
+            make_leads: true,
+            commit: true,
+        },
+        &|_, _| {},
+        &mut |_| Ok(()),
+    )?;
+    let after = diff::snapshot(&store.conn)?;
+    let style = Style::detect();
+    report::diff::write(out, &diff::compare(&before, &after), style)?;
+    let e = &report.evaluation;
+    writeln!(
+        out,
+        "{} leads from {} items as of {} (rules {})",
+        e.leads, e.items, report.as_of, report.rules_hash
+    )?;
+    let counts = query::counts_by_type_priority(&store.conn)?;
+    report::table::write(out, &report::leads::summary_table(&counts), style)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Folders to watch. Files are watched through their folder, because editors save by writing a
+/// new file and renaming it over the old one, which a watch on the file itself would lose.
+fn watch_list(settings: &Settings, config: &Path) -> Vec<(PathBuf, RecursiveMode)> {
+    let mut list = vec![(settings.rules_dir.clone(), RecursiveMode::Recursive)];
+    let parent = |p: &Path| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    list.push((parent(config), RecursiveMode::NonRecursive));
+    for input in &settings.inputs {
+        if input.is_dir() {
+            list.push((input.clone(), RecursiveMode::NonRecursive));
+        } else {
+            list.push((parent(input), RecursiveMode::NonRecursive));
+        }
+    }
+    list.sort();
+    list.dedup();
+    list
+}
+
+/// An absolute form that survives the file being replaced: the canonical folder plus the name.
+fn abs(p: &Path) -> PathBuf {
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    p.file_name().map_or(dir.clone(), |n| dir.join(n))
+}
+
+fn is_input(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+    !name.starts_with("~$")
+        && !name.starts_with('.')
+        && matches!(ext.as_deref(), Some("xlsx" | "csv"))
+}
+
+/// Sorts event paths into rules, config and data; everything else (the database itself, editor
+/// swap files) is ignored, so our own writes never trigger a rerun.
+fn classify<'a>(
+    paths: impl Iterator<Item = &'a Path>,
+    settings: &Settings,
+    config: &Path,
+) -> Touched {
+    let mut t = Touched::default();
+    let rules_dir = settings
+        .rules_dir
+        .canonicalize()
+        .unwrap_or_else(|_| settings.rules_dir.clone());
+    let config = abs(config);
+    let inputs: Vec<(PathBuf, bool)> = settings
+        .inputs
+        .iter()
+        .map(|i| (i.canonicalize().unwrap_or_else(|_| abs(i)), i.is_dir()))
+        .collect();
+    for p in paths {
+        let p_abs = abs(p);
+        if p.extension().is_some_and(|e| e == "rhai") && p_abs.starts_with(&rules_dir) {
+            t.rules = true;
+        } else if p_abs == config {
+            t.config = true;
+        } else if is_input(p)
+            && inputs.iter().any(|(i, dir)| {
+                if *dir {
+                    p_abs.parent() == Some(i.as_path())
+                } else {
+                    p_abs == *i
+                }
+            })
+        {
+            t.data = true;
+        } else {
+            continue;
+        }
+        if !t.paths.iter().any(|q| q == p) {
+            t.paths.push(p.to_path_buf());
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_events_into_rules_config_and_data_and_ignores_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["rules/triggers", "config", "data/in"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let settings = Settings {
+            cfg: crate::config::Config::default(),
+            db: root.join("data/onelead.db"),
+            inputs: vec![root.join("data/in")],
+            rules_dir: root.join("rules"),
+            as_of: chrono::NaiveDate::from_ymd_opt(2025, 10, 29).unwrap(),
+        };
+        let config = root.join("config/onelead.yaml");
+        let t = |p: &str| {
+            let path = root.join(p);
+            classify(std::iter::once(path.as_path()), &settings, &config)
+        };
+        assert!(t("rules/triggers/x.rhai").rules);
+        assert!(t("config/onelead.yaml").config);
+        assert!(t("data/in/export.xlsx").data);
+        for ignored in [
+            "data/onelead.db",
+            "data/onelead.db-wal",
+            "data/in/~$export.xlsx",
+            "rules/x.rhai.swp",
+            "config/other.yaml",
+        ] {
+            assert_eq!(t(ignored), Touched::default(), "{ignored}");
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `onelead whatif`: the "simulation" rule users ask for before a change goes live. Evaluates
+//! another rule set or config against the current database inside a transaction that is rolled
+//! back, and prints what would change.
+
+use std::path::Path;
+
+use crate::cli::{Format, WhatifArgs};
+use crate::config::{Config, DEFAULT_CONFIG};
+use crate::error::Result;
+use crate::pipeline::{self, Mode, Settings};
+use crate::report::{self, Style};
+use crate::rules::RuleSet;
+use crate::score::diff;
+use crate::store::Store;
+
+/// Runs `onelead whatif`.
+pub fn run(args: &WhatifArgs) -> Result<()> {
+    // The database is the live one: `--db`, else the one the default config names.
+    let db = if let Some(db) = &args.db {
+        db.clone()
+    } else {
+        let live = Config::load(Path::new(DEFAULT_CONFIG), false)?;
+        live.resolve(&live.database)
+    };
+    let store = Store::open_existing(&db)?;
+    let as_of = match args.as_of {
+        Some(d) => Some(d),
+        None => last_as_of(&store)?,
+    };
+    let settings = Settings::resolve(&args.config, Some(&db), &[], args.rules.as_deref(), as_of)?;
+    let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let before = diff::snapshot(&store.conn)?;
+    let mut after = diff::Snapshot::new();
+    pipeline::execute(
+        &store,
+        &settings,
+        &rules,
+        Mode {
+            command: "whatif",
+            ingest: false,
+            make_leads: true,
+            commit: false,
+        },
+        &|_, _| {},
+        &mut |conn| {
+            after = diff::snapshot(conn)?;
+            Ok(())
+        },
+    )?;
+    let changes = diff::compare(&before, &after);
+    let out = &mut std::io::stdout().lock();
+    if args.format.get() == Format::Json {
+        return Ok(report::json::write(out, &changes)?);
+    }
+    Ok(report::diff::write(out, &changes, Style::detect())?)
+}
+
+/// The as-of date of the last run that wrote leads, so a what-if changes only the rules.
+pub fn last_as_of(store: &Store) -> Result<Option<chrono::NaiveDate>> {
+    let s: Option<String> = store
+        .conn
+        .query_row(
+            "SELECT as_of FROM runs WHERE command IN ('run', 'watch') ORDER BY run_id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    Ok(s.and_then(|s| crate::derive::days::parse(&s)))
+}

@@ -1,0 +1,108 @@
+//! Prints a [`ChangeReport`] as text (the JSON form is the struct itself).
+
+use std::io::Write;
+
+use super::{Style, Table, score, table};
+use crate::score::diff::{ChangeReport, LeadState, Move};
+
+/// Score movers shown in text form (JSON has them all).
+const MOVERS_SHOWN: usize = 10;
+
+/// Prints the change report.
+pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io::Result<()> {
+    let r = report;
+    if r.is_empty() {
+        writeln!(w, "no lead changed")?;
+    } else {
+        writeln!(
+            w,
+            "changes: {} added, {} removed, {} re-prioritised, {} score movers",
+            r.added.len(),
+            r.removed.len(),
+            r.reprioritised.len(),
+            r.score_movers.len()
+        )?;
+    }
+    let mut counts = Table::new(&["priority", "before", "after"]);
+    for priority in ["CRITICAL", "HIGH", "MEDIUM", "LOW"] {
+        let before = r.before.get(priority).copied().unwrap_or(0);
+        let after = r.after.get(priority).copied().unwrap_or(0);
+        counts.push(vec![priority.into(), before.to_string(), after.to_string()]);
+    }
+    table::write(w, &counts, style)?;
+    section(w, "added", &r.added, style)?;
+    section(w, "removed", &r.removed, style)?;
+    moves(
+        w,
+        "re-prioritised (biggest moves first)",
+        &r.reprioritised,
+        usize::MAX,
+        style,
+    )?;
+    moves(
+        w,
+        "score movers (biggest first)",
+        &r.score_movers,
+        MOVERS_SHOWN,
+        style,
+    )?;
+    Ok(())
+}
+
+fn section(
+    w: &mut dyn Write,
+    title: &str,
+    leads: &[LeadState],
+    style: Style,
+) -> std::io::Result<()> {
+    if leads.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\n{title}:")?;
+    let mut t = Table::new(&["lead_id", "priority", "score", "type", "account", "product"]);
+    for l in leads {
+        t.push(vec![
+            l.lead_id.clone(),
+            l.priority.clone(),
+            score(l.score),
+            l.lead_type.clone(),
+            l.account.clone().unwrap_or_default(),
+            l.product.clone().unwrap_or_default(),
+        ]);
+    }
+    table::write(w, &t, style)
+}
+
+fn moves(
+    w: &mut dyn Write,
+    title: &str,
+    moves: &[Move],
+    max: usize,
+    style: Style,
+) -> std::io::Result<()> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\n{title}:")?;
+    let mut t = Table::new(&["lead_id", "type", "account", "priority", "score", "change"]);
+    for m in moves.iter().take(max) {
+        let l = &m.lead;
+        t.push(vec![
+            l.lead_id.clone(),
+            l.lead_type.clone(),
+            l.account.clone().unwrap_or_default(),
+            if m.priority_before == l.priority {
+                l.priority.clone()
+            } else {
+                format!("{} → {}", m.priority_before, l.priority)
+            },
+            format!("{} → {}", score(m.score_before), score(l.score)),
+            format!("{:+.2}", m.delta),
+        ]);
+    }
+    table::write(w, &t, style)?;
+    if moves.len() > max {
+        writeln!(w, "… and {} more", moves.len() - max)?;
+    }
+    Ok(())
+}

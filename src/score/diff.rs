@@ -1,0 +1,212 @@
+//! The change report of `watch` and `whatif`: which leads a rule or config edit added, removed,
+//! re-prioritised or moved in score, and the counts per priority before → after.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// One active lead as the change report compares it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadState {
+    /// Stable id.
+    pub lead_id: String,
+    /// Lead type.
+    pub lead_type: String,
+    /// Priority.
+    pub priority: String,
+    /// Score.
+    pub score: f64,
+    /// Account name.
+    pub account: Option<String>,
+    /// Product name.
+    pub product: Option<String>,
+    /// Serial number.
+    pub serial: Option<String>,
+}
+
+/// Every active lead, by id.
+pub type Snapshot = BTreeMap<String, LeadState>;
+
+/// Reads the active leads.
+pub fn snapshot(conn: &Connection) -> Result<Snapshot> {
+    let mut stmt = conn.prepare(
+        "SELECT l.lead_id, l.lead_type, l.priority, l.score, a.name, l.product_name,
+         l.serial_number FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
+         WHERE l.active = 1",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(LeadState {
+            lead_id: r.get(0)?,
+            lead_type: r.get(1)?,
+            priority: r.get(2)?,
+            score: r.get(3)?,
+            account: r.get(4)?,
+            product: r.get(5)?,
+            serial: r.get(6)?,
+        })
+    })?;
+    let mut out = Snapshot::new();
+    for r in rows {
+        let r = r?;
+        out.insert(r.lead_id.clone(), r);
+    }
+    Ok(out)
+}
+
+/// A lead present on both sides whose score or priority changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Move {
+    /// The lead after the change.
+    pub lead: LeadState,
+    /// Priority before.
+    pub priority_before: String,
+    /// Score before.
+    pub score_before: f64,
+    /// `score − score_before`.
+    pub delta: f64,
+}
+
+/// What changed between two snapshots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChangeReport {
+    /// Leads only in the new snapshot, best first.
+    pub added: Vec<LeadState>,
+    /// Leads only in the old snapshot, best first.
+    pub removed: Vec<LeadState>,
+    /// Leads whose priority changed, biggest score move first.
+    pub reprioritised: Vec<Move>,
+    /// Leads whose score changed but not their priority, biggest move first.
+    pub score_movers: Vec<Move>,
+    /// Active leads per priority before.
+    pub before: BTreeMap<String, usize>,
+    /// Active leads per priority after.
+    pub after: BTreeMap<String, usize>,
+}
+
+impl ChangeReport {
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.reprioritised.is_empty()
+            && self.score_movers.is_empty()
+    }
+}
+
+fn by_score(a: &LeadState, b: &LeadState) -> std::cmp::Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then_with(|| a.lead_id.cmp(&b.lead_id))
+}
+
+fn counts(s: &Snapshot) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for l in s.values() {
+        *m.entry(l.priority.clone()).or_default() += 1;
+    }
+    m
+}
+
+/// Compares two snapshots.
+pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeReport {
+    let mut r = ChangeReport {
+        before: counts(before),
+        after: counts(after),
+        ..ChangeReport::default()
+    };
+    for (id, new) in after {
+        match before.get(id) {
+            None => r.added.push(new.clone()),
+            Some(old) if old.priority != new.priority || old.score != new.score => {
+                let m = Move {
+                    lead: new.clone(),
+                    priority_before: old.priority.clone(),
+                    score_before: old.score,
+                    delta: ((new.score - old.score) * 1e6).round() / 1e6,
+                };
+                if old.priority == new.priority {
+                    r.score_movers.push(m);
+                } else {
+                    r.reprioritised.push(m);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    r.removed = before
+        .iter()
+        .filter(|(id, _)| !after.contains_key(*id))
+        .map(|(_, l)| l.clone())
+        .collect();
+    r.added.sort_by(by_score);
+    r.removed.sort_by(by_score);
+    let biggest = |a: &Move, b: &Move| {
+        b.delta
+            .abs()
+            .total_cmp(&a.delta.abs())
+            .then_with(|| a.lead.lead_id.cmp(&b.lead.lead_id))
+    };
+    r.reprioritised.sort_by(biggest);
+    r.score_movers.sort_by(biggest);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(id: &str, priority: &str, score: f64) -> LeadState {
+        LeadState {
+            lead_id: id.into(),
+            lead_type: "T".into(),
+            priority: priority.into(),
+            score,
+            account: None,
+            product: None,
+            serial: None,
+        }
+    }
+
+    fn snap(leads: &[LeadState]) -> Snapshot {
+        leads
+            .iter()
+            .map(|l| (l.lead_id.clone(), l.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn classifies_every_kind_of_change() {
+        let before = snap(&[
+            lead("A", "HIGH", 64.5),
+            lead("B", "MEDIUM", 59.25),
+            lead("C", "HIGH", 61.0),
+            lead("D", "LOW", 10.0),
+        ]);
+        let after = snap(&[
+            lead("A", "HIGH", 64.5),
+            lead("B", "HIGH", 60.75),
+            lead("C", "HIGH", 70.0),
+            lead("E", "CRITICAL", 80.0),
+        ]);
+        let r = compare(&before, &after);
+        assert_eq!(
+            r.added.iter().map(|l| &l.lead_id).collect::<Vec<_>>(),
+            ["E"]
+        );
+        assert_eq!(
+            r.removed.iter().map(|l| &l.lead_id).collect::<Vec<_>>(),
+            ["D"]
+        );
+        assert_eq!(r.reprioritised.len(), 1);
+        assert_eq!(r.reprioritised[0].priority_before, "MEDIUM");
+        assert_eq!(r.reprioritised[0].delta, 1.5);
+        assert_eq!(r.score_movers[0].lead.lead_id, "C");
+        assert_eq!(r.before["HIGH"], 2);
+        assert_eq!(r.after["HIGH"], 3);
+        assert!(!r.is_empty());
+        assert!(compare(&after, &after).is_empty());
+    }
+}
