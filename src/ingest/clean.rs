@@ -49,8 +49,9 @@ pub fn is_blank(d: &Data) -> bool {
 pub fn raw_text(d: &Data) -> String {
     match d {
         Data::Float(f) => float_text(*f),
-        Data::DateTime(dt) => excel_datetime(dt)
-            .map_or_else(|| float_text(dt.as_f64()), |x| x.to_string()),
+        Data::DateTime(dt) => {
+            excel_datetime(dt).map_or_else(|| float_text(dt.as_f64()), |x| x.to_string())
+        }
         other => other.to_string(),
     }
 }
@@ -68,8 +69,11 @@ fn float_text(f: f64) -> String {
 /// feature; its calendar split (which also handles the 1904 system) does not.
 fn excel_datetime(dt: &ExcelDateTime) -> Option<NaiveDateTime> {
     let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
-    NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(d))?
-        .and_hms_opt(u32::from(h), u32::from(mi), u32::from(s))
+    NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(d))?.and_hms_opt(
+        u32::from(h),
+        u32::from(mi),
+        u32::from(s),
+    )
 }
 
 /// Trimmed text. Numbers become their text (integral floats without `.0`), dates `YYYY-MM-DD`.
@@ -177,10 +181,8 @@ pub fn clean_float(d: &Data) -> Cleaned<f64> {
         Data::Int(i) => Cleaned::Value(*i as f64),
         Data::Float(f) if f.is_finite() => Cleaned::Value(*f),
         Data::String(s) if is_missing_marker(s) => Cleaned::Missing,
-        Data::String(s) => parse_number_str(s).map_or_else(
-            || Cleaned::Coerced(s.trim().to_string()),
-            Cleaned::Value,
-        ),
+        Data::String(s) => parse_number_str(s)
+            .map_or_else(|| Cleaned::Coerced(s.trim().to_string()), Cleaned::Value),
         other => Cleaned::Coerced(raw_text(other)),
     }
 }
@@ -222,7 +224,11 @@ pub fn is_valid_project_id(s: &str) -> bool {
     if t.chars().count() < 3 || is_missing_marker(t) {
         return false;
     }
-    let collapsed = t.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+    let collapsed = t
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
     // Typists misspell the placeholder ('NOT AUAILABLE', 'NOT AVALIABLE'); fuzzy-match it.
     strsim::normalized_levenshtein(&collapsed, "NOT AVAILABLE") < 0.75
 }
@@ -259,7 +265,9 @@ mod tests {
 
     #[test]
     fn missing_markers_are_missing_not_coerced() {
-        for m in ["", "  ", "(null)", "NULL", "null", "nan", "NaN", "n/a", "#", "-"] {
+        for m in [
+            "", "  ", "(null)", "NULL", "null", "nan", "NaN", "n/a", "#", "-",
+        ] {
             assert_eq!(clean_text(&s(m)), Cleaned::Missing, "{m:?}");
             assert_eq!(clean_date(&s(m)), Cleaned::Missing, "{m:?}");
             assert_eq!(clean_float(&s(m)), Cleaned::Missing, "{m:?}");
@@ -287,11 +295,21 @@ mod tests {
 
     #[test]
     fn dates_from_cells_serials_and_text() {
-        let dt = Data::DateTime(ExcelDateTime::new(42186.0, ExcelDateTimeType::DateTime, false));
+        let dt = Data::DateTime(ExcelDateTime::new(
+            42186.0,
+            ExcelDateTimeType::DateTime,
+            false,
+        ));
         assert_eq!(clean_date(&dt).ok(), Some(date(2015, 7, 1)));
-        assert_eq!(clean_date(&Data::Float(42186.0)).ok(), Some(date(2015, 7, 1)));
+        assert_eq!(
+            clean_date(&Data::Float(42186.0)).ok(),
+            Some(date(2015, 7, 1))
+        );
         assert_eq!(clean_date(&Data::Int(73415)).ok(), Some(date(2100, 12, 31)));
-        assert_eq!(clean_date(&Data::DateTimeIso("2024-05-01T10:00:00".into())).ok(), Some(date(2024, 5, 1)));
+        assert_eq!(
+            clean_date(&Data::DateTimeIso("2024-05-01T10:00:00".into())).ok(),
+            Some(date(2024, 5, 1))
+        );
         for (txt, want) in [
             ("2024-05-01", date(2024, 5, 1)),
             ("2024-05-01 00:00:00", date(2024, 5, 1)),
@@ -308,10 +326,19 @@ mod tests {
     #[test]
     fn implausible_dates_are_coerced() {
         assert_eq!(clean_date(&s("soon")), Cleaned::Coerced("soon".into()));
-        assert_eq!(clean_date(&s("31/12/2024")), Cleaned::Coerced("31/12/2024".into()));
+        assert_eq!(
+            clean_date(&s("31/12/2024")),
+            Cleaned::Coerced("31/12/2024".into())
+        );
         assert_eq!(clean_date(&Data::Int(12)), Cleaned::Coerced("12".into()));
-        assert_eq!(clean_date(&Data::Float(1e9)), Cleaned::Coerced("1000000000".into()));
-        assert_eq!(clean_date(&Data::Bool(true)), Cleaned::Coerced("true".into()));
+        assert_eq!(
+            clean_date(&Data::Float(1e9)),
+            Cleaned::Coerced("1000000000".into())
+        );
+        assert_eq!(
+            clean_date(&Data::Bool(true)),
+            Cleaned::Coerced("true".into())
+        );
     }
 
     #[test]
@@ -336,7 +363,15 @@ mod tests {
 
     #[test]
     fn project_id_placeholders_are_invalid() {
-        for bad in ["#", "NOT AVAILABLE", "not  available", "NOT AUAILABLE", "NOT AVALIABLE", "ab", ""] {
+        for bad in [
+            "#",
+            "NOT AVAILABLE",
+            "not  available",
+            "NOT AUAILABLE",
+            "NOT AVALIABLE",
+            "ab",
+            "",
+        ] {
             assert!(!is_valid_project_id(bad), "{bad}");
         }
         for good in ["OPE-0016694761", "11572981", "NOT"] {
@@ -354,7 +389,10 @@ mod tests {
             split_credit_project_name("TS-21-PH-GLOBE - TELECOM, INC."),
             Some(("PH".into(), "GLOBE - TELECOM, INC.".into()))
         );
-        assert_eq!(split_credit_project_name("Hybrid-Cloud-1-JP-ACME"), Some(("JP".into(), "ACME".into())));
+        assert_eq!(
+            split_credit_project_name("Hybrid-Cloud-1-JP-ACME"),
+            Some(("JP".into(), "ACME".into()))
+        );
         assert_eq!(split_credit_project_name("no pattern here"), None);
         assert_eq!(split_credit_project_name("TS-12-JPN-ACME"), None);
         assert_eq!(split_credit_project_name("TS-12-JP-"), None);

@@ -2,9 +2,12 @@
 //! memory. Only the first few non-empty records are buffered, to find the header row. Bytes that
 //! are not UTF-8 are decoded lossily rather than failing the file; a leading BOM is dropped.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use calamine::Data;
 
@@ -18,12 +21,55 @@ use crate::error::{Error, Result};
 use crate::model::{Record, SheetKind};
 
 /// Picks `,`, `;` or tab, whichever the first line uses most (European exports use `;`).
+#[allow(clippy::naive_bytecount)] // one short line: not worth the `bytecount` dependency
 pub fn sniff_delimiter(head: &[u8]) -> u8 {
     let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
     [b',', b';', b'\t']
         .into_iter()
         .max_by_key(|d| (line.iter().filter(|b| *b == d).count(), *d == b','))
         .unwrap_or(b',')
+}
+
+/// Byte offsets of the newlines read ahead of the parser, so a record's byte position can be
+/// turned into the line number an editor shows. The csv crate's own line count skips blank
+/// lines; this stays exact and holds only the newlines still in the read-ahead buffer.
+#[derive(Debug, Default)]
+struct LineIndex {
+    read: u64,
+    pending: VecDeque<u64>,
+    before: u64,
+}
+
+impl LineIndex {
+    /// The 1-based line on which byte `offset` lies. Offsets must be asked in increasing order.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        while self.pending.front().is_some_and(|nl| *nl < offset) {
+            self.pending.pop_front();
+            self.before += 1;
+        }
+        self.before + 1
+    }
+}
+
+/// A reader that records where the newlines are as bytes pass through it.
+struct LineCounting<R> {
+    inner: R,
+    index: Rc<RefCell<LineIndex>>,
+}
+
+impl<R: Read> Read for LineCounting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut index = self.index.borrow_mut();
+        let start = index.read;
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                index.pending.push_back(start + i as u64);
+            }
+        }
+        index.read += n as u64;
+        Ok(n)
+    }
 }
 
 fn cells(rec: &::csv::ByteRecord, first: bool) -> Vec<Data> {
@@ -58,18 +104,27 @@ pub fn read_csv(
         .and_then(|f| f.take(8192).read_to_end(&mut head))
         .map_err(|e| Error::io(path, e))?;
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let index = Rc::new(RefCell::new(LineIndex::default()));
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(sniff_delimiter(&head))
-        .from_reader(BufReader::new(f));
+        .from_reader(LineCounting {
+            inner: BufReader::new(f),
+            index: Rc::clone(&index),
+        });
 
     let mut rec = ::csv::ByteRecord::new();
     let mut next = |first: bool| -> Result<Option<(u32, Vec<Data>)>> {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => Ok(None),
             Ok(true) => {
-                let line = rec.position().map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+                // The record's own start position may point at skipped blank lines before it,
+                // so count back from its end: the last byte read, less the newlines it contains.
+                let end = rdr.position().byte().saturating_sub(1);
+                let inside = rec.iter().flatten().filter(|b| **b == b'\n').count() as u64;
+                let line = index.borrow_mut().line_of(end).saturating_sub(inside);
+                let line = u32::try_from(line).unwrap_or(u32::MAX);
                 Ok(Some((line, cells(&rec, first))))
             }
             Err(e) => Err(match e.into_kind() {
@@ -102,10 +157,17 @@ pub fn read_csv(
     }
     let texts: Vec<Vec<String>> = buffered
         .iter()
-        .map(|(_, r)| r.iter().map(|c| clean::raw_text(c).trim().to_string()).collect())
+        .map(|(_, r)| {
+            r.iter()
+                .map(|c| clean::raw_text(c).trim().to_string())
+                .collect()
+        })
         .collect();
 
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let force = forced_kinds(cfg)?
         .into_iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(file) || name.eq_ignore_ascii_case(&stem))
@@ -118,12 +180,19 @@ pub fn read_csv(
     }
     let (index, map) = if let Some(spec) = force.and_then(detect::spec) {
         let i = detect::best_row_for(spec, &texts).unwrap_or(0);
-        (i, detect::map_columns(spec, &texts[i], cfg.columns.get(spec.kind.key()))
-            .map_err(|e| override_error(file, spec.kind, &e))?)
+        (
+            i,
+            detect::map_columns(spec, &texts[i], cfg.columns.get(spec.kind.key()))
+                .map_err(|e| override_error(file, spec.kind, &e))?,
+        )
     } else if let Some(d) = detect::detect(&texts, &cfg.columns) {
         let spec = d.map.spec;
-        let map = detect::map_columns(spec, &texts[d.header_index], cfg.columns.get(spec.kind.key()))
-            .map_err(|e| override_error(file, spec.kind, &e))?;
+        let map = detect::map_columns(
+            spec,
+            &texts[d.header_index],
+            cfg.columns.get(spec.kind.key()),
+        )
+        .map_err(|e| override_error(file, spec.kind, &e))?;
         (d.header_index, map)
     } else {
         return Err(Error::BadInput {
@@ -168,6 +237,28 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a;b;c\n"), b';');
         assert_eq!(sniff_delimiter(b"a\tb\n"), b'\t');
         assert_eq!(sniff_delimiter(b"single\n"), b',');
+    }
+
+    #[test]
+    fn line_index_counts_newlines_before_an_offset() {
+        let mut idx = LineIndex::default();
+        let text = b"a\n\nb\n\"x\ny\"\nc";
+        let mut r = LineCounting {
+            inner: &text[..],
+            index: Rc::new(RefCell::new(LineIndex::default())),
+        };
+        let mut sink = Vec::new();
+        r.read_to_end(&mut sink).unwrap();
+        std::mem::swap(&mut idx, &mut r.index.borrow_mut());
+        assert_eq!(
+            [
+                idx.line_of(0),
+                idx.line_of(3),
+                idx.line_of(5),
+                idx.line_of(11)
+            ],
+            [1, 3, 4, 6]
+        );
     }
 
     #[test]

@@ -58,7 +58,11 @@ pub const KINDS: &[KindSpec] = &[
             "support_status" => ["supportstatus", "coveragestatus"],
             "service_agreement_id" => ["serviceagreementid", "agreementid", "contractid"],
         },
-        required: &[&["serial_number"], &["product_name", "product_id"], &["support_status"]],
+        required: &[
+            &["serial_number"],
+            &["product_name", "product_id"],
+            &["support_status"],
+        ],
     },
     KindSpec {
         kind: SheetKind::Opportunity,
@@ -277,15 +281,27 @@ pub fn detect(
     let mut best: Option<Detected> = None;
     for (i, row) in rows.iter().enumerate().take(HEADER_SCAN_ROWS) {
         for spec in KINDS {
-            let ov = columns.get(spec.kind.key());
-            let Ok(map) = map_columns(spec, row, ov).or_else(|_| map_columns(spec, row, None))
-            else {
+            // Only the overrides that fit this row count here; bad ones are reported later.
+            let usable: BTreeMap<String, String> = columns
+                .get(spec.kind.key())
+                .into_iter()
+                .flatten()
+                .filter(|(f, h)| {
+                    let one = BTreeMap::from([((*f).clone(), (*h).clone())]);
+                    map_columns(spec, row, Some(&one)).is_ok()
+                })
+                .map(|(f, h)| (f.clone(), h.clone()))
+                .collect();
+            let Ok(map) = map_columns(spec, row, Some(&usable)) else {
                 continue;
             };
             if !map.missing().is_empty() {
                 continue;
             }
-            if best.as_ref().is_none_or(|b| map.matched() > b.map.matched()) {
+            if best
+                .as_ref()
+                .is_none_or(|b| map.matched() > b.map.matched())
+            {
                 best = Some(Detected {
                     header_index: i,
                     map,
@@ -314,11 +330,7 @@ pub fn signatures_text() -> String {
     KINDS
         .iter()
         .map(|k| {
-            let groups: Vec<String> = k
-                .required
-                .iter()
-                .map(|g| g.join("|"))
-                .collect();
+            let groups: Vec<String> = k.required.iter().map(|g| g.join("|")).collect();
             format!("{} needs {}", k.kind.key(), groups.join(" + "))
         })
         .collect::<Vec<_>>()
@@ -335,7 +347,12 @@ mod tests {
 
     #[test]
     fn header_normalisation_ignores_case_and_punctuation() {
-        for h in ["Serial_Number_Id", "serial number id", "SERIAL-NUMBER-ID", " Serial Number ID "] {
+        for h in [
+            "Serial_Number_Id",
+            "serial number id",
+            "SERIAL-NUMBER-ID",
+            " Serial Number ID ",
+        ] {
             assert_eq!(normalize_header(h), "serialnumberid");
         }
         assert_eq!(normalize_header("3rd Party Svc Cost"), "3rdpartysvccost");
@@ -344,11 +361,50 @@ mod tests {
     #[test]
     fn aug29_headers_are_recognised() {
         let cases: [(&[&str], SheetKind); 5] = [
-            (&["Serial_Number_Id", "Product_Id", "Product_Name", "Support_Status"], SheetKind::InstallBase),
-            (&["HPE Opportunity ID", "Opportunity NAme", "Account ST ID", "Account Name", "Product Line"], SheetKind::Opportunity),
-            (&["Project", "PRJ Siebel ID", "PRJ Customer", "PRJ Customer ID", "PRJ System Status", "PRJ Size"], SheetKind::Project),
-            (&["Practice", "Sub-Practice", "Services"], SheetKind::Service),
-            (&["ProjectID", "ProjectName", "PracticeName", "PurchasedCredits", "ActiveCredits"], SheetKind::ServiceCredit),
+            (
+                &[
+                    "Serial_Number_Id",
+                    "Product_Id",
+                    "Product_Name",
+                    "Support_Status",
+                ],
+                SheetKind::InstallBase,
+            ),
+            (
+                &[
+                    "HPE Opportunity ID",
+                    "Opportunity NAme",
+                    "Account ST ID",
+                    "Account Name",
+                    "Product Line",
+                ],
+                SheetKind::Opportunity,
+            ),
+            (
+                &[
+                    "Project",
+                    "PRJ Siebel ID",
+                    "PRJ Customer",
+                    "PRJ Customer ID",
+                    "PRJ System Status",
+                    "PRJ Size",
+                ],
+                SheetKind::Project,
+            ),
+            (
+                &["Practice", "Sub-Practice", "Services"],
+                SheetKind::Service,
+            ),
+            (
+                &[
+                    "ProjectID",
+                    "ProjectName",
+                    "PracticeName",
+                    "PurchasedCredits",
+                    "ActiveCredits",
+                ],
+                SheetKind::ServiceCredit,
+            ),
         ];
         for (headers, kind) in cases {
             let d = detect(&[row(headers)], &BTreeMap::new()).unwrap();
@@ -358,21 +414,38 @@ mod tests {
 
     #[test]
     fn customer_id_does_not_steal_customer() {
-        let d = detect(&[row(&["PRJ Customer ID", "PRJ Customer", "Project", "PRJ Size"])], &BTreeMap::new()).unwrap();
+        let d = detect(
+            &[row(&[
+                "PRJ Customer ID",
+                "PRJ Customer",
+                "Project",
+                "PRJ Size",
+            ])],
+            &BTreeMap::new(),
+        )
+        .unwrap();
         assert_eq!(d.map.col("customer"), Some(1));
         assert_eq!(d.map.col("customer_id"), Some(0));
     }
 
     #[test]
     fn header_row_found_below_a_title() {
-        let rows = [row(&["Export of 2024-05-01"]), row(&[]), row(&["serial_number", "product_name", "support_status"])];
+        let rows = [
+            row(&["Export of 2024-05-01"]),
+            row(&[]),
+            row(&["serial_number", "product_name", "support_status"]),
+        ];
         let d = detect(&rows, &BTreeMap::new()).unwrap();
         assert_eq!(d.header_index, 2);
     }
 
     #[test]
     fn duplicate_headers_first_wins() {
-        let d = detect(&[row(&["Practice", "Services", "Services"])], &BTreeMap::new()).unwrap();
+        let d = detect(
+            &[row(&["Practice", "Services", "Services"])],
+            &BTreeMap::new(),
+        )
+        .unwrap();
         assert_eq!(d.map.col("service"), Some(1));
     }
 
@@ -394,15 +467,24 @@ mod tests {
         assert!(m.missing().is_empty());
         assert_eq!(m.col("product_name"), Some(1));
         let bad = BTreeMap::from([("serial".to_string(), "Box".to_string())]);
-        assert_eq!(map_columns(ib, &headers, Some(&bad)).unwrap_err(), OverrideError::UnknownField("serial".into()));
+        assert_eq!(
+            map_columns(ib, &headers, Some(&bad)).unwrap_err(),
+            OverrideError::UnknownField("serial".into())
+        );
         let cols = BTreeMap::from([("install_base".to_string(), ov)]);
-        assert_eq!(detect(&[headers], &cols).unwrap().map.spec.kind, SheetKind::InstallBase);
+        assert_eq!(
+            detect(&[headers], &cols).unwrap().map.spec.kind,
+            SheetKind::InstallBase
+        );
     }
 
     #[test]
     fn missing_lists_unmet_groups() {
         let ib = spec(SheetKind::InstallBase).unwrap();
         let m = map_columns(ib, &row(&["Serial_Number_Id"]), None).unwrap();
-        assert_eq!(m.missing(), ["`product_name` or `product_id`", "`support_status`"]);
+        assert_eq!(
+            m.missing(),
+            ["`product_name` or `product_id`", "`support_status`"]
+        );
     }
 }

@@ -16,6 +16,7 @@ pub mod xlsx;
 #[cfg(test)]
 mod real_tests;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use report::{Coercion, CoercionExample, FileSummary, IngestReport, SheetSummary};
@@ -49,7 +50,10 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let mut found = Vec::new();
         for entry in std::fs::read_dir(p).map_err(|e| Error::io(p, e))? {
             let path = entry.map_err(|e| Error::io(p, e))?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             // Excel leaves `~$name.xlsx` lock files next to open workbooks; they are not data.
             let skip = name.starts_with("~$") || name.starts_with('.') || path.is_dir();
             if !skip && FOLDER_EXTENSIONS.contains(&extension(&path).as_str()) {
@@ -62,7 +66,11 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if out.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
         return Err(Error::BadInput {
-            location: if shown.is_empty() { "input".into() } else { shown.join(", ") },
+            location: if shown.is_empty() {
+                "input".into()
+            } else {
+                shown.join(", ")
+            },
             message: "no .xlsx or .csv files found".into(),
         });
     }
@@ -78,9 +86,10 @@ pub fn ingest_file(
     report: &mut IngestReport,
     sink: &mut dyn FnMut(Record) -> Result<()>,
 ) -> Result<()> {
-    let file = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let ext = extension(path);
     let summary = if ext == "csv" {
         csv::read_csv(path, &file, cfg, report, sink)?
@@ -110,9 +119,12 @@ fn forced_kinds(cfg: &IngestConfig) -> Result<Vec<(String, SheetKind)>> {
 
 fn unknown_table(table: &str, section: &str) -> String {
     let keys: Vec<&str> = SheetKind::ALL.iter().map(|k| k.key()).collect();
-    let mut msg = format!("error: `ingest.{section}.{table}` is not a table; expected one of {}", keys.join(", "));
+    let mut msg = format!(
+        "error: `ingest.{section}.{table}` is not a table; expected one of {}",
+        keys.join(", ")
+    );
     if let Some(best) = crate::config::did_you_mean(table, &keys) {
-        msg.push_str(&format!("\nhelp: did you mean `{best}`?"));
+        let _ = write!(msg, "\nhelp: did you mean `{best}`?");
     }
     msg
 }
@@ -125,11 +137,20 @@ fn headers_preview(row: &[String]) -> String {
         .filter(|h| !h.is_empty())
         .map(|h| format!("`{h}`"))
         .collect();
-    let mut out = named.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut out = named
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if named.len() > SHOWN {
-        out.push_str(&format!(", … ({} columns)", named.len()));
+        let _ = write!(out, ", … ({} columns)", named.len());
     }
-    if out.is_empty() { "no headers".into() } else { out }
+    if out.is_empty() {
+        "no headers".into()
+    } else {
+        out
+    }
 }
 
 fn header_error(location: &str, kind: SheetKind, missing: &[String], headers: &[String]) -> Error {
@@ -156,7 +177,7 @@ fn override_error(location: &str, kind: SheetKind, e: &OverrideError) -> Error {
                 kind.key()
             );
             if let Some(best) = crate::config::did_you_mean(field, &names) {
-                msg.push_str(&format!("\nhelp: did you mean `{best}`?"));
+                let _ = write!(msg, "\nhelp: did you mean `{best}`?");
             }
             Error::Config(msg)
         }

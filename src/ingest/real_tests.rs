@@ -82,8 +82,17 @@ fn aug29_sheets_counts_and_values() {
             _ => None,
         })
         .collect();
-    assert_eq!(ib_rows.iter().filter(|x| x.eol_date == date(2099, 12, 31)).count(), 36);
-    assert_eq!(ib_rows.iter().filter(|x| x.service_end.is_some()).count(), 37);
+    assert_eq!(
+        ib_rows
+            .iter()
+            .filter(|x| x.eol_date == date(2099, 12, 31))
+            .count(),
+        36
+    );
+    assert_eq!(
+        ib_rows.iter().filter(|x| x.service_end.is_some()).count(),
+        37
+    );
 
     let opps: Vec<_> = records
         .iter()
@@ -104,14 +113,35 @@ fn aug29_sheets_counts_and_values() {
         .collect();
     // 991 NOT AVAILABLE + 186 '#' + 5 NOT AUAILABLE + 1 NOT AVALIABLE: misspellings are
     // placeholders too (the reference kept the 5 NOT AUAILABLE as ids and got 1178).
-    let unknown = projects.iter().filter(|p| p.project_id.starts_with("UNKNOWN_PRJ_")).count();
+    let unknown = projects
+        .iter()
+        .filter(|p| p.project_id.starts_with("UNKNOWN_PRJ_"))
+        .count();
     assert_eq!(unknown, 1183);
     assert_eq!(projects[0].project_id, "UNKNOWN_PRJ_2");
     assert_eq!(projects[0].raw_project_id.as_deref(), Some("NOT AVAILABLE"));
     assert!(projects.iter().any(|p| p.project_id == "11572981"));
-    assert_eq!(projects.iter().filter(|p| p.size_category.as_deref() == Some("$1M-$5M")).count(), 8);
-    assert_eq!(projects.iter().filter(|p| p.size_category.is_none()).count(), 73);
-    assert_eq!(projects.iter().filter(|p| p.system_status.as_deref() == Some("CLSD")).count(), 2132);
+    assert_eq!(
+        projects
+            .iter()
+            .filter(|p| p.size_category.as_deref() == Some("$1M-$5M"))
+            .count(),
+        8
+    );
+    assert_eq!(
+        projects
+            .iter()
+            .filter(|p| p.size_category.is_none())
+            .count(),
+        73
+    );
+    assert_eq!(
+        projects
+            .iter()
+            .filter(|p| p.system_status.as_deref() == Some("CLSD"))
+            .count(),
+        2132
+    );
     assert!(projects.iter().all(|p| p.labor_cost.is_none()));
     assert_eq!(projects[0].customer_id.as_deref(), Some("110079582"));
     assert_eq!(projects[0].start_date, date(2018, 6, 5));
@@ -127,7 +157,11 @@ fn aug29_sheets_counts_and_values() {
         .collect();
     let row3 = services.iter().find(|s| s.src.row == 3).unwrap();
     assert_eq!(row3.practice.as_deref(), Some("Hybrid Cloud Consulting"));
-    assert!(services.iter().all(|s| s.practice.is_some() && s.sub_practice.is_some()));
+    assert!(
+        services
+            .iter()
+            .all(|s| s.practice.is_some() && s.sub_practice.is_some())
+    );
 
     let credits: Vec<_> = records
         .iter()
@@ -161,43 +195,98 @@ fn sku_sheet_offerings_and_tables() {
     let products: std::collections::BTreeSet<u32> = offerings.iter().map(|c| c.src.row).collect();
     assert_eq!(products.len(), 28);
     assert_eq!(offerings.iter().filter(|c| !c.skus.is_empty()).count(), 34);
-    let codes: std::collections::BTreeSet<&str> =
-        offerings.iter().flat_map(|c| c.skus.iter().map(String::as_str)).collect();
+    let codes: std::collections::BTreeSet<&str> = offerings
+        .iter()
+        .flat_map(|c| c.skus.iter().map(String::as_str))
+        .collect();
     assert_eq!(codes.len(), 30);
-    let categories: Vec<&str> = offerings.iter().filter_map(|c| c.category.as_deref()).fold(Vec::new(), |mut v, c| {
-        if v.last() != Some(&c) {
-            v.push(c);
-        }
-        v
-    });
-    assert_eq!(categories, ["Storage SW", "Storage HW", "Compute", "Switches", "Converged Systems", "HCI"]);
+    let categories: Vec<&str> =
+        offerings
+            .iter()
+            .filter_map(|c| c.category.as_deref())
+            .fold(Vec::new(), |mut v, c| {
+                if v.last() != Some(&c) {
+                    v.push(c);
+                }
+                v
+            });
+    assert_eq!(
+        categories,
+        [
+            "Storage SW",
+            "Storage HW",
+            "Compute",
+            "Switches",
+            "Converged Systems",
+            "HCI"
+        ]
+    );
 
     let first = offerings[0];
     assert_eq!((first.src.row, first.column.as_str()), (7, "E"));
     assert_eq!(first.product_family.as_deref(), Some("3PAR"));
     assert_eq!(first.service, "OS upgrade");
     assert_eq!(first.skus, ["HM002A1", "HM002AE", "HM002AC"]);
-    let c7000 = offerings.iter().find(|c| c.product_family.as_deref() == Some("C7000") && c.column == "G").unwrap();
-    assert_eq!((c7000.category.as_deref(), c7000.service.as_str()), (Some("Compute"), "Health Check"));
+    let c7000 = offerings
+        .iter()
+        .find(|c| c.product_family.as_deref() == Some("C7000") && c.column == "G")
+        .unwrap();
+    assert_eq!(
+        (c7000.category.as_deref(), c7000.service.as_str()),
+        (Some("Compute"), "Health Check")
+    );
     assert_eq!(c7000.skus, ["H4F36A1", "H4F36AE", "H4F36AC"]);
 
     let tables: Vec<_> = cat.iter().filter(|c| c.product_family.is_none()).collect();
     let got: Vec<(u32, &str, Vec<&str>)> = tables
         .iter()
-        .map(|c| (c.src.row, c.service.as_str(), c.skus.iter().map(String::as_str).collect()))
+        .map(|c| {
+            (
+                c.src.row,
+                c.service.as_str(),
+                c.skus.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
         [
-            (55, "HPE Storage Firmware Remote Service", vec!["H44NKE", "H44NKA1", "H44NKAC"]),
-            (56, "HPE Storage Firmware Remote Service (for Simplivity and StoreOnce)", vec!["H44NKE", "H44NKA1", "H44NKAC"]),
-            (69, "HPE Compute Firmware Remote Service", vec!["H44NHE", "H44NHA1", "H44NHAC"]),
-            (72, "HPE 3PAR StoreServ, HPE Primera, and HPE Alletra 9000 Software Installation and Startup - Peer Persistence", vec!["HA124A1#5Y8"]),
-            (73, "HPE Strge Systm Startup Rpl PM-PP-RC SVC (for Remote Copy, Peer Motion and Peer Persistence)", vec!["HA124A1#5T0"]),
+            (
+                55,
+                "HPE Storage Firmware Remote Service",
+                vec!["H44NKE", "H44NKA1", "H44NKAC"]
+            ),
+            (
+                56,
+                "HPE Storage Firmware Remote Service (for Simplivity and StoreOnce)",
+                vec!["H44NKE", "H44NKA1", "H44NKAC"]
+            ),
+            (
+                69,
+                "HPE Compute Firmware Remote Service",
+                vec!["H44NHE", "H44NHA1", "H44NHAC"]
+            ),
+            (
+                72,
+                "HPE 3PAR StoreServ, HPE Primera, and HPE Alletra 9000 Software Installation and Startup - Peer Persistence",
+                vec!["HA124A1#5Y8"]
+            ),
+            (
+                73,
+                "HPE Strge Systm Startup Rpl PM-PP-RC SVC (for Remote Copy, Peer Motion and Peer Persistence)",
+                vec!["HA124A1#5T0"]
+            ),
         ]
     );
-    assert!(tables.iter().all(|c| c.category.as_deref() == Some("SKU table")));
+    assert!(
+        tables
+            .iter()
+            .all(|c| c.category.as_deref() == Some("SKU table"))
+    );
     let sheet = &report.files[0].sheets[0];
-    assert_eq!((sheet.kind.as_str(), sheet.rows, sheet.notes), ("service_catalog", 123, 7));
+    assert_eq!(
+        (sheet.kind.as_str(), sheet.rows, sheet.notes),
+        ("service_catalog", 123, 7)
+    );
     assert_eq!(report.rows["service_catalog"], 123);
 }

@@ -128,7 +128,10 @@ mod tests {
         r.record_coercion("projects", "start_date", ex(9));
         let c = r.coercion("projects", "labor_cost").unwrap();
         assert_eq!(c.count, 6);
-        assert_eq!(c.examples.iter().map(|e| e.row).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(
+            c.examples.iter().map(|e| e.row).collect::<Vec<_>>(),
+            [2, 3, 4]
+        );
         assert_eq!(r.coerced.len(), 2);
     }
 

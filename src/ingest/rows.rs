@@ -169,7 +169,8 @@ fn opportunity(cx: &mut RowCtx) -> OpportunityRecord {
 
 fn project(cx: &mut RowCtx) -> ProjectRecord {
     let raw_cell = cx.cell("project_id");
-    let raw_project_id = (!clean::is_blank(raw_cell)).then(|| clean::raw_text(raw_cell).trim().to_string());
+    let raw_project_id =
+        (!clean::is_blank(raw_cell)).then(|| clean::raw_text(raw_cell).trim().to_string());
     // Placeholders are not coerced values: the row keeps a stable synthetic id instead.
     let project_id = cx
         .id("project_id")
@@ -247,7 +248,11 @@ mod tests {
 
     fn reader(kind: SheetKind, headers: &[&str]) -> TableReader {
         let h: Vec<String> = headers.iter().map(|s| (*s).to_string()).collect();
-        TableReader::new(map_columns(spec(kind).unwrap(), &h, None).unwrap(), "f.xlsx", "S")
+        TableReader::new(
+            map_columns(spec(kind).unwrap(), &h, None).unwrap(),
+            "f.xlsx",
+            "S",
+        )
     }
 
     fn run(r: &mut TableReader, rows: &[Vec<Data>]) -> (Vec<Record>, IngestReport) {
@@ -269,7 +274,10 @@ mod tests {
 
     #[test]
     fn services_fill_down_and_reset_sub_practice() {
-        let mut r = reader(SheetKind::Service, &["Practice", "Sub-Practice", "Services"]);
+        let mut r = reader(
+            SheetKind::Service,
+            &["Practice", "Sub-Practice", "Services"],
+        );
         let rows = vec![
             vec![s("P1"), s("S1"), s("a")],
             vec![Data::Empty, Data::Empty, s("b")],
@@ -286,35 +294,61 @@ mod tests {
             })
             .collect();
         let p = |a: &str| Some(a.to_string());
-        assert_eq!(got, [(p("P1"), p("S1"), 2), (p("P1"), p("S1"), 3), (p("P1"), p("S2"), 5), (p("P2"), None, 6)]);
+        assert_eq!(
+            got,
+            [
+                (p("P1"), p("S1"), 2),
+                (p("P1"), p("S1"), 3),
+                (p("P1"), p("S2"), 5),
+                (p("P2"), None, 6)
+            ]
+        );
     }
 
     #[test]
     fn project_ids_placeholders_and_coerced_costs() {
-        let mut r = reader(SheetKind::Project, &["PRJ Siebel ID", "PRJ Customer", "PRJ Size", "Labor Cost"]);
+        let mut r = reader(
+            SheetKind::Project,
+            &["PRJ Siebel ID", "PRJ Customer", "PRJ Size", "Labor Cost"],
+        );
         let rows = vec![
             vec![s("NOT AUAILABLE"), s("c"), s("$1M - $5M"), s("Yes")],
             vec![Data::Int(11_572_981), s("c"), s("-"), s("NULL")],
         ];
         let (out, report) = run(&mut r, &rows);
-        let Record::Project(a) = &out[0] else { panic!() };
+        let Record::Project(a) = &out[0] else {
+            panic!()
+        };
         assert_eq!(a.project_id, "UNKNOWN_PRJ_2");
         assert_eq!(a.raw_project_id.as_deref(), Some("NOT AUAILABLE"));
         assert_eq!(a.size_category.as_deref(), Some("$1M-$5M"));
-        let Record::Project(b) = &out[1] else { panic!() };
+        let Record::Project(b) = &out[1] else {
+            panic!()
+        };
         assert_eq!(b.project_id, "11572981");
         assert_eq!(b.size_category, None);
         let c = report.coercion("projects", "labor_cost").unwrap();
-        assert_eq!((c.count, c.examples[0].row, c.examples[0].raw.as_str()), (1, 2, "Yes"));
+        assert_eq!(
+            (c.count, c.examples[0].row, c.examples[0].raw.as_str()),
+            (1, 2, "Yes")
+        );
         assert_eq!(report.rows["projects"], 2);
     }
 
     #[test]
     fn credit_names_are_split() {
-        let mut r = reader(SheetKind::ServiceCredit, &["ProjectID", "ProjectName", "ActiveCredits"]);
+        let mut r = reader(
+            SheetKind::ServiceCredit,
+            &["ProjectID", "ProjectName", "ActiveCredits"],
+        );
         let rows = vec![vec![s("PR-1"), s("TS-2137-SE-NET4 AB"), Data::Float(3.0)]];
         let (out, _) = run(&mut r, &rows);
-        let Record::ServiceCredit(c) = &out[0] else { panic!() };
-        assert_eq!((c.country_code.as_deref(), c.customer.as_deref(), c.active), (Some("SE"), Some("NET4 AB"), Some(3)));
+        let Record::ServiceCredit(c) = &out[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (c.country_code.as_deref(), c.customer.as_deref(), c.active),
+            (Some("SE"), Some("NET4 AB"), Some(3))
+        );
     }
 }

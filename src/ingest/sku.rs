@@ -29,11 +29,15 @@ pub struct SkuStats {
 pub fn is_sku(token: &str) -> bool {
     let mut parts = token.splitn(2, '#');
     let base = parts.next().unwrap_or_default();
-    let suffix_ok = parts
-        .next()
-        .is_none_or(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    let suffix_ok = parts.next().is_none_or(|s| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    });
     base.len() >= 4
-        && base.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         && base.bytes().any(|b| b.is_ascii_digit())
         && base.bytes().any(|b| b.is_ascii_uppercase())
         && suffix_ok
@@ -65,7 +69,13 @@ pub fn parse_offering(text: &str) -> (String, Vec<String>) {
 }
 
 /// Normalised headers of the SKU tables (`Fixed SKU`, `Service name`, ...).
-const TABLE_HEADERS: &[&str] = &["fixedsku", "flexsku", "contractualsku", "servicecredits", "servicename"];
+const TABLE_HEADERS: &[&str] = &[
+    "fixedsku",
+    "flexsku",
+    "contractualsku",
+    "servicecredits",
+    "servicename",
+];
 
 fn is_table_header(cells: &[Data]) -> bool {
     cells
@@ -112,13 +122,13 @@ pub fn read_sku_sheet(
     sheet: &str,
     sink: &mut dyn FnMut(Record) -> Result<()>,
 ) -> Result<SkuStats> {
-    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let (top, col0) = range.start().unwrap_or((0, 0));
     let (first, pcol) = header.map_or((0, 0), |(r, c)| (r + 1, c));
     let rows: Vec<(u32, &[Data])> = range
         .rows()
         .enumerate()
         .skip(first)
-        .map(|(i, r)| (row0 + i as u32 + 1, r))
+        .map(|(i, r)| (top + i as u32 + 1, r))
         .collect();
     let src = |row: u32| SourceRef {
         file: file.to_string(),
@@ -176,17 +186,21 @@ pub fn read_sku_sheet(
         }
     }
 
-    read_sku_tables(&rows[split..], &mut |row, c, service, skus| {
-        stats.records += 1;
-        sink(Record::Catalog(CatalogRecord {
-            src: src(row),
-            column: letter(c),
-            product_family: None,
-            category: Some(SKU_TABLE.to_string()),
-            service,
-            skus,
-        }))
-    }, &mut stats.notes)?;
+    read_sku_tables(
+        &rows[split..],
+        &mut |row, c, service, skus| {
+            stats.records += 1;
+            sink(Record::Catalog(CatalogRecord {
+                src: src(row),
+                column: letter(c),
+                product_family: None,
+                category: Some(SKU_TABLE.to_string()),
+                service,
+                skus,
+            }))
+        },
+        &mut stats.notes,
+    )?;
     Ok(stats)
 }
 
@@ -228,7 +242,9 @@ fn read_sku_tables(
         if let Some((c, service)) = name {
             // Merged SKU cells (D55:D56 ...) read as blank below their first row.
             let skus = match &last {
-                Some((prev, prev_skus)) if skus.is_empty() && *prev + 1 == *row => prev_skus.clone(),
+                Some((prev, prev_skus)) if skus.is_empty() && *prev + 1 == *row => {
+                    prev_skus.clone()
+                }
                 _ => skus,
             };
             last = Some((*row, skus.clone()));
@@ -253,17 +269,41 @@ mod tests {
     #[test]
     fn offerings_split_into_service_and_skus() {
         let cases: [(&str, &str, &[&str]); 7] = [
-            ("OS upgrade (HM002A1/HM002AE/HM002AC)", "OS upgrade", &["HM002A1", "HM002AE", "HM002AC"]),
-            ("HW upgrade (HA124A1#5Q3 / HA124A1#5Q4 / HA124A1#5PJ)", "HW upgrade", &["HA124A1#5Q3", "HA124A1#5Q4", "HA124A1#5PJ"]),
-            ("Health Check (H4F36A1/ H4F36AE/ H4F36AC)", "Health Check", &["H4F36A1", "H4F36AE", "H4F36AC"]),
-            ("Data Optimization services (HA124A1#5XA)", "Data Optimization services", &["HA124A1#5XA"]),
+            (
+                "OS upgrade (HM002A1/HM002AE/HM002AC)",
+                "OS upgrade",
+                &["HM002A1", "HM002AE", "HM002AC"],
+            ),
+            (
+                "HW upgrade (HA124A1#5Q3 / HA124A1#5Q4 / HA124A1#5PJ)",
+                "HW upgrade",
+                &["HA124A1#5Q3", "HA124A1#5Q4", "HA124A1#5PJ"],
+            ),
+            (
+                "Health Check (H4F36A1/ H4F36AE/ H4F36AC)",
+                "Health Check",
+                &["H4F36A1", "H4F36AE", "H4F36AC"],
+            ),
+            (
+                "Data Optimization services (HA124A1#5XA)",
+                "Data Optimization services",
+                &["HA124A1#5XA"],
+            ),
             ("HW upgrade ", "HW upgrade", &[]),
-            ("Service (for Simplivity and StoreOnce)", "Service (for Simplivity and StoreOnce)", &[]),
+            (
+                "Service (for Simplivity and StoreOnce)",
+                "Service (for Simplivity and StoreOnce)",
+                &[],
+            ),
             ("Cluster (SG, SUSE, RHEL)", "Cluster (SG, SUSE, RHEL)", &[]),
         ];
         for (cell, service, skus) in cases {
             let (s, k) = parse_offering(cell);
-            assert_eq!((s.as_str(), k.iter().map(String::as_str).collect::<Vec<_>>()), (service, skus.to_vec()), "{cell}");
+            assert_eq!(
+                (s.as_str(), k.iter().map(String::as_str).collect::<Vec<_>>()),
+                (service, skus.to_vec()),
+                "{cell}"
+            );
         }
     }
 
@@ -312,7 +352,13 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(stats, SkuStats { records: 5, notes: 1 });
+        assert_eq!(
+            stats,
+            SkuStats {
+                records: 5,
+                notes: 1
+            }
+        );
         let cat: Vec<CatalogRecord> = out
             .into_iter()
             .map(|r| match r {
@@ -327,7 +373,10 @@ mod tests {
         assert_eq!(cat[0].skus, ["HX001A1"]);
         assert_eq!(cat[2].skus, ["H44NKE"]);
         assert_eq!(cat[3].skus, ["H44NKE"], "merged SKU cells carry down");
-        assert_eq!((cat[4].service.as_str(), cat[4].skus.as_slice()), ("Peer Persistence", ["HA124A1#5Y8".to_string()].as_slice()));
+        assert_eq!(
+            (cat[4].service.as_str(), cat[4].skus.as_slice()),
+            ("Peer Persistence", ["HA124A1#5Y8".to_string()].as_slice())
+        );
         assert_eq!(cat[4].category.as_deref(), Some(SKU_TABLE));
     }
 }

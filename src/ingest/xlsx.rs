@@ -86,9 +86,10 @@ pub fn read_workbook(
 const SKIP_EMPTY: &str = "skipped: empty sheet";
 
 fn sheet_preview(range: &Range<Data>) -> String {
-    candidate_rows(range)
-        .first()
-        .map_or_else(|| "empty".to_string(), |(_, r)| format!("headers: {}", headers_preview(r)))
+    candidate_rows(range).first().map_or_else(
+        || "empty".to_string(),
+        |(_, r)| format!("headers: {}", headers_preview(r)),
+    )
 }
 
 /// The first non-empty rows (index in the range, cell texts): where a header row may be.
@@ -98,7 +99,12 @@ fn candidate_rows(range: &Range<Data>) -> Vec<(usize, Vec<String>)> {
         .enumerate()
         .filter(|(_, r)| !r.iter().all(clean::is_blank))
         .take(HEADER_SCAN_ROWS)
-        .map(|(i, r)| (i, r.iter().map(|c| raw_text(c).trim().to_string()).collect()))
+        .map(|(i, r)| {
+            (
+                i,
+                r.iter().map(|c| raw_text(c).trim().to_string()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -132,30 +138,37 @@ fn read_sheet(
         return Ok(summary);
     }
     let texts: Vec<Vec<String>> = candidates.iter().map(|(_, r)| r.clone()).collect();
-    let (index, map) = match force.and_then(detect::spec) {
-        Some(spec) => {
-            let i = detect::best_row_for(spec, &texts).unwrap_or(0);
-            let map = detect::map_columns(spec, &texts[i], cfg.columns.get(spec.kind.key()))
-                .map_err(|e| override_error(&location, spec.kind, &e))?;
-            (i, map)
-        }
-        None => match detect::detect(&texts, &cfg.columns) {
-            Some(d) => {
-                let spec = d.map.spec;
-                // Detection tolerates a bad override; now that the kind is known, report it.
-                let map = detect::map_columns(spec, &texts[d.header_index], cfg.columns.get(spec.kind.key()))
-                    .map_err(|e| override_error(&location, spec.kind, &e))?;
-                (d.header_index, map)
-            }
-            None => {
-                summary.kind = format!("skipped: no known header (found: {})", headers_preview(&texts[0]));
-                return Ok(summary);
-            }
-        },
+    let (index, map) = if let Some(spec) = force.and_then(detect::spec) {
+        let i = detect::best_row_for(spec, &texts).unwrap_or(0);
+        let map = detect::map_columns(spec, &texts[i], cfg.columns.get(spec.kind.key()))
+            .map_err(|e| override_error(&location, spec.kind, &e))?;
+        (i, map)
+    } else {
+        let Some(d) = detect::detect(&texts, &cfg.columns) else {
+            summary.kind = format!(
+                "skipped: no known header (found: {})",
+                headers_preview(&texts[0])
+            );
+            return Ok(summary);
+        };
+        let spec = d.map.spec;
+        // Detection tolerates a bad override; now that the kind is known, report it.
+        let map = detect::map_columns(
+            spec,
+            &texts[d.header_index],
+            cfg.columns.get(spec.kind.key()),
+        )
+        .map_err(|e| override_error(&location, spec.kind, &e))?;
+        (d.header_index, map)
     };
     let missing = map.missing();
     if !missing.is_empty() {
-        return Err(header_error(&location, map.spec.kind, &missing, &texts[index]));
+        return Err(header_error(
+            &location,
+            map.spec.kind,
+            &missing,
+            &texts[index],
+        ));
     }
     let (row0, _) = range.start().unwrap_or((0, 0));
     let header_row = candidates[index].0;
