@@ -8,6 +8,7 @@
 pub mod clean;
 pub mod csv;
 pub mod detect;
+pub mod fields;
 pub mod report;
 pub mod rows;
 pub mod sku;

@@ -145,6 +145,20 @@ fn aug29_sheets_counts_and_values() {
     assert!(projects.iter().all(|p| p.labor_cost.is_none()));
     assert_eq!(projects[0].customer_id.as_deref(), Some("110079582"));
     assert_eq!(projects[0].start_date, date(2018, 6, 5));
+    // The only present-but-unreadable values are the Yes/No flags in the three cost columns.
+    let coerced: Vec<(&str, &str)> = report
+        .coerced
+        .iter()
+        .map(|c| (c.table.as_str(), c.column.as_str()))
+        .collect();
+    assert_eq!(
+        coerced,
+        [
+            ("projects", "third_party_svc_cost"),
+            ("projects", "third_party_mat_cost"),
+            ("projects", "labor_cost")
+        ]
+    );
     let labor = report.coercion("projects", "labor_cost").unwrap();
     assert_eq!(labor.count, 2375, "Yes ×2372 + No ×3");
 
