@@ -1,1 +1,196 @@
-//! ingest (being built).
+//! Ingest: export files (xlsx workbooks, CSV) in, typed [`Record`]s out, streamed to a sink in
+//! file order, plus an [`IngestReport`] of what was read and which values had to be dropped.
+//!
+//! Sheets are recognised by their headers, not their names ([`detect`]); values are cleaned by
+//! [`clean`]; the product/SKU pivot has its own parser ([`sku`]). `config.ingest` can force a
+//! sheet to a table and name columns detection cannot guess.
+
+pub mod clean;
+pub mod csv;
+pub mod detect;
+pub mod fields;
+pub mod report;
+pub mod rows;
+pub mod sku;
+pub mod xlsx;
+
+#[cfg(test)]
+mod real_tests;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub use report::{Coercion, CoercionExample, FileSummary, IngestReport, SheetSummary};
+
+use crate::config::IngestConfig;
+use crate::error::{Error, Result};
+use crate::model::{Record, SheetKind};
+use detect::OverrideError;
+
+/// Extensions taken from a folder. Explicitly named files may also be `.xlsm`/`.xls`.
+const FOLDER_EXTENSIONS: &[&str] = &["xlsx", "csv"];
+const WORKBOOK_EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xls", "xlsb", "ods"];
+
+fn extension(p: &Path) -> String {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Expands files/folders (a folder = every .xlsx/.csv in it, sorted, non-recursive; skip `~$`
+/// lock files and hidden files). Missing path → `Error::Io` naming it. No inputs found →
+/// `Error::BadInput`.
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        if !meta.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(p).map_err(|e| Error::io(p, e))? {
+            let path = entry.map_err(|e| Error::io(p, e))?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // Excel leaves `~$name.xlsx` lock files next to open workbooks; they are not data.
+            let skip = name.starts_with("~$") || name.starts_with('.') || path.is_dir();
+            if !skip && FOLDER_EXTENSIONS.contains(&extension(&path).as_str()) {
+                found.push(path);
+            }
+        }
+        found.sort();
+        out.extend(found);
+    }
+    if out.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| format!("`{}`", p.display())).collect();
+        return Err(Error::BadInput {
+            location: if shown.is_empty() {
+                "input".into()
+            } else {
+                shown.join(", ")
+            },
+            message: "no .xlsx or .csv files found".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Reads one file, recognises its sheets, cleans every row and hands each record to `sink` in
+/// file order. `report` accumulates counts and coercions (and gets one [`FileSummary`]).
+/// CSV files are streamed; a workbook sheet is materialised one at a time.
+pub fn ingest_file(
+    path: &Path,
+    cfg: &IngestConfig,
+    report: &mut IngestReport,
+    sink: &mut dyn FnMut(Record) -> Result<()>,
+) -> Result<()> {
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let ext = extension(path);
+    let summary = if ext == "csv" {
+        csv::read_csv(path, &file, cfg, report, sink)?
+    } else if WORKBOOK_EXTENSIONS.contains(&ext.as_str()) {
+        xlsx::read_workbook(path, &file, cfg, report, sink)?
+    } else {
+        return Err(Error::BadInput {
+            location: file,
+            message: format!("unsupported file type `.{ext}`; expected .xlsx or .csv"),
+        });
+    };
+    report.files.push(summary);
+    Ok(())
+}
+
+/// `cfg.sheets` as (sheet name, kind); an unknown table key is a config error.
+fn forced_kinds(cfg: &IngestConfig) -> Result<Vec<(String, SheetKind)>> {
+    cfg.sheets
+        .iter()
+        .map(|(table, sheet)| {
+            detect::kind_for_key(table)
+                .map(|k| (sheet.clone(), k))
+                .ok_or_else(|| Error::Config(unknown_table(table, "sheets")))
+        })
+        .collect()
+}
+
+fn unknown_table(table: &str, section: &str) -> String {
+    let keys: Vec<&str> = SheetKind::ALL.iter().map(|k| k.key()).collect();
+    let mut msg = format!(
+        "error: `ingest.{section}.{table}` is not a table; expected one of {}",
+        keys.join(", ")
+    );
+    if let Some(best) = crate::config::did_you_mean(table, &keys) {
+        let _ = write!(msg, "\nhelp: did you mean `{best}`?");
+    }
+    msg
+}
+
+/// The first few headers of a row, for messages.
+fn headers_preview(row: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let named: Vec<String> = row
+        .iter()
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("`{h}`"))
+        .collect();
+    let mut out = named
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if named.len() > SHOWN {
+        let _ = write!(out, ", … ({} columns)", named.len());
+    }
+    if out.is_empty() {
+        "no headers".into()
+    } else {
+        out
+    }
+}
+
+fn header_error(location: &str, kind: SheetKind, missing: &[String], headers: &[String]) -> Error {
+    Error::BadInput {
+        location: location.to_string(),
+        message: format!(
+            "missing column {} needed for `{}`; headers found: {}",
+            missing.join(", "),
+            kind.key(),
+            headers_preview(headers)
+        ),
+    }
+}
+
+fn override_error(location: &str, kind: SheetKind, e: &OverrideError) -> Error {
+    match e {
+        OverrideError::UnknownField(field) => {
+            let names: Vec<&str> = detect::spec(kind)
+                .map(|s| s.fields.iter().map(|f| f.name).collect())
+                .unwrap_or_default();
+            let mut msg = format!(
+                "error: `ingest.columns.{}.{field}` is not a column of `{}`",
+                kind.key(),
+                kind.key()
+            );
+            if let Some(best) = crate::config::did_you_mean(field, &names) {
+                let _ = write!(msg, "\nhelp: did you mean `{best}`?");
+            }
+            Error::Config(msg)
+        }
+        OverrideError::HeaderNotFound { field, header } => Error::BadInput {
+            location: location.to_string(),
+            message: format!(
+                "column `{header}` (configured as `ingest.columns.{}.{field}`) is not in the header row",
+                kind.key()
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

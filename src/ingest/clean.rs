@@ -1,0 +1,400 @@
+//! Value cleaners: one raw cell (a calamine [`Data`]; CSV fields arrive as `Data::String`) in, one
+//! typed value out. Each cleaner tells "missing" (an explicit placeholder such as `(null)`) apart
+//! from "coerced" (a present value that cannot be read as the column's type), because only the
+//! latter is reported to the user as data loss.
+
+use calamine::{Data, ExcelDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+
+/// The outcome of cleaning one cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cleaned<T> {
+    /// A usable value.
+    Value(T),
+    /// Empty or an explicit missing marker: NULL, not worth reporting.
+    Missing,
+    /// Present but unreadable: NULL, reported with the raw text.
+    Coerced(String),
+}
+
+impl<T> Cleaned<T> {
+    /// The value, if any.
+    pub fn ok(self) -> Option<T> {
+        match self {
+            Cleaned::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Placeholders the exports use for "no value". Compared after trimming, case-insensitively.
+const MISSING_MARKERS: &[&str] = &["", "(null)", "null", "nan", "n/a", "#", "-"];
+
+/// True for blank text and the exports' explicit "no value" placeholders.
+pub fn is_missing_marker(s: &str) -> bool {
+    let t = s.trim();
+    MISSING_MARKERS.iter().any(|m| t.eq_ignore_ascii_case(m))
+}
+
+/// True when a cell holds nothing at all (used to skip blank rows).
+pub fn is_blank(d: &Data) -> bool {
+    match d {
+        Data::Empty => true,
+        Data::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// The cell as the user would read it, for messages and coercion examples.
+pub fn raw_text(d: &Data) -> String {
+    match d {
+        Data::Float(f) => float_text(*f),
+        Data::DateTime(dt) => {
+            excel_datetime(dt).map_or_else(|| float_text(dt.as_f64()), |x| x.to_string())
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Integral floats print without `.0`: ids stored as numbers (56088.0) must read `56088`.
+fn float_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        f.to_string()
+    }
+}
+
+/// A date-formatted cell as a date-time. calamine's own `as_datetime` needs its `chrono`
+/// feature; its calendar split (which also handles the 1904 system) does not.
+fn excel_datetime(dt: &ExcelDateTime) -> Option<NaiveDateTime> {
+    let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
+    NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(d))?.and_hms_opt(
+        u32::from(h),
+        u32::from(mi),
+        u32::from(s),
+    )
+}
+
+/// Trimmed text. Numbers become their text (integral floats without `.0`), dates `YYYY-MM-DD`.
+pub fn clean_text(d: &Data) -> Cleaned<String> {
+    match d {
+        Data::Empty => Cleaned::Missing,
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            if is_missing_marker(s) {
+                Cleaned::Missing
+            } else {
+                Cleaned::Value(s.trim().to_string())
+            }
+        }
+        Data::Int(i) => Cleaned::Value(i.to_string()),
+        Data::Float(f) => Cleaned::Value(float_text(*f)),
+        Data::Bool(b) => Cleaned::Value(b.to_string()),
+        Data::DateTime(dt) => match excel_datetime(dt) {
+            Some(x) if x.time() == chrono::NaiveTime::MIN => {
+                Cleaned::Value(x.date().format("%Y-%m-%d").to_string())
+            }
+            Some(x) => Cleaned::Value(x.to_string()),
+            None => Cleaned::Value(float_text(dt.as_f64())),
+        },
+        Data::Error(e) => Cleaned::Coerced(e.to_string()),
+    }
+}
+
+/// An identifier as text: like [`clean_text`], and numeric text such as `56088.0` loses its `.0`.
+pub fn clean_id(d: &Data) -> Cleaned<String> {
+    match clean_text(d) {
+        Cleaned::Value(s) => match s.strip_suffix(".0") {
+            Some(head) if !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit()) => {
+                Cleaned::Value(head.to_string())
+            }
+            _ => Cleaned::Value(s),
+        },
+        other => other,
+    }
+}
+
+/// Excel serials outside 1901-01-01 ..= 2199-12-31 are almost surely not dates (ids, amounts).
+const SERIAL_MIN: f64 = 367.0;
+const SERIAL_MAX: f64 = 109_573.0;
+
+/// An Excel 1900-system serial day number as a date, when it is in a plausible range.
+pub fn excel_serial_to_date(serial: f64) -> Option<NaiveDate> {
+    if !(SERIAL_MIN..=SERIAL_MAX).contains(&serial) {
+        return None;
+    }
+    // Day 0 is 1899-12-30 for every serial after Excel's fictitious 1900-02-29 (serial 60).
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    epoch.checked_add_signed(Duration::days(serial.floor() as i64))
+}
+
+/// Date formats accepted in text cells, ISO first. `MM/DD/YYYY` wins over `DD/MM/YYYY` because
+/// the vendor's exports are US-formatted; `DD.MM.YYYY` is unambiguous.
+const DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d-%b-%Y", "%d.%m.%Y"];
+const DATETIME_FORMATS: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+];
+
+/// A date written as text in one of the accepted formats (or an Excel serial as text).
+pub fn parse_date_str(s: &str) -> Option<NaiveDate> {
+    let t = s.trim();
+    for f in DATE_FORMATS {
+        if let Ok(d) = NaiveDate::parse_from_str(t, f) {
+            return Some(d);
+        }
+    }
+    for f in DATETIME_FORMATS {
+        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
+            return Some(d.date());
+        }
+    }
+    // `2024-05-01T00:00:00Z` and other RFC 3339 forms from API exports.
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(d.date_naive());
+    }
+    t.parse::<f64>().ok().and_then(excel_serial_to_date)
+}
+
+/// A date from a date-typed cell, an Excel serial number, or text.
+pub fn clean_date(d: &Data) -> Cleaned<NaiveDate> {
+    let got = match d {
+        Data::Empty => return Cleaned::Missing,
+        Data::String(s) if is_missing_marker(s) => return Cleaned::Missing,
+        Data::String(s) | Data::DateTimeIso(s) => parse_date_str(s),
+        Data::DateTime(dt) if dt.is_datetime() => excel_datetime(dt).map(|x| x.date()),
+        Data::Float(f) => excel_serial_to_date(*f),
+        Data::Int(i) => excel_serial_to_date(*i as f64),
+        _ => None,
+    };
+    got.map_or_else(|| Cleaned::Coerced(raw_text(d)), Cleaned::Value)
+}
+
+/// A number from a numeric cell or numeric text (`1,234`, ` 12 `, `$5`); words are coerced.
+pub fn clean_float(d: &Data) -> Cleaned<f64> {
+    match d {
+        Data::Empty => Cleaned::Missing,
+        Data::Int(i) => Cleaned::Value(*i as f64),
+        Data::Float(f) if f.is_finite() => Cleaned::Value(*f),
+        Data::String(s) if is_missing_marker(s) => Cleaned::Missing,
+        Data::String(s) => parse_number_str(s)
+            .map_or_else(|| Cleaned::Coerced(s.trim().to_string()), Cleaned::Value),
+        other => Cleaned::Coerced(raw_text(other)),
+    }
+}
+
+/// Numeric text with thousands separators, spaces and a leading currency sign allowed.
+pub fn parse_number_str(s: &str) -> Option<f64> {
+    let t: String = s
+        .trim()
+        .trim_start_matches('$')
+        .chars()
+        .filter(|c| *c != ',' && !c.is_whitespace())
+        .collect();
+    if t.is_empty() || !t.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// A whole number; a fractional value is coerced rather than silently rounded.
+pub fn clean_int(d: &Data) -> Cleaned<i64> {
+    match clean_float(d) {
+        Cleaned::Value(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Cleaned::Value(f as i64),
+        Cleaned::Value(_) => Cleaned::Coerced(raw_text(d)),
+        Cleaned::Missing => Cleaned::Missing,
+        Cleaned::Coerced(s) => Cleaned::Coerced(s),
+    }
+}
+
+/// `$1M - $5M` → `$1M-$5M`: the same size band must compare equal however it was typed.
+pub fn normalize_size(s: &str) -> String {
+    let parts: Vec<&str> = s.split('-').map(str::trim).collect();
+    parts.join("-")
+}
+
+/// True when a `PRJ Siebel ID` is a real id rather than a placeholder (`#`, `NOT AVAILABLE` and
+/// its misspellings, anything shorter than 3 characters).
+pub fn is_valid_project_id(s: &str) -> bool {
+    let t = s.trim();
+    if t.chars().count() < 3 || is_missing_marker(t) {
+        return false;
+    }
+    let collapsed = t
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
+    // Typists misspell the placeholder ('NOT AUAILABLE', 'NOT AVALIABLE'); fuzzy-match it.
+    strsim::normalized_levenshtein(&collapsed, "NOT AVAILABLE") < 0.75
+}
+
+/// `Practice-<num>-<CC>-<customer>` → (`CC`, customer). The customer may itself contain `-`;
+/// anything that does not fit gives `None`.
+pub fn split_credit_project_name(s: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = s.split('-').collect();
+    // The practice may contain '-', so look for the first `<digits>-<2 letters>-` pair.
+    (1..parts.len().saturating_sub(2)).find_map(|i| {
+        let num = parts[i].trim();
+        let cc = parts[i + 1].trim();
+        let customer = parts[i + 2..].join("-").trim().to_string();
+        let fits = !num.is_empty()
+            && num.bytes().all(|b| b.is_ascii_digit())
+            && cc.len() == 2
+            && cc.bytes().all(|b| b.is_ascii_alphabetic())
+            && !customer.is_empty();
+        fits.then(|| (cc.to_ascii_uppercase(), customer))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{CellErrorType, ExcelDateTimeType};
+
+    fn s(x: &str) -> Data {
+        Data::String(x.into())
+    }
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn missing_markers_are_missing_not_coerced() {
+        for m in [
+            "", "  ", "(null)", "NULL", "null", "nan", "NaN", "n/a", "#", "-",
+        ] {
+            assert_eq!(clean_text(&s(m)), Cleaned::Missing, "{m:?}");
+            assert_eq!(clean_date(&s(m)), Cleaned::Missing, "{m:?}");
+            assert_eq!(clean_float(&s(m)), Cleaned::Missing, "{m:?}");
+        }
+        assert_eq!(clean_text(&Data::Empty), Cleaned::Missing);
+    }
+
+    #[test]
+    fn text_is_trimmed_and_numbers_lose_dot_zero() {
+        assert_eq!(clean_text(&s("  Aruba ")).ok().unwrap(), "Aruba");
+        assert_eq!(clean_id(&Data::Float(56088.0)).ok().unwrap(), "56088");
+        assert_eq!(clean_id(&Data::Int(11_572_981)).ok().unwrap(), "11572981");
+        assert_eq!(clean_id(&s("56088.0")).ok().unwrap(), "56088");
+        assert_eq!(clean_id(&s("V1.0")).ok().unwrap(), "V1.0");
+        assert_eq!(clean_text(&Data::Float(1.5)).ok().unwrap(), "1.5");
+    }
+
+    #[test]
+    fn error_cells_are_coerced() {
+        let e = Data::Error(CellErrorType::Div0);
+        assert_eq!(clean_text(&e), Cleaned::Coerced("#DIV/0!".into()));
+        assert_eq!(clean_float(&e), Cleaned::Coerced("#DIV/0!".into()));
+        assert_eq!(clean_date(&e), Cleaned::Coerced("#DIV/0!".into()));
+    }
+
+    #[test]
+    fn dates_from_cells_serials_and_text() {
+        let dt = Data::DateTime(ExcelDateTime::new(
+            42186.0,
+            ExcelDateTimeType::DateTime,
+            false,
+        ));
+        assert_eq!(clean_date(&dt).ok(), Some(date(2015, 7, 1)));
+        assert_eq!(
+            clean_date(&Data::Float(42186.0)).ok(),
+            Some(date(2015, 7, 1))
+        );
+        assert_eq!(clean_date(&Data::Int(73415)).ok(), Some(date(2100, 12, 31)));
+        assert_eq!(
+            clean_date(&Data::DateTimeIso("2024-05-01T10:00:00".into())).ok(),
+            Some(date(2024, 5, 1))
+        );
+        for (txt, want) in [
+            ("2024-05-01", date(2024, 5, 1)),
+            ("2024-05-01 00:00:00", date(2024, 5, 1)),
+            ("2024/05/01", date(2024, 5, 1)),
+            ("05/01/2024", date(2024, 5, 1)),
+            ("01-May-2024", date(2024, 5, 1)),
+            ("01.05.2024", date(2024, 5, 1)),
+            (" 2099-12-31 ", date(2099, 12, 31)),
+        ] {
+            assert_eq!(clean_date(&s(txt)).ok(), Some(want), "{txt}");
+        }
+    }
+
+    #[test]
+    fn implausible_dates_are_coerced() {
+        assert_eq!(clean_date(&s("soon")), Cleaned::Coerced("soon".into()));
+        assert_eq!(
+            clean_date(&s("31/12/2024")),
+            Cleaned::Coerced("31/12/2024".into())
+        );
+        assert_eq!(clean_date(&Data::Int(12)), Cleaned::Coerced("12".into()));
+        assert_eq!(
+            clean_date(&Data::Float(1e9)),
+            Cleaned::Coerced("1000000000".into())
+        );
+        assert_eq!(
+            clean_date(&Data::Bool(true)),
+            Cleaned::Coerced("true".into())
+        );
+    }
+
+    #[test]
+    fn numbers_accept_numeric_text_and_reject_words() {
+        assert_eq!(clean_float(&s("1,234")).ok(), Some(1234.0));
+        assert_eq!(clean_float(&s(" 12 ")).ok(), Some(12.0));
+        assert_eq!(clean_float(&s("$5.5")).ok(), Some(5.5));
+        assert_eq!(clean_float(&Data::Int(3)).ok(), Some(3.0));
+        assert_eq!(clean_float(&s("Yes")), Cleaned::Coerced("Yes".into()));
+        assert_eq!(clean_float(&s("No")), Cleaned::Coerced("No".into()));
+        assert_eq!(clean_int(&Data::Float(30.0)).ok(), Some(30));
+        assert_eq!(clean_int(&s("7")).ok(), Some(7));
+        assert_eq!(clean_int(&Data::Float(2.5)), Cleaned::Coerced("2.5".into()));
+    }
+
+    #[test]
+    fn size_bands_lose_spaces_around_dash() {
+        assert_eq!(normalize_size("$1M - $5M"), "$1M-$5M");
+        assert_eq!(normalize_size("$50k-$500k"), "$50k-$500k");
+        assert_eq!(normalize_size("<$50k"), "<$50k");
+    }
+
+    #[test]
+    fn project_id_placeholders_are_invalid() {
+        for bad in [
+            "#",
+            "NOT AVAILABLE",
+            "not  available",
+            "NOT AUAILABLE",
+            "NOT AVALIABLE",
+            "ab",
+            "",
+        ] {
+            assert!(!is_valid_project_id(bad), "{bad}");
+        }
+        for good in ["OPE-0016694761", "11572981", "NOT"] {
+            assert!(is_valid_project_id(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn credit_project_names_split_into_country_and_customer() {
+        assert_eq!(
+            split_credit_project_name("Technical Services-2137367048-SE-NET4MOBILITY AB"),
+            Some(("SE".into(), "NET4MOBILITY AB".into()))
+        );
+        assert_eq!(
+            split_credit_project_name("TS-21-PH-GLOBE - TELECOM, INC."),
+            Some(("PH".into(), "GLOBE - TELECOM, INC.".into()))
+        );
+        assert_eq!(
+            split_credit_project_name("Hybrid-Cloud-1-JP-ACME"),
+            Some(("JP".into(), "ACME".into()))
+        );
+        assert_eq!(split_credit_project_name("no pattern here"), None);
+        assert_eq!(split_credit_project_name("TS-12-JPN-ACME"), None);
+        assert_eq!(split_credit_project_name("TS-12-JP-"), None);
+    }
+}

@@ -1,0 +1,353 @@
+//! `ingest_file` / `collect_inputs` on small synthetic files written into a temp dir.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::Workbook;
+
+use super::{IngestReport, collect_inputs, ingest_file};
+use crate::config::IngestConfig;
+use crate::error::Error;
+use crate::model::Record;
+
+fn load(path: &Path, cfg: &IngestConfig) -> Result<(Vec<Record>, IngestReport), Error> {
+    let mut report = IngestReport::default();
+    let mut out = Vec::new();
+    ingest_file(path, cfg, &mut report, &mut |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok((out, report))
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// A workbook with an empty sheet, an odd-named install-base sheet whose header is on row 3
+/// (below a title) in `snake_case`, and a sheet nobody knows.
+fn sample_workbook(path: &Path) {
+    let mut wb = Workbook::new();
+    wb.add_worksheet().set_name("Empty").unwrap();
+    let ws = wb.add_worksheet();
+    ws.set_name("ib export (2)").unwrap();
+    ws.write_string(0, 1, "Install base as of May").unwrap();
+    for (c, h) in [
+        "serial_number",
+        "product_name",
+        "support_status",
+        "account_sales_territory_id",
+        "eol_date",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(2, c as u16 + 1, *h).unwrap();
+    }
+    ws.write_string(3, 1, "SN1").unwrap();
+    ws.write_string(3, 2, "DL380 Gen9").unwrap();
+    ws.write_string(3, 3, "Expired Flex Support").unwrap();
+    ws.write_number(3, 4, 56088.0).unwrap();
+    ws.write_number(3, 5, 42186.0).unwrap();
+    ws.write_string(5, 1, "SN2").unwrap();
+    ws.write_string(5, 5, "someday").unwrap();
+    let other = wb.add_worksheet();
+    other.set_name("Notes").unwrap();
+    other.write_string(0, 0, "Name").unwrap();
+    other.write_string(0, 1, "Age").unwrap();
+    wb.save(path).unwrap();
+}
+
+#[test]
+fn xlsx_with_snake_case_headers_and_odd_sheet_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.xlsx");
+    sample_workbook(&path);
+    let (records, report) = load(&path, &IngestConfig::default()).unwrap();
+    assert_eq!(records.len(), 2);
+    let Record::InstallBase(a) = &records[0] else {
+        panic!("{:?}", records[0])
+    };
+    assert_eq!(a.serial_number.as_deref(), Some("SN1"));
+    assert_eq!(a.territory_id.as_deref(), Some("56088"));
+    assert_eq!(a.eol_date, chrono::NaiveDate::from_ymd_opt(2015, 7, 1));
+    assert_eq!(
+        (a.src.file.as_str(), a.src.sheet.as_str(), a.src.row),
+        ("odd.xlsx", "ib export (2)", 4)
+    );
+    let Record::InstallBase(b) = &records[1] else {
+        panic!()
+    };
+    assert_eq!(
+        (b.src.row, b.eol_date),
+        (6, None),
+        "blank row 5 skipped, rows stay Excel rows"
+    );
+    let kinds: Vec<(&str, &str, u64)> = report.files[0]
+        .sheets
+        .iter()
+        .map(|s| (s.sheet.as_str(), s.kind.as_str(), s.rows))
+        .collect();
+    assert_eq!(kinds[0], ("Empty", "skipped: empty sheet", 0));
+    assert_eq!(kinds[1], ("ib export (2)", "install_base", 2));
+    assert!(
+        kinds[2]
+            .1
+            .starts_with("skipped: no known header (found: `Name`, `Age`"),
+        "{kinds:?}"
+    );
+    let c = report.coercion("install_base", "eol_date").unwrap();
+    assert_eq!(
+        (c.count, c.examples[0].row, c.examples[0].raw.as_str()),
+        (1, 6, "someday")
+    );
+    assert_eq!(c.examples[0].sheet, "ib export (2)");
+}
+
+#[test]
+fn config_forces_a_sheet_and_names_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Weird").unwrap();
+    for (c, h) in ["Box", "Model", "Coverage"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "SN9").unwrap();
+    wb.save(&path).unwrap();
+
+    let mut cfg = IngestConfig::default();
+    cfg.sheets.insert("install_base".into(), "weird".into());
+    let err = load(&path, &cfg).unwrap_err().to_string();
+    assert!(
+        err.starts_with("f.xlsx [Weird]: missing column `serial_number`"),
+        "{err}"
+    );
+    assert!(err.contains("`support_status`"), "{err}");
+
+    cfg.columns.insert(
+        "install_base".into(),
+        BTreeMap::from([
+            ("serial_number".to_string(), "Box".to_string()),
+            ("product_name".to_string(), "Model".to_string()),
+            ("support_status".to_string(), "Coverage".to_string()),
+        ]),
+    );
+    let (records, _) = load(&path, &cfg).unwrap();
+    let Record::InstallBase(a) = &records[0] else {
+        panic!()
+    };
+    assert_eq!(a.serial_number.as_deref(), Some("SN9"));
+
+    // Column overrides alone are enough for detection, without forcing the sheet.
+    cfg.sheets.clear();
+    assert_eq!(load(&path, &cfg).unwrap().0.len(), 1);
+
+    cfg.columns
+        .get_mut("install_base")
+        .unwrap()
+        .insert("platform".into(), "Nope".into());
+    let err = load(&path, &cfg).unwrap_err().to_string();
+    assert!(
+        err.contains("column `Nope` (configured as `ingest.columns.install_base.platform`)"),
+        "{err}"
+    );
+
+    let mut bad = IngestConfig::default();
+    bad.sheets.insert("install_bas".into(), "Weird".into());
+    let err = load(&path, &bad).unwrap_err().to_string();
+    assert!(err.contains("did you mean `install_base`?"), "{err}");
+}
+
+#[test]
+fn workbook_with_nothing_recognised_lists_its_sheets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "Name").unwrap();
+    ws.write_string(0, 1, "City").unwrap();
+    wb.save(&path).unwrap();
+    let err = load(&path, &IngestConfig::default()).unwrap_err();
+    assert!(matches!(err, Error::BadInput { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(
+            "x.xlsx: no sheet is recognised; sheets found: `Sheet1` (headers: `Name`, `City`)"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("install_base needs serial_number"), "{msg}");
+
+    let empty = dir.path().join("empty.xlsx");
+    Workbook::new().save(&empty).unwrap();
+    let msg = load(&empty, &IngestConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(msg, "empty.xlsx: the workbook has no data");
+}
+
+#[test]
+fn not_a_zip_is_a_bad_file_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "broken.xlsx", b"this is not a zip");
+    let err = load(&path, &IngestConfig::default()).unwrap_err();
+    let Error::BadFile { path: p, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(p, &path);
+    assert!(err.to_string().contains("broken.xlsx"));
+    let missing = load(&dir.path().join("gone.xlsx"), &IngestConfig::default()).unwrap_err();
+    assert!(matches!(missing, Error::Io { .. }), "{missing:?}");
+}
+
+#[test]
+fn csv_with_bom_semicolons_and_bad_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"\xEF\xBB\xBFPractice;Sub-Practice;Services;Services\r\n".to_vec();
+    bytes.extend_from_slice(b"Caf\xE9;Sub;Svc A;ignored\n;;Svc B\n\n;;\"Svc;\nC\"\n;;D");
+    let path = write(dir.path(), "services.csv", &bytes);
+    let (records, report) = load(&path, &IngestConfig::default()).unwrap();
+    let got: Vec<(String, String, u32)> = records
+        .into_iter()
+        .map(|r| match r {
+            Record::Service(s) => (s.practice.unwrap(), s.service.unwrap(), s.src.row),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Caf\u{FFFD}".to_string(), "Svc A".to_string(), 2),
+            ("Caf\u{FFFD}".to_string(), "Svc B".to_string(), 3),
+            ("Caf\u{FFFD}".to_string(), "Svc;\nC".to_string(), 5),
+            ("Caf\u{FFFD}".to_string(), "D".to_string(), 7),
+        ]
+    );
+    assert_eq!(report.files[0].sheets[0].sheet, "");
+    assert_eq!(report.rows["services"], 4);
+    assert!(report.coerced.is_empty());
+}
+
+#[test]
+fn csv_with_wrong_or_no_columns_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "people.csv", b"name,age\nann,3\n");
+    let err = load(&path, &IngestConfig::default()).unwrap_err();
+    assert!(matches!(err, Error::BadInput { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("people.csv: no known header; found: `name`, `age`."),
+        "{msg}"
+    );
+    assert!(msg.contains("opportunities needs opportunity_id"), "{msg}");
+
+    let empty = write(dir.path(), "empty.csv", b"");
+    assert_eq!(
+        load(&empty, &IngestConfig::default())
+            .unwrap_err()
+            .to_string(),
+        "empty.csv: the file is empty"
+    );
+}
+
+#[test]
+fn large_csv_streams_with_line_numbers_and_coercions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text =
+        String::from("title line\nProjectID,ProjectName,ActiveCredits,ContractEndDate\n");
+    for i in 0..5000 {
+        let _ = writeln!(
+            text,
+            "PR-{i},TS-{i}-JP-ACME,{},2026-07-31",
+            if i == 7 { "lots" } else { "5" }
+        );
+    }
+    let path = write(dir.path(), "credits.csv", text.as_bytes());
+    let mut report = IngestReport::default();
+    let mut n = 0u32;
+    let mut last_row = 0;
+    ingest_file(&path, &IngestConfig::default(), &mut report, &mut |r| {
+        let Record::ServiceCredit(c) = r else {
+            panic!()
+        };
+        n += 1;
+        last_row = c.src.row;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!((n, last_row), (5000, 5002));
+    let c = report.coercion("service_credits", "active").unwrap();
+    assert_eq!(
+        (c.count, c.examples[0].row, c.examples[0].raw.as_str()),
+        (1, 10, "lots")
+    );
+}
+
+#[test]
+fn sink_errors_stop_the_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "s.csv", b"Practice,Services\nP,a\nP,b\n");
+    let mut calls = 0;
+    let err = ingest_file(
+        &path,
+        &IngestConfig::default(),
+        &mut IngestReport::default(),
+        &mut |_| {
+            calls += 1;
+            Err(Error::NotFound("stop".into()))
+        },
+    );
+    assert!(err.is_err());
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn collect_inputs_expands_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "b.csv",
+        "a.xlsx",
+        "~$a.xlsx",
+        ".hidden.csv",
+        "notes.txt",
+        "C.CSV",
+    ] {
+        write(dir.path(), name, b"x");
+    }
+    std::fs::create_dir(dir.path().join("sub.csv")).unwrap();
+    let got = collect_inputs(&[dir.path().to_path_buf()]).unwrap();
+    let names: Vec<String> = got
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["C.CSV", "a.xlsx", "b.csv"]);
+
+    let missing = dir.path().join("nope");
+    let err = collect_inputs(std::slice::from_ref(&missing)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { path, .. } if *path == missing),
+        "{err:?}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let err = collect_inputs(&[empty.path().to_path_buf()]).unwrap_err();
+    assert!(matches!(err, Error::BadInput { .. }), "{err:?}");
+}
+
+#[test]
+fn unsupported_extension_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "notes.txt", b"x");
+    let err = load(&path, &IngestConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "notes.txt: unsupported file type `.txt`; expected .xlsx or .csv"
+    );
+}
