@@ -101,14 +101,20 @@ fn caret_width(text: &str, col: usize) -> usize {
     n.max(1)
 }
 
-/// Drops Rhai's own ` (line 3, position 9)` suffix and lowercases the first letter.
+/// Drops Rhai's own ` (line 3, position 9)` suffix, lowercases the first letter and quotes names
+/// in backticks (`'}'` → `` `}` ``).
 pub(crate) fn clean(msg: &str) -> String {
     let msg = msg.find(" (line ").map_or(msg, |i| &msg[..i]);
     let msg = msg.trim().trim_end_matches('.');
     let mut chars = msg.chars();
-    chars.next().map_or_else(String::new, |c| {
+    let msg = chars.next().map_or_else(String::new, |c| {
         c.to_lowercase().chain(chars).collect::<String>()
-    })
+    });
+    if msg.matches('\'').count() % 2 == 0 {
+        msg.replace('\'', "`")
+    } else {
+        msg
+    }
 }
 
 fn suggest(word: &str, candidates: &[String]) -> Option<String> {
@@ -122,11 +128,12 @@ pub(crate) fn parse_error(err: &ParseError, path: &str, source: &str, names: &[S
     let (msg, help) = match err.err_type() {
         ParseErrorType::VariableUndefined(v) => (format!("unknown variable `{v}`"), suggest(v, names)),
         ParseErrorType::MissingToken(tok, what) => (format!("expected `{tok}` {what}"), None),
-        ParseErrorType::Reserved(s) if s == "eval" => (
-            "`eval` is disabled in rules: write the logic directly".to_string(),
-            None,
-        ),
         other => (clean(&other.to_string()), None),
+    };
+    let msg = if msg.contains("`eval`") {
+        "`eval` is disabled in rules: write the logic in the rule itself".to_string()
+    } else {
+        msg
     };
     render(&msg, &loc, None, help.as_deref())
 }
@@ -141,6 +148,8 @@ pub(crate) struct RuntimeInfo<'a> {
     pub source_of: &'a dyn Fn(&str) -> Option<&'a str>,
     /// Field names (item, account, cfg) for property typos.
     pub fields: &'a [String],
+    /// The entry function called (`trigger`), pointed at when Rhai gives no position.
+    pub entry: &'a str,
     /// Function names for call typos.
     pub functions: &'a [String],
     /// The sandbox limits, quoted in limit errors.
@@ -222,6 +231,11 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String 
         EvalAltResult::ErrorParsing(p, _) => (clean(&p.to_string()), None),
         other => (clean(&other.to_string()), None),
     };
-    let loc = Loc::at(&file, (info.source_of)(&file), pos);
+    let source = (info.source_of)(&file);
+    let loc = match source {
+        // Limits stop the call from outside; Rhai then only knows the (top-level) call site.
+        Some(text) if pos.is_none() && file == info.path => Loc::of_fn(&file, text, info.entry),
+        _ => Loc::at(&file, source, pos),
+    };
     render(&msg, &loc, info.context.as_deref(), help.as_deref())
 }

@@ -118,6 +118,7 @@ pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String
             path: &shown,
             source_of: &source_of,
             fields: &names,
+            entry: rule.kind.entry_points().first().map_or("", |e| e.0),
             functions: &functions,
             limits: &cfg.limits,
             context: Some("while loading the rule (its top-level code)".into()),
@@ -157,7 +158,7 @@ pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String
         }
         if rule.kind == RuleKind::Trigger && rule.ast.iter_functions().any(|f| f.name == "lead_type" && f.params.is_empty()) {
             let opts = rhai::CallFnOptions::new().eval_ast(rule.eval_top).rewind_scope(true);
-            let info = RuntimeInfo { context: None, ..info };
+            let info = RuntimeInfo { context: None, entry: "lead_type", ..info };
             match engine.call_fn_with_options::<rhai::Dynamic>(opts, &mut Scope::new(), &rule.ast, "lead_type", ()) {
                 Err(e) => diags.push((shown.clone(), diag::eval_error(&e, &info))),
                 Ok(v) => match v.into_string() {

@@ -264,6 +264,7 @@ impl RuleSet {
                     path: &shown,
                     source_of: &source_of,
                     fields: &self.names,
+                    entry: name,
                     functions: &self.functions,
                     limits: &self.limits,
                     context: Some(ctx.describe()),
