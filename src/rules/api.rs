@@ -3,7 +3,7 @@
 //! its job raises a [`HostFailure`], so diagnostics can tell it apart from a script's own `throw`.
 
 use chrono::NaiveDate;
-use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, NativeCallContext, Position, INT};
+use rhai::{Dynamic, Engine, EvalAltResult, INT, ImmutableString, NativeCallContext, Position};
 
 /// The names of every registered helper, for "did you mean" hints.
 pub const HELPERS: &[&str] = &[
@@ -38,6 +38,7 @@ impl HostFailure {
     }
 }
 
+#[allow(clippy::unnecessary_box_returns)] // Rhai's error type travels boxed everywhere
 fn helper_failed(name: &str, why: &str) -> Box<EvalAltResult> {
     HostFailure::new(format!("helper `{name}` failed: {why}")).into_error(Position::NONE)
 }
@@ -51,7 +52,9 @@ pub fn register(engine: &mut Engine) {
         text.to_lowercase().contains(&word.to_lowercase())
     });
     engine.register_fn("has_word", |text: &str, word: &str| has_word(text, word));
-    engine.register_fn("has_code", |text: &str, prefix: &str| has_code(text, prefix));
+    engine.register_fn("has_code", |text: &str, prefix: &str| {
+        has_code(text, prefix)
+    });
     engine.register_fn("days_between", days_between);
     engine.register_fn("generation", |name: &str| {
         generation(name).map_or(Dynamic::UNIT, Dynamic::from_int)
@@ -77,8 +80,8 @@ pub fn fmt_int(n: INT) -> String {
     out
 }
 
-/// Byte ranges in `text` where `word` occurs case-insensitively, with no letter or digit
-/// directly before or after it.
+/// True when `word` occurs in `text` case-insensitively with no letter or digit directly
+/// before or after it.
 fn word_hits(text: &str, word: &str) -> bool {
     let (text, word) = (text.to_lowercase(), word.to_lowercase());
     if word.is_empty() {
@@ -133,14 +136,23 @@ fn parse_date(name: &str, v: &Dynamic) -> Result<Option<NaiveDate>, Box<EvalAltR
     let Some(text) = v.read_lock::<ImmutableString>() else {
         return Err(helper_failed(
             name,
-            &format!("expected a `YYYY-MM-DD` string or `()`, found `{}`", v.type_name()),
+            &format!(
+                "expected a `YYYY-MM-DD` string or `()`, found `{}`",
+                v.type_name()
+            ),
         ));
     };
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| helper_failed(name, &format!("`{}` is not a `YYYY-MM-DD` date", text.as_str())))
+        .map_err(|_| {
+            helper_failed(
+                name,
+                &format!("`{}` is not a `YYYY-MM-DD` date", text.as_str()),
+            )
+        })
 }
 
+#[allow(clippy::needless_pass_by_value)] // Rhai hands native functions owned arguments
 /// Days from `from` to `to` (positive when `to` is later); `()` when either date is `()`.
 pub fn days_between(from: Dynamic, to: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
     let a = parse_date("days_between", &from)?;
@@ -187,9 +199,15 @@ mod tests {
         let d = |s: &str| Dynamic::from(s.to_string());
         let n = days_between(d("2015-07-01"), d("2025-10-29")).unwrap();
         assert_eq!(n.as_int().unwrap(), 3773);
-        assert!(days_between(Dynamic::UNIT, d("2025-10-29")).unwrap().is_unit());
+        assert!(
+            days_between(Dynamic::UNIT, d("2025-10-29"))
+                .unwrap()
+                .is_unit()
+        );
         let err = days_between(d("2025-13-01"), d("2025-10-29")).unwrap_err();
-        let EvalAltResult::ErrorRuntime(v, _) = *err else { panic!() };
+        let EvalAltResult::ErrorRuntime(v, _) = *err else {
+            panic!()
+        };
         assert!(v.is::<HostFailure>());
     }
 }

@@ -58,7 +58,12 @@ impl<'a> Loc<'a> {
 }
 
 /// Renders one diagnostic.
-pub(crate) fn render(msg: &str, loc: &Loc<'_>, context: Option<&str>, help: Option<&str>) -> String {
+pub(crate) fn render(
+    msg: &str,
+    loc: &Loc<'_>,
+    context: Option<&str>,
+    help: Option<&str>,
+) -> String {
     let mut out = format!("error: {msg}\n --> {}", loc.path);
     if loc.line > 0 {
         let _ = write!(out, ":{}", loc.line);
@@ -126,7 +131,9 @@ fn suggest(word: &str, candidates: &[String]) -> Option<String> {
 pub(crate) fn parse_error(err: &ParseError, path: &str, source: &str, names: &[String]) -> String {
     let loc = Loc::at(path, Some(source), err.position());
     let (msg, help) = match err.err_type() {
-        ParseErrorType::VariableUndefined(v) => (format!("unknown variable `{v}`"), suggest(v, names)),
+        ParseErrorType::VariableUndefined(v) => {
+            (format!("unknown variable `{v}`"), suggest(v, names))
+        }
         ParseErrorType::MissingToken(tok, what) => (format!("expected `{tok}` {what}"), None),
         other => (clean(&other.to_string()), None),
     };
@@ -178,12 +185,19 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String 
             _ => break,
         }
     }
-    let pos = if e.position().is_none() { err.position() } else { e.position() };
+    let pos = if e.position().is_none() {
+        err.position()
+    } else {
+        e.position()
+    };
     let id = info.rule_id;
     let l = info.limits;
     let (msg, help) = match e {
         EvalAltResult::ErrorTooManyOperations(_) => (
-            format!("rule `{id}` exceeded {} operations (`limits.max_operations`)", l.max_operations),
+            format!(
+                "rule `{id}` exceeded {} operations (`limits.max_operations`)",
+                l.max_operations
+            ),
             None,
         ),
         EvalAltResult::ErrorStackOverflow(_) => (
@@ -218,16 +232,21 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String 
         EvalAltResult::ErrorPropertyNotFound(p, _) => {
             (format!("unknown field `{p}`"), suggest(p, info.fields))
         }
-        EvalAltResult::ErrorVariableNotFound(v, _) => {
-            (format!("unknown variable `{v}`"), suggest(v, info.functions))
-        }
+        EvalAltResult::ErrorVariableNotFound(v, _) => (
+            format!("unknown variable `{v}`"),
+            suggest(v, info.functions),
+        ),
         EvalAltResult::ErrorFunctionNotFound(sig, _) => {
             let name = sig.split(['(', ' ']).next().unwrap_or(sig);
-            (format!("unknown function `{sig}`"), suggest(name, info.functions))
+            (
+                format!("unknown function `{sig}`"),
+                suggest(name, info.functions),
+            )
         }
-        EvalAltResult::ErrorMismatchDataType(want, got, _) => {
-            (format!("type mismatch: expected `{want}`, found `{got}`"), None)
-        }
+        EvalAltResult::ErrorMismatchDataType(want, got, _) => (
+            format!("type mismatch: expected `{want}`, found `{got}`"),
+            None,
+        ),
         EvalAltResult::ErrorParsing(p, _) => (clean(&p.to_string()), None),
         other => (clean(&other.to_string()), None),
     };

@@ -59,6 +59,7 @@ impl RulesResolver {
         }
     }
 
+    #[allow(clippy::unnecessary_box_returns)] // Rhai's error type travels boxed everywhere
     fn deny(path: &str, why: &str, pos: Position) -> Box<EvalAltResult> {
         HostFailure::new(format!("cannot import `{path}`: {why}")).into_error(pos)
     }
@@ -81,10 +82,18 @@ impl RulesResolver {
         let mut file = self.root.join(rel);
         file.set_extension("rhai");
         let (Ok(real_root), Ok(real_file)) = (self.root.canonicalize(), file.canonicalize()) else {
-            return Err(Self::deny(path, &format!("`{}` not found", file.display()), pos));
+            return Err(Self::deny(
+                path,
+                &format!("`{}` not found", file.display()),
+                pos,
+            ));
         };
         if !real_file.starts_with(&real_root) {
-            return Err(Self::deny(path, "it resolves outside the rules folder", pos));
+            return Err(Self::deny(
+                path,
+                "it resolves outside the rules folder",
+                pos,
+            ));
         }
         Ok(file)
     }
@@ -116,7 +125,13 @@ impl ModuleResolver for RulesResolver {
         })?;
         ast.set_source(file.display().to_string());
         let module: SharedModule = Module::eval_ast_as_new(Scope::new(), &ast, engine)
-            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(file.display().to_string(), e, pos)))?
+            .map_err(|e| {
+                Box::new(EvalAltResult::ErrorInModule(
+                    file.display().to_string(),
+                    e,
+                    pos,
+                ))
+            })?
             .into();
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(file, module.clone());
@@ -141,9 +156,10 @@ pub(crate) fn yaml_to_dynamic(v: &serde_yaml::Value) -> Dynamic {
             let map: rhai::Map = m
                 .iter()
                 .map(|(k, v)| {
-                    let key = k
-                        .as_str()
-                        .map_or_else(|| serde_yaml::to_string(k).unwrap_or_default(), str::to_string);
+                    let key = k.as_str().map_or_else(
+                        || serde_yaml::to_string(k).unwrap_or_default(),
+                        str::to_string,
+                    );
                     (key.trim().into(), yaml_to_dynamic(v))
                 })
                 .collect();

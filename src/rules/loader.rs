@@ -61,7 +61,12 @@ pub(crate) fn known_names(cfg_keys: &[String]) -> Vec<String> {
 }
 
 /// Compiles and validates everything under `dir`.
-pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String]) -> Result<Loaded> {
+pub(crate) fn load(
+    engine: &Engine,
+    dir: &Path,
+    cfg: &Config,
+    cfg_keys: &[String],
+) -> Result<Loaded> {
     if !dir.is_dir() {
         return Err(Error::Rules(vec![format!(
             "error: rules folder `{}` does not exist",
@@ -142,7 +147,12 @@ pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String
             let (msg, loc) = if defined.is_empty() {
                 (
                     format!("rule `{}` does not define `{want}`", rule.id()),
-                    Loc { path: &shown, source: None, line: 0, col: 0 },
+                    Loc {
+                        path: &shown,
+                        source: None,
+                        line: 0,
+                        col: 0,
+                    },
                 )
             } else {
                 (
@@ -156,15 +166,34 @@ pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String
             };
             diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
         }
-        if rule.kind == RuleKind::Trigger && rule.ast.iter_functions().any(|f| f.name == "lead_type" && f.params.is_empty()) {
-            let opts = rhai::CallFnOptions::new().eval_ast(rule.eval_top).rewind_scope(true);
-            let info = RuntimeInfo { context: None, entry: "lead_type", ..info };
-            match engine.call_fn_with_options::<rhai::Dynamic>(opts, &mut Scope::new(), &rule.ast, "lead_type", ()) {
+        if rule.kind == RuleKind::Trigger
+            && rule
+                .ast
+                .iter_functions()
+                .any(|f| f.name == "lead_type" && f.params.is_empty())
+        {
+            let opts = rhai::CallFnOptions::new()
+                .eval_ast(rule.eval_top)
+                .rewind_scope(true);
+            let info = RuntimeInfo {
+                context: None,
+                entry: "lead_type",
+                ..info
+            };
+            match engine.call_fn_with_options::<rhai::Dynamic>(
+                opts,
+                &mut Scope::new(),
+                &rule.ast,
+                "lead_type",
+                (),
+            ) {
                 Err(e) => diags.push((shown.clone(), diag::eval_error(&e, &info))),
                 Ok(v) => match v.into_string() {
                     Ok(t) if !t.trim().is_empty() => {
                         if let Some(first) = lead_types.get(&t) {
-                            let msg = format!("lead type `{t}` is already produced by `{first}`; lead types must be unique");
+                            let msg = format!(
+                                "lead type `{t}` is already produced by `{first}`; lead types must be unique"
+                            );
                             let loc = Loc::of_fn(&shown, &rule.source, "lead_type");
                             diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
                         } else {
@@ -173,8 +202,11 @@ pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String
                         rule.lead_type = Some(t);
                     }
                     other => {
-                        let got = other.map_or_else(|t| format!("`{t}`"), |_| "an empty string".into());
-                        let msg = format!("`lead_type()` must return a non-empty string, but returned {got}");
+                        let got =
+                            other.map_or_else(|t| format!("`{t}`"), |_| "an empty string".into());
+                        let msg = format!(
+                            "`lead_type()` must return a non-empty string, but returned {got}"
+                        );
                         let loc = Loc::of_fn(&shown, &rule.source, "lead_type");
                         diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
                     }
@@ -189,7 +221,11 @@ pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String
         return Err(Error::Rules(diags.into_iter().map(|(_, d)| d).collect()));
     }
     hasher.update(b"\0config\0");
-    hasher.update(serde_yaml::to_string(&cfg.thresholds).unwrap_or_default().as_bytes());
+    hasher.update(
+        serde_yaml::to_string(&cfg.thresholds)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     for (k, v) in &cfg.scoring_weights {
         hasher.update(format!("{k}={v};").as_bytes());
     }
@@ -198,7 +234,11 @@ pub(crate) fn load(engine: &Engine, dir: &Path, cfg: &Config, cfg_keys: &[String
         let _ = write!(s, "{b:02x}");
         s
     });
-    Ok(Loaded { rules, sources, hash })
+    Ok(Loaded {
+        rules,
+        sources,
+        hash,
+    })
 }
 
 fn hash_file(hasher: &mut Sha256, rel: &str, text: &str) {
@@ -221,7 +261,10 @@ fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule], diags: &mut Vec<(Stri
     } else {
         cfg.path.display().to_string()
     };
-    let factors: Vec<&Rule> = rules.iter().filter(|r| r.kind == RuleKind::Scoring).collect();
+    let factors: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::Scoring)
+        .collect();
     for r in &factors {
         if !cfg.scoring_weights.contains_key(&r.name) {
             let shown = r.path.display().to_string();
@@ -229,7 +272,12 @@ fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule], diags: &mut Vec<(Stri
                 "factor `{}` has no weight: add `scoring_weights.{}` to `{cfg_path}`",
                 r.name, r.name
             );
-            let loc = Loc { path: &shown, source: None, line: 0, col: 0 };
+            let loc = Loc {
+                path: &shown,
+                source: None,
+                line: 0,
+                col: 0,
+            };
             diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
         }
     }
@@ -240,7 +288,12 @@ fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule], diags: &mut Vec<(Stri
                 "`scoring_weights.{key}` has no rule: create `{}` or remove the weight",
                 file.display()
             );
-            let loc = Loc { path: &cfg_path, source: None, line: 0, col: 0 };
+            let loc = Loc {
+                path: &cfg_path,
+                source: None,
+                line: 0,
+                col: 0,
+            };
             diags.push((cfg_path.clone(), diag::render(&msg, &loc, None, None)));
         }
     }

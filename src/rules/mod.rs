@@ -14,26 +14,50 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rhai::{CallFnOptions, Dynamic, FuncArgs, Scope, AST};
+use rhai::{AST, CallFnOptions, Dynamic, FuncArgs, Scope};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 
 pub use api::HostFailure;
-pub use engine::{build_engine, RulesResolver};
+pub use engine::{RulesResolver, build_engine};
 
 /// Fields of the `item` map scripts receive (see `rules/README.md`).
 pub const ITEM_FIELDS: &[&str] = &[
-    "id", "serial_number", "product_id", "product_name", "product_line", "platform",
-    "business_area", "business_unit", "territory_id", "support_status", "service_source",
-    "service_agreement_id", "eol_date", "eosl_date", "service_start", "service_end",
-    "eol_placeholder", "days_since_eol", "days_since_expiry", "as_of", "product_family",
+    "id",
+    "serial_number",
+    "product_id",
+    "product_name",
+    "product_line",
+    "platform",
+    "business_area",
+    "business_unit",
+    "territory_id",
+    "support_status",
+    "service_source",
+    "service_agreement_id",
+    "eol_date",
+    "eosl_date",
+    "service_start",
+    "service_end",
+    "eol_placeholder",
+    "days_since_eol",
+    "days_since_expiry",
+    "as_of",
+    "product_family",
     "risk_level",
 ];
 /// Fields of the `account` map.
 pub const ACCOUNT_FIELDS: &[&str] = &[
-    "account_id", "name", "territory_id", "install_base_count", "opportunity_count",
-    "project_count", "closed_project_count", "project_size_category", "active_credits",
+    "account_id",
+    "name",
+    "territory_id",
+    "install_base_count",
+    "opportunity_count",
+    "project_count",
+    "closed_project_count",
+    "project_size_category",
+    "active_credits",
     "last_project_end",
 ];
 /// Fields of the `lead` map scoring and services rules receive.
@@ -154,7 +178,10 @@ impl EvalContext<'_> {
         if self.key.is_empty() {
             format!("while evaluating {} row {}", self.table, self.row)
         } else {
-            format!("while evaluating {} row {} (serial {})", self.table, self.row, self.key)
+            format!(
+                "while evaluating {} row {} (serial {})",
+                self.table, self.row, self.key
+            )
         }
     }
 }
@@ -252,8 +279,16 @@ impl RuleSet {
         Dynamic::from_map(self.cfg.clone())
     }
 
-    fn call(&self, rule: &Rule, name: &str, args: impl FuncArgs, ctx: &EvalContext) -> Result<Dynamic> {
-        let opts = CallFnOptions::new().eval_ast(rule.eval_top).rewind_scope(true);
+    fn call(
+        &self,
+        rule: &Rule,
+        name: &str,
+        args: impl FuncArgs,
+        ctx: &EvalContext,
+    ) -> Result<Dynamic> {
+        let opts = CallFnOptions::new()
+            .eval_ast(rule.eval_top)
+            .rewind_scope(true);
         self.engine
             .call_fn_with_options::<Dynamic>(opts, &mut Scope::new(), &rule.ast, name, args)
             .map_err(|e| {
@@ -274,7 +309,7 @@ impl RuleSet {
     }
 
     /// A rule returned something its contract does not allow: point at its entry function.
-    fn contract(&self, rule: &Rule, func: &str, msg: &str, ctx: &EvalContext) -> Error {
+    fn contract(rule: &Rule, func: &str, msg: &str, ctx: &EvalContext) -> Error {
         let shown = rule.path.display().to_string();
         let loc = diag::Loc::of_fn(&shown, &rule.source, func);
         Error::RuleRuntime(diag::render(msg, &loc, Some(&ctx.describe()), None))
@@ -284,14 +319,22 @@ impl RuleSet {
     /// see earlier results); `()` changes nothing.
     pub fn classify(&self, item: &mut rhai::Map, ctx: &EvalContext) -> Result<()> {
         for rule in self.of(RuleKind::Classify) {
-            let out = self.call(rule, "classify", (Dynamic::from_map(item.clone()), self.cfg()), ctx)?;
+            let out = self.call(
+                rule,
+                "classify",
+                (Dynamic::from_map(item.clone()), self.cfg()),
+                ctx,
+            )?;
             if out.is_unit() {
                 continue;
             }
             let kind = out.type_name();
             let Some(fields) = out.try_cast::<rhai::Map>() else {
-                let msg = format!("rule `{}` returned `{kind}`; `classify` must return a map of fields or `()`", rule.id());
-                return Err(self.contract(rule, "classify", &msg, ctx));
+                let msg = format!(
+                    "rule `{}` returned `{kind}`; `classify` must return a map of fields or `()`",
+                    rule.id()
+                );
+                return Err(Self::contract(rule, "classify", &msg, ctx));
             };
             item.extend(fields);
         }
@@ -299,18 +342,30 @@ impl RuleSet {
     }
 
     /// Runs every trigger, in path order, and returns those that fired.
-    pub fn triggers(&self, item: &rhai::Map, account: &rhai::Map, ctx: &EvalContext) -> Result<Vec<TriggerHit>> {
+    pub fn triggers(
+        &self,
+        item: &rhai::Map,
+        account: &rhai::Map,
+        ctx: &EvalContext,
+    ) -> Result<Vec<TriggerHit>> {
         let mut hits = Vec::new();
         for rule in self.of(RuleKind::Trigger) {
-            let args = (Dynamic::from_map(item.clone()), Dynamic::from_map(account.clone()), self.cfg());
+            let args = (
+                Dynamic::from_map(item.clone()),
+                Dynamic::from_map(account.clone()),
+                self.cfg(),
+            );
             let out = self.call(rule, "trigger", args, ctx)?;
             if out.is_unit() {
                 continue;
             }
             let kind = out.type_name();
             let bad = |why: &str| {
-                let msg = format!("rule `{}` {why}; `trigger` must return `()` or `#{{ title, description, action, reasons }}`", rule.id());
-                self.contract(rule, "trigger", &msg, ctx)
+                let msg = format!(
+                    "rule `{}` {why}; `trigger` must return `()` or `#{{ title, description, action, reasons }}`",
+                    rule.id()
+                );
+                Self::contract(rule, "trigger", &msg, ctx)
             };
             let Some(mut map) = out.try_cast::<rhai::Map>() else {
                 return Err(bad(&format!("returned `{kind}`")));
@@ -320,8 +375,13 @@ impl RuleSet {
                 Some(Err(t)) => Err(bad(&format!("returned `{key}` as `{t}`, not a string"))),
                 None => Err(bad(&format!("returned no `{key}`"))),
             };
-            let (title, description, action) = (text("title")?, text("description")?, text("action")?);
-            let reasons = take_reasons(&mut map).map_err(|t| bad(&format!("returned `reasons` as `{t}`, not an array of strings")))?;
+            let (title, description, action) =
+                (text("title")?, text("description")?, text("action")?);
+            let reasons = take_reasons(&mut map).map_err(|t| {
+                bad(&format!(
+                    "returned `reasons` as `{t}`, not an array of strings"
+                ))
+            })?;
             hits.push(TriggerHit {
                 lead_type: rule.lead_type.clone().unwrap_or_default(),
                 rule: rule.name.clone(),
@@ -337,7 +397,13 @@ impl RuleSet {
 
     /// Every factor for one lead. Values must be finite and within 0..=100; anything else is an
     /// error naming the rule (never clamped).
-    pub fn score(&self, item: &rhai::Map, account: &rhai::Map, lead: &rhai::Map, ctx: &EvalContext) -> Result<Vec<FactorScore>> {
+    pub fn score(
+        &self,
+        item: &rhai::Map,
+        account: &rhai::Map,
+        lead: &rhai::Map,
+        ctx: &EvalContext,
+    ) -> Result<Vec<FactorScore>> {
         let mut out = Vec::new();
         for rule in self.of(RuleKind::Scoring) {
             let args = (
@@ -348,19 +414,44 @@ impl RuleSet {
             );
             let v = self.call(rule, "score", args, ctx)?;
             let kind = v.type_name();
-            let bad = |why: String| self.contract(rule, "score", &why, ctx);
-            let shape = || format!("rule `{}` returned `{kind}`; `score` must return a number or `#{{ value, reasons }}`", rule.id());
+            let bad = |why: String| Self::contract(rule, "score", &why, ctx);
+            let shape = || {
+                format!(
+                    "rule `{}` returned `{kind}`; `score` must return a number or `#{{ value, reasons }}`",
+                    rule.id()
+                )
+            };
             let (value, reasons) = if let Some(mut map) = v.clone().try_cast::<rhai::Map>() {
-                let value = map.remove("value").and_then(|d| number(&d)).ok_or_else(|| bad(format!("rule `{}` returned a map without a numeric `value`", rule.id())))?;
-                let reasons = take_reasons(&mut map).map_err(|t| bad(format!("rule `{}` returned `reasons` as `{t}`, not an array of strings", rule.id())))?;
+                let value = map
+                    .remove("value")
+                    .and_then(|d| number(&d))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "rule `{}` returned a map without a numeric `value`",
+                            rule.id()
+                        ))
+                    })?;
+                let reasons = take_reasons(&mut map).map_err(|t| {
+                    bad(format!(
+                        "rule `{}` returned `reasons` as `{t}`, not an array of strings",
+                        rule.id()
+                    ))
+                })?;
                 (value, reasons)
             } else {
                 (number(&v).ok_or_else(|| bad(shape()))?, Vec::new())
             };
             if !value.is_finite() || !(0.0..=100.0).contains(&value) {
-                return Err(bad(format!("factor `{}` returned {value}; factors must be between 0 and 100", rule.name)));
+                return Err(bad(format!(
+                    "factor `{}` returned {value}; factors must be between 0 and 100",
+                    rule.name
+                )));
             }
-            out.push(FactorScore { name: rule.name.clone(), value, reasons });
+            out.push(FactorScore {
+                name: rule.name.clone(),
+                value,
+                reasons,
+            });
         }
         Ok(out)
     }
@@ -369,11 +460,19 @@ impl RuleSet {
     pub fn boost(&self, lead: &rhai::Map, service: &rhai::Map, ctx: &EvalContext) -> Result<i64> {
         let mut total: i64 = 0;
         for rule in self.of(RuleKind::Services) {
-            let args = (Dynamic::from_map(lead.clone()), Dynamic::from_map(service.clone()), self.cfg());
+            let args = (
+                Dynamic::from_map(lead.clone()),
+                Dynamic::from_map(service.clone()),
+                self.cfg(),
+            );
             let v = self.call(rule, "boost", args, ctx)?;
             let Ok(n) = v.as_int() else {
-                let msg = format!("rule `{}` returned `{}`; `boost` must return an integer (0 = no boost)", rule.id(), v.type_name());
-                return Err(self.contract(rule, "boost", &msg, ctx));
+                let msg = format!(
+                    "rule `{}` returned `{}`; `boost` must return an integer (0 = no boost)",
+                    rule.id(),
+                    v.type_name()
+                );
+                return Err(Self::contract(rule, "boost", &msg, ctx));
             };
             total = total.saturating_add(n);
         }
@@ -382,7 +481,10 @@ impl RuleSet {
 }
 
 fn number(d: &Dynamic) -> Option<f64> {
-    d.as_int().map(|i| i as f64).ok().or_else(|| d.as_float().ok())
+    d.as_int()
+        .map(|i| i as f64)
+        .ok()
+        .or_else(|| d.as_float().ok())
 }
 
 /// Removes `reasons` from a returned map: absent → empty; `Err(type)` when not strings.
@@ -393,6 +495,9 @@ fn take_reasons(map: &mut rhai::Map) -> std::result::Result<Vec<String>, String>
     let kind = v.type_name().to_string();
     let arr = v.try_cast::<rhai::Array>().ok_or_else(|| kind.clone())?;
     arr.into_iter()
-        .map(|r| r.into_string().map_err(|t| format!("array containing `{t}`")))
+        .map(|r| {
+            r.into_string()
+                .map_err(|t| format!("array containing `{t}`"))
+        })
         .collect()
 }

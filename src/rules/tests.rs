@@ -9,14 +9,22 @@ use rhai::{Dynamic, Map};
 use super::*;
 
 const YAML: &str = "thresholds:\n  critical_days_past_eol: 1825\n  latest_server_generation: 12\n";
-const CTX: EvalContext<'static> = EvalContext { table: "install_base", row: 17, key: "USE3267F8N" };
+const CTX: EvalContext<'static> = EvalContext {
+    table: "install_base",
+    row: 17,
+    key: "USE3267F8N",
+};
 
 fn cfg(yaml: &str) -> Config {
     Config::parse(yaml, Path::new("config/onelead.yaml")).unwrap()
 }
 
 fn defaults() -> RuleSet {
-    let mut set = RuleSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"), &cfg(YAML)).unwrap();
+    let mut set = RuleSet::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        &cfg(YAML),
+    )
+    .unwrap();
     set.set_as_of(chrono::NaiveDate::from_ymd_opt(2025, 10, 29).unwrap());
     set
 }
@@ -28,8 +36,13 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Self {
-        let s = Scratch { dir: tempfile::tempdir().unwrap() };
-        s.write("scoring/f.rhai", "fn score(item, account, lead, cfg) { 50 }");
+        let s = Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        s.write(
+            "scoring/f.rhai",
+            "fn score(item, account, lead, cfg) { 50 }",
+        );
         s
     }
     fn write(&self, rel: &str, text: &str) -> &Self {
@@ -57,8 +70,13 @@ impl Scratch {
     }
     /// Loads a single trigger `t.rhai` whose body is `body` and runs it on a default item.
     fn run_trigger(&self, body: &str) -> String {
-        self.write("triggers/t.rhai", &format!("fn lead_type() {{ \"T\" }}\nfn trigger(item, account, cfg) {{\n{body}\n}}\n"));
-        let set = self.load().unwrap_or_else(|e| panic!("{}", self.tidy(&e.to_string())));
+        self.write(
+            "triggers/t.rhai",
+            &format!("fn lead_type() {{ \"T\" }}\nfn trigger(item, account, cfg) {{\n{body}\n}}\n"),
+        );
+        let set = self
+            .load()
+            .unwrap_or_else(|e| panic!("{}", self.tidy(&e.to_string())));
         match set.triggers(&item(&[]), &account(&[]), &CTX) {
             Err(Error::RuleRuntime(d)) => self.tidy(&d),
             other => panic!("expected a runtime error, got {other:?}"),
@@ -76,7 +94,14 @@ fn item(over: &[(&str, Dynamic)]) -> Map {
     for f in ITEM_FIELDS {
         m.insert((*f).into(), s(""));
     }
-    for f in ["eol_date", "eosl_date", "service_start", "service_end", "days_since_eol", "days_since_expiry"] {
+    for f in [
+        "eol_date",
+        "eosl_date",
+        "service_start",
+        "service_end",
+        "days_since_eol",
+        "days_since_expiry",
+    ] {
         m.insert(f.into(), Dynamic::UNIT);
     }
     m.insert("id".into(), Dynamic::from_int(1));
@@ -93,7 +118,13 @@ fn account(over: &[(&str, Dynamic)]) -> Map {
     for f in ["account_id", "name", "territory_id"] {
         m.insert(f.into(), s(""));
     }
-    for f in ["install_base_count", "opportunity_count", "project_count", "closed_project_count", "active_credits"] {
+    for f in [
+        "install_base_count",
+        "opportunity_count",
+        "project_count",
+        "closed_project_count",
+        "active_credits",
+    ] {
         m.insert(f.into(), Dynamic::from_int(0));
     }
     m.insert("project_size_category".into(), Dynamic::UNIT);
@@ -129,13 +160,19 @@ fn rule_set_is_send_and_sync() {
 #[test]
 fn syntax_error_points_at_line_and_column() {
     let s = Scratch::new();
-    s.write("triggers/bad.rhai", "fn lead_type() { \"X\" }\nfn trigger(item, account, cfg) {\n    let x = ;\n}\n");
+    s.write(
+        "triggers/bad.rhai",
+        "fn lead_type() { \"X\" }\nfn trigger(item, account, cfg) {\n    let x = ;\n}\n",
+    );
     let errs = s.load_errors();
     assert_eq!(errs.len(), 1, "{errs:?}");
     let e = &errs[0];
     assert!(e.starts_with("error: "), "{e}");
     assert!(e.contains(" --> rules/triggers/bad.rhai:3:13\n"), "{e}");
-    assert!(e.contains("\n  |\n3 |     let x = ;\n  |             ^"), "{e}");
+    assert!(
+        e.contains("\n  |\n3 |     let x = ;\n  |             ^"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -143,17 +180,32 @@ fn unknown_variable_is_a_compile_error_with_a_hint() {
     let s = Scratch::new();
     s.write("triggers/typo.rhai", "fn lead_type() { \"X\" }\nfn trigger(item, account, cfg) {\n    if itme.id > 0 { () }\n}\n");
     let e = &s.load_errors()[0];
-    assert!(e.starts_with("error: unknown variable `itme`\n --> rules/triggers/typo.rhai:3:8\n"), "{e}");
-    assert!(e.contains("\n3 |     if itme.id > 0 { () }\n  |        ^^^^\n"), "{e}");
+    assert!(
+        e.starts_with("error: unknown variable `itme`\n --> rules/triggers/typo.rhai:3:8\n"),
+        "{e}"
+    );
+    assert!(
+        e.contains("\n3 |     if itme.id > 0 { () }\n  |        ^^^^\n"),
+        "{e}"
+    );
     assert!(e.ends_with("help: did you mean `item`?"), "{e}");
 }
 
 #[test]
 fn misspelt_field_suggests_the_real_one() {
     let e = Scratch::new().run_trigger("    if item.support_stauts.contains(\"x\") { return; }");
-    assert!(e.starts_with("error: unknown field `support_stauts`\n --> rules/triggers/t.rhai:3:"), "{e}");
-    assert!(e.contains("3 |     if item.support_stauts.contains(\"x\") { return; }\n"), "{e}");
-    assert!(e.contains("\n  = while evaluating install_base row 17 (serial USE3267F8N)"), "{e}");
+    assert!(
+        e.starts_with("error: unknown field `support_stauts`\n --> rules/triggers/t.rhai:3:"),
+        "{e}"
+    );
+    assert!(
+        e.contains("3 |     if item.support_stauts.contains(\"x\") { return; }\n"),
+        "{e}"
+    );
+    assert!(
+        e.contains("\n  = while evaluating install_base row 17 (serial USE3267F8N)"),
+        "{e}"
+    );
     assert!(e.ends_with("help: did you mean `support_status`?"), "{e}");
 }
 
@@ -161,14 +213,22 @@ fn misspelt_field_suggests_the_real_one() {
 fn runtime_type_error_names_types() {
     let e = Scratch::new().run_trigger("    if item.id { return; }");
     assert!(e.starts_with("error: "), "{e}");
-    assert!(e.starts_with("error: type mismatch: expected `bool`, found `i64`\n --> rules/triggers/t.rhai:3:12\n"), "{e}");
+    assert!(
+        e.starts_with(
+            "error: type mismatch: expected `bool`, found `i64`\n --> rules/triggers/t.rhai:3:12\n"
+        ),
+        "{e}"
+    );
     assert!(e.contains("while evaluating install_base row 17"), "{e}");
 }
 
 #[test]
 fn unknown_function_suggests_a_helper() {
     let e = Scratch::new().run_trigger("    fmt_itn(5);");
-    assert!(e.starts_with("error: unknown function `fmt_itn (i64)`"), "{e}");
+    assert!(
+        e.starts_with("error: unknown function `fmt_itn (i64)`"),
+        "{e}"
+    );
     assert!(e.ends_with("help: did you mean `fmt_int`?"), "{e}");
 }
 
@@ -176,8 +236,17 @@ fn unknown_function_suggests_a_helper() {
 fn endless_loop_hits_the_operations_limit_fast() {
     let start = Instant::now();
     let e = Scratch::new().run_trigger("    loop {}");
-    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
-    assert!(e.starts_with("error: rule `triggers/t` exceeded 100000 operations (`limits.max_operations`)\n"), "{e}");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        e.starts_with(
+            "error: rule `triggers/t` exceeded 100000 operations (`limits.max_operations`)\n"
+        ),
+        "{e}"
+    );
     // Rhai stops the call from outside, so the diagnostic points at the entry function.
     assert!(e.contains(" --> rules/triggers/t.rhai:2:1\n"), "{e}");
 }
@@ -187,14 +256,24 @@ fn deep_recursion_hits_the_call_limit() {
     let s = Scratch::new();
     s.write("triggers/t.rhai", "fn lead_type() { \"T\" }\nfn down(n) { down(n + 1) }\nfn trigger(item, account, cfg) { down(0) }\n");
     let set = s.load().unwrap();
-    let Err(Error::RuleRuntime(e)) = set.triggers(&item(&[]), &account(&[]), &CTX) else { panic!() };
-    assert!(e.starts_with("error: rule `triggers/t` exceeded 32 nested calls (`limits.max_call_levels`)"), "{e}");
+    let Err(Error::RuleRuntime(e)) = set.triggers(&item(&[]), &account(&[]), &CTX) else {
+        panic!()
+    };
+    assert!(
+        e.starts_with(
+            "error: rule `triggers/t` exceeded 32 nested calls (`limits.max_call_levels`)"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
 fn huge_strings_hit_the_size_limit() {
     let e = Scratch::new().run_trigger("    let x = \"x\".pad(1_000_000_000, 'x');");
-    assert!(e.contains("exceeds 1048576 (`limits.max_string_size`)"), "{e}");
+    assert!(
+        e.contains("exceeds 1048576 (`limits.max_string_size`)"),
+        "{e}"
+    );
     let e = Scratch::new().run_trigger("    let x = \"x\"; loop { x += x; }");
     assert!(e.contains("(`limits.max_string_size`)"), "{e}");
 }
@@ -206,28 +285,47 @@ fn imports_stay_inside_the_rules_folder() {
         s.write("triggers/t.rhai", &format!("import \"{bad}\" as x;\nfn lead_type() {{ \"T\" }}\nfn trigger(item, account, cfg) {{ () }}\n"));
         let errs = s.load_errors();
         assert!(errs[0].starts_with(&format!("error: cannot import `{bad}`: imports must be relative paths inside the rules folder")), "{errs:?}");
-        assert!(errs[0].contains(" --> rules/triggers/t.rhai:1:"), "{errs:?}");
+        assert!(
+            errs[0].contains(" --> rules/triggers/t.rhai:1:"),
+            "{errs:?}"
+        );
     }
 }
 
 #[test]
 fn lib_modules_can_be_imported_and_their_errors_point_into_them() {
     let s = Scratch::new();
-    s.write("lib/text.rhai", "fn shout(x) { x.to_upper() + \"!\" }\nfn boom() { throw \"lib boom\" }\n");
+    s.write(
+        "lib/text.rhai",
+        "fn shout(x) { x.to_upper() + \"!\" }\nfn boom() { throw \"lib boom\" }\n",
+    );
     s.write("triggers/t.rhai", "import \"lib/text\" as text;\nfn lead_type() { text::shout(\"t\") }\nfn trigger(item, account, cfg) {\n  if item.id == 2 { text::boom(); }\n  #{ title: text::shout(\"hi\"), description: \"d\", action: \"a\" }\n}\n");
     let set = s.load().unwrap();
-    assert_eq!(set.rules().iter().find_map(|r| r.lead_type.clone()), Some("T!".into()));
+    assert_eq!(
+        set.rules().iter().find_map(|r| r.lead_type.clone()),
+        Some("T!".into())
+    );
     let hits = set.triggers(&item(&[]), &account(&[]), &CTX).unwrap();
     assert_eq!(hits[0].title, "HI!");
-    let Err(Error::RuleRuntime(e)) = set.triggers(&item(&[("id", Dynamic::from_int(2))]), &account(&[]), &CTX) else { panic!() };
+    let Err(Error::RuleRuntime(e)) =
+        set.triggers(&item(&[("id", Dynamic::from_int(2))]), &account(&[]), &CTX)
+    else {
+        panic!()
+    };
     let e = s.tidy(&e);
-    assert!(e.starts_with("error: rule threw: lib boom\n --> rules/lib/text.rhai:2:"), "{e}");
+    assert!(
+        e.starts_with("error: rule threw: lib boom\n --> rules/lib/text.rhai:2:"),
+        "{e}"
+    );
 }
 
 #[test]
 fn eval_is_disabled() {
     let s = Scratch::new();
-    s.write("triggers/t.rhai", "fn lead_type() { \"T\" }\nfn trigger(item, account, cfg) { eval(\"1\") }\n");
+    s.write(
+        "triggers/t.rhai",
+        "fn lead_type() { \"T\" }\nfn trigger(item, account, cfg) { eval(\"1\") }\n",
+    );
     let e = &s.load_errors()[0];
     assert!(e.starts_with("error: `eval` is disabled in rules"), "{e}");
     assert!(e.contains(" --> rules/triggers/t.rhai:2:"), "{e}");
@@ -245,9 +343,15 @@ fn throw_and_helper_failure_are_told_apart() {
 fn factors_outside_0_to_100_are_rejected_not_clamped() {
     for (body, shown) in [("1e9", "1000000000"), ("0.0 / 0.0", "NaN"), ("-1", "-1")] {
         let s = Scratch::new();
-        s.write("scoring/f.rhai", &format!("fn score(item, account, lead, cfg) {{\n  {body}\n}}\n"));
+        s.write(
+            "scoring/f.rhai",
+            &format!("fn score(item, account, lead, cfg) {{\n  {body}\n}}\n"),
+        );
         let set = s.load().unwrap();
-        let Err(Error::RuleRuntime(e)) = set.score(&item(&[]), &account(&[]), &lead("X"), &CTX) else { panic!() };
+        let Err(Error::RuleRuntime(e)) = set.score(&item(&[]), &account(&[]), &lead("X"), &CTX)
+        else {
+            panic!()
+        };
         let e = s.tidy(&e);
         assert!(e.starts_with(&format!("error: factor `f` returned {shown}; factors must be between 0 and 100\n --> rules/scoring/f.rhai:1:1")), "{e}");
     }
@@ -256,32 +360,67 @@ fn factors_outside_0_to_100_are_rejected_not_clamped() {
 #[test]
 fn wrong_return_types_name_the_contract() {
     let s = Scratch::new();
-    s.write("scoring/f.rhai", "fn score(item, account, lead, cfg) { \"high\" }");
-    s.write("triggers/t.rhai", "fn lead_type() { \"T\" }\nfn trigger(item, account, cfg) { 5 }\n");
+    s.write(
+        "scoring/f.rhai",
+        "fn score(item, account, lead, cfg) { \"high\" }",
+    );
+    s.write(
+        "triggers/t.rhai",
+        "fn lead_type() { \"T\" }\nfn trigger(item, account, cfg) { 5 }\n",
+    );
     s.write("services/b.rhai", "fn boost(lead, service, cfg) { 1.5 }");
     let set = s.load().unwrap();
-    let Err(Error::RuleRuntime(e)) = set.score(&item(&[]), &account(&[]), &lead("X"), &CTX) else { panic!() };
-    assert!(e.starts_with("error: rule `scoring/f` returned `string`; `score` must return a number"), "{e}");
-    let Err(Error::RuleRuntime(e)) = set.triggers(&item(&[]), &account(&[]), &CTX) else { panic!() };
-    assert!(e.starts_with("error: rule `triggers/t` returned `i64`; `trigger` must return `()`"), "{e}");
+    let Err(Error::RuleRuntime(e)) = set.score(&item(&[]), &account(&[]), &lead("X"), &CTX) else {
+        panic!()
+    };
+    assert!(
+        e.starts_with("error: rule `scoring/f` returned `string`; `score` must return a number"),
+        "{e}"
+    );
+    let Err(Error::RuleRuntime(e)) = set.triggers(&item(&[]), &account(&[]), &CTX) else {
+        panic!()
+    };
+    assert!(
+        e.starts_with("error: rule `triggers/t` returned `i64`; `trigger` must return `()`"),
+        "{e}"
+    );
     let mut svc = Map::new();
     svc.insert("service".into(), Dynamic::from("x".to_string()));
-    let Err(Error::RuleRuntime(e)) = set.boost(&lead("X"), &svc, &CTX) else { panic!() };
-    assert!(e.starts_with("error: rule `services/b` returned `f64`; `boost` must return an integer"), "{e}");
+    let Err(Error::RuleRuntime(e)) = set.boost(&lead("X"), &svc, &CTX) else {
+        panic!()
+    };
+    assert!(
+        e.starts_with("error: rule `services/b` returned `f64`; `boost` must return an integer"),
+        "{e}"
+    );
 }
 
 #[test]
 fn all_problems_are_reported_at_once_sorted_by_path() {
     let s = Scratch::new();
-    s.write("triggers/b.rhai", "fn lead_type() { \"X\" }\nfn trigger(item, account) { () }\n");
+    s.write(
+        "triggers/b.rhai",
+        "fn lead_type() { \"X\" }\nfn trigger(item, account) { () }\n",
+    );
     s.write("triggers/a.rhai", "fn trigger(item, account, cfg) { ( }\n");
-    s.write("triggers/c.rhai", "fn lead_type() { \"X\" }\nfn trigger(item, account, cfg) { () }\n");
+    s.write(
+        "triggers/c.rhai",
+        "fn lead_type() { \"X\" }\nfn trigger(item, account, cfg) { () }\n",
+    );
     s.write("classify/k.rhai", "fn classify(item) { () }\n");
-    s.write("scoring/extra.rhai", "fn score(item, account, lead, cfg) { 1 }\n");
+    s.write(
+        "scoring/extra.rhai",
+        "fn score(item, account, lead, cfg) { 1 }\n",
+    );
     let cfg = cfg("scoring_weights: {f: 0.5, gone: 0.5}\n");
-    let Err(Error::Rules(errs)) = RuleSet::load(s.dir.path(), &cfg) else { panic!() };
+    let Err(Error::Rules(errs)) = RuleSet::load(s.dir.path(), &cfg) else {
+        panic!()
+    };
     let errs: Vec<String> = errs.iter().map(|e| s.tidy(e)).collect();
-    let heads: Vec<&str> = errs.iter().map(|e| e.lines().nth(1).unwrap_or("")).collect();
+    let heads: Vec<&str> = errs
+        .iter()
+        .map(|e| e.lines().nth(1).unwrap_or(""))
+        .collect();
     assert_eq!(
         heads,
         // The temp folder is absolute, so it sorts before the relative config path.
@@ -295,12 +434,26 @@ fn all_problems_are_reported_at_once_sorted_by_path() {
         ],
         "{errs:#?}"
     );
-    assert!(errs[5].starts_with("error: `scoring_weights.gone` has no rule: create `rules/scoring/gone.rhai`"), "{}", errs[5]);
+    assert!(
+        errs[5].starts_with(
+            "error: `scoring_weights.gone` has no rule: create `rules/scoring/gone.rhai`"
+        ),
+        "{}",
+        errs[5]
+    );
     assert!(errs[0].starts_with("error: rule `classify/k` defines `fn classify` with 1 parameter(s); expected `fn classify(item, cfg)`"), "{}", errs[0]);
     assert!(errs[1].starts_with("error: factor `extra` has no weight: add `scoring_weights.extra` to `config/onelead.yaml`"), "{}", errs[1]);
     assert!(errs[2].starts_with("error: unexpected `}`"), "{}", errs[2]);
-    assert!(errs[3].contains("`fn trigger(item, account, cfg)`"), "{}", errs[3]);
-    assert!(errs[4].starts_with("error: lead type `X` is already produced by `rules/triggers/b.rhai`"), "{}", errs[5]);
+    assert!(
+        errs[3].contains("`fn trigger(item, account, cfg)`"),
+        "{}",
+        errs[3]
+    );
+    assert!(
+        errs[4].starts_with("error: lead type `X` is already produced by `rules/triggers/b.rhai`"),
+        "{}",
+        errs[5]
+    );
 }
 
 #[test]
@@ -308,7 +461,10 @@ fn missing_entry_point_is_reported() {
     let s = Scratch::new();
     s.write("triggers/t.rhai", "fn trigger(item, account, cfg) { () }\n");
     let e = &s.load_errors()[0];
-    assert_eq!(e, "error: rule `triggers/t` does not define `fn lead_type()`\n --> rules/triggers/t.rhai");
+    assert_eq!(
+        e,
+        "error: rule `triggers/t` does not define `fn lead_type()`\n --> rules/triggers/t.rhai"
+    );
 }
 
 #[test]
@@ -317,20 +473,36 @@ fn hash_changes_with_rules_and_config() {
     let a = s.load().unwrap().hash().to_string();
     assert_eq!(a.len(), 64);
     assert_eq!(a, s.load().unwrap().hash());
-    s.write("scoring/f.rhai", "fn score(item, account, lead, cfg) { 51 }");
+    s.write(
+        "scoring/f.rhai",
+        "fn score(item, account, lead, cfg) { 51 }",
+    );
     assert_ne!(a, s.load().unwrap().hash());
 }
 
 #[test]
 fn diag_render_matches_house_format() {
     let src = "fn a() {\n    if item.support_stauts.contains(\"x\") {\n}";
-    let loc = diag::Loc { path: "rules/triggers/renewal.rhai", source: Some(src), line: 2, col: 8 };
-    let out = diag::render("unknown field `support_stauts`", &loc, Some("while evaluating install_base row 17 (serial X)"), Some("did you mean `support_status`?"));
+    let loc = diag::Loc {
+        path: "rules/triggers/renewal.rhai",
+        source: Some(src),
+        line: 2,
+        col: 8,
+    };
+    let out = diag::render(
+        "unknown field `support_stauts`",
+        &loc,
+        Some("while evaluating install_base row 17 (serial X)"),
+        Some("did you mean `support_status`?"),
+    );
     assert_eq!(
         out,
         "error: unknown field `support_stauts`\n --> rules/triggers/renewal.rhai:2:8\n  |\n2 |     if item.support_stauts.contains(\"x\") {\n  |        ^^^^\n  = while evaluating install_base row 17 (serial X)\nhelp: did you mean `support_status`?"
     );
-    assert_eq!(diag::clean("Function not found: x (line 3, position 9)"), "function not found: x");
+    assert_eq!(
+        diag::clean("Function not found: x (line 3, position 9)"),
+        "function not found: x"
+    );
 }
 
 // ---- the default rules, on rows shaped like DataExportAug29th (README §2–§5) ----
@@ -339,7 +511,7 @@ fn int(n: i64) -> Dynamic {
     Dynamic::from_int(n)
 }
 
-/// HP DL360p Gen8, EOL 2015-07-01, Expired Flex Support, no service dates; as of 2025-10-29.
+/// `HP DL360p Gen8`, EOL 2015-07-01, Expired Flex Support, no service dates; as of 2025-10-29.
 fn dl360p(platform: &str) -> Map {
     item(&[
         ("serial_number", s("USE3267F8N")),
@@ -364,10 +536,27 @@ fn field(m: &Map, k: &str) -> String {
 #[test]
 fn default_rules_load_and_expose_their_shape() {
     let set = defaults();
-    assert_eq!(set.factor_names(), ["propensity", "strategic_fit", "urgency", "value"]);
-    let types: Vec<_> = set.rules().iter().filter_map(|r| r.lead_type.clone()).collect();
-    assert_eq!(types, ["Hardware Refresh - EOL Equipment", "Renewal - Expired Support", "Service Attach - Coverage Gap"]);
-    assert_eq!(set.cfg_map()["critical_days_past_eol"].as_int().unwrap(), 1825);
+    assert_eq!(
+        set.factor_names(),
+        ["propensity", "strategic_fit", "urgency", "value"]
+    );
+    let types: Vec<_> = set
+        .rules()
+        .iter()
+        .filter_map(|r| r.lead_type.clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "Hardware Refresh - EOL Equipment",
+            "Renewal - Expired Support",
+            "Service Attach - Coverage Gap"
+        ]
+    );
+    assert_eq!(
+        set.cfg_map()["critical_days_past_eol"].as_int().unwrap(),
+        1825
+    );
     assert_eq!(field(set.cfg_map(), "as_of"), "2025-10-29");
 }
 
@@ -375,15 +564,33 @@ fn default_rules_load_and_expose_their_shape() {
 fn family_matches_whole_words() {
     let set = defaults();
     let fam = |name: &str, platform: &str| {
-        field(&classified(&set, item(&[("product_name", s(name)), ("platform", s(platform))])), "product_family")
+        field(
+            &classified(
+                &set,
+                item(&[("product_name", s(name)), ("platform", s(platform))]),
+            ),
+            "product_family",
+        )
     };
     assert_eq!(fam("HP DL360p Gen8 8-SFF CTO Server", "Compute"), "COMPUTE");
-    assert_eq!(fam("HPE DL380 Gen9 E5-2630Lv3 FIO Kit", "Compute"), "COMPUTE");
+    assert_eq!(
+        fam("HPE DL380 Gen9 E5-2630Lv3 FIO Kit", "Compute"),
+        "COMPUTE"
+    );
     assert_eq!(fam("HP BL460c G7 E5649 Kit", "Compute"), "COMPUTE");
-    assert_eq!(fam("HP 500GB 3G SATA 7.2K 2.5in MDL HDD", "(null)"), "OPTION");
-    assert_eq!(fam("HPE BLc Encl Single Fan Option", "Infrastructure"), "BLADE");
+    assert_eq!(
+        fam("HP 500GB 3G SATA 7.2K 2.5in MDL HDD", "(null)"),
+        "OPTION"
+    );
+    assert_eq!(
+        fam("HPE BLc Encl Single Fan Option", "Infrastructure"),
+        "BLADE"
+    );
     assert_eq!(fam("HP 8GB 2Rx4 PC3-10600R-9 Kit", "Compute"), "OPTION");
-    assert_eq!(fam("Aruba AP-325 Dual 4x4:4 802.11ac AP", "Network"), "NETWORK");
+    assert_eq!(
+        fam("Aruba AP-325 Dual 4x4:4 802.11ac AP", "Network"),
+        "NETWORK"
+    );
     assert_eq!(fam("HPE StoreOnce 3640", "Storage"), "STOREONCE");
     assert_eq!(fam("HPE MSA 2060", "Storage"), "MSA");
     assert_eq!(fam("Something else", ""), "OTHER");
@@ -393,10 +600,19 @@ fn family_matches_whole_words() {
 fn risk_levels_match_the_original() {
     let set = defaults();
     let risk = |status: &str, days: Dynamic| {
-        field(&classified(&set, item(&[("support_status", s(status)), ("days_since_eol", days)])), "risk_level")
+        field(
+            &classified(
+                &set,
+                item(&[("support_status", s(status)), ("days_since_eol", days)]),
+            ),
+            "risk_level",
+        )
     };
     assert_eq!(risk("Expired Flex Support", int(3773)), "CRITICAL");
-    assert_eq!(risk("Warranty Expired - Uncovered Box", int(1826)), "CRITICAL");
+    assert_eq!(
+        risk("Warranty Expired - Uncovered Box", int(1826)),
+        "CRITICAL"
+    );
     assert_eq!(risk("Expired Fixed Support", Dynamic::UNIT), "HIGH");
     assert_eq!(risk("Expired Fixed Support", int(1825)), "HIGH");
     assert_eq!(risk("", int(3773)), "UNKNOWN");
@@ -408,44 +624,90 @@ fn dl360p_gen8_scores_like_readme_section_4() {
     let set = defaults();
     let it = classified(&set, dl360p(""));
     assert_eq!(field(&it, "risk_level"), "CRITICAL");
-    let acct = account(&[("install_base_count", int(15)), ("opportunity_count", int(52))]);
+    let acct = account(&[
+        ("install_base_count", int(15)),
+        ("opportunity_count", int(52)),
+    ]);
     let hits = set.triggers(&it, &acct, &CTX).unwrap();
     let types: Vec<&str> = hits.iter().map(|h| h.lead_type.as_str()).collect();
-    assert_eq!(types, ["Hardware Refresh - EOL Equipment", "Renewal - Expired Support"]);
+    assert_eq!(
+        types,
+        [
+            "Hardware Refresh - EOL Equipment",
+            "Renewal - Expired Support"
+        ]
+    );
 
     let hw = &hits[0];
     assert_eq!(hw.rule, "hardware_refresh");
-    assert_eq!(hw.description, "HP DL360p Gen8 8-SFF CTO Server (S/N: USE3267F8N) reached end of life on 2015-07-01, 3,773 days ago.");
-    assert!(hw.action.contains("Consider HPE ProLiant Gen12."), "{}", hw.action);
-    let want = [("propensity", 70.0), ("strategic_fit", 85.0), ("urgency", 80.0), ("value", 55.0)];
+    assert_eq!(
+        hw.description,
+        "HP DL360p Gen8 8-SFF CTO Server (S/N: USE3267F8N) reached end of life on 2015-07-01, 3,773 days ago."
+    );
+    assert!(
+        hw.action.contains("Consider HPE ProLiant Gen12."),
+        "{}",
+        hw.action
+    );
+    let want = [
+        ("propensity", 70.0),
+        ("strategic_fit", 85.0),
+        ("urgency", 80.0),
+        ("value", 55.0),
+    ];
     let got = scores(&set, &it, &acct, &hw.lead_type);
     assert_eq!(got, want.map(|(n, v)| (n.to_string(), v)));
-    let urgency = set.score(&it, &acct, &lead(&hw.lead_type), &CTX).unwrap().remove(2);
+    let urgency = set
+        .score(&it, &acct, &lead(&hw.lead_type), &CTX)
+        .unwrap()
+        .remove(2);
     assert_eq!(urgency.reasons, ["base 50", "EOL 3,773 days ago (+30)"]);
 
     // The platform now counts for the compute bonus (the original read only the business area).
     let it = classified(&set, dl360p("Compute"));
-    assert_eq!(scores(&set, &it, &acct, &hw.lead_type)[1], ("strategic_fit".to_string(), 100.0));
-    assert_eq!(scores(&set, &it, &acct, "Renewal - Expired Support")[1], ("strategic_fit".to_string(), 95.0));
+    assert_eq!(
+        scores(&set, &it, &acct, &hw.lead_type)[1],
+        ("strategic_fit".to_string(), 100.0)
+    );
+    assert_eq!(
+        scores(&set, &it, &acct, "Renewal - Expired Support")[1],
+        ("strategic_fit".to_string(), 95.0)
+    );
 
     let renewal = &hits[1];
-    assert_eq!(renewal.title, "Support Renewal: HP DL360p Gen8 8-SFF CTO Server");
-    assert!(renewal.description.ends_with("Status: Expired Flex Support. End of life: 2015-07-01."), "{}", renewal.description);
-    assert!(renewal.action.contains("no service end date"), "{}", renewal.action);
+    assert_eq!(
+        renewal.title,
+        "Support Renewal: HP DL360p Gen8 8-SFF CTO Server"
+    );
+    assert!(
+        renewal
+            .description
+            .ends_with("Status: Expired Flex Support. End of life: 2015-07-01."),
+        "{}",
+        renewal.description
+    );
+    assert!(
+        renewal.action.contains("no service end date"),
+        "{}",
+        renewal.action
+    );
     assert!(!renewal.action.contains("0 days"), "{}", renewal.action);
 }
 
 #[test]
 fn active_aruba_ap_with_placeholder_eol_gives_no_lead() {
     let set = defaults();
-    let it = classified(&set, item(&[
-        ("product_name", s("Aruba AP-325 Dual 4x4:4 802.11ac AP")),
-        ("platform", s("Network")),
-        ("support_status", s("Active Warranty")),
-        ("eol_placeholder", Dynamic::TRUE),
-        ("service_end", s("2042-04-05")),
-        ("days_since_expiry", int(-6002)),
-    ]));
+    let it = classified(
+        &set,
+        item(&[
+            ("product_name", s("Aruba AP-325 Dual 4x4:4 802.11ac AP")),
+            ("platform", s("Network")),
+            ("support_status", s("Active Warranty")),
+            ("eol_placeholder", Dynamic::TRUE),
+            ("service_end", s("2042-04-05")),
+            ("days_since_expiry", int(-6002)),
+        ]),
+    );
     assert_eq!(field(&it, "product_family"), "NETWORK");
     assert_eq!(field(&it, "risk_level"), "MEDIUM");
     assert!(set.triggers(&it, &account(&[]), &CTX).unwrap().is_empty());
@@ -454,30 +716,64 @@ fn active_aruba_ap_with_placeholder_eol_gives_no_lead() {
 #[test]
 fn uncovered_box_gives_three_leads_and_future_service_end_is_told_honestly() {
     let set = defaults();
-    let it = classified(&set, item(&[
-        ("product_name", s("HPE 600GB SAS 10K SFF ST HDD")),
-        ("support_status", s("Warranty Expired - Uncovered Box")),
-        ("eol_date", s("2012-01-01")),
-        ("days_since_eol", int(5050)),
-    ]));
+    let it = classified(
+        &set,
+        item(&[
+            ("product_name", s("HPE 600GB SAS 10K SFF ST HDD")),
+            ("support_status", s("Warranty Expired - Uncovered Box")),
+            ("eol_date", s("2012-01-01")),
+            ("days_since_eol", int(5050)),
+        ]),
+    );
     let hits = set.triggers(&it, &account(&[]), &CTX).unwrap();
     assert_eq!(hits.len(), 3);
-    assert!(!hits[0].action.contains("Consider"), "no server suggestion for a drive: {}", hits[0].action);
+    assert!(
+        !hits[0].action.contains("Consider"),
+        "no server suggestion for a drive: {}",
+        hits[0].action
+    );
 
     // Expired Fixed Support with service to 2042 and the 2099 EOL sentinel.
-    let it = classified(&set, item(&[
-        ("product_name", s("Aruba AP-315")),
-        ("support_status", s("Expired Fixed Support")),
-        ("eol_placeholder", Dynamic::TRUE),
-        ("service_end", s("2042-04-05")),
-        ("days_since_expiry", int(-6002)),
-    ]));
+    let it = classified(
+        &set,
+        item(&[
+            ("product_name", s("Aruba AP-315")),
+            ("support_status", s("Expired Fixed Support")),
+            ("eol_placeholder", Dynamic::TRUE),
+            ("service_end", s("2042-04-05")),
+            ("days_since_expiry", int(-6002)),
+        ]),
+    );
     let hits = set.triggers(&it, &account(&[]), &CTX).unwrap();
     assert_eq!(hits.len(), 1);
-    assert!(!hits[0].description.contains("2099") && !hits[0].description.contains("End of life"), "{}", hits[0].description);
-    assert!(hits[0].action.contains("still lists service until 2042-04-05, 6,002 days from now"), "{}", hits[0].action);
-    let got = scores(&set, &it, &account(&[("install_base_count", int(30))]), &hits[0].lead_type);
-    assert_eq!(got, [("propensity", 40.0), ("strategic_fit", 55.0), ("urgency", 50.0), ("value", 60.0)].map(|(n, v)| (n.to_string(), v)));
+    assert!(
+        !hits[0].description.contains("2099") && !hits[0].description.contains("End of life"),
+        "{}",
+        hits[0].description
+    );
+    assert!(
+        hits[0]
+            .action
+            .contains("still lists service until 2042-04-05, 6,002 days from now"),
+        "{}",
+        hits[0].action
+    );
+    let got = scores(
+        &set,
+        &it,
+        &account(&[("install_base_count", int(30))]),
+        &hits[0].lead_type,
+    );
+    assert_eq!(
+        got,
+        [
+            ("propensity", 40.0),
+            ("strategic_fit", 55.0),
+            ("urgency", 50.0),
+            ("value", 60.0)
+        ]
+        .map(|(n, v)| (n.to_string(), v))
+    );
 }
 
 #[test]
@@ -496,8 +792,17 @@ fn value_propensity_and_caps() {
     // value 90 + 20 + 15 + 10 capped at 100; propensity 30 + 20 + 20 + 10.
     assert_eq!(got[0], ("propensity".to_string(), 80.0));
     assert_eq!(got[3], ("value".to_string(), 100.0));
-    let expired = classified(&set, item(&[("days_since_expiry", int(400)), ("days_since_eol", int(1900))]));
-    assert_eq!(scores(&set, &expired, &acct, "x")[2], ("urgency".to_string(), 100.0));
+    let expired = classified(
+        &set,
+        item(&[
+            ("days_since_expiry", int(400)),
+            ("days_since_eol", int(1900)),
+        ]),
+    );
+    assert_eq!(
+        scores(&set, &expired, &acct, "x")[2],
+        ("urgency".to_string(), 100.0)
+    );
 }
 
 #[test]
@@ -514,9 +819,21 @@ fn service_boosts_follow_the_first_matching_keyword() {
     assert_eq!(boost("Renewal - Expired Support", "3PAR Health Check"), 10);
     assert_eq!(boost("Renewal - Expired Support", "Performance Upgrade"), 8);
     assert_eq!(boost("Renewal - Expired Support", "Performance tuning"), 6);
-    assert_eq!(boost("Hardware Refresh - EOL Equipment", "Data Migration"), 10);
-    assert_eq!(boost("Hardware Refresh - EOL Equipment", "Installation and Startup"), 9);
+    assert_eq!(
+        boost("Hardware Refresh - EOL Equipment", "Data Migration"),
+        10
+    );
+    assert_eq!(
+        boost(
+            "Hardware Refresh - EOL Equipment",
+            "Installation and Startup"
+        ),
+        9
+    );
     assert_eq!(boost("Hardware Refresh - EOL Equipment", "Rebalance"), 7);
-    assert_eq!(boost("Service Attach - Coverage Gap", "Firmware upgrade"), 7);
+    assert_eq!(
+        boost("Service Attach - Coverage Gap", "Firmware upgrade"),
+        7
+    );
     assert_eq!(boost("Service Attach - Coverage Gap", "Migration"), 0);
 }
