@@ -1,1 +1,344 @@
-//! rules (being built).
+//! The Rhai rules engine. Sales ops edit `rules/{classify,triggers,scoring,services}/*.rhai`;
+//! [`RuleSet::load`] compiles them once against the config, and the evaluation methods run them per
+//! install-base item (from many threads: [`RuleSet`] is `Send + Sync`). In: `item`/`account`/`lead`/
+//! `service` maps built by the caller; out: classify fields, [`TriggerHit`]s, [`FactorScore`]s and
+//! service boosts, or a rendered diagnostic naming the rule, line and data row.
+
+mod api;
+mod diag;
+mod engine;
+mod loader;
+#[cfg(test)]
+mod tests;
+mod types;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rhai::{CallFnOptions, Dynamic, FuncArgs, Scope};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+pub use api::HostFailure;
+pub use engine::{RulesResolver, build_engine};
+pub use types::{
+    ACCOUNT_FIELDS, EvalContext, FactorScore, ITEM_FIELDS, LEAD_FIELDS, Rule, RuleKind,
+    SERVICE_FIELDS, TriggerHit,
+};
+
+/// Every compiled rule plus the engine and the `cfg` map they run with.
+pub struct RuleSet {
+    engine: rhai::Engine,
+    rules: Vec<Rule>,
+    sources: BTreeMap<String, String>,
+    hash: String,
+    cfg: rhai::Map,
+    names: Vec<String>,
+    functions: Vec<String>,
+    limits: crate::config::Limits,
+}
+
+/// Helper and script function names, for "did you mean" on unknown calls.
+pub(crate) fn function_names(rules: &[Rule]) -> Vec<String> {
+    let mut names: Vec<String> = api::HELPERS.iter().map(|s| (*s).to_string()).collect();
+    for r in rules {
+        names.extend(r.ast.iter_functions().map(|f| f.name.to_string()));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+impl RuleSet {
+    /// Compiles all rules under `dir` and validates them against `cfg`, reporting every problem at
+    /// once as `Error::Rules` (sorted by path).
+    pub fn load(dir: &Path, cfg: &Config) -> Result<RuleSet> {
+        let engine = build_engine(&cfg.limits, dir);
+        let mut map = rhai::Map::new();
+        for (k, v) in &cfg.thresholds {
+            map.insert(k.as_str().into(), engine::yaml_to_dynamic(v));
+        }
+        let weights: rhai::Map = cfg
+            .scoring_weights
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), Dynamic::from_float(*v)))
+            .collect();
+        map.insert("scoring_weights".into(), weights.into());
+        map.insert("as_of".into(), Dynamic::UNIT);
+        let cfg_keys: Vec<String> = map.keys().map(ToString::to_string).collect();
+        let loaded = loader::load(&engine, dir, cfg, &cfg_keys)?;
+        let mut names = loader::known_names(&cfg_keys);
+        names.retain(|n| !api::HELPERS.contains(&n.as_str()));
+        let functions = function_names(&loaded.rules);
+        Ok(RuleSet {
+            engine,
+            rules: loaded.rules,
+            sources: loaded.sources,
+            hash: loaded.hash,
+            cfg: map,
+            names,
+            functions,
+            limits: cfg.limits.clone(),
+        })
+    }
+
+    /// Sets `cfg.as_of` (the date day counts are measured from) as scripts see it.
+    pub fn set_as_of(&mut self, as_of: chrono::NaiveDate) {
+        self.cfg
+            .insert("as_of".into(), as_of.format("%Y-%m-%d").to_string().into());
+    }
+
+    /// Every rule, sorted by path.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// SHA-256 (hex) over every rule and module file (relative path and text) and the config parts
+    /// rules see (`thresholds`, `scoring_weights`): equal hashes mean equal results.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The scoring factors (file stems), sorted.
+    pub fn factor_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.of(RuleKind::Scoring).map(|r| r.name.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// `cfg` as scripts see it: `thresholds`, `scoring_weights` and `as_of`.
+    pub fn cfg_map(&self) -> &rhai::Map {
+        &self.cfg
+    }
+
+    fn of(&self, kind: RuleKind) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(move |r| r.kind == kind)
+    }
+
+    fn cfg(&self) -> Dynamic {
+        Dynamic::from_map(self.cfg.clone())
+    }
+
+    fn call(
+        &self,
+        rule: &Rule,
+        name: &str,
+        args: impl FuncArgs,
+        ctx: &EvalContext,
+    ) -> Result<Dynamic> {
+        let opts = CallFnOptions::new()
+            .eval_ast(rule.eval_top)
+            .rewind_scope(true);
+        self.engine
+            .call_fn_with_options::<Dynamic>(opts, &mut Scope::new(), &rule.ast, name, args)
+            .map_err(|e| {
+                let shown = rule.path.display().to_string();
+                let source_of = |p: &str| self.sources.get(p).map(String::as_str);
+                let info = diag::RuntimeInfo {
+                    rule_id: &rule.id(),
+                    path: &shown,
+                    source_of: &source_of,
+                    fields: &self.names,
+                    entry: name,
+                    functions: &self.functions,
+                    limits: &self.limits,
+                    context: Some(ctx.describe()),
+                };
+                Error::RuleRuntime(diag::eval_error(&e, &info))
+            })
+    }
+
+    /// A rule returned something its contract does not allow: point at its entry function.
+    fn contract(rule: &Rule, func: &str, msg: &str, ctx: &EvalContext) -> Error {
+        let shown = rule.path.display().to_string();
+        let loc = diag::Loc::of_fn(&shown, &rule.source, func);
+        Error::RuleRuntime(diag::render(msg, &loc, Some(&ctx.describe()), None))
+    }
+
+    /// Runs every classify rule in order, merging the fields each returns into `item` (later rules
+    /// see earlier results); `()` changes nothing.
+    pub fn classify(&self, item: &mut rhai::Map, ctx: &EvalContext) -> Result<()> {
+        for rule in self.of(RuleKind::Classify) {
+            let out = self.call(
+                rule,
+                "classify",
+                (Dynamic::from_map(item.clone()), self.cfg()),
+                ctx,
+            )?;
+            if out.is_unit() {
+                continue;
+            }
+            let kind = out.type_name();
+            let Some(fields) = out.try_cast::<rhai::Map>() else {
+                let msg = format!(
+                    "rule `{}` returned `{kind}`; `classify` must return a map of fields or `()`",
+                    rule.id()
+                );
+                return Err(Self::contract(rule, "classify", &msg, ctx));
+            };
+            item.extend(fields);
+        }
+        Ok(())
+    }
+
+    /// Runs every trigger, in path order, and returns those that fired.
+    pub fn triggers(
+        &self,
+        item: &rhai::Map,
+        account: &rhai::Map,
+        ctx: &EvalContext,
+    ) -> Result<Vec<TriggerHit>> {
+        let mut hits = Vec::new();
+        for rule in self.of(RuleKind::Trigger) {
+            let args = (
+                Dynamic::from_map(item.clone()),
+                Dynamic::from_map(account.clone()),
+                self.cfg(),
+            );
+            let out = self.call(rule, "trigger", args, ctx)?;
+            if out.is_unit() {
+                continue;
+            }
+            let kind = out.type_name();
+            let bad = |why: &str| {
+                let msg = format!(
+                    "rule `{}` {why}; `trigger` must return `()` or `#{{ title, description, action, reasons }}`",
+                    rule.id()
+                );
+                Self::contract(rule, "trigger", &msg, ctx)
+            };
+            let Some(mut map) = out.try_cast::<rhai::Map>() else {
+                return Err(bad(&format!("returned `{kind}`")));
+            };
+            let mut text = |key: &str| match map.remove(key).map(Dynamic::into_string) {
+                Some(Ok(s)) => Ok(s),
+                Some(Err(t)) => Err(bad(&format!("returned `{key}` as `{t}`, not a string"))),
+                None => Err(bad(&format!("returned no `{key}`"))),
+            };
+            let (title, description, action) =
+                (text("title")?, text("description")?, text("action")?);
+            let reasons = take_reasons(&mut map).map_err(|t| {
+                bad(&format!(
+                    "returned `reasons` as `{t}`, not an array of strings"
+                ))
+            })?;
+            hits.push(TriggerHit {
+                lead_type: rule.lead_type.clone().unwrap_or_default(),
+                rule: rule.name.clone(),
+                title,
+                description,
+                action,
+                reasons,
+                extra: map,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// Every factor for one lead. Values must be finite and within 0..=100; anything else is an
+    /// error naming the rule (never clamped).
+    pub fn score(
+        &self,
+        item: &rhai::Map,
+        account: &rhai::Map,
+        lead: &rhai::Map,
+        ctx: &EvalContext,
+    ) -> Result<Vec<FactorScore>> {
+        let mut out = Vec::new();
+        for rule in self.of(RuleKind::Scoring) {
+            let args = (
+                Dynamic::from_map(item.clone()),
+                Dynamic::from_map(account.clone()),
+                Dynamic::from_map(lead.clone()),
+                self.cfg(),
+            );
+            let v = self.call(rule, "score", args, ctx)?;
+            let kind = v.type_name();
+            let bad = |why: String| Self::contract(rule, "score", &why, ctx);
+            let shape = || {
+                format!(
+                    "rule `{}` returned `{kind}`; `score` must return a number or `#{{ value, reasons }}`",
+                    rule.id()
+                )
+            };
+            let (value, reasons) = if let Some(mut map) = v.clone().try_cast::<rhai::Map>() {
+                let value = map
+                    .remove("value")
+                    .and_then(|d| number(&d))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "rule `{}` returned a map without a numeric `value`",
+                            rule.id()
+                        ))
+                    })?;
+                let reasons = take_reasons(&mut map).map_err(|t| {
+                    bad(format!(
+                        "rule `{}` returned `reasons` as `{t}`, not an array of strings",
+                        rule.id()
+                    ))
+                })?;
+                (value, reasons)
+            } else {
+                (number(&v).ok_or_else(|| bad(shape()))?, Vec::new())
+            };
+            if !value.is_finite() || !(0.0..=100.0).contains(&value) {
+                return Err(bad(format!(
+                    "factor `{}` returned {value}; factors must be between 0 and 100",
+                    rule.name
+                )));
+            }
+            out.push(FactorScore {
+                name: rule.name.clone(),
+                value,
+                reasons,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The sum of every services rule's boost for one (lead, service) pair.
+    pub fn boost(&self, lead: &rhai::Map, service: &rhai::Map, ctx: &EvalContext) -> Result<i64> {
+        let mut total: i64 = 0;
+        for rule in self.of(RuleKind::Services) {
+            let args = (
+                Dynamic::from_map(lead.clone()),
+                Dynamic::from_map(service.clone()),
+                self.cfg(),
+            );
+            let v = self.call(rule, "boost", args, ctx)?;
+            let Ok(n) = v.as_int() else {
+                let msg = format!(
+                    "rule `{}` returned `{}`; `boost` must return an integer (0 = no boost)",
+                    rule.id(),
+                    v.type_name()
+                );
+                return Err(Self::contract(rule, "boost", &msg, ctx));
+            };
+            total = total.saturating_add(n);
+        }
+        Ok(total)
+    }
+}
+
+fn number(d: &Dynamic) -> Option<f64> {
+    d.as_int()
+        .map(|i| i as f64)
+        .ok()
+        .or_else(|| d.as_float().ok())
+}
+
+/// Removes `reasons` from a returned map: absent → empty; `Err(type)` when not strings.
+fn take_reasons(map: &mut rhai::Map) -> std::result::Result<Vec<String>, String> {
+    let Some(v) = map.remove("reasons") else {
+        return Ok(Vec::new());
+    };
+    let kind = v.type_name().to_string();
+    let arr = v.try_cast::<rhai::Array>().ok_or_else(|| kind.clone())?;
+    arr.into_iter()
+        .map(|r| {
+            r.into_string()
+                .map_err(|t| format!("array containing `{t}`"))
+        })
+        .collect()
+}

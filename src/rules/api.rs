@@ -1,0 +1,213 @@
+//! Helper functions registered for rule scripts: number formatting, case-insensitive and
+//! whole-word text matching, date arithmetic, server generations, logging. A helper that cannot do
+//! its job raises a [`HostFailure`], so diagnostics can tell it apart from a script's own `throw`.
+
+use chrono::NaiveDate;
+use rhai::{Dynamic, Engine, EvalAltResult, INT, ImmutableString, NativeCallContext, Position};
+
+/// The names of every registered helper, for "did you mean" hints.
+pub const HELPERS: &[&str] = &[
+    "fmt_int",
+    "contains_ci",
+    "has_word",
+    "has_code",
+    "days_between",
+    "generation",
+    "log",
+];
+
+/// A failure inside host code (a helper or the import resolver), carried through Rhai as the
+/// value of a runtime error; scripts cannot construct one.
+#[derive(Debug, Clone)]
+pub struct HostFailure {
+    /// The rendered, lowercase message.
+    pub message: String,
+}
+
+impl HostFailure {
+    /// A failure with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        HostFailure {
+            message: message.into(),
+        }
+    }
+
+    /// Wraps the failure as a Rhai runtime error at `pos`.
+    pub fn into_error(self, pos: Position) -> Box<EvalAltResult> {
+        Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(self), pos))
+    }
+}
+
+#[allow(clippy::unnecessary_box_returns)] // Rhai's error type travels boxed everywhere
+fn helper_failed(name: &str, why: &str) -> Box<EvalAltResult> {
+    HostFailure::new(format!("helper `{name}` failed: {why}")).into_error(Position::NONE)
+}
+
+/// Registers every helper on `engine`.
+pub fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<HostFailure>("HostFailure");
+    engine.register_fn("fmt_int", fmt_int);
+    engine.register_fn("fmt_int", |n: f64| fmt_int(n.round() as INT));
+    engine.register_fn("contains_ci", |text: &str, word: &str| {
+        text.to_lowercase().contains(&word.to_lowercase())
+    });
+    engine.register_fn("has_word", |text: &str, word: &str| has_word(text, word));
+    engine.register_fn("has_code", |text: &str, prefix: &str| {
+        has_code(text, prefix)
+    });
+    engine.register_fn("days_between", days_between);
+    engine.register_fn("generation", |name: &str| {
+        generation(name).map_or(Dynamic::UNIT, Dynamic::from_int)
+    });
+    engine.register_fn("log", |ctx: NativeCallContext, msg: Dynamic| {
+        eprintln!("note: {}: {msg}", ctx.call_source().unwrap_or("rules"));
+    });
+}
+
+/// `3771` → `"3,771"`, `-1234567` → `"-1,234,567"`.
+pub fn fmt_int(n: INT) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// True when `word` occurs in `text` case-insensitively with no letter or digit directly
+/// before or after it.
+fn word_hits(text: &str, word: &str) -> bool {
+    let (text, word) = (text.to_lowercase(), word.to_lowercase());
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(&word).any(|(i, m)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + m.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// Whole-word, case-insensitive: `has_word("HP BLc Encl", "blc")` but not `("MDL HDD", "dl")`.
+pub fn has_word(text: &str, word: &str) -> bool {
+    word_hits(text, word)
+}
+
+/// True when a token of `text` starts with `prefix` (case-insensitive) directly followed by a
+/// digit: `has_code("HP DL360p Gen8", "DL")`, but not `("2.5in MDL HDD", "DL")`.
+pub fn has_code(text: &str, prefix: &str) -> bool {
+    let prefix = prefix.to_lowercase();
+    if prefix.is_empty() {
+        return false;
+    }
+    text.split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .any(|t| {
+            t.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+}
+
+/// The server generation in a product name (`Gen\s?(\d+)`, any case), e.g. `Gen8` → 8.
+pub fn generation(name: &str) -> Option<INT> {
+    let lower = name.to_lowercase();
+    lower.match_indices("gen").find_map(|(i, _)| {
+        let rest = &lower[i + 3..];
+        let rest = rest
+            .strip_prefix(|c: char| c.is_whitespace())
+            .unwrap_or(rest);
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        rest[..end].parse::<INT>().ok()
+    })
+}
+
+fn parse_date(name: &str, v: &Dynamic) -> Result<Option<NaiveDate>, Box<EvalAltResult>> {
+    if v.is_unit() {
+        return Ok(None);
+    }
+    let Some(text) = v.read_lock::<ImmutableString>() else {
+        return Err(helper_failed(
+            name,
+            &format!(
+                "expected a `YYYY-MM-DD` string or `()`, found `{}`",
+                v.type_name()
+            ),
+        ));
+    };
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            helper_failed(
+                name,
+                &format!("`{}` is not a `YYYY-MM-DD` date", text.as_str()),
+            )
+        })
+}
+
+#[allow(clippy::needless_pass_by_value)] // Rhai hands native functions owned arguments
+/// Days from `from` to `to` (positive when `to` is later); `()` when either date is `()`.
+pub fn days_between(from: Dynamic, to: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
+    let a = parse_date("days_between", &from)?;
+    let b = parse_date("days_between", &to)?;
+    Ok(match (a, b) {
+        (Some(a), Some(b)) => Dynamic::from_int((b - a).num_days()),
+        _ => Dynamic::UNIT,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fmt_int_groups_thousands() {
+        assert_eq!(fmt_int(0), "0");
+        assert_eq!(fmt_int(999), "999");
+        assert_eq!(fmt_int(3771), "3,771");
+        assert_eq!(fmt_int(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn words_and_codes_are_whole_tokens() {
+        assert!(has_word("HPE BLc Encl Single Fan Option", "blc"));
+        assert!(!has_word("HP 500GB 2.5in MDL HDD", "dl"));
+        assert!(has_word("Aruba AP-325 Dual", "ap-325"));
+        assert!(has_code("HP DL360p Gen8 8-SFF CTO Server", "DL"));
+        assert!(has_code("HP BL460c G7 E5649 Kit", "bl"));
+        assert!(!has_code("HP 500GB 3G SATA 7.2K 2.5in MDL HDD", "DL"));
+        assert!(!has_code("HPE BLc Encl Single Fan Option", "BL"));
+    }
+
+    #[test]
+    fn generation_parses_gen_with_optional_space() {
+        assert_eq!(generation("HP DL360p Gen8 8-SFF"), Some(8));
+        assert_eq!(generation("ProLiant gen 10 Plus"), Some(10));
+        assert_eq!(generation("General purpose"), None);
+        assert_eq!(generation("Aruba AP-325"), None);
+    }
+
+    #[test]
+    fn days_between_handles_unknown_and_bad_dates() {
+        let d = |s: &str| Dynamic::from(s.to_string());
+        let n = days_between(d("2015-07-01"), d("2025-10-29")).unwrap();
+        assert_eq!(n.as_int().unwrap(), 3773);
+        assert!(
+            days_between(Dynamic::UNIT, d("2025-10-29"))
+                .unwrap()
+                .is_unit()
+        );
+        let err = days_between(d("2025-13-01"), d("2025-10-29")).unwrap_err();
+        let EvalAltResult::ErrorRuntime(v, _) = *err else {
+            panic!()
+        };
+        assert!(v.is::<HostFailure>());
+    }
+}

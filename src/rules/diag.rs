@@ -1,0 +1,260 @@
+//! Rhai errors → rendered diagnostics in the house format (`error:` line, ` --> file:line:col`,
+//! source line with a caret, optional `= while evaluating …` context and `help: did you mean`).
+
+use std::fmt::Write as _;
+
+use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
+
+use crate::config::did_you_mean;
+use crate::rules::api::HostFailure;
+
+/// Where a diagnostic points.
+pub(crate) struct Loc<'a> {
+    /// The file as displayed.
+    pub path: &'a str,
+    /// Its text, when known, for the snippet.
+    pub source: Option<&'a str>,
+    /// 1-based line; 0 = the whole file.
+    pub line: usize,
+    /// 1-based column; 0 = the whole line.
+    pub col: usize,
+}
+
+impl<'a> Loc<'a> {
+    /// A location from a Rhai position.
+    pub fn at(path: &'a str, source: Option<&'a str>, pos: Position) -> Self {
+        Loc {
+            path,
+            source,
+            line: pos.line().unwrap_or(0),
+            col: pos.position().unwrap_or(0),
+        }
+    }
+
+    /// The first line of `source` that defines `fn name`, or the whole file.
+    pub fn of_fn(path: &'a str, source: &'a str, name: &str) -> Self {
+        let needle = format!("fn {name}");
+        source
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| {
+                l.find(&needle).and_then(|c| {
+                    let after = l[c + needle.len()..].chars().next();
+                    (!after.is_some_and(|ch| ch.is_alphanumeric() || ch == '_')).then_some(Loc {
+                        path,
+                        source: Some(source),
+                        line: i + 1,
+                        col: c + 1,
+                    })
+                })
+            })
+            .unwrap_or(Loc {
+                path,
+                source: Some(source),
+                line: 0,
+                col: 0,
+            })
+    }
+}
+
+/// Renders one diagnostic.
+pub(crate) fn render(
+    msg: &str,
+    loc: &Loc<'_>,
+    context: Option<&str>,
+    help: Option<&str>,
+) -> String {
+    let mut out = format!("error: {msg}\n --> {}", loc.path);
+    if loc.line > 0 {
+        let _ = write!(out, ":{}", loc.line);
+        if loc.col > 0 {
+            let _ = write!(out, ":{}", loc.col);
+        }
+    }
+    let text = loc
+        .source
+        .filter(|_| loc.line > 0)
+        .and_then(|s| s.lines().nth(loc.line - 1));
+    if let Some(text) = text {
+        let num = loc.line.to_string();
+        let pad = " ".repeat(num.len());
+        let _ = write!(out, "\n{pad} |\n{num} | {text}");
+        if loc.col > 0 {
+            // Keep tabs so the caret lines up under the same glyphs.
+            let lead: String = text
+                .chars()
+                .take(loc.col - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let width = caret_width(text, loc.col);
+            let _ = write!(out, "\n{pad} | {lead}{}", "^".repeat(width));
+        }
+    }
+    if let Some(c) = context {
+        let _ = write!(out, "\n  = {c}");
+    }
+    if let Some(h) = help {
+        let _ = write!(out, "\nhelp: {h}");
+    }
+    out
+}
+
+/// The width of the token starting at 1-based `col`: an identifier or number, else one glyph.
+fn caret_width(text: &str, col: usize) -> usize {
+    let word = |c: &char| c.is_alphanumeric() || *c == '_';
+    let n = text.chars().skip(col - 1).take_while(word).count();
+    n.max(1)
+}
+
+/// Drops Rhai's own ` (line 3, position 9)` suffix, lowercases the first letter and quotes names
+/// in backticks (`'}'` → `` `}` ``).
+pub(crate) fn clean(msg: &str) -> String {
+    let msg = msg.find(" (line ").map_or(msg, |i| &msg[..i]);
+    let msg = msg.trim().trim_end_matches('.');
+    let mut chars = msg.chars();
+    let msg = chars.next().map_or_else(String::new, |c| {
+        c.to_lowercase().chain(chars).collect::<String>()
+    });
+    if msg.matches('\'').count() % 2 == 0 {
+        msg.replace('\'', "`")
+    } else {
+        msg
+    }
+}
+
+fn suggest(word: &str, candidates: &[String]) -> Option<String> {
+    let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    did_you_mean(word, &refs).map(|b| format!("did you mean `{b}`?"))
+}
+
+/// A compile error in `path`. `names` are the identifiers a typo is compared against.
+pub(crate) fn parse_error(err: &ParseError, path: &str, source: &str, names: &[String]) -> String {
+    let loc = Loc::at(path, Some(source), err.position());
+    let (msg, help) = match err.err_type() {
+        ParseErrorType::VariableUndefined(v) => {
+            (format!("unknown variable `{v}`"), suggest(v, names))
+        }
+        ParseErrorType::MissingToken(tok, what) => (format!("expected `{tok}` {what}"), None),
+        other => (clean(&other.to_string()), None),
+    };
+    let msg = if msg.contains("`eval`") {
+        "`eval` is disabled in rules: write the logic in the rule itself".to_string()
+    } else {
+        msg
+    };
+    render(&msg, &loc, None, help.as_deref())
+}
+
+/// What a runtime diagnostic needs besides the error.
+pub(crate) struct RuntimeInfo<'a> {
+    /// `triggers/renewal`.
+    pub rule_id: &'a str,
+    /// The rule file as displayed.
+    pub path: &'a str,
+    /// Looks up the text of a rule or module file by its displayed path.
+    pub source_of: &'a dyn Fn(&str) -> Option<&'a str>,
+    /// Field names (item, account, cfg) for property typos.
+    pub fields: &'a [String],
+    /// The entry function called (`trigger`), pointed at when Rhai gives no position.
+    pub entry: &'a str,
+    /// Function names for call typos.
+    pub functions: &'a [String],
+    /// The sandbox limits, quoted in limit errors.
+    pub limits: &'a crate::config::Limits,
+    /// `while evaluating …`, when a data row is known.
+    pub context: Option<String>,
+}
+
+/// A runtime error raised while a rule ran.
+pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String {
+    // Follow nested calls to the innermost error, remembering which file it happened in.
+    let mut file = info.path.to_string();
+    let mut e = err;
+    loop {
+        match e {
+            EvalAltResult::ErrorInFunctionCall(_, src, inner, _) => {
+                if !src.is_empty() {
+                    file.clone_from(src);
+                }
+                e = inner;
+            }
+            EvalAltResult::ErrorInModule(name, inner, _) => {
+                file.clone_from(name);
+                e = inner;
+            }
+            _ => break,
+        }
+    }
+    let pos = if e.position().is_none() {
+        err.position()
+    } else {
+        e.position()
+    };
+    let id = info.rule_id;
+    let l = info.limits;
+    let (msg, help) = match e {
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            format!(
+                "rule `{id}` exceeded {} operations (`limits.max_operations`)",
+                l.max_operations
+            ),
+            None,
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            format!(
+                "rule `{id}` exceeded {} nested calls (`limits.max_call_levels`)",
+                l.max_call_levels
+            ),
+            None,
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            let key = if what.contains("string") {
+                ("max_string_size", l.max_string_size)
+            } else if what.contains("array") {
+                ("max_array_size", l.max_array_size)
+            } else {
+                ("max_map_size", l.max_map_size)
+            };
+            (
+                format!(
+                    "rule `{id}` built a value over the size limit: {} exceeds {} (`limits.{}`)",
+                    clean(what),
+                    key.1,
+                    key.0
+                ),
+                None,
+            )
+        }
+        EvalAltResult::ErrorRuntime(v, _) => match v.read_lock::<HostFailure>() {
+            Some(h) => (h.message.clone(), None),
+            None => (format!("rule threw: {v}"), None),
+        },
+        EvalAltResult::ErrorPropertyNotFound(p, _) => {
+            (format!("unknown field `{p}`"), suggest(p, info.fields))
+        }
+        EvalAltResult::ErrorVariableNotFound(v, _) => (
+            format!("unknown variable `{v}`"),
+            suggest(v, info.functions),
+        ),
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+            let name = sig.split(['(', ' ']).next().unwrap_or(sig);
+            (
+                format!("unknown function `{sig}`"),
+                suggest(name, info.functions),
+            )
+        }
+        EvalAltResult::ErrorMismatchDataType(want, got, _) => (
+            format!("type mismatch: expected `{want}`, found `{got}`"),
+            None,
+        ),
+        EvalAltResult::ErrorParsing(p, _) => (clean(&p.to_string()), None),
+        other => (clean(&other.to_string()), None),
+    };
+    let source = (info.source_of)(&file);
+    let loc = match source {
+        // Limits stop the call from outside; Rhai then only knows the (top-level) call site.
+        Some(text) if pos.is_none() && file == info.path => Loc::of_fn(&file, text, info.entry),
+        _ => Loc::at(&file, source, pos),
+    };
+    render(&msg, &loc, info.context.as_deref(), help.as_deref())
+}

@@ -1,0 +1,170 @@
+//! The rule set's data types: rule kinds and files, trigger hits, factor scores, the evaluation
+//! context, and the field names scripts see (used for "did you mean" hints).
+
+use std::path::PathBuf;
+
+use rhai::AST;
+
+/// Fields of the `item` map scripts receive (see `rules/README.md`).
+pub const ITEM_FIELDS: &[&str] = &[
+    "id",
+    "serial_number",
+    "product_id",
+    "product_name",
+    "product_line",
+    "platform",
+    "business_area",
+    "business_unit",
+    "territory_id",
+    "support_status",
+    "service_source",
+    "service_agreement_id",
+    "eol_date",
+    "eosl_date",
+    "service_start",
+    "service_end",
+    "eol_placeholder",
+    "days_since_eol",
+    "days_since_expiry",
+    "as_of",
+    "product_family",
+    "risk_level",
+];
+/// Fields of the `account` map.
+pub const ACCOUNT_FIELDS: &[&str] = &[
+    "account_id",
+    "name",
+    "territory_id",
+    "install_base_count",
+    "opportunity_count",
+    "project_count",
+    "closed_project_count",
+    "project_size_category",
+    "active_credits",
+    "last_project_end",
+];
+/// Fields of the `lead` map scoring and services rules receive.
+pub const LEAD_FIELDS: &[&str] = &["lead_type", "title", "rule", "description", "action"];
+/// Fields of the `service` map services rules receive.
+pub const SERVICE_FIELDS: &[&str] = &["service", "category", "product_family", "skus"];
+
+/// The four kinds of rule, one folder each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RuleKind {
+    /// `classify/`: derive fields such as `product_family` and `risk_level`.
+    Classify,
+    /// `triggers/`: decide whether an item is a lead of one type.
+    Trigger,
+    /// `scoring/`: one factor of a lead's score.
+    Scoring,
+    /// `services/`: boost recommended services for a lead.
+    Services,
+}
+
+impl RuleKind {
+    /// Every kind, in evaluation order.
+    pub const ALL: [RuleKind; 4] = [
+        RuleKind::Classify,
+        RuleKind::Trigger,
+        RuleKind::Scoring,
+        RuleKind::Services,
+    ];
+
+    /// The folder under `rules/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            RuleKind::Classify => "classify",
+            RuleKind::Trigger => "triggers",
+            RuleKind::Scoring => "scoring",
+            RuleKind::Services => "services",
+        }
+    }
+
+    /// The functions a rule of this kind must define, with their parameters.
+    pub fn entry_points(self) -> &'static [(&'static str, &'static [&'static str])] {
+        match self {
+            RuleKind::Classify => &[("classify", &["item", "cfg"])],
+            RuleKind::Trigger => &[("lead_type", &[]), ("trigger", &["item", "account", "cfg"])],
+            RuleKind::Scoring => &[("score", &["item", "account", "lead", "cfg"])],
+            RuleKind::Services => &[("boost", &["lead", "service", "cfg"])],
+        }
+    }
+}
+
+/// One compiled rule file.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Which folder it lives in.
+    pub kind: RuleKind,
+    /// The file stem (`renewal`); for scoring rules, the factor name.
+    pub name: String,
+    /// The file as displayed, e.g. `rules/triggers/renewal.rhai`.
+    pub path: PathBuf,
+    /// Triggers only: what `fn lead_type()` returned.
+    pub lead_type: Option<String>,
+    pub(crate) source: String,
+    pub(crate) ast: AST,
+    /// Run the top level (its imports) before each call; see `loader::has_imports`.
+    pub(crate) eval_top: bool,
+}
+
+impl Rule {
+    /// `triggers/renewal`: how diagnostics name the rule.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.kind.dir(), self.name)
+    }
+}
+
+/// A trigger that fired for an item.
+#[derive(Debug, Clone)]
+pub struct TriggerHit {
+    /// The trigger's `lead_type()`.
+    pub lead_type: String,
+    /// The trigger's file stem.
+    pub rule: String,
+    /// One-line title.
+    pub title: String,
+    /// What was found, with figures.
+    pub description: String,
+    /// What sales should do.
+    pub action: String,
+    /// Why the rule fired, one line each.
+    pub reasons: Vec<String>,
+    /// Any other keys the rule returned (e.g. `estimated_value`).
+    pub extra: rhai::Map,
+}
+
+/// One scoring factor's value for a lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactorScore {
+    /// The factor (scoring file stem).
+    pub name: String,
+    /// Between 0 and 100.
+    pub value: f64,
+    /// How the value was reached.
+    pub reasons: Vec<String>,
+}
+
+/// Which data row is being evaluated, for runtime diagnostics.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalContext<'a> {
+    /// The table (`install_base`).
+    pub table: &'a str,
+    /// The row id.
+    pub row: i64,
+    /// The serial number.
+    pub key: &'a str,
+}
+
+impl EvalContext<'_> {
+    pub(crate) fn describe(&self) -> String {
+        if self.key.is_empty() {
+            format!("while evaluating {} row {}", self.table, self.row)
+        } else {
+            format!(
+                "while evaluating {} row {} (serial {})",
+                self.table, self.row, self.key
+            )
+        }
+    }
+}
