@@ -409,8 +409,11 @@ pub fn business_unit_of(kind: Kind) -> &'static str {
     }
 }
 
+/// One sub-practice and its services.
+pub type SubPractice = (&'static str, &'static [&'static str]);
+
 /// The Services sheet: `(practice, [(sub-practice, [services])])`.
-pub const SERVICES: &[(&str, &[(&str, &[&str])])] = &[
+pub const SERVICES: &[(&str, &[SubPractice])] = &[
     (
         "Infrastructure Advisory",
         &[

@@ -73,7 +73,7 @@ fn serial(index: u64, kind: Kind, rng: &mut Rng) -> String {
     let mut body =
         ((u128::from(index % SPACE) * 2_654_435_761 + 0x2545_F491) % u128::from(SPACE)) as u64;
     let mut s = String::with_capacity(14);
-    s.push_str(*rng.pick(prefixes));
+    s.push_str(rng.pick(prefixes));
     let mut chars = [0u8; 7];
     for c in chars.iter_mut().rev() {
         *c = BASE36[(body % 36) as usize];
@@ -83,7 +83,7 @@ fn serial(index: u64, kind: Kind, rng: &mut Rng) -> String {
     if kind == Kind::Option {
         // Option serials in the export are longer (14 characters).
         for _ in 0..4 {
-            s.push(char::from(*rng.pick(BASE36)));
+            s.push(char::from(rng.pick(BASE36)));
         }
     }
     s
@@ -127,17 +127,17 @@ pub fn write(world: &World, rows: usize, rng: &mut Rng, sink: &mut dyn Sink) -> 
         let product = pick_product(rng, &weights);
         let account = world.pick_account(rng);
         let legacy = product.eol.is_some();
-        let status = *rng.pick_weighted(if legacy {
+        let status = rng.pick_weighted(if legacy {
             &[
-                (Status::Active, 18),
-                (Status::Uncovered, 52),
-                (Status::Flex, 20),
+                (Status::Active, 10),
+                (Status::Uncovered, 58),
+                (Status::Flex, 22),
                 (Status::Fixed, 10),
             ]
         } else {
             &[
-                (Status::Active, 82),
-                (Status::Uncovered, 6),
+                (Status::Active, 86),
+                (Status::Uncovered, 2),
                 (Status::Flex, 2),
                 (Status::Fixed, 10),
             ]
@@ -148,7 +148,7 @@ pub fn write(world: &World, rows: usize, rng: &mut Rng, sink: &mut dyn Sink) -> 
         } else {
             sentinel
         };
-        let eosl = if legacy && eol != sentinel && rng.chance(0.12) {
+        let end_of_service = if legacy && eol != sentinel && rng.chance(0.12) {
             date_cell(date(eol.year() + 5, eol.month(), 1), rng)
         } else {
             NULL
@@ -177,7 +177,7 @@ pub fn write(world: &World, rows: usize, rng: &mut Rng, sink: &mut dyn Sink) -> 
             Cell::Int(account.territory),
             Cell::Str(catalog::business_unit_of(product.kind)),
             date_cell(eol, rng),
-            eosl,
+            end_of_service,
             start.map_or(NULL, |d| date_cell(d, rng)),
             end.map_or(NULL, |d| date_cell(d, rng)),
             source.map_or(NULL, Cell::Str),

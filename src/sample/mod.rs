@@ -105,10 +105,10 @@ pub fn write_sample(
     let mut world_rng = Rng::stream(seed, "world");
     let world = World::generate(sizes.accounts, &mut world_rng);
     // Customers that only services knows about (the real project sheet is dominated by a few).
-    let mut seen = std::collections::HashSet::new();
+    let mut taken = std::collections::HashSet::new();
     let others: Vec<(String, i64)> = (0..(sizes.accounts / 20).max(3))
         .map(|_| {
-            let name = format!("{} K.K.", world::company_stem(&mut world_rng, &mut seen));
+            let name = format!("{} K.K.", world::company_stem(&mut world_rng, &mut taken));
             (name, 110_000_000 + world_rng.range(900_000, 999_999))
         })
         .collect();
@@ -207,7 +207,8 @@ mod tests {
     fn csv_rows(path: &Path) -> (Vec<String>, usize) {
         let mut r = csv::Reader::from_path(path).unwrap();
         let headers = r.headers().unwrap().iter().map(String::from).collect();
-        (headers, r.records().map(|rec| rec.unwrap()).count())
+        let records: Vec<csv::StringRecord> = r.records().collect::<Result<_, _>>().unwrap();
+        (headers, records.len())
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub fn write(
                 .then(|| format!("{} - {}", a.stem.to_uppercase(), a.country));
             (name, a.customer_id, a.country, st)
         } else {
-            let (name, id) = rng.pick(others);
+            let (name, id) = rng.pick_ref(others);
             (name.clone(), *id, "JP", None)
         };
         let country_name = COUNTRIES
@@ -165,20 +165,20 @@ pub fn write(
             d if d <= 730 => ("1 - 2 yrs", 2),
             _ => ("> 2yrs", 3),
         };
-        let &(size, size_sort) = rng.pick_weighted(SIZES);
-        let status = *rng.pick_weighted(&[("CLSD", 890), ("REL", 108), ("CRTD", 1), ("PREL", 1)]);
+        let (size, size_sort) = rng.pick_weighted(SIZES);
+        let status = rng.pick_weighted(&[("CLSD", 890), ("REL", 108), ("CRTD", 1), ("PREL", 1)]);
         let profit_center = Cell::Text(format!("P{}", 1500 + (customer_id % 90)));
         let resp_id = 200_000 + (rng.below(20_000_000) as i64);
         cells.clear();
         cells.extend([
-            Cell::Date(*rng.pick(&imports)),
-            Cell::Date(*rng.pick(&imports)),
+            Cell::Date(rng.pick(&imports)),
+            Cell::Date(rng.pick(&imports)),
             Cell::Str("-"),
             Cell::Str("Advisory & Professional Services"),
             profit_center.clone(),
             Cell::Str(country),
             Cell::Str(country_name),
-            Cell::Str(*rng.pick_weighted(&[
+            Cell::Str(rng.pick_weighted(&[
                 ("CLD & PLT", 71),
                 ("NTWK & CYB", 16),
                 ("AI & D", 12),
@@ -202,12 +202,12 @@ pub fn write(
             Cell::Int(customer_id),
             Cell::Text(world::person(rng)),
             Cell::Int(resp_id),
-            Cell::Str(*rng.pick_weighted(&[("#", 96), ("OTH", 3), ("FSI", 1)])),
+            Cell::Str(rng.pick_weighted(&[("#", 96), ("OTH", 3), ("FSI", 1)])),
             Cell::Text(format!(
                 "89{:08X}",
                 rng.below(0x20) * 0x0101_0101 + 0x00C1_0002
             )),
-            Cell::Str(*rng.pick_weighted(&[
+            Cell::Str(rng.pick_weighted(&[
                 ("#", 90),
                 ("Penalty(ZERO%)", 5),
                 ("New UB", 3),
@@ -216,7 +216,7 @@ pub fn write(
             Cell::Text(world::person(rng)),
             Cell::Str(status),
             Cell::Str("FP"),
-            Cell::Str(*rng.pick_weighted(&[("PP", 97), ("PD", 1), ("CC", 1), ("#", 1)])),
+            Cell::Str(rng.pick_weighted(&[("PP", 97), ("PD", 1), ("CC", 1), ("#", 1)])),
             Cell::Date(start),
             Cell::Date(end),
             Cell::Str(size),
@@ -228,9 +228,9 @@ pub fn write(
             Cell::Str(length),
             Cell::Int(length_sort),
             Cell::Int(days),
-            Cell::Str(*rng.pick_weighted(&[("G", 92), ("NULL", 3), ("R", 3), ("Y", 2)])),
-            Cell::Str(*rng.pick_weighted(&[("C", 86), ("S", 7), ("LOST", 3), ("OC", 3), ("I", 1)])),
-            Cell::Str(*rng.pick(&["B", "C"])),
+            Cell::Str(rng.pick_weighted(&[("G", 92), ("NULL", 3), ("R", 3), ("Y", 2)])),
+            Cell::Str(rng.pick_weighted(&[("C", 86), ("S", 7), ("LOST", 3), ("OC", 3), ("I", 1)])),
+            Cell::Str(rng.pick(&["B", "C"])),
             Cell::Str("No"),
             st_name.map_or(Cell::Str("NULL"), Cell::Text),
             yes_no(rng, 0.36),

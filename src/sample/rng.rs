@@ -62,9 +62,14 @@ impl Rng {
         self.unit() < p
     }
 
-    /// A uniformly chosen element; `items` must not be empty.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    /// A uniformly chosen element, by reference; `items` must not be empty.
+    pub fn pick_ref<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// A uniformly chosen element; `items` must not be empty.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        *self.pick_ref(items)
     }
 
     /// An index drawn with the given relative weights; `0` when all weights are zero.
@@ -81,16 +86,16 @@ impl Rng {
     }
 
     /// An element of `(item, weight)` pairs drawn by weight; `items` must not be empty.
-    pub fn pick_weighted<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
+    pub fn pick_weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
         let total: u64 = items.iter().map(|(_, w)| u64::from(*w)).sum();
         let mut x = self.below(total);
         for (item, w) in items {
             if x < u64::from(*w) {
-                return item;
+                return *item;
             }
             x -= u64::from(*w);
         }
-        &items[0].0
+        items[0].0
     }
 }
 

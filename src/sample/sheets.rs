@@ -86,8 +86,8 @@ pub fn write_opportunities(
         let account = world.pick_account(rng);
         let territory = match rng.weighted(&[85, 10, 5]) {
             0 => account.territory,
-            1 => *rng.pick(&world.stray_territories),
-            _ => rng.pick(&world.accounts).territory,
+            1 => rng.pick(&world.stray_territories),
+            _ => rng.pick_ref(&world.accounts).territory,
         };
         let name = if rng.chance(0.02) {
             // A bare nickname that matches nothing, as real CRMs hold.
@@ -123,7 +123,7 @@ pub fn write_opportunities(
         let line = if rng.chance(0.23) {
             Cell::Str("NULL")
         } else {
-            Cell::Str(*rng.pick(PRODUCT_LINES))
+            Cell::Str(rng.pick(PRODUCT_LINES))
         };
         cells.clear();
         cells.extend([
@@ -189,11 +189,11 @@ pub fn write_credits(
             (a.upper(), a.country)
         } else {
             (
-                rng.pick(others).to_uppercase(),
+                rng.pick_ref(others).to_uppercase(),
                 rng.pick(world::COUNTRIES).0,
             )
         };
-        let practice = *rng.pick_weighted(PRACTICES);
+        let practice = rng.pick_weighted(PRACTICES);
         let end = random_date(rng, date(2025, 6, 1), date(2028, 12, 31));
         let days = (end - EXPORT_DATE).num_days();
         let bucket = match days {

@@ -16,9 +16,12 @@ use crate::error::Result;
 /// The sheet name, as in the real workbook.
 pub const SHEET: &str = "Sheet2";
 
+/// One product and its offerings.
+type ProductRow = (&'static str, &'static [&'static str]);
+
 /// `(category, [(product, [offerings])])`. Service names cover the recommendation boost
 /// keywords: Health Check, Upgrade, Performance, Migration, Install & Startup, Rebalance.
-const MATRIX: &[(&str, &[(&str, &[&str])])] = &[
+const MATRIX: &[(&str, &[ProductRow])] = &[
     (
         "Storage SW",
         &[

@@ -157,10 +157,10 @@ pub fn company_stem(rng: &mut Rng, seen: &mut HashSet<String>) -> String {
         let n = if rng.chance(0.6) { 2 } else { 3 };
         let mut word = String::new();
         for _ in 0..n {
-            word.push_str(*rng.pick(SYLLABLES));
+            word.push_str(rng.pick(SYLLABLES));
         }
         let mut chars = word.chars();
-        let first = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or('X');
+        let first = chars.next().map_or('X', |c| c.to_ascii_uppercase());
         let stem = format!("{first}{} {}", chars.as_str(), rng.pick(SECTORS));
         if seen.insert(stem.clone()) {
             return stem;
@@ -188,7 +188,7 @@ impl World {
                 territory,
                 stem: company_stem(rng, &mut seen),
                 form: rng.weighted(&[35, 30, 15, 10, 10]),
-                country: *rng.pick_weighted(&[
+                country: rng.pick_weighted(&[
                     ("US", 40),
                     ("JP", 15),
                     ("DE", 10),
@@ -226,7 +226,7 @@ impl World {
     /// account gets some rows).
     pub fn pick_account(&self, rng: &mut Rng) -> &Account {
         if rng.chance(0.5) {
-            return rng.pick(&self.accounts);
+            return rng.pick_ref(&self.accounts);
         }
         let total = self.cumulative.last().copied().unwrap_or(0.0);
         let x = rng.unit() * total;
