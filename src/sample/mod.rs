@@ -14,6 +14,7 @@ mod catalog;
 mod install_base;
 mod projects;
 mod rng;
+mod services;
 mod sheets;
 mod sink;
 mod sku;
@@ -138,7 +139,7 @@ pub fn write_sample(
         &mut Rng::stream(seed, "projects"),
         sink.as_mut(),
     )?;
-    let services = sheets::write_services(sink.as_mut())?;
+    let services = services::write(sink.as_mut())?;
     sheets::write_credits(
         &world,
         &other_names,
@@ -157,7 +158,7 @@ pub fn write_sample(
             (install_base::SHEET, rows),
             (sheets::OPPORTUNITY, sizes.opportunities),
             (projects::SHEET, sizes.projects),
-            (sheets::SERVICES_SHEET, services),
+            (services::SHEET, services),
             (sheets::CREDITS, sizes.credits),
             (sku::SHEET, sku_rows),
         ],

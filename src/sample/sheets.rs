@@ -1,10 +1,9 @@
-//! The small sheets: `Opportunity`, `Services` and `Service Credits`.
+//! The small sheets: `Opportunity` and `Service Credits`.
 //!
 //! In: the [`World`], counts and a [`Rng`]. Out: rows streamed into a [`Sink`]. Opportunity
 //! account names are messy spellings of the install-base customers, filed mostly under their
 //! territory; credits name customers in upper case, partly the same ones.
 
-use super::catalog::SERVICES;
 use super::rng::Rng;
 use super::sink::{Cell, Sink};
 use super::world::{self, World};
@@ -21,11 +20,6 @@ pub const OPPORTUNITY_HEADERS: [&str; 5] = [
     "Account Name",
     "Product Line",
 ];
-
-/// `Services` sheet name.
-pub const SERVICES_SHEET: &str = "Services";
-/// `Services` headers.
-pub const SERVICES_HEADERS: [&str; 3] = ["Practice", "Sub-Practice", "Services"];
 
 /// `Service Credits` sheet name.
 pub const CREDITS: &str = "Service Credits";
@@ -136,27 +130,6 @@ pub fn write_opportunities(
         sink.row(&cells)?;
     }
     Ok(ids)
-}
-
-/// Writes the `Services` catalogue; practice and sub-practice only on the first row of each group.
-/// Returns the row count.
-pub fn write_services(sink: &mut dyn Sink) -> Result<usize> {
-    sink.begin(SERVICES_SHEET, &SERVICES_HEADERS)?;
-    let mut n = 0;
-    for (practice, subs) in SERVICES {
-        for (sub, services) in *subs {
-            for (i, service) in services.iter().enumerate() {
-                let (p, s) = if i == 0 {
-                    (Cell::Str(practice), Cell::Str(sub))
-                } else {
-                    (Cell::Blank, Cell::Blank)
-                };
-                sink.row(&[p, s, Cell::Str(service)])?;
-                n += 1;
-            }
-        }
-    }
-    Ok(n)
 }
 
 const PRACTICES: &[(&str, u32)] = &[
