@@ -237,7 +237,52 @@ fn service_window(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample::sink::excel_serial;
+    use crate::sample::{SAMPLE_WORKBOOK, SampleFormat, write_sample};
+    use calamine::{Data, Reader, Xlsx, open_workbook};
     use std::collections::HashSet;
+
+    #[test]
+    fn xlsx_cells_carry_the_real_types_and_mess() {
+        let dir = tempfile::tempdir().unwrap();
+        write_sample(dir.path(), 400, 3, SampleFormat::Xlsx).unwrap();
+        let mut wb: Xlsx<_> = open_workbook(dir.path().join(SAMPLE_WORKBOOK)).unwrap();
+        let range = wb.worksheet_range(SHEET).unwrap();
+        let rows: Vec<&[Data]> = range.rows().skip(1).collect();
+        assert_eq!(rows.len(), 400);
+        let (mut real_dates, mut text_dates, mut sentinel, mut refresh) = (0, 0, 0, 0);
+        let mut statuses = HashSet::new();
+        for row in &rows {
+            assert!(matches!(row[6], Data::Float(_)), "territory is a number");
+            match &row[8] {
+                Data::DateTime(d) => {
+                    real_dates += 1;
+                    let serial = d.as_f64();
+                    if serial >= excel_serial(date(2099, 1, 1)) {
+                        sentinel += 1;
+                    } else if excel_serial(date(2025, 10, 29)) - serial > 1825.0 {
+                        refresh += 1;
+                    }
+                }
+                Data::String(s) if s.ends_with(" 00:00:00") => text_dates += 1,
+                other => panic!("unexpected EOL cell {other:?}"),
+            }
+            if let Data::String(s) = &row[13] {
+                statuses.insert(s.clone());
+            }
+        }
+        assert!(
+            text_dates > 20 && real_dates > 300,
+            "{text_dates} / {real_dates}"
+        );
+        assert!(
+            (120..=280).contains(&sentinel),
+            "2099 on {sentinel} of ~340 real dates"
+        );
+        assert!(refresh > 40, "{refresh}");
+        assert_eq!(statuses.len(), 4, "{statuses:?}");
+        assert!(rows.iter().any(|r| r[9] == Data::String("(null)".into())));
+    }
 
     #[test]
     fn serials_are_unique() {

@@ -31,7 +31,7 @@ pub enum Cell {
 }
 
 /// Excel's serial day 0 (1899-12-30, which absorbs the 1900 leap-year bug for dates after March 1900).
-fn excel_serial(d: NaiveDate) -> f64 {
+pub fn excel_serial(d: NaiveDate) -> f64 {
     let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
     (d - epoch).num_days() as f64
 }

@@ -294,3 +294,76 @@ pub fn write(path: &Path) -> Result<usize> {
     workbook.save(path).map_err(err)?;
     Ok(products)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Dimensions, Reader, Xlsx, open_workbook};
+
+    #[test]
+    fn layout_matches_the_real_sku_sheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sku.xlsx");
+        let products = write(&path).unwrap();
+        let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+        assert_eq!(wb.sheet_names(), vec![SHEET.to_string()]);
+        let merges = wb.merge_cells_by_sheet_name(SHEET).unwrap();
+        assert!(merges.contains(&Dimensions {
+            start: (4, 4),
+            end: (4, 11)
+        }));
+        let range = wb.worksheet_range(SHEET).unwrap();
+        let text = |r: u32, c: u32| match range.get_value((r, c)) {
+            Some(Data::String(s)) => s.clone(),
+            _ => String::new(),
+        };
+        assert_eq!(text(4, 3), "Product");
+        assert_eq!(text(4, 4), "Services Offered");
+        assert_eq!(text(5, 3), "Storage SW");
+        // Every category header appears in column D, with no offerings beside it.
+        let col_d: Vec<(u32, String)> = (5..80).map(|r| (r, text(r, 3))).collect();
+        for cat in [
+            "Storage SW",
+            "Storage HW",
+            "Compute",
+            "Switches",
+            "Converged Systems",
+            "HCI",
+        ] {
+            let (r, _) = col_d.iter().find(|(_, v)| v == cat).unwrap();
+            assert!(text(*r, 4).is_empty(), "{cat} has offerings");
+        }
+        assert!(col_d.iter().any(|(_, v)| v == "Fixed SKU"));
+        // Product rows carry 2..=8 offerings; all boost keywords are covered.
+        let mut all = String::new();
+        let mut counted = 0;
+        for (r, _) in col_d
+            .iter()
+            .filter(|(r, v)| !v.is_empty() && !text(*r, 4).is_empty())
+        {
+            if text(*r, 3) == "Fixed SKU" {
+                break;
+            }
+            let n = (4..12).filter(|&c| !text(*r, c).is_empty()).count();
+            assert!((2..=8).contains(&n), "row {r}: {n}");
+            counted += 1;
+            for c in 4..12 {
+                all.push_str(&text(*r, c).to_lowercase());
+                all.push('|');
+            }
+        }
+        assert_eq!(counted, products);
+        for kw in [
+            "health check",
+            "upgrade",
+            "performance",
+            "migration",
+            "install & startup",
+            "rebalance",
+        ] {
+            assert!(all.contains(kw), "{kw}");
+        }
+        assert!(all.contains("(hn310a1/hn310ae/hn310ac)"));
+        assert!(all.contains("#6"));
+    }
+}
