@@ -101,9 +101,14 @@ pub(crate) fn render(
 
 /// The width of the token starting at 1-based `col`: an identifier or number, else one glyph.
 fn caret_width(text: &str, col: usize) -> usize {
+    let mut rest = text.chars().skip(col - 1).peekable();
+    if rest.peek() == Some(&'"') {
+        // A string literal: underline it up to and including its closing quote.
+        let inner = rest.skip(1).take_while(|c| *c != '"').count();
+        return inner + 2;
+    }
     let word = |c: &char| c.is_alphanumeric() || *c == '_';
-    let n = text.chars().skip(col - 1).take_while(word).count();
-    n.max(1)
+    rest.take_while(word).count().max(1)
 }
 
 /// Drops Rhai's own ` (line 3, position 9)` suffix, lowercases the first letter and quotes names

@@ -285,8 +285,12 @@ fn imports_stay_inside_the_rules_folder() {
         s.write("triggers/t.rhai", &format!("import \"{bad}\" as x;\nfn lead_type() {{ \"T\" }}\nfn trigger(item, account, cfg) {{ () }}\n"));
         let errs = s.load_errors();
         assert!(errs[0].starts_with(&format!("error: cannot import `{bad}`: imports must be relative paths inside the rules folder")), "{errs:?}");
+        let caret = format!(
+            "1 | import \"{bad}\" as x;\n  |        {}\n",
+            "^".repeat(bad.len() + 2)
+        );
         assert!(
-            errs[0].contains(" --> rules/triggers/t.rhai:1:"),
+            errs[0].contains(&format!(" --> rules/triggers/t.rhai:1:8\n  |\n{caret}")),
             "{errs:?}"
         );
     }
