@@ -58,6 +58,13 @@ impl Settings {
     }
 }
 
+/// Compiles the rules for these settings (`cfg.as_of` set to the run's date).
+pub fn load_rules(settings: &Settings) -> Result<RuleSet> {
+    let mut rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    rules.set_as_of(settings.as_of);
+    Ok(rules)
+}
+
 /// What one run did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunReport {

@@ -6,13 +6,12 @@ use crate::cli::{Format, LoadArgs};
 use crate::error::Result;
 use crate::pipeline::{self, RunReport, Settings};
 use crate::report::{self, Style, Table};
-use crate::rules::RuleSet;
 use crate::store::Store;
 
 /// Runs `onelead load`.
 pub fn run(args: &LoadArgs) -> Result<()> {
     let settings = settings(args)?;
-    let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let rules = pipeline::load_rules(&settings)?;
     let store = Store::open(&settings.db)?;
     let progress = Progress::new();
     let report = pipeline::execute(

@@ -8,7 +8,6 @@ use crate::cmd::load::{Progress, settings};
 use crate::error::Result;
 use crate::pipeline::{self, RunReport};
 use crate::report::{self, Style};
-use crate::rules::RuleSet;
 use crate::score::lead::Lead;
 use crate::store::Store;
 use crate::store::query::{self, LeadFilter};
@@ -31,7 +30,7 @@ struct Count {
 pub fn run(args: &RunArgs) -> Result<()> {
     let settings = settings(&args.load)?;
     // Compile before touching the database: a broken rule changes nothing.
-    let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let rules = pipeline::load_rules(&settings)?;
     let store = Store::open(&settings.db)?;
     let progress = Progress::new();
     let report = pipeline::execute(
@@ -77,7 +76,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
     writeln!(
         out,
         "\n{} leads from {} items as of {} (rules {}): {} new, {} closed, {} reopened",
-        e.leads, e.items, report.as_of, report.rules_hash, e.new_leads, e.closed, e.reopened
+        e.leads,
+        e.items,
+        report.as_of,
+        &report.rules_hash[..12.min(report.rules_hash.len())],
+        e.new_leads,
+        e.closed,
+        e.reopened
     )?;
     let style = Style::detect();
     report::table::write(out, &report::leads::summary_table(&counts), style)?;

@@ -36,7 +36,7 @@ struct Touched {
 /// Runs `onelead watch`.
 pub fn run(args: &WatchArgs) -> Result<()> {
     let mut settings = settings(&args.load)?;
-    let mut rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let mut rules = pipeline::load_rules(&settings)?;
     let store = Store::open(&settings.db)?;
     let out = &mut std::io::stdout();
     rerun(&store, &settings, &rules, true, out)?;
@@ -90,7 +90,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             }
         }
         let next_rules = if touched.rules || touched.config {
-            match RuleSet::load(&next_settings.rules_dir, &next_settings.cfg) {
+            match pipeline::load_rules(&next_settings) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     eprintln!("{}\nkeeping the last good rules and results", e.render());
@@ -151,7 +151,10 @@ fn rerun(
     writeln!(
         out,
         "{} leads from {} items as of {} (rules {})",
-        e.leads, e.items, report.as_of, report.rules_hash
+        e.leads,
+        e.items,
+        report.as_of,
+        &report.rules_hash[..12.min(report.rules_hash.len())]
     )?;
     let counts = query::counts_by_type_priority(&store.conn)?;
     report::table::write(out, &report::leads::summary_table(&counts), style)?;

@@ -9,7 +9,6 @@ use crate::config::{Config, DEFAULT_CONFIG};
 use crate::error::Result;
 use crate::pipeline::{self, Mode, Settings};
 use crate::report::{self, Style};
-use crate::rules::RuleSet;
 use crate::score::diff;
 use crate::store::Store;
 
@@ -28,7 +27,7 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
         None => last_as_of(&store)?,
     };
     let settings = Settings::resolve(&args.config, Some(&db), &[], args.rules.as_deref(), as_of)?;
-    let rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
+    let rules = pipeline::load_rules(&settings)?;
     let before = diff::snapshot(&store.conn)?;
     let mut after = diff::Snapshot::new();
     pipeline::execute(

@@ -427,7 +427,7 @@ fn display_name(
             *spellings.entry(name.as_str()).or_default() += n;
         }
     }
-    let shouty = |s: &str| s.chars().any(char::is_lowercase);
+    let shouty = |s: &str| s.chars().any(char::is_lowercase) && s.chars().any(char::is_uppercase);
     spellings
         .iter()
         .max_by(|a, b| {
