@@ -212,11 +212,12 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
         let key = norm(&name);
         index.add(&key, &id);
         for (alias, n, table) in names {
-            let akey = canon(norm(alias));
+            let raw_key = norm(alias);
+            let akey = canon(raw_key.clone());
             let sim = similarity(&akey, top_key.as_deref().unwrap_or(&key));
             let method = if *alias == name {
                 "exact"
-            } else if canonical.contains_key(&norm(alias)) && Some(&akey) == top_key.as_ref() {
+            } else if raw_key != akey && Some(&akey) == top_key.as_ref() {
                 "config"
             } else if Some(&akey) == top_key.as_ref() {
                 "normalised"

@@ -1,0 +1,217 @@
+//! `onelead load` on the real exports, on renamed copies, and on bad input.
+
+use crate::util::{Workdir, shared_data};
+
+fn counts(w: &Workdir, db: &str) -> Vec<String> {
+    w.sql(
+        db,
+        "SELECT 'install_base', count(*) FROM install_base UNION ALL
+         SELECT 'opportunities', count(*) FROM opportunities UNION ALL
+         SELECT 'projects', count(*) FROM projects UNION ALL
+         SELECT 'services', count(*) FROM services UNION ALL
+         SELECT 'service_credits', count(*) FROM service_credits UNION ALL
+         SELECT 'service_catalog', count(*) FROM service_catalog UNION ALL
+         SELECT 'service_sku_mappings', count(*) FROM service_sku_mappings",
+    )
+}
+
+const REAL_COUNTS: [&str; 7] = [
+    "install_base|63",
+    "opportunities|98",
+    "projects|2394",
+    "services|286",
+    "service_credits|1384",
+    // 118 offerings of the product matrix + 5 rows of the SKU tables below it.
+    "service_catalog|123",
+    // One row per SKU code: 63 codes in the matrix cells, 11 in the SKU tables.
+    "service_sku_mappings|74",
+];
+
+#[test]
+fn real_exports_load_completely_and_reloading_duplicates_nothing() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    let data = data.to_str().unwrap();
+    w.ok(&[
+        "load",
+        "--data",
+        data,
+        "--db",
+        "real.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    assert_eq!(counts(&w, "real.db"), REAL_COUNTS);
+    let first = w.fingerprint("real.db");
+    w.ok(&[
+        "load",
+        "--data",
+        data,
+        "--db",
+        "real.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    assert_eq!(counts(&w, "real.db"), REAL_COUNTS);
+    // Same rows, same values (ids aside): compare everything but the runs log.
+    let second = w.fingerprint("real.db");
+    let strip = |f: &[String]| -> Vec<String> {
+        f.iter()
+            .filter(|l| !l.starts_with("runs:") && !l.starts_with("install_base:"))
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(strip(&first), strip(&second));
+}
+
+#[test]
+fn real_exports_cleaned_values() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    w.ok(&[
+        "load",
+        "--data",
+        data.to_str().unwrap(),
+        "--db",
+        "r.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    // The first install-base row: a real EOL datetime, '(null)' service dates, int territory.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT serial_number, eol_date, service_end, territory_id, account_id,
+             days_since_eol, days_since_expiry, risk_level, product_family, source_row
+             FROM install_base WHERE source_row = 2"
+        ),
+        ["USE3267F8N|2015-07-01|NULL|56088|ST-56088|3773|NULL|CRITICAL|COMPUTE|2"]
+    );
+    // 2099-12-31 is kept as read, but it is no date for the day counts.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(*), count(days_since_eol) FROM install_base WHERE eol_date = '2099-12-31'"
+        ),
+        ["36|0"]
+    );
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT risk_level, count(*) FROM install_base GROUP BY 1 ORDER BY 1"
+        ),
+        ["CRITICAL|26", "HIGH|4", "MEDIUM|33"]
+    );
+    // Placeholder project ids get synthetic ids named after their row; real ids are kept.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(*) FROM projects WHERE project_id LIKE 'UNKNOWN_PRJ_%'"
+        ),
+        ["1183"]
+    );
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT project_id, raw_project_id FROM projects
+             WHERE raw_project_id IN ('#', '11572981') ORDER BY source_row LIMIT 1"
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT project_id FROM projects WHERE raw_project_id = '11572981'"
+        ),
+        ["11572981"]
+    );
+    // 'Yes'/'No' in cost columns are not amounts.
+    assert_eq!(
+        w.sql("r.db", "SELECT count(labor_cost) FROM projects"),
+        ["0"]
+    );
+    // Services: practice filled down from the group's first row.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(*) FROM services WHERE practice IS NULL OR sub_practice IS NULL"
+        ),
+        ["0"]
+    );
+    // SKU pivot: multi-SKU cells are split into one mapping per code.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT sku FROM service_sku_mappings WHERE service = 'OS upgrade' ORDER BY id LIMIT 3"
+        ),
+        ["HM002A1", "HM002AE", "HM002AC"]
+    );
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(DISTINCT sku) FROM service_sku_mappings WHERE product_family IS NOT NULL"
+        ),
+        ["30"]
+    );
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT DISTINCT category FROM service_catalog WHERE product_family = 'Servers'"
+        ),
+        ["Compute"]
+    );
+}
+
+#[test]
+fn accounts_link_install_base_and_opportunities_by_territory() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    w.ok(&[
+        "load",
+        "--data",
+        data.to_str().unwrap(),
+        "--db",
+        "r.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT a.name, count(DISTINCT i.id), count(DISTINCT o.id) FROM accounts a
+             LEFT JOIN install_base i ON i.account_id = a.account_id
+             LEFT JOIN opportunities o ON o.account_id = a.account_id
+             WHERE a.account_id = 'ST-56088' GROUP BY a.account_id"
+        ),
+        ["Apple Inc.|15|52"]
+    );
+    // Every opportunity has an account; spellings of one customer are aliases of it.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(*) FROM opportunities WHERE account_id IS NULL"
+        ),
+        ["0"]
+    );
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT alias, method FROM account_aliases WHERE account_id = 'ST-56088'
+             AND alias IN ('APPLE INC.', 'Apple Inc.', 'Jebi') ORDER BY alias"
+        ),
+        [
+            "APPLE INC.|normalised",
+            "Apple Inc.|exact",
+            "Jebi|territory"
+        ]
+    );
+    // Projects have no territory column here: they join by customer (3 customers, 3 accounts).
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(DISTINCT account_id), count(*) FROM projects"
+        ),
+        ["3|2394"]
+    );
+}
