@@ -314,7 +314,7 @@ impl Config {
 
     /// Resolves a config-relative path against the project root.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() {
+        if p.is_absolute() || self.root == Path::new(".") {
             p.to_path_buf()
         } else {
             self.root.join(p)

@@ -1,1 +1,390 @@
-//! placeholder
+//! `onelead run` with the default rules on the real exports, rule plugins added by dropping a
+//! file in, and every class of rule/config error: clear message, exit 1, database untouched.
+
+use crate::util::{Workdir, shared_data};
+
+/// The bundled synthetic sample, for tests that must run without the real exports.
+fn sample() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
+}
+
+fn type_counts(v: &serde_json::Value) -> Vec<(String, String, i64)> {
+    v["leads_by_type_priority"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["lead_type"].as_str().unwrap().to_string(),
+                c["priority"].as_str().unwrap().to_string(),
+                c["leads"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn per_type(w: &Workdir, db: &str) -> Vec<String> {
+    w.sql(
+        db,
+        "SELECT lead_type, count(*) FROM leads WHERE active = 1 GROUP BY 1 ORDER BY 1",
+    )
+}
+
+#[test]
+fn default_rules_reproduce_the_77_leads_at_both_dates() {
+    let Some(data) = shared_data() else { return };
+    let data = data.to_str().unwrap();
+    for as_of in ["2025-10-29", "2026-11-24"] {
+        let w = Workdir::new();
+        let v = w.json(&["run", "--data", data, "--db", "r.db", "--as-of", as_of]);
+        assert_eq!(v["run"]["evaluation"]["leads"], 77, "as of {as_of}");
+        assert_eq!(
+            per_type(&w, "r.db"),
+            [
+                "Hardware Refresh - EOL Equipment|27",
+                "Renewal - Expired Support|30",
+                "Service Attach - Coverage Gap|20"
+            ],
+            "as of {as_of}"
+        );
+        // Linked accounts lift propensity: HIGH 73 / MEDIUM 4 (the original's HIGH 57 / MEDIUM 20).
+        let mut by_priority = std::collections::BTreeMap::new();
+        for (_, p, n) in type_counts(&v) {
+            *by_priority.entry(p).or_insert(0) += n;
+        }
+        assert_eq!(
+            by_priority.into_iter().collect::<Vec<_>>(),
+            [("HIGH".to_string(), 73), ("MEDIUM".to_string(), 4)]
+        );
+    }
+}
+
+/// Factor values worked out by hand from the rules and README §4 (see comments).
+#[test]
+fn factor_scores_match_a_hand_calculation() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    w.ok(&[
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--db",
+        "r.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    let q = |serial: &str, ty: &str| {
+        w.sql(
+            "r.db",
+            &format!(
+                "SELECT json_extract(factors, '$.urgency.value'), json_extract(factors, '$.value.value'),
+                 json_extract(factors, '$.propensity.value'), json_extract(factors, '$.strategic_fit.value'),
+                 score, priority FROM leads WHERE serial_number = '{serial}' AND lead_type LIKE '{ty}%'"
+            ),
+        )
+    };
+    // DL360p Gen8, EOL 2015-07-01 (3,773 days: +30), no service end (+0) → urgency 80.
+    // Apple territory: 15 IB items (+5) → value 55; 52 opportunities (+30) + 10 → propensity 70.
+    // COMPUTE (+25), platform 'Compute' (+15), hardware refresh (+10) → strategic fit 100.
+    // 80·.35 + 55·.30 + 70·.20 + 100·.15 = 28 + 16.5 + 14 + 15 = 73.5.
+    assert_eq!(q("USE3267F8N", "Hardware"), ["80|55|70|100|73.5|HIGH"]);
+    // Renewal of the same asset: strategic fit 50 + 25 + 15 + 5 = 95 → 72.75.
+    assert_eq!(q("USE3267F8N", "Renewal"), ["80|55|70|95|72.75|HIGH"]);
+    // Expired Fixed Aruba AP in Baltimore (56769): EOL placeholder and service end in 2042 →
+    // urgency 50; 30 IB items (+10) → value 60; 9 opportunities → propensity 70;
+    // NETWORK, renewal → strategic fit 55. 17.5 + 18 + 14 + 8.25 = 57.75 → MEDIUM.
+    let fixed = w.sql(
+        "r.db",
+        "SELECT l.score, l.priority FROM leads l JOIN install_base i ON i.id = l.install_base_id
+         WHERE i.support_status = 'Expired Fixed Support'",
+    );
+    assert_eq!(fixed, ["57.75|MEDIUM"; 4]);
+    // The parts add up to the total on every lead.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(*) FROM leads WHERE abs(score - (
+               SELECT sum(json_extract(value, '$.contribution')) FROM json_each(factors))) > 1e-9"
+        ),
+        ["0"]
+    );
+}
+
+#[test]
+fn every_lead_whose_family_has_sku_rows_gets_services() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    w.ok(&[
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--db",
+        "r.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    let rows = w.sql(
+        "r.db",
+        "SELECT product_family, count(*), sum(json_array_length(recommended_services) > 0),
+           sum(recommended_skus != '') FROM leads GROUP BY 1 ORDER BY 1",
+    );
+    // COMPUTE → Servers, BLADE → C7000/Synergy, NETWORK → Networking; OPTION (drives, memory)
+    // has no product row in the SKU sheet.
+    assert_eq!(
+        rows,
+        [
+            "BLADE|3|3|3",
+            "COMPUTE|19|19|11",
+            "NETWORK|5|5|0",
+            "OPTION|50|0|0"
+        ]
+    );
+    // Every server lead carries services; renewals and attaches of servers carry a SKU.
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT count(*) FROM leads WHERE product_name LIKE '%DL3%'
+             AND json_array_length(recommended_services) = 0"
+        ),
+        ["0"]
+    );
+}
+
+#[test]
+fn run_works_out_of_the_box_on_the_bundled_sample() {
+    let w = Workdir::new();
+    let v = w.json(&["run", "--data", &sample(), "--db", "s.db"]);
+    assert!(
+        v["run"]["evaluation"]["leads"].as_i64().unwrap() > 50,
+        "{v}"
+    );
+    assert_eq!(v["top"].as_array().unwrap().len(), 10);
+    let types: Vec<String> = per_type(&w, "s.db");
+    assert_eq!(types.len(), 3, "{types:?}");
+}
+
+const CROSS_SELL: &str = r#"
+fn lead_type() { "Cross-sell - Storage Expansion" }
+
+fn trigger(item, account, cfg) {
+    if item.product_family != "COMPUTE" || account.opportunity_count < 1 { return (); }
+    #{
+        title: "Cross-sell: storage for " + item.product_name,
+        description: "Servers with open opportunities may need storage.",
+        action: "Offer a storage assessment.",
+        reasons: ["server with " + account.opportunity_count + " opportunities"],
+    }
+}
+"#;
+
+#[test]
+fn a_new_trigger_file_adds_a_lead_type() {
+    let w = Workdir::new();
+    w.ok(&[
+        "run",
+        "--data",
+        &sample(),
+        "--db",
+        "s.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    let before = per_type(&w, "s.db");
+    w.write("rules/triggers/cross_sell.rhai", CROSS_SELL);
+    w.ok(&[
+        "run",
+        "--data",
+        &sample(),
+        "--db",
+        "s.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    let after = per_type(&w, "s.db");
+    assert_eq!(after.len(), before.len() + 1);
+    assert!(
+        after
+            .iter()
+            .any(|t| t.starts_with("Cross-sell - Storage Expansion|")),
+        "{after:?}"
+    );
+    // The other types are untouched.
+    for t in &before {
+        assert!(after.contains(t), "{t} missing from {after:?}");
+    }
+}
+
+#[test]
+fn a_new_factor_file_with_a_weight_changes_totals() {
+    let w = Workdir::new();
+    w.ok(&[
+        "run",
+        "--data",
+        &sample(),
+        "--db",
+        "s.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    let before = w.sql("s.db", "SELECT lead_id, score FROM leads ORDER BY lead_id");
+    w.write(
+        "rules/scoring/engagement.rhai",
+        "fn score(item, account, lead, cfg) { #{ value: 100, reasons: [\"always engaged\"] } }",
+    );
+    let cfg = std::fs::read_to_string(w.join("config/onelead.yaml")).unwrap();
+    let cfg = cfg.replace("urgency: 0.35", "urgency: 0.25").replace(
+        "strategic_fit: 0.15",
+        "strategic_fit: 0.15\n  engagement: 0.10",
+    );
+    w.write("config/onelead.yaml", &cfg);
+    w.ok(&[
+        "run",
+        "--data",
+        &sample(),
+        "--db",
+        "s.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    let after = w.sql("s.db", "SELECT lead_id, score FROM leads ORDER BY lead_id");
+    assert_eq!(before.len(), after.len());
+    assert_ne!(before, after);
+    assert_eq!(
+        w.sql(
+            "s.db",
+            "SELECT count(*) FROM leads WHERE json_extract(factors, '$.engagement.contribution') != 10.0"
+        ),
+        ["0"]
+    );
+}
+
+/// Runs once to get a database, breaks something, and checks the error and that the database
+/// did not change.
+fn assert_rejected(break_it: impl Fn(&Workdir), expected: &[&str]) {
+    let w = Workdir::new();
+    w.ok(&[
+        "run",
+        "--data",
+        &sample(),
+        "--db",
+        "s.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    let before = w.fingerprint("s.db");
+    break_it(&w);
+    let err = w.fails(
+        &[
+            "run",
+            "--data",
+            &sample(),
+            "--db",
+            "s.db",
+            "--as-of",
+            "2025-10-29",
+        ],
+        1,
+    );
+    for e in expected {
+        assert!(err.contains(e), "expected {e:?} in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(before, w.fingerprint("s.db"), "the database changed");
+}
+
+fn edit(w: &Workdir, file: &str, from: &str, to: &str) {
+    let text = std::fs::read_to_string(w.join(file)).unwrap();
+    assert!(text.contains(from), "{from:?} not in {file}");
+    w.write(file, &text.replacen(from, to, 1));
+}
+
+#[test]
+fn weights_that_do_not_sum_to_one_are_rejected() {
+    assert_rejected(
+        |w| edit(w, "config/onelead.yaml", "urgency: 0.35", "urgency: 0.45"),
+        &["config/onelead.yaml", "`scoring_weights` must sum to 1"],
+    );
+}
+
+#[test]
+fn an_unknown_config_key_is_rejected_with_a_suggestion() {
+    assert_rejected(
+        |w| {
+            edit(
+                w,
+                "config/onelead.yaml",
+                "top_services: 3",
+                "top_service: 3",
+            )
+        },
+        &[
+            "error: unknown field `top_service`",
+            "config/onelead.yaml:",
+            "help: did you mean `top_services`?",
+        ],
+    );
+}
+
+#[test]
+fn a_syntax_error_shows_file_line_and_column() {
+    assert_rejected(
+        |w| {
+            w.write(
+                "rules/triggers/broken.rhai",
+                "fn lead_type() { \"Broken\" }\nfn trigger(item, account, cfg) {\n    if item.support_status == { ()\n}\n",
+            );
+        },
+        &["error:", "triggers/broken.rhai:"],
+    );
+}
+
+#[test]
+fn a_misspelt_field_names_the_line_and_suggests_the_field() {
+    assert_rejected(
+        |w| {
+            edit(
+                w,
+                "rules/triggers/service_attach.rhai",
+                "item.support_status",
+                "item.support_stauts",
+            )
+        },
+        &[
+            "triggers/service_attach.rhai:",
+            "support_stauts",
+            "did you mean `support_status`?",
+            "while evaluating install_base row",
+        ],
+    );
+}
+
+#[test]
+fn a_runtime_type_error_names_the_rule_and_the_row() {
+    assert_rejected(
+        |w| {
+            w.write(
+                "rules/scoring/urgency.rhai",
+                "fn score(item, account, lead, cfg) { item.product_name + 1 - 2 }\n",
+            );
+        },
+        &[
+            "scoring/urgency.rhai:1:",
+            "while evaluating install_base row",
+        ],
+    );
+}
+
+#[test]
+fn a_runaway_rule_is_stopped_by_the_operations_limit() {
+    let started = std::time::Instant::now();
+    assert_rejected(
+        |w| {
+            w.write(
+                "rules/triggers/loopy.rhai",
+                "fn lead_type() { \"Loopy\" }\nfn trigger(item, account, cfg) {\n    loop { }\n}\n",
+            );
+        },
+        &["triggers/loopy", "exceeded", "limits.max_operations"],
+    );
+    assert!(started.elapsed().as_secs() < 60);
+}
