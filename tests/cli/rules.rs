@@ -315,7 +315,7 @@ fn an_unknown_config_key_is_rejected_with_a_suggestion() {
                 "config/onelead.yaml",
                 "top_services: 3",
                 "top_service: 3",
-            )
+            );
         },
         &[
             "error: unknown field `top_service`",
@@ -347,7 +347,7 @@ fn a_misspelt_field_names_the_line_and_suggests_the_field() {
                 "rules/triggers/service_attach.rhai",
                 "item.support_status",
                 "item.support_stauts",
-            )
+            );
         },
         &[
             "triggers/service_attach.rhai:",
