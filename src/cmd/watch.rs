@@ -50,6 +50,12 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             .watch(&path, mode)
             .map_err(|e| Error::Usage(format!("cannot watch `{}`: {e}", path.display())))?;
     }
+    let mut stamps = Stamps::default();
+    stamps.record_tree(&settings.rules_dir);
+    stamps.record_tree(&args.load.db.config);
+    for input in &settings.inputs {
+        stamps.record_tree(input);
+    }
     writeln!(
         out,
         "watching {}, {} and the input files; Ctrl-C to stop",
@@ -64,11 +70,13 @@ pub fn run(args: &WatchArgs) -> Result<()> {
                 continue;
             }
         };
-        let touched = classify(
-            events.iter().map(|e| e.path.as_path()),
-            &settings,
-            &args.load.db.config,
-        );
+        // Reading a file raises events too (inotify reports opens); only real changes count.
+        let changed: Vec<&Path> = events
+            .iter()
+            .map(|e| e.path.as_path())
+            .filter(|p| stamps.changed(p))
+            .collect();
+        let touched = classify(changed.into_iter(), &settings, &args.load.db.config);
         if touched.paths.is_empty() {
             continue;
         }
@@ -113,6 +121,37 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Size and modification time of the files seen so far: a rerun happens only when one differs.
+#[derive(Default)]
+struct Stamps(std::collections::HashMap<PathBuf, Option<(std::time::SystemTime, u64)>>);
+
+impl Stamps {
+    fn stamp(p: &Path) -> Option<(std::time::SystemTime, u64)> {
+        let m = std::fs::metadata(p).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    }
+
+    /// Records `p` and, for a folder, every file below it.
+    fn record_tree(&mut self, p: &Path) {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                self.record_tree(&e.path());
+            }
+        } else {
+            self.0.insert(abs(p), Self::stamp(p));
+        }
+    }
+
+    /// True when `p` is new, gone or different since it was last seen.
+    fn changed(&mut self, p: &Path) -> bool {
+        if p.is_dir() {
+            return false;
+        }
+        let now = Self::stamp(p);
+        self.0.insert(abs(p), now) != Some(now)
+    }
 }
 
 /// Re-reads the config, keeping the as-of date of the session so only the edit changes results.

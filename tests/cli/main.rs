@@ -8,3 +8,4 @@ mod util;
 
 mod ingest;
 mod rules;
+mod watch;
