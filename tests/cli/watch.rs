@@ -79,9 +79,9 @@ impl Watch {
                         return got;
                     }
                 }
-                Err(_) => {
+                Err(e) => {
                     panic!(
-                        "watch ended or timed out waiting for {needle:?}; saw:\n{}",
+                        "watch ended or timed out ({e}) waiting for {needle:?}; saw:\n{}",
                         self.seen.join("\n")
                     )
                 }
