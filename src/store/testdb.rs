@@ -6,6 +6,9 @@
 use super::Store;
 
 /// Opens a fresh database in a temp dir and fills it. Keep the `TempDir` alive while using the store.
+///
+/// # Panics
+/// When the fixture SQL is wrong: a test bug.
 pub fn build() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("t.db")).unwrap();

@@ -92,6 +92,33 @@ pub fn overview(conn: &Connection) -> Result<(PriorityCounts, Pipeline)> {
     Ok((counts, pipeline))
 }
 
+/// Active leads of one type per priority: the JSON rows of "leads by type".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TypeCounts {
+    /// Lead type.
+    pub lead_type: String,
+    /// Per priority.
+    #[serde(flatten)]
+    pub by_priority: PriorityCounts,
+    /// All priorities.
+    pub total: i64,
+}
+
+/// Folds `(type, priority, count)` rows (from `query::counts_by_type_priority`) into one row per type.
+pub fn type_counts(counts: &[(String, String, i64)]) -> Vec<TypeCounts> {
+    let mut map: BTreeMap<&str, PriorityCounts> = BTreeMap::new();
+    for (ty, p, n) in counts {
+        map.entry(ty.as_str()).or_default().add(p, *n);
+    }
+    map.into_iter()
+        .map(|(ty, by_priority)| TypeCounts {
+            lead_type: ty.to_string(),
+            total: by_priority.total(),
+            by_priority,
+        })
+        .collect()
+}
+
 /// One territory's rollup.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Territory {
