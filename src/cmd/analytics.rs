@@ -56,7 +56,7 @@ pub fn run(args: &ViewArgs) -> Result<()> {
             writeln!(out, "\nterritory leaderboard:")?;
             report::table::write(
                 out,
-                &super::territories::table(&a.territory_leaderboard),
+                &super::territories::table(&a.territory_leaderboard, false),
                 style,
             )?;
             writeln!(out, "\nproduct families:")?;

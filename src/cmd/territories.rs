@@ -8,8 +8,8 @@ use crate::error::Result;
 use crate::report::{self, Style, Table, money, score};
 use crate::store::views::{self, Territory};
 
-/// The territory table (also the CSV).
-pub fn table(ts: &[Territory]) -> Table {
+/// The territory table; `raw` numbers (no grouping, full precision) for CSV.
+pub fn table(ts: &[Territory], raw: bool) -> Table {
     let mut t = Table::new(&[
         "territory",
         "name",
@@ -32,11 +32,20 @@ pub fn table(ts: &[Territory]) -> Table {
             x.leads.to_string(),
         ];
         row.extend(x.by_priority.as_array().iter().map(ToString::to_string));
-        row.push(x.avg_score.map(score).unwrap_or_default());
-        row.push(x.pipeline.map(money).unwrap_or_default());
+        row.push(number(x.avg_score, raw, score));
+        row.push(number(x.pipeline, raw, money));
         t.push(row);
     }
     t
+}
+
+/// A number for a cell: as is for CSV, `pretty` for the terminal, empty when absent.
+fn number(v: Option<f64>, raw: bool, pretty: fn(f64) -> String) -> String {
+    match v {
+        Some(v) if raw => v.to_string(),
+        Some(v) => pretty(v),
+        None => String::new(),
+    }
 }
 
 /// Runs `onelead territories`.
@@ -49,5 +58,6 @@ pub fn run(args: &TerritoriesArgs) -> Result<()> {
         writeln!(out, "{}", super::NO_LEADS)?;
         return Ok(());
     }
-    report::emit(out, format, &table(&ts), &ts, Style::detect())
+    let t = table(&ts, format == Format::Csv);
+    report::emit(out, format, &t, &ts, Style::detect())
 }
