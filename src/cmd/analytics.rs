@@ -8,10 +8,9 @@ use serde::Serialize;
 use crate::cli::{Format, ViewArgs};
 use crate::error::Result;
 use crate::report::{self, Style, Table};
+use crate::store::analytics::{self as stats, Bucket, Coverage, FamilyMix};
 use crate::store::query;
-use crate::store::views::{
-    self, Bucket, Coverage, FamilyMix, Territory, TerritorySort, TypeCounts,
-};
+use crate::store::views::{self, Territory, TerritorySort, TypeCounts};
 
 /// The `analytics` JSON.
 #[derive(Debug, Serialize)]
@@ -32,11 +31,11 @@ pub fn run(args: &ViewArgs) -> Result<()> {
     leaderboard.retain(|t| t.leads > 0);
     leaderboard.truncate(10);
     let a = Analytics {
-        score_histogram: views::score_histogram(conn)?,
+        score_histogram: stats::score_histogram(conn)?,
         by_type_priority: views::type_counts(&counts),
         territory_leaderboard: leaderboard,
-        product_families: views::family_mix(conn)?,
-        coverage: views::coverage(conn)?,
+        product_families: stats::family_mix(conn)?,
+        coverage: stats::coverage(conn)?,
     };
     let out = &mut std::io::stdout().lock();
     let style = Style::detect();

@@ -16,6 +16,7 @@ pub fn filter(args: &LeadsArgs) -> LeadFilter {
         .iter()
         .map(|p| p.as_str().to_string())
         .collect();
+    priorities.sort_unstable();
     priorities.dedup();
     LeadFilter {
         lead_type: args.lead_type.clone(),

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::store::views::Bucket;
+use crate::store::analytics::Bucket;
 
 /// Longest bar, in characters.
 pub const BAR_WIDTH: usize = 40;

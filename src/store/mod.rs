@@ -4,6 +4,7 @@
 //! so a failed run leaves the database exactly as it was.
 
 pub mod account_view;
+pub mod analytics;
 pub mod lead_view;
 pub mod load;
 pub mod query;
