@@ -28,12 +28,22 @@ impl Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load exports (xlsx, csv) into the database, replacing earlier loads of the same files.
-    Load(LoadArgs),
     /// Load, evaluate the rules and write scored leads (the main job).
     Run(RunArgs),
-    /// List the scored leads, best first.
+    /// Load exports (xlsx, csv) into the database, replacing earlier loads of the same files.
+    Load(LoadArgs),
+    /// List the scored leads, best first, with filters.
     Leads(LeadsArgs),
+    /// Totals, leads by priority and type, the pipeline estimate and the top 10.
+    Dashboard(ViewArgs),
+    /// Everything about one account: aliases, install base, leads, projects, credits.
+    Account(AccountArgs),
+    /// Per territory: accounts, install base, leads by priority, average score, pipeline.
+    Territories(TerritoriesArgs),
+    /// Score histogram, type × priority, territory leaderboard, family mix, coverage.
+    Analytics(ViewArgs),
+    /// Why a lead scored what it did: factors, trigger, services and history.
+    Explain(ExplainArgs),
     /// Run, then rerun whenever a rule, the config or an input file changes; print what changed.
     Watch(WatchArgs),
     /// Evaluate other rules or config against the current database without writing; print what would change.
@@ -149,12 +159,115 @@ pub struct WhatifArgs {
     pub format: FormatArgs,
 }
 
+/// A lead priority on the command line (any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "lower")]
+pub enum PriorityArg {
+    /// Score at or above the critical threshold.
+    Critical,
+    /// High.
+    High,
+    /// Medium.
+    Medium,
+    /// Low.
+    Low,
+}
+
+impl PriorityArg {
+    /// The stored, upper-case form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriorityArg::Critical => "CRITICAL",
+            PriorityArg::High => "HIGH",
+            PriorityArg::Medium => "MEDIUM",
+            PriorityArg::Low => "LOW",
+        }
+    }
+}
+
 /// `onelead leads`.
 #[derive(Debug, Clone, Args)]
 pub struct LeadsArgs {
+    /// Lead type contains TEXT (case-insensitive).
+    #[arg(long = "type", value_name = "TEXT")]
+    pub lead_type: Option<String>,
+    /// Only these priorities; repeat the flag or give a comma list (`high,critical`).
+    #[arg(long, value_enum, value_delimiter = ',', ignore_case = true)]
+    pub priority: Vec<PriorityArg>,
+    /// Score at least N.
+    #[arg(long, value_name = "N")]
+    pub min_score: Option<f64>,
+    /// Territory id.
+    #[arg(long, value_name = "ID")]
+    pub territory: Option<String>,
+    /// Account id, or part of its name, normalised name or any alias.
+    #[arg(long, value_name = "TEXT")]
+    pub account: Option<String>,
+    /// Product family (case-insensitive).
+    #[arg(long, value_name = "NAME")]
+    pub family: Option<String>,
+    /// Workflow status (`new`, `contacted`, ...; case-insensitive).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// Order of the list.
+    #[arg(long, value_enum, default_value_t = crate::store::query::LeadSort::Score)]
+    pub sort: crate::store::query::LeadSort,
     /// Show at most N leads.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// Views that take only the database and a format (`dashboard`, `analytics`).
+#[derive(Debug, Clone, Args)]
+pub struct ViewArgs {
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// `onelead account`.
+#[derive(Debug, Clone, Args)]
+pub struct AccountArgs {
+    /// Account id, name, alias, or part of a name.
+    #[arg(value_name = "NAME|ID")]
+    pub account: String,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// `onelead territories`.
+#[derive(Debug, Clone, Args)]
+pub struct TerritoriesArgs {
+    /// Order of the rows.
+    #[arg(long, value_enum, default_value_t = crate::store::views::TerritorySort::Leads)]
+    pub sort: crate::store::views::TerritorySort,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// `onelead explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The lead id (any case).
+    #[arg(value_name = "LEAD_ID")]
+    pub lead_id: String,
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,

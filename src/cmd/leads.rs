@@ -1,30 +1,51 @@
-//! `onelead leads`: the daily work queue, read from the database (no re-ingest).
+//! `onelead leads`: the daily work queue, read from the database (no re-ingest), filtered and
+//! sorted in SQL.
 
 use std::io::Write;
 
 use crate::cli::{Format, LeadsArgs};
 use crate::error::Result;
-use crate::pipeline::Settings;
 use crate::report::{self, Style};
-use crate::store::Store;
 use crate::store::query::{self, LeadFilter};
+use crate::store::views;
+
+/// Turns the flags into a [`LeadFilter`].
+pub fn filter(args: &LeadsArgs) -> LeadFilter {
+    let mut priorities: Vec<String> = args
+        .priority
+        .iter()
+        .map(|p| p.as_str().to_string())
+        .collect();
+    priorities.sort_unstable();
+    priorities.dedup();
+    LeadFilter {
+        lead_type: args.lead_type.clone(),
+        priorities,
+        min_score: args.min_score,
+        territory: args.territory.clone(),
+        account: args.account.clone(),
+        family: args.family.clone(),
+        status: args.status.clone(),
+        include_inactive: false,
+        sort: args.sort,
+        limit: args.limit,
+    }
+}
 
 /// Runs `onelead leads`.
 pub fn run(args: &LeadsArgs) -> Result<()> {
-    let settings = Settings::resolve(&args.db.config, args.db.db.as_deref(), &[], None, None)?;
-    let store = Store::open_existing(&settings.db)?;
-    let filter = LeadFilter {
-        limit: args.limit,
-        ..LeadFilter::default()
-    };
-    let leads = query::leads(&store.conn, &filter)?;
+    let (_, store) = super::open_view(&args.db)?;
+    let leads = query::leads(&store.conn, &filter(args))?;
     let out = &mut std::io::stdout().lock();
     let format = args.format.get();
     if leads.is_empty() && format == Format::Table {
-        writeln!(
-            out,
-            "no leads match; run `onelead run` to evaluate the rules"
-        )?;
+        let (all, _) = views::lead_totals(&store.conn)?;
+        let msg = if all == 0 {
+            super::NO_LEADS
+        } else {
+            "no leads match the filters"
+        };
+        writeln!(out, "{msg}")?;
         return Ok(());
     }
     let table = if format == Format::Csv {
@@ -33,4 +54,144 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
         report::leads::queue_table(&leads)
     };
     report::emit(out, format, &table, &leads, Style::detect())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::store::query::LeadSort;
+    use crate::store::testdb;
+
+    fn ids(flags: &[&str]) -> Vec<String> {
+        let (_d, s) = testdb::build();
+        let mut argv = vec!["onelead", "leads"];
+        argv.extend_from_slice(flags);
+        let Command::Leads(a) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!()
+        };
+        query::leads(&s.conn, &filter(&a))
+            .unwrap()
+            .into_iter()
+            .map(|l| l.lead_id)
+            .collect()
+    }
+
+    #[test]
+    fn each_filter_narrows_the_queue() {
+        assert_eq!(ids(&[]), ["AAAA0001", "AAAA0002", "BBBB0003", "CCCC0004"]);
+        assert_eq!(ids(&["--type", "rEnEwAl"]), ["AAAA0002", "BBBB0003"]);
+        assert_eq!(ids(&["--priority", "critical"]), ["AAAA0001"]);
+        assert_eq!(
+            ids(&["--priority", "HIGH,low", "--priority", "medium"]),
+            ["AAAA0002", "BBBB0003", "CCCC0004"]
+        );
+        assert_eq!(
+            ids(&["--min-score", "55.25"]),
+            ["AAAA0001", "AAAA0002", "BBBB0003"]
+        );
+        assert_eq!(ids(&["--territory", "T2"]), ["CCCC0004"]);
+        assert_eq!(ids(&["--account", "acme corp"]), ["AAAA0001", "AAAA0002"]);
+        assert_eq!(ids(&["--account", "initrode"]), ["CCCC0004"]);
+        assert_eq!(ids(&["--account", "ACC2"]), ["BBBB0003"]);
+        assert_eq!(ids(&["--family", "servers"]), ["AAAA0001", "BBBB0003"]);
+        assert_eq!(ids(&["--status", "Contacted"]), ["AAAA0002"]);
+        assert_eq!(ids(&["--limit", "2"]), ["AAAA0001", "AAAA0002"]);
+        assert!(ids(&["--territory", "T9"]).is_empty());
+    }
+
+    #[test]
+    fn sort_orders() {
+        assert_eq!(
+            ids(&["--sort", "priority"]),
+            ["AAAA0001", "AAAA0002", "BBBB0003", "CCCC0004"]
+        );
+        // Acme (2), Globex, Initech.
+        assert_eq!(
+            ids(&["--sort", "account"]),
+            ["AAAA0001", "AAAA0002", "BBBB0003", "CCCC0004"]
+        );
+        assert_eq!(
+            ids(&["--sort", "type"]),
+            ["AAAA0001", "CCCC0004", "AAAA0002", "BBBB0003"]
+        );
+        // 900, 400, 100 days, then the lead without a date.
+        assert_eq!(
+            ids(&["--sort", "days-past-eol"]),
+            ["AAAA0001", "CCCC0004", "AAAA0002", "BBBB0003"]
+        );
+        let (_d, s) = testdb::build();
+        let f = LeadFilter {
+            sort: LeadSort::Score,
+            ..LeadFilter::default()
+        };
+        let scores: Vec<f64> = query::leads(&s.conn, &f)
+            .unwrap()
+            .iter()
+            .map(|l| l.score)
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+    }
+
+    #[test]
+    fn csv_parses_back_to_the_json_rows_and_columns() {
+        let (_d, s) = testdb::build();
+        let leads = query::leads(&s.conn, &LeadFilter::default()).unwrap();
+        let mut out = Vec::new();
+        report::emit(
+            &mut out,
+            Format::Csv,
+            &report::leads::csv_table(&leads),
+            &leads,
+            Style::default(),
+        )
+        .unwrap();
+        let mut json = Vec::new();
+        report::emit(
+            &mut json,
+            Format::Json,
+            &report::leads::queue_table(&leads),
+            &leads,
+            Style::default(),
+        )
+        .unwrap();
+        let json: Vec<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_slice(&json).unwrap();
+        let mut rdr = csv::Reader::from_reader(out.as_slice());
+        let headers: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+        let json_keys: Vec<String> = json[0].keys().cloned().collect();
+        let mut sorted = headers.clone();
+        sorted.sort();
+        let mut keys = json_keys.clone();
+        keys.sort();
+        assert_eq!(sorted, keys);
+        let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), json.len());
+        for (row, obj) in rows.iter().zip(&json) {
+            for (h, cell) in headers.iter().zip(row.iter()) {
+                let v = &obj[h];
+                let expect = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::Array(a) if h == "recommended_skus" => a
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => v.to_string(),
+                    other => other.to_string(),
+                };
+                if v.is_object() || (v.is_array() && h != "recommended_skus") {
+                    let parsed: serde_json::Value = serde_json::from_str(cell).unwrap();
+                    assert_eq!(&parsed, v, "column {h}");
+                } else if h == "score" {
+                    assert_eq!(cell.parse::<f64>().unwrap(), v.as_f64().unwrap());
+                } else {
+                    assert_eq!(cell, expect, "column {h}");
+                }
+            }
+        }
+    }
 }

@@ -3,6 +3,8 @@
 
 pub mod csv;
 pub mod diff;
+pub mod explain;
+pub mod histogram;
 pub mod json;
 pub mod leads;
 pub mod table;
@@ -82,8 +84,33 @@ pub fn score(s: f64) -> String {
     format!("{s:.2}")
 }
 
+/// Formats a money estimate with thousands separators and two decimals (`12,500.50`).
+pub fn money(v: f64) -> String {
+    let fixed = format!("{:.2}", v.abs());
+    let (int, frac) = fixed.split_once('.').unwrap_or((fixed.as_str(), "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if v < 0.0 { "-" } else { "" };
+    format!("{sign}{grouped}.{frac}")
+}
+
 /// A line for stdout, mapping a closed pipe to the error the caller treats as success.
 pub fn line(w: &mut dyn Write, text: &str) -> Result<()> {
     writeln!(w, "{text}")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(super::money(12500.5), "12,500.50");
+        assert_eq!(super::money(999.0), "999.00");
+        assert_eq!(super::money(-1_234_567.0), "-1,234,567.00");
+    }
 }

@@ -3,9 +3,15 @@
 //! Every command that writes does so inside one [`Tx`]: dropping it without `commit` rolls back,
 //! so a failed run leaves the database exactly as it was.
 
+pub mod account_view;
+pub mod analytics;
+pub mod lead_view;
 pub mod load;
 pub mod query;
 pub mod schema;
+#[cfg(test)]
+pub mod testdb;
+pub mod views;
 
 use std::path::{Path, PathBuf};
 

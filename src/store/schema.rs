@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS account_aliases (
     occurrences      INTEGER NOT NULL,
     PRIMARY KEY (alias, account_id, source_table)
 );
+CREATE INDEX IF NOT EXISTS alias_account ON account_aliases(account_id);
 CREATE TABLE IF NOT EXISTS install_base (
     id                   INTEGER PRIMARY KEY,
     serial_number        TEXT,

@@ -1,0 +1,84 @@
+//! `onelead analytics`: score histogram, leads by type × priority, territory leaderboard,
+//! product-family mix and support coverage.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::cli::{Format, ViewArgs};
+use crate::error::Result;
+use crate::report::{self, Style, Table};
+use crate::store::analytics::{self as stats, Bucket, Coverage, FamilyMix};
+use crate::store::query;
+use crate::store::views::{self, Territory, TerritorySort, TypeCounts};
+
+/// The `analytics` JSON.
+#[derive(Debug, Serialize)]
+struct Analytics {
+    score_histogram: Vec<Bucket>,
+    by_type_priority: Vec<TypeCounts>,
+    territory_leaderboard: Vec<Territory>,
+    product_families: Vec<FamilyMix>,
+    coverage: Vec<Coverage>,
+}
+
+/// Runs `onelead analytics`.
+pub fn run(args: &ViewArgs) -> Result<()> {
+    let (_, store) = super::open_view(&args.db)?;
+    let conn = &store.conn;
+    let counts = query::counts_by_type_priority(conn)?;
+    let mut leaderboard = views::territories(conn, TerritorySort::Leads)?;
+    leaderboard.retain(|t| t.leads > 0);
+    leaderboard.truncate(10);
+    let a = Analytics {
+        score_histogram: stats::score_histogram(conn)?,
+        by_type_priority: views::type_counts(&counts),
+        territory_leaderboard: leaderboard,
+        product_families: stats::family_mix(conn)?,
+        coverage: stats::coverage(conn)?,
+    };
+    let out = &mut std::io::stdout().lock();
+    let style = Style::detect();
+    let summary = report::leads::summary_table(&counts);
+    match args.format.get() {
+        Format::Json => Ok(report::json::write(out, &a)?),
+        Format::Csv => Ok(report::csv::write(out, &summary)?),
+        Format::Table => {
+            if views::lead_totals(conn)?.0 == 0 {
+                writeln!(out, "{}", super::NO_LEADS)?;
+                return Ok(());
+            }
+            writeln!(out, "score distribution (active leads):")?;
+            report::histogram::write(out, &a.score_histogram)?;
+            writeln!(out, "\nleads by type and priority:")?;
+            report::table::write(out, &summary, style)?;
+            writeln!(out, "\nterritory leaderboard:")?;
+            report::table::write(
+                out,
+                &super::territories::table(&a.territory_leaderboard, false),
+                style,
+            )?;
+            writeln!(out, "\nproduct families:")?;
+            let mut t = Table::new(&["family", "install base", "leads"]);
+            for f in &a.product_families {
+                t.push(vec![
+                    f.product_family.clone().unwrap_or_else(|| "(none)".into()),
+                    f.install_base.to_string(),
+                    f.leads.to_string(),
+                ]);
+            }
+            report::table::write(out, &t, style)?;
+            writeln!(out, "\nsupport coverage of the install base:")?;
+            let mut t = Table::new(&["coverage", "install base", "share"]);
+            for c in &a.coverage {
+                t.push(vec![
+                    c.coverage.clone(),
+                    c.install_base.to_string(),
+                    format!("{:.1}%", c.share * 100.0),
+                ]);
+            }
+            report::table::write(out, &t, style)?;
+            Ok(())
+        }
+    }
+}

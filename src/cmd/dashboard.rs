@@ -1,0 +1,79 @@
+//! `onelead dashboard`: the overview page — totals, leads by priority and type, the pipeline
+//! estimate and the top 10 leads.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::cli::{Format, ViewArgs};
+use crate::error::Result;
+use crate::report::{self, Style, Table};
+use crate::score::lead::Lead;
+use crate::store::query::{self, LeadFilter};
+use crate::store::views::{self, Pipeline, PriorityCounts, TypeCounts};
+
+/// The `dashboard` JSON.
+#[derive(Debug, Serialize)]
+struct Dashboard {
+    total_leads: i64,
+    by_priority: PriorityCounts,
+    by_type: Vec<TypeCounts>,
+    pipeline: Pipeline,
+    top: Vec<Lead>,
+}
+
+/// Runs `onelead dashboard`.
+pub fn run(args: &ViewArgs) -> Result<()> {
+    let (_, store) = super::open_view(&args.db)?;
+    let (by_priority, pipeline) = views::overview(&store.conn)?;
+    let counts = query::counts_by_type_priority(&store.conn)?;
+    let top = query::leads(
+        &store.conn,
+        &LeadFilter {
+            limit: Some(10),
+            ..LeadFilter::default()
+        },
+    )?;
+    let d = Dashboard {
+        total_leads: by_priority.total(),
+        by_priority,
+        by_type: views::type_counts(&counts),
+        pipeline,
+        top,
+    };
+    let out = &mut std::io::stdout().lock();
+    let style = Style::detect();
+    match args.format.get() {
+        Format::Json => Ok(report::json::write(out, &d)?),
+        Format::Csv => Ok(report::csv::write(out, &report::leads::csv_table(&d.top))?),
+        Format::Table => {
+            if d.total_leads == 0 {
+                writeln!(out, "{}", super::NO_LEADS)?;
+                return Ok(());
+            }
+            writeln!(out, "{} active leads", d.total_leads)?;
+            let estimate = d.pipeline.estimated_value.map_or_else(
+                || "no estimate (the rules give no `estimated_value`)".to_string(),
+                |v| {
+                    format!(
+                        "{} from {} of {} leads",
+                        report::money(v),
+                        d.pipeline.leads_with_estimate,
+                        d.total_leads
+                    )
+                },
+            );
+            writeln!(out, "pipeline estimate: {estimate}\n")?;
+            let mut t = Table::new(&["priority", "leads"]);
+            for (p, n) in views::PRIORITIES.iter().zip(d.by_priority.as_array()) {
+                t.push(vec![(*p).to_string(), n.to_string()]);
+            }
+            report::table::write(out, &t, style)?;
+            writeln!(out, "\nby lead type:")?;
+            report::table::write(out, &report::leads::summary_table(&counts), style)?;
+            writeln!(out, "\ntop {} leads:", d.top.len())?;
+            report::table::write(out, &report::leads::queue_table(&d.top), style)?;
+            Ok(())
+        }
+    }
+}

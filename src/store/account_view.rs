@@ -1,0 +1,428 @@
+//! The account 360° view: finding an account by id, name or alias, and everything known about
+//! it. Every query selects by `account_id`, which each table indexes.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::score::lead::Lead;
+use crate::store::query::{LEAD_COLUMNS, lead_from_row};
+
+/// An account's identity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Identity {
+    /// Unified account id.
+    pub account_id: String,
+    /// Display name.
+    pub name: String,
+    /// Normalised name the merge compared.
+    pub normalized_name: String,
+    /// Territory id.
+    pub territory_id: Option<String>,
+    /// Territory name.
+    pub territory_name: Option<String>,
+    /// Which table the display name came from.
+    pub name_source: String,
+}
+
+/// How an account was found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// Exactly one account.
+    Found(Identity),
+    /// Several accounts match equally well.
+    Ambiguous(Vec<Identity>),
+    /// Nothing matched; the closest account names (best first).
+    Missing(Vec<String>),
+}
+
+const IDENTITY: &str = "SELECT account_id, name, normalized_name, territory_id, territory_name,
+    name_source FROM accounts";
+
+fn identities(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Identity>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(p, |r| {
+        Ok(Identity {
+            account_id: r.get(0)?,
+            name: r.get(1)?,
+            normalized_name: r.get(2)?,
+            territory_id: r.get(3)?,
+            territory_name: r.get(4)?,
+            name_source: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Finds `query`: exact id, then exact name, normalised name or alias (case-insensitive), then
+/// a substring of any of them. `normalized` is `query` normalised the way accounts were.
+pub fn find_account(conn: &Connection, query: &str, normalized: &str) -> Result<Lookup> {
+    let by_id = identities(
+        conn,
+        &format!("{IDENTITY} WHERE account_id = ?1"),
+        &[&query],
+    )?;
+    if let Some(one) = by_id.into_iter().next() {
+        return Ok(Lookup::Found(one));
+    }
+    let exact = identities(
+        conn,
+        &format!(
+            "{IDENTITY} WHERE lower(name) = lower(?1) OR normalized_name = ?2
+               OR account_id IN (SELECT account_id FROM account_aliases
+                                 WHERE lower(alias) = lower(?1) OR normalized = ?2)
+             ORDER BY name, account_id"
+        ),
+        &[&query, &normalized],
+    )?;
+    let found = if exact.is_empty() {
+        identities(
+            conn,
+            &format!(
+                "{IDENTITY} WHERE instr(lower(name), lower(?1)) > 0
+                   OR (?2 <> '' AND instr(normalized_name, ?2) > 0)
+                   OR account_id IN (SELECT account_id FROM account_aliases
+                                     WHERE instr(lower(alias), lower(?1)) > 0)
+                 ORDER BY name, account_id"
+            ),
+            &[&query, &normalized],
+        )?
+    } else {
+        exact
+    };
+    match found.len() {
+        0 => Ok(Lookup::Missing(closest_names(conn, normalized)?)),
+        1 => Ok(found
+            .into_iter()
+            .next()
+            .map_or(Lookup::Missing(Vec::new()), Lookup::Found)),
+        _ => Ok(Lookup::Ambiguous(found)),
+    }
+}
+
+/// The three account names closest to `normalized` (normalised Levenshtein over normalised names).
+fn closest_names(conn: &Connection, normalized: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name, normalized_name FROM accounts")?;
+    let mut scored: Vec<(f64, String)> = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .filter_map(std::result::Result::ok)
+        .map(|(name, norm)| (strsim::normalized_levenshtein(normalized, &norm), name))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(scored.into_iter().take(3).map(|(_, n)| n).collect())
+}
+
+/// A name merged into the account, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alias {
+    /// The name as the source wrote it.
+    pub alias: String,
+    /// How it was matched (`exact`, `normalized`, `fuzzy`, ...).
+    pub method: String,
+    /// Similarity to the account's name, 0–100.
+    pub similarity: f64,
+    /// Table the name came from.
+    pub source_table: String,
+    /// Rows carrying it.
+    pub occurrences: i64,
+}
+
+/// One install-base row of the account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Asset {
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Product name.
+    pub product_name: Option<String>,
+    /// Product family.
+    pub product_family: Option<String>,
+    /// Risk level.
+    pub risk_level: Option<String>,
+    /// End-of-life date (YYYY-MM-DD).
+    pub eol_date: Option<String>,
+    /// Support status as exported.
+    pub support_status: Option<String>,
+}
+
+/// A count of rows sharing one value (`null`: not set).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Count {
+    /// The value.
+    pub value: Option<String>,
+    /// Rows with it.
+    pub count: i64,
+}
+
+/// An opportunity of the account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Opportunity {
+    /// Opportunity id.
+    pub opportunity_id: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Product line.
+    pub product_line: Option<String>,
+}
+
+/// Project history in numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Projects {
+    /// Projects linked to the account.
+    pub count: i64,
+    /// Most common `size_category` (ties: alphabetical first).
+    pub typical_size: Option<String>,
+    /// Latest `end_date`.
+    pub last_end_date: Option<String>,
+    /// Projects with `system_status` = `CLSD`.
+    pub closed: i64,
+}
+
+/// A service-credit row about to expire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpiringCredit {
+    /// Project id.
+    pub project_id: Option<String>,
+    /// Project name.
+    pub project_name: Option<String>,
+    /// Practice.
+    pub practice: Option<String>,
+    /// Active (unused) credits.
+    pub active: Option<i64>,
+    /// `0-45` or `46-90` (days).
+    pub expiry_bucket: Option<String>,
+    /// Contract end date.
+    pub contract_end: Option<String>,
+}
+
+/// Service credits in numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Credits {
+    /// Sum of active credits.
+    pub active_total: i64,
+    /// Rows expiring within 90 days.
+    pub expiring: Vec<ExpiringCredit>,
+}
+
+/// Everything known about one account: the `account` command's JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Account360 {
+    /// Who it is.
+    pub account: Identity,
+    /// Names merged into it.
+    pub aliases: Vec<Alias>,
+    /// Install-base rows per risk level, most first.
+    pub risk_levels: Vec<Count>,
+    /// Install-base rows per product family, most first.
+    pub product_families: Vec<Count>,
+    /// Every install-base row, longest past EOL first.
+    pub install_base: Vec<Asset>,
+    /// Its active leads, best first.
+    pub leads: Vec<Lead>,
+    /// Its opportunities.
+    pub opportunities: Vec<Opportunity>,
+    /// Its project history.
+    pub projects: Projects,
+    /// Its service credits.
+    pub service_credits: Credits,
+}
+
+fn counts(conn: &Connection, column: &str, id: &str) -> Result<Vec<Count>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {column}, count(*) FROM install_base WHERE account_id = ?1
+         GROUP BY 1 ORDER BY 2 DESC, 1"
+    ))?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Count {
+            value: r.get(0)?,
+            count: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Reads the 360° view of `account`.
+pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
+    let id = account.account_id.as_str();
+    let mut stmt = conn.prepare(
+        "SELECT alias, method, similarity, source_table, occurrences FROM account_aliases
+         WHERE account_id = ?1 ORDER BY similarity DESC, alias",
+    )?;
+    let aliases = stmt
+        .query_map([id], |r| {
+            Ok(Alias {
+                alias: r.get(0)?,
+                method: r.get(1)?,
+                similarity: r.get(2)?,
+                source_table: r.get(3)?,
+                occurrences: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT serial_number, product_name, product_family, risk_level, eol_date, support_status
+         FROM install_base WHERE account_id = ?1
+         ORDER BY eol_date IS NULL, eol_date, serial_number, id",
+    )?;
+    let install_base = stmt
+        .query_map([id], |r| {
+            Ok(Asset {
+                serial_number: r.get(0)?,
+                product_name: r.get(1)?,
+                product_family: r.get(2)?,
+                risk_level: r.get(3)?,
+                eol_date: r.get(4)?,
+                support_status: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
+         WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id"
+    ))?;
+    let leads = stmt
+        .query_map([id], lead_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT opportunity_id, name, product_line FROM opportunities WHERE account_id = ?1
+         ORDER BY opportunity_id, id",
+    )?;
+    let opportunities = stmt
+        .query_map([id], |r| {
+            Ok(Opportunity {
+                opportunity_id: r.get(0)?,
+                name: r.get(1)?,
+                product_line: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut projects = conn.query_row(
+        "SELECT count(*), max(end_date), coalesce(sum(system_status = 'CLSD'), 0)
+         FROM projects WHERE account_id = ?1",
+        [id],
+        |r| {
+            Ok(Projects {
+                count: r.get(0)?,
+                typical_size: None,
+                last_end_date: r.get(1)?,
+                closed: r.get(2)?,
+            })
+        },
+    )?;
+    projects.typical_size = conn
+        .query_row(
+            "SELECT size_category FROM projects WHERE account_id = ?1 AND size_category IS NOT NULL
+             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let active_total = conn.query_row(
+        "SELECT coalesce(sum(active), 0) FROM service_credits WHERE account_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT project_id, project_name, practice, active, expiry_bucket, contract_end
+         FROM service_credits WHERE account_id = ?1 AND expiry_bucket IN ('0-45', '46-90')
+         ORDER BY contract_end, project_id",
+    )?;
+    let expiring = stmt
+        .query_map(params![id], |r| {
+            Ok(ExpiringCredit {
+                project_id: r.get(0)?,
+                project_name: r.get(1)?,
+                practice: r.get(2)?,
+                active: r.get(3)?,
+                expiry_bucket: r.get(4)?,
+                contract_end: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Account360 {
+        risk_levels: counts(conn, "risk_level", id)?,
+        product_families: counts(conn, "product_family", id)?,
+        account,
+        aliases,
+        install_base,
+        leads,
+        opportunities,
+        projects,
+        service_credits: Credits {
+            active_total,
+            expiring,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::derive::account::normalize;
+    use crate::store::testdb;
+
+    fn find(conn: &Connection, q: &str) -> Lookup {
+        find_account(conn, q, &normalize(q, &[])).unwrap()
+    }
+
+    fn found_id(l: &Lookup) -> &str {
+        match l {
+            Lookup::Found(a) => &a.account_id,
+            other => panic!("expected one account, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn finds_by_id_name_normalised_name_alias_and_substring() {
+        let (_d, s) = testdb::build();
+        assert_eq!(found_id(&find(&s.conn, "ACC2")), "ACC2");
+        assert_eq!(found_id(&find(&s.conn, "globex inc")), "ACC2");
+        assert_eq!(found_id(&find(&s.conn, "Globex, Inc.")), "ACC2");
+        assert_eq!(found_id(&find(&s.conn, "acme corp.")), "ACC1");
+        assert_eq!(found_id(&find(&s.conn, "initrode")), "ACC3");
+        assert_eq!(found_id(&find(&s.conn, "nitec")), "ACC3");
+    }
+
+    #[test]
+    fn several_matches_are_ambiguous_and_none_suggests_names() {
+        let (_d, s) = testdb::build();
+        // "c" is in every name.
+        match find(&s.conn, "c") {
+            Lookup::Ambiguous(v) => assert_eq!(v.len(), 3),
+            other => panic!("{other:?}"),
+        }
+        match find(&s.conn, "Globox") {
+            Lookup::Missing(names) => {
+                assert_eq!(names.len(), 3);
+                assert_eq!(names[0], "Globex Inc");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn account_360_rolls_up_everything() {
+        let (_d, s) = testdb::build();
+        let Lookup::Found(acme) = find(&s.conn, "ACC1") else {
+            panic!()
+        };
+        let v = account_360(&s.conn, acme).unwrap();
+        assert_eq!(v.aliases.len(), 2);
+        assert_eq!(v.aliases[0].method, "exact");
+        assert_eq!(v.install_base.len(), 2);
+        assert_eq!(v.risk_levels.len(), 2);
+        let ids: Vec<&str> = v.leads.iter().map(|l| l.lead_id.as_str()).collect();
+        assert_eq!(ids, ["AAAA0001", "AAAA0002"]);
+        assert_eq!(v.opportunities.len(), 1);
+        assert_eq!(
+            v.projects,
+            Projects {
+                count: 3,
+                typical_size: Some("Small".into()),
+                last_end_date: Some("2023-09-30".into()),
+                closed: 2,
+            }
+        );
+        assert_eq!(v.service_credits.active_total, 55);
+        assert_eq!(v.service_credits.expiring.len(), 2);
+    }
+}

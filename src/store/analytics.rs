@@ -1,0 +1,190 @@
+//! Queries behind `analytics` that `dashboard` and `territories` do not share: the score
+//! histogram, the product-family mix and support coverage. Each is one `GROUP BY`.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// One 10-point score bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bucket {
+    /// Lowest score in the bucket (0, 10, … 90).
+    pub from: i64,
+    /// Upper bound: exclusive, except the last bucket, which includes 100.
+    pub to: i64,
+    /// Active leads in it.
+    pub leads: i64,
+}
+
+/// Active leads in ten 10-point buckets, `[0, 10)` … `[90, 100]`, empty buckets included.
+pub fn score_histogram(conn: &Connection) -> Result<Vec<Bucket>> {
+    let mut buckets: Vec<Bucket> = (0..10)
+        .map(|i| Bucket {
+            from: i * 10,
+            to: i * 10 + 10,
+            leads: 0,
+        })
+        .collect();
+    let mut stmt = conn.prepare(
+        "SELECT max(0, min(9, CAST(score / 10 AS INTEGER))), count(*) FROM leads
+         WHERE active = 1 GROUP BY 1",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+        let (i, n) = row?;
+        if let Some(b) = usize::try_from(i).ok().and_then(|i| buckets.get_mut(i)) {
+            b.leads = n;
+        }
+    }
+    Ok(buckets)
+}
+
+/// Install base and active leads of one product family.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FamilyMix {
+    /// Product family (`null`: not classified).
+    pub product_family: Option<String>,
+    /// Install-base rows.
+    pub install_base: i64,
+    /// Active leads.
+    pub leads: i64,
+}
+
+/// Per product family, most install base first.
+pub fn family_mix(conn: &Connection) -> Result<Vec<FamilyMix>> {
+    let mut map: BTreeMap<Option<String>, (i64, i64)> = BTreeMap::new();
+    let mut stmt = conn.prepare("SELECT product_family, count(*) FROM install_base GROUP BY 1")?;
+    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (f, n): (Option<String>, i64) = row?;
+        map.entry(f).or_default().0 = n;
+    }
+    let mut stmt =
+        conn.prepare("SELECT product_family, count(*) FROM leads WHERE active = 1 GROUP BY 1")?;
+    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (f, n): (Option<String>, i64) = row?;
+        map.entry(f).or_default().1 = n;
+    }
+    let mut out: Vec<FamilyMix> = map
+        .into_iter()
+        .map(|(product_family, (install_base, leads))| FamilyMix {
+            product_family,
+            install_base,
+            leads,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.install_base
+            .cmp(&a.install_base)
+            .then(b.leads.cmp(&a.leads))
+            .then(a.product_family.cmp(&b.product_family))
+    });
+    Ok(out)
+}
+
+/// One support-coverage class of the install base.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    /// `covered`, `expired`, `uncovered` or `unknown`.
+    pub coverage: String,
+    /// Install-base rows in the class.
+    pub install_base: i64,
+    /// Share of all install-base rows, 0–1.
+    pub share: f64,
+}
+
+/// Classes `support_status`: "uncovered" wins over "expired", which wins over "active"/"warranty"
+/// (so "Warranty expired" is expired); anything else, or no status, is unknown.
+const COVERAGE: &str = "CASE
+    WHEN support_status LIKE '%uncovered%' THEN 'uncovered'
+    WHEN support_status LIKE '%expired%' THEN 'expired'
+    WHEN support_status LIKE '%active%' OR support_status LIKE '%warranty%' THEN 'covered'
+    ELSE 'unknown' END";
+
+/// The four coverage classes, always in the order covered, expired, uncovered, unknown.
+pub fn coverage(conn: &Connection) -> Result<Vec<Coverage>> {
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COVERAGE}, count(*) FROM install_base GROUP BY 1"
+    ))?;
+    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (c, n): (String, i64) = row?;
+        counts.insert(c, n);
+    }
+    let total: i64 = counts.values().sum();
+    Ok(["covered", "expired", "uncovered", "unknown"]
+        .iter()
+        .map(|c| {
+            let n = counts.get(*c).copied().unwrap_or(0);
+            Coverage {
+                coverage: (*c).to_string(),
+                install_base: n,
+                share: if total == 0 {
+                    0.0
+                } else {
+                    n as f64 / total as f64
+                },
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testdb;
+
+    #[test]
+    fn histogram_buckets_active_scores() {
+        let (_d, s) = testdb::build();
+        s.conn
+            .execute_batch(
+                "UPDATE leads SET score = 100 WHERE lead_id = 'BBBB0003';
+                 UPDATE leads SET score = 0 WHERE lead_id = 'CCCC0004';",
+            )
+            .unwrap();
+        let h = score_histogram(&s.conn).unwrap();
+        assert_eq!(h.len(), 10);
+        let counts: Vec<i64> = h.iter().map(|b| b.leads).collect();
+        // 0 → first bucket; 71 → [70, 80); 92.5 and 100 → the last bucket.
+        assert_eq!(counts, [1, 0, 0, 0, 0, 0, 0, 1, 0, 2]);
+        assert_eq!((h[9].from, h[9].to), (90, 100));
+    }
+
+    #[test]
+    fn coverage_shares_with_uncovered_winning_over_expired() {
+        let (_d, s) = testdb::build();
+        let c = coverage(&s.conn).unwrap();
+        let got: Vec<(&str, i64)> = c
+            .iter()
+            .map(|c| (c.coverage.as_str(), c.install_base))
+            .collect();
+        // covered: Active Support, Warranty, Active warranty; expired: Expired, Support expired;
+        // uncovered: "Uncovered - expired", uncovered; unknown: NULL.
+        assert_eq!(
+            got,
+            [
+                ("covered", 3),
+                ("expired", 2),
+                ("uncovered", 2),
+                ("unknown", 1)
+            ]
+        );
+        assert_eq!(c[0].share, 3.0 / 8.0);
+        assert!((c.iter().map(|c| c.share).sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn family_mix_counts_install_base_and_leads() {
+        let (_d, s) = testdb::build();
+        let m = family_mix(&s.conn).unwrap();
+        assert_eq!(m[0].product_family.as_deref(), Some("Servers"));
+        assert_eq!((m[0].install_base, m[0].leads), (4, 2));
+        let net = m
+            .iter()
+            .find(|f| f.product_family.as_deref() == Some("Networking"))
+            .unwrap();
+        assert_eq!((net.install_base, net.leads), (1, 1));
+    }
+}

@@ -1,0 +1,127 @@
+//! One lead by id for `explain`: the lead, its `lead_events` history, and "did you mean" ids
+//! when the id is unknown.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::score::lead::Lead;
+use crate::store::query::{LEAD_COLUMNS, lead_from_row};
+
+/// Normalises a typed lead id: ids are upper-case Crockford base-32, so case does not matter.
+pub fn canonical_id(input: &str) -> String {
+    input.trim().to_uppercase()
+}
+
+/// The lead with this id (any case), active or not.
+pub fn lead_by_id(conn: &Connection, id: &str) -> Result<Option<Lead>> {
+    let sql = format!(
+        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
+         WHERE l.lead_id = ?1"
+    );
+    let canonical = canonical_id(id);
+    let found = conn
+        .query_row(&sql, [&canonical], lead_from_row)
+        .optional()?;
+    // Ids written by hand into the database may not be upper-case; the exact form still works.
+    match found {
+        Some(l) => Ok(Some(l)),
+        None => Ok(conn.query_row(&sql, [id], lead_from_row).optional()?),
+    }
+}
+
+/// Up to five ids the user may have meant: ids starting with what was typed (a truncated id),
+/// otherwise the three closest by edit distance.
+pub fn similar_ids(conn: &Connection, id: &str) -> Result<Vec<String>> {
+    let typed = canonical_id(id);
+    let mut stmt = conn.prepare("SELECT lead_id FROM leads ORDER BY lead_id")?;
+    let ids: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let prefixed: Vec<String> = ids
+        .iter()
+        .filter(|i| !typed.is_empty() && (i.starts_with(&typed) || typed.starts_with(i.as_str())))
+        .take(5)
+        .cloned()
+        .collect();
+    if !prefixed.is_empty() {
+        return Ok(prefixed);
+    }
+    let mut scored: Vec<(usize, String)> = ids
+        .into_iter()
+        .map(|i| (strsim::damerau_levenshtein(&typed, &i), i))
+        .filter(|(d, i)| *d <= i.len() / 2)
+        .collect();
+    scored.sort();
+    Ok(scored.into_iter().take(3).map(|(_, i)| i).collect())
+}
+
+/// One entry of a lead's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// What happened (`created`, `status`, `closed`, ...).
+    pub kind: String,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: Option<String>,
+    /// Free-text note.
+    pub note: Option<String>,
+    /// Who.
+    pub by: Option<String>,
+    /// Linked opportunity.
+    pub opportunity_id: Option<String>,
+    /// The run that caused it, if a run did.
+    pub run_id: Option<i64>,
+}
+
+/// The lead's events, oldest first (uses the `events_lead` index).
+pub fn events(conn: &Connection, lead_id: &str) -> Result<Vec<Event>> {
+    let mut stmt = conn.prepare(
+        "SELECT at, kind, from_status, to_status, note, by, opportunity_id, run_id
+         FROM lead_events WHERE lead_id = ?1 ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map([lead_id], |r| {
+        Ok(Event {
+            at: r.get(0)?,
+            kind: r.get(1)?,
+            from_status: r.get(2)?,
+            to_status: r.get(3)?,
+            note: r.get(4)?,
+            by: r.get(5)?,
+            opportunity_id: r.get(6)?,
+            run_id: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testdb;
+
+    #[test]
+    fn finds_ids_in_any_case_and_suggests_near_misses() {
+        let (_d, s) = testdb::build();
+        let l = lead_by_id(&s.conn, "aaaa0002").unwrap().unwrap();
+        assert_eq!(l.lead_id, "AAAA0002");
+        assert!(lead_by_id(&s.conn, "ZZZZ9999").unwrap().is_none());
+        assert_eq!(
+            similar_ids(&s.conn, "cccc").unwrap(),
+            ["CCCC0004", "CCCC0005"]
+        );
+        assert_eq!(similar_ids(&s.conn, "BBBB0008").unwrap(), ["BBBB0003"]);
+        assert!(similar_ids(&s.conn, "QQQQQQQQ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn events_oldest_first() {
+        let (_d, s) = testdb::build();
+        let e = events(&s.conn, "AAAA0002").unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].to_status.as_deref(), Some("contacted"));
+    }
+}

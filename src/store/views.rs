@@ -1,0 +1,274 @@
+//! Aggregate queries behind `dashboard` and `territories` (and `analytics`, which reuses them). Every aggregate is one
+//! `GROUP BY` in SQL over active leads (or the install base); nothing loops a query per row.
+//! The structs here are also the views' JSON (field order is the documented order).
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// The four priorities, most urgent first.
+pub const PRIORITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+
+/// SQL for a lead's estimated value, or NULL when the trigger gave none (or gave a non-number).
+const ESTIMATE: &str = "CASE WHEN json_type(l.extra, '$.estimated_value') IN ('integer', 'real')
+                        THEN json_extract(l.extra, '$.estimated_value') END";
+
+/// Lead counts in the database: all rows and active ones (to tell "empty" from "nothing matched").
+pub fn lead_totals(conn: &Connection) -> Result<(i64, i64)> {
+    Ok(conn.query_row(
+        "SELECT count(*), coalesce(sum(active), 0) FROM leads",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// Active leads per priority.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PriorityCounts {
+    /// `CRITICAL` leads.
+    pub critical: i64,
+    /// `HIGH` leads.
+    pub high: i64,
+    /// `MEDIUM` leads.
+    pub medium: i64,
+    /// `LOW` leads.
+    pub low: i64,
+}
+
+impl PriorityCounts {
+    fn add(&mut self, priority: &str, n: i64) {
+        match priority {
+            "CRITICAL" => self.critical += n,
+            "HIGH" => self.high += n,
+            "MEDIUM" => self.medium += n,
+            "LOW" => self.low += n,
+            _ => {}
+        }
+    }
+
+    /// The counts in [`PRIORITIES`] order.
+    pub fn as_array(&self) -> [i64; 4] {
+        [self.critical, self.high, self.medium, self.low]
+    }
+
+    /// All four added up.
+    pub fn total(&self) -> i64 {
+        self.as_array().iter().sum()
+    }
+}
+
+/// The sum of `extra.estimated_value` over active leads that have one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Pipeline {
+    /// The sum, or `null` when no active lead carries an estimate.
+    pub estimated_value: Option<f64>,
+    /// How many active leads carry an estimate.
+    pub leads_with_estimate: i64,
+}
+
+/// Active leads per priority, and the pipeline estimate.
+pub fn overview(conn: &Connection) -> Result<(PriorityCounts, Pipeline)> {
+    let mut counts = PriorityCounts::default();
+    let mut stmt =
+        conn.prepare("SELECT priority, count(*) FROM leads WHERE active = 1 GROUP BY priority")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (p, n) = row?;
+        counts.add(&p, n);
+    }
+    let pipeline = conn.query_row(
+        &format!("SELECT sum({ESTIMATE}), count({ESTIMATE}) FROM leads l WHERE l.active = 1"),
+        [],
+        |r| {
+            Ok(Pipeline {
+                estimated_value: r.get(0)?,
+                leads_with_estimate: r.get(1)?,
+            })
+        },
+    )?;
+    Ok((counts, pipeline))
+}
+
+/// Active leads of one type per priority: the JSON rows of "leads by type".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TypeCounts {
+    /// Lead type.
+    pub lead_type: String,
+    /// Per priority.
+    #[serde(flatten)]
+    pub by_priority: PriorityCounts,
+    /// All priorities.
+    pub total: i64,
+}
+
+/// Folds `(type, priority, count)` rows (from `query::counts_by_type_priority`) into one row per type.
+pub fn type_counts(counts: &[(String, String, i64)]) -> Vec<TypeCounts> {
+    let mut map: BTreeMap<&str, PriorityCounts> = BTreeMap::new();
+    for (ty, p, n) in counts {
+        map.entry(ty.as_str()).or_default().add(p, *n);
+    }
+    map.into_iter()
+        .map(|(ty, by_priority)| TypeCounts {
+            lead_type: ty.to_string(),
+            total: by_priority.total(),
+            by_priority,
+        })
+        .collect()
+}
+
+/// One territory's rollup.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Territory {
+    /// Territory id (`null`: rows with no territory).
+    pub territory_id: Option<String>,
+    /// Territory name from the accounts, when known.
+    pub territory_name: Option<String>,
+    /// Accounts in the territory.
+    pub accounts: i64,
+    /// Install-base rows in the territory.
+    pub install_base: i64,
+    /// Active leads.
+    pub leads: i64,
+    /// Active leads per priority.
+    pub by_priority: PriorityCounts,
+    /// Mean score of the active leads (`null` without leads).
+    pub avg_score: Option<f64>,
+    /// Sum of `estimated_value` over active leads that have one (`null` when none has).
+    pub pipeline: Option<f64>,
+}
+
+/// Territory orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TerritorySort {
+    /// Territory id A–Z.
+    Territory,
+    /// Most active leads first (then average score).
+    #[default]
+    Leads,
+    /// Highest average score first.
+    Score,
+    /// Largest pipeline estimate first.
+    Pipeline,
+}
+
+/// Every territory seen in accounts, install base or active leads, in `sort` order.
+pub fn territories(conn: &Connection, sort: TerritorySort) -> Result<Vec<Territory>> {
+    let mut map: BTreeMap<Option<String>, Territory> = BTreeMap::new();
+    let entry = |map: &mut BTreeMap<Option<String>, Territory>, id: Option<String>| {
+        map.entry(id.clone()).or_insert_with(|| Territory {
+            territory_id: id,
+            ..Territory::default()
+        });
+    };
+    let mut stmt = conn.prepare(
+        "SELECT territory_id, max(territory_name), count(*) FROM accounts GROUP BY territory_id",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+        let (id, name, n): (Option<String>, Option<String>, i64) = row?;
+        entry(&mut map, id.clone());
+        if let Some(t) = map.get_mut(&id) {
+            t.territory_name = name;
+            t.accounts = n;
+        }
+    }
+    let mut stmt =
+        conn.prepare("SELECT territory_id, count(*) FROM install_base GROUP BY territory_id")?;
+    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (id, n): (Option<String>, i64) = row?;
+        entry(&mut map, id.clone());
+        if let Some(t) = map.get_mut(&id) {
+            t.install_base = n;
+        }
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT l.territory_id, l.priority, count(*), sum(l.score), sum({ESTIMATE})
+         FROM leads l WHERE l.active = 1 GROUP BY l.territory_id, l.priority"
+    ))?;
+    let mut score_sums: BTreeMap<Option<String>, f64> = BTreeMap::new();
+    for row in stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })? {
+        let (id, priority, n, score, value): (Option<String>, String, i64, f64, Option<f64>) = row?;
+        entry(&mut map, id.clone());
+        *score_sums.entry(id.clone()).or_default() += score;
+        if let Some(t) = map.get_mut(&id) {
+            t.leads += n;
+            t.by_priority.add(&priority, n);
+            if let Some(v) = value {
+                t.pipeline = Some(t.pipeline.unwrap_or(0.0) + v);
+            }
+        }
+    }
+    let mut out: Vec<Territory> = map.into_values().collect();
+    for t in &mut out {
+        if t.leads > 0 {
+            let sum = score_sums.get(&t.territory_id).copied().unwrap_or(0.0);
+            t.avg_score = Some(sum / t.leads as f64);
+        }
+    }
+    sort_territories(&mut out, sort);
+    Ok(out)
+}
+
+fn sort_territories(ts: &mut [Territory], sort: TerritorySort) {
+    let by_id = |a: &Territory, b: &Territory| a.territory_id.cmp(&b.territory_id);
+    let desc =
+        |a: Option<f64>, b: Option<f64>| b.unwrap_or(f64::MIN).total_cmp(&a.unwrap_or(f64::MIN));
+    match sort {
+        TerritorySort::Territory => ts.sort_by(by_id),
+        TerritorySort::Leads => ts.sort_by(|a, b| {
+            b.leads
+                .cmp(&a.leads)
+                .then(desc(a.avg_score, b.avg_score))
+                .then(by_id(a, b))
+        }),
+        TerritorySort::Score => {
+            ts.sort_by(|a, b| desc(a.avg_score, b.avg_score).then(by_id(a, b)));
+        }
+        TerritorySort::Pipeline => {
+            ts.sort_by(|a, b| desc(a.pipeline, b.pipeline).then(by_id(a, b)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testdb;
+
+    #[test]
+    fn overview_counts_active_leads_and_sums_estimates() {
+        let (_d, s) = testdb::build();
+        let (p, pipe) = overview(&s.conn).unwrap();
+        assert_eq!(p.as_array(), [1, 1, 1, 1]);
+        // The inactive lead's 99999 is left out.
+        assert_eq!(pipe.estimated_value, Some(12500.5));
+        assert_eq!(pipe.leads_with_estimate, 2);
+        assert_eq!(lead_totals(&s.conn).unwrap(), (5, 4));
+    }
+
+    #[test]
+    fn territory_rollup_numbers() {
+        let (_d, s) = testdb::build();
+        let ts = territories(&s.conn, TerritorySort::Leads).unwrap();
+        let ids: Vec<_> = ts.iter().map(|t| t.territory_id.as_deref()).collect();
+        assert_eq!(ids, [Some("T1"), Some("T2")]);
+        let t1 = &ts[0];
+        assert_eq!((t1.accounts, t1.install_base, t1.leads), (2, 3, 3));
+        assert_eq!(t1.by_priority.as_array(), [1, 1, 1, 0]);
+        assert_eq!(t1.avg_score, Some((92.5 + 71.0 + 55.25) / 3.0));
+        assert_eq!(t1.pipeline, Some(12500.5));
+        assert_eq!(t1.territory_name.as_deref(), Some("North"));
+        let t2 = &ts[1];
+        assert_eq!((t2.accounts, t2.install_base, t2.leads), (1, 5, 1));
+        assert_eq!(t2.avg_score, Some(30.0));
+        assert_eq!(t2.pipeline, None);
+        let by_score = territories(&s.conn, TerritorySort::Score).unwrap();
+        assert_eq!(by_score[0].territory_id.as_deref(), Some("T1"));
+        let by_id = territories(&s.conn, TerritorySort::Territory).unwrap();
+        assert_eq!(by_id[1].territory_id.as_deref(), Some("T2"));
+    }
+}
