@@ -100,13 +100,23 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
         report::table::write(out, &counts_table("family", &view.product_families), style)?;
         let mut t = Table::new(&["serial", "product", "family", "risk", "EOL", "status"]);
         for x in view.install_base.iter().take(ASSET_ROWS) {
+            // The exports write 2099-12-31 for "no end of life": not a date to show.
+            let eol = x.eol_date.as_deref().map(|d| {
+                let placeholder =
+                    crate::derive::days::parse(d).is_some_and(crate::derive::days::is_placeholder);
+                if placeholder {
+                    "none".to_string()
+                } else {
+                    d.to_string()
+                }
+            });
             t.push(
                 [
                     &x.serial_number,
                     &x.product_name,
                     &x.product_family,
                     &x.risk_level,
-                    &x.eol_date,
+                    &eol,
                     &x.support_status,
                 ]
                 .iter()

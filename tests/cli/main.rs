@@ -2,10 +2,18 @@
 //! folder (see `util::Workdir`). Tests on the real exports in `../shared/data` fail under
 //! `CI=true` when the folder is missing, and skip (saying so) elsewhere.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+// Tests read better with short names for the workdir and JSON values, and fail loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::many_single_char_names,
+    missing_docs
+)]
 
 mod util;
 
 mod ingest;
 mod rules;
+mod views;
 mod watch;

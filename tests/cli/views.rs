@@ -1,0 +1,222 @@
+//! The views on the real exports: exact content in JSON, and table snapshots (NO_COLOR).
+
+use crate::util::{Workdir, shared_data};
+
+/// A workdir holding the real exports evaluated as of the original's run date.
+fn real() -> Option<Workdir> {
+    let data = shared_data()?;
+    let w = Workdir::new();
+    w.ok(&[
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--db",
+        "r.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    Some(w)
+}
+
+fn view(w: &Workdir, args: &[&str]) -> String {
+    let mut a = args.to_vec();
+    a.extend(["--db", "r.db"]);
+    // Timestamps are the only thing that differs between runs.
+    redact_timestamps(&w.ok(&a))
+}
+
+/// Replaces RFC 3339 timestamps (`2026-11-24T18:51:32Z`) with `[TIME]`.
+fn redact_timestamps(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let is_ts = i + 20 <= b.len()
+            && b[i..i + 4].iter().all(u8::is_ascii_digit)
+            && b[i + 4] == b'-'
+            && b[i + 10] == b'T'
+            && b[i + 19] == b'Z';
+        if is_ts {
+            out.push_str("[TIME]");
+            i += 20;
+        } else {
+            let c = s[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+#[test]
+fn leads_view_filters_and_top_lead() {
+    let Some(w) = real() else { return };
+    let all = w.json(&["leads", "--db", "r.db"]);
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 77);
+    let top = &all[0];
+    assert_eq!(top["score"], 73.5);
+    assert_eq!(top["lead_type"], "Hardware Refresh - EOL Equipment");
+    assert_eq!(top["account_name"], "Apple Inc.");
+    for field in [
+        "lead_id",
+        "lead_type",
+        "priority",
+        "score",
+        "factors",
+        "reasons",
+        "account_name",
+        "territory_id",
+        "serial_number",
+        "product_name",
+        "product_family",
+        "recommended_services",
+        "recommended_skus",
+        "status",
+        "created_at",
+    ] {
+        assert!(top.get(field).is_some(), "lead JSON lacks `{field}`");
+    }
+    let n = |args: &[&str]| {
+        let mut a = vec!["leads", "--db", "r.db"];
+        a.extend(args);
+        w.json(&a).as_array().unwrap().len()
+    };
+    assert_eq!(n(&["--priority", "medium"]), 4);
+    assert_eq!(n(&["--type", "renewal"]), 30);
+    assert_eq!(n(&["--territory", "56166"]), 21);
+    assert_eq!(n(&["--account", "APPLE COMPUTER"]), 39);
+    assert_eq!(n(&["--family", "compute", "--type", "refresh"]), 8);
+    assert_eq!(n(&["--min-score", "70"]), 18);
+    assert_eq!(n(&["--priority", "critical"]), 0);
+    let none = w.ok(&["leads", "--db", "r.db", "--priority", "critical"]);
+    assert!(none.contains("no leads match"), "{none}");
+}
+
+#[test]
+fn leads_csv_round_trips_to_the_json() {
+    let Some(w) = real() else { return };
+    let json = w.json(&["leads", "--db", "r.db"]);
+    let json = json.as_array().unwrap();
+    let csv_text = w.ok(&["leads", "--db", "r.db", "--format", "csv"]);
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), json.len());
+    let keys: Vec<&String> = json[0].as_object().unwrap().keys().collect();
+    let mut sorted_headers = headers.clone();
+    sorted_headers.sort();
+    let mut sorted_keys: Vec<String> = keys.iter().map(|k| (*k).clone()).collect();
+    sorted_keys.sort();
+    assert_eq!(sorted_headers, sorted_keys);
+    for (row, lead) in rows.iter().zip(json) {
+        for (h, cell) in headers.iter().zip(row.iter()) {
+            let v = &lead[h.as_str()];
+            // Text columns hold the text; nested values hold their compact JSON.
+            let back = match v {
+                serde_json::Value::Null => serde_json::Value::Null,
+                serde_json::Value::String(_) => serde_json::Value::String(cell.to_string()),
+                serde_json::Value::Array(_) if h == "recommended_skus" => cell
+                    .split_whitespace()
+                    .map(|s| serde_json::Value::String(s.to_string()))
+                    .collect(),
+                _ => serde_json::from_str(cell).unwrap(),
+            };
+            if let (Some(a), Some(b)) = (back.as_f64(), v.as_f64()) {
+                assert_eq!(a, b, "column `{h}` of lead {}", lead["lead_id"]);
+                continue;
+            }
+            if v.is_null() {
+                assert_eq!(cell, "", "column `{h}` of lead {}", lead["lead_id"]);
+                continue;
+            }
+            assert_eq!(&back, v, "column `{h}` of lead {}", lead["lead_id"]);
+        }
+    }
+}
+
+#[test]
+fn dashboard_account_territories_analytics_and_explain_content() {
+    let Some(w) = real() else { return };
+    let d = w.json(&["dashboard", "--db", "r.db"]);
+    assert_eq!(d["total_leads"], 77);
+    assert_eq!(d["by_priority"]["high"], 73);
+    assert_eq!(d["top"].as_array().unwrap().len(), 10);
+
+    let a = w.json(&["account", "apple", "--db", "r.db"]);
+    assert_eq!(a["account"]["account_id"], "ST-56088");
+    assert_eq!(a["install_base"].as_array().unwrap().len(), 15);
+    assert_eq!(a["leads"].as_array().unwrap().len(), 39);
+    assert_eq!(a["opportunities"].as_array().unwrap().len(), 52);
+    let missing = w.fails(&["account", "Aple Inc", "--db", "r.db"], 1);
+    assert!(missing.contains("did you mean"), "{missing}");
+    assert!(missing.contains("Apple Inc."), "{missing}");
+
+    let t = w.json(&["territories", "--db", "r.db"]);
+    let t56166 = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["territory_id"] == "56166")
+        .unwrap();
+    assert_eq!(t56166["leads"], 21);
+    assert_eq!(t56166["install_base"], 7);
+
+    let an = w.json(&["analytics", "--db", "r.db"]);
+    let hist: i64 = an["score_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["leads"].as_i64().unwrap())
+        .sum();
+    assert_eq!(hist, 77);
+
+    let top_id = d["top"][0]["lead_id"].as_str().unwrap().to_string();
+    let e = w.json(&["explain", &top_id.to_lowercase(), "--db", "r.db"]);
+    assert_eq!(e["lead_id"], top_id.as_str());
+    let sum: f64 = e["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["contribution"].as_f64().unwrap())
+        .sum();
+    assert!((sum - e["score"].as_f64().unwrap()).abs() < 1e-9);
+    let unknown = w.fails(&["explain", "ZZZZZZZZ", "--db", "r.db"], 1);
+    assert!(unknown.contains("ZZZZZZZZ"), "{unknown}");
+}
+
+#[test]
+fn table_output_snapshots() {
+    let Some(w) = real() else { return };
+    let top = w.json(&["leads", "--db", "r.db", "--limit", "1"]);
+    let id = top[0]["lead_id"].as_str().unwrap().to_string();
+    insta::assert_snapshot!("leads_top5", view(&w, &["leads", "--limit", "5"]));
+    insta::assert_snapshot!("dashboard", view(&w, &["dashboard"]));
+    insta::assert_snapshot!("account_baltimore", view(&w, &["account", "baltimore"]));
+    insta::assert_snapshot!("territories", view(&w, &["territories"]));
+    insta::assert_snapshot!("analytics", view(&w, &["analytics"]));
+    insta::assert_snapshot!("explain_top", view(&w, &["explain", &id]));
+}
+
+#[test]
+fn views_on_a_missing_or_empty_database() {
+    let w = Workdir::new();
+    let err = w.fails(&["leads", "--db", "nothing.db"], 1);
+    assert!(err.contains("run `onelead run` first"), "{err}");
+    assert!(
+        !w.join("nothing.db").exists(),
+        "a view must not create a database"
+    );
+    // An empty database (loaded, never evaluated) says so and exits 0.
+    w.ok(&[
+        "load",
+        "--data",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample"),
+        "--db",
+        "e.db",
+    ]);
+    for v in ["leads", "dashboard", "territories", "analytics"] {
+        let out = w.ok(&[v, "--db", "e.db"]);
+        assert!(out.contains("no leads"), "{v}: {out}");
+    }
+}
