@@ -215,3 +215,85 @@ fn accounts_link_install_base_and_opportunities_by_territory() {
         ["3|2394"]
     );
 }
+
+/// `Serial_Number_Id` → `serial_number_id`, `HPE Opportunity ID` → `hpe_opportunity_id`.
+fn snake(header: &str) -> String {
+    let mut out = String::new();
+    for c in header.trim().chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// Rewrites a workbook with snake_case headers, other sheet names and the sheets in reverse order.
+fn renamed_copy(from: &std::path::Path, to: &std::path::Path) {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let mut wb = open_workbook_auto(from).unwrap();
+    let mut out = rust_xlsxwriter::Workbook::new();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let names: Vec<String> = wb.sheet_names().clone();
+    for (i, name) in names.iter().enumerate().rev() {
+        let range = wb.worksheet_range(name).unwrap();
+        let ws = out.add_worksheet();
+        ws.set_name(format!("export part {i}")).unwrap();
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        for (r, row) in range.rows().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, c) = (r0 + r as u32, (c0 + c as u32) as u16);
+                match cell {
+                    Data::String(s) if r == r0 => ws.write_string(r, c, snake(s)).map(|_| ()),
+                    Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+                        ws.write_string(r, c, s).map(|_| ())
+                    }
+                    Data::Float(f) => ws.write_number(r, c, *f).map(|_| ()),
+                    Data::Int(n) => ws.write_number(r, c, *n as f64).map(|_| ()),
+                    Data::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ()),
+                    Data::DateTime(d) => ws
+                        .write_number_with_format(r, c, d.as_f64(), &date)
+                        .map(|_| ()),
+                    Data::Error(_) | Data::Empty => Ok(()),
+                }
+                .unwrap();
+            }
+        }
+    }
+    out.save(to).unwrap();
+}
+
+#[test]
+fn renamed_sheets_and_snake_case_headers_load_to_the_same_counts() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    std::fs::create_dir_all(w.join("renamed")).unwrap();
+    renamed_copy(
+        &data.join("DataExportAug29th.xlsx"),
+        &w.join("renamed/install base dump.xlsx"),
+    );
+    std::fs::copy(
+        data.join("LS_SKU_for_Onelead.xlsx"),
+        w.join("renamed/LS_SKU_for_Onelead.xlsx"),
+    )
+    .unwrap();
+    w.ok(&[
+        "load",
+        "--data",
+        "renamed",
+        "--db",
+        "r.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    assert_eq!(counts(&w, "r.db"), REAL_COUNTS);
+    assert_eq!(
+        w.sql(
+            "r.db",
+            "SELECT serial_number, eol_date, territory_id, source_sheet FROM install_base
+             WHERE source_row = 2"
+        ),
+        ["USE3267F8N|2015-07-01|56088|export part 0"]
+    );
+}
