@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Watch-mode latency: the time from saving a config or rule change to the printed change report,
+# on a generated install base (default 100k items). Nothing is re-ingested on such a change, so
+# this is rules evaluation + writing + the report. Usage: benches/watch.sh [ROWS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=${1:-100000}
+cargo build --release --quiet
+bin=$PWD/target/release/onelead
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+cp -r rules config "$work/"
+"$bin" sample --out "$work/data" --rows "$rows" --format csv >/dev/null
+cd "$work"
+"$bin" watch --data data --db w.db --as-of 2025-10-29 >watch.log 2>&1 &
+pid=$!
+
+wait_for() { # wait_for PATTERN COUNT: until the log holds COUNT lines matching PATTERN
+  for _ in $(seq 1 6000); do
+    [ "$(grep -c "$1" watch.log || true)" -ge "$2" ] && return 0
+    sleep 0.01
+  done
+  echo "timed out waiting for $1" >&2; cat watch.log >&2; exit 1
+}
+
+wait_for "^watching" 1
+sleep 1
+measure() { # measure LABEL SED-EXPR FILE: apply the edit, time until the next report
+  local n; n=$(grep -c "leads from" watch.log)
+  local t0; t0=$(date +%s.%N)
+  sed -i "$2" "$3"
+  wait_for "leads from" $((n + 1))
+  local t1; t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" -v l="$1" 'BEGIN { printf "%-40s %6.3f s\n", l, b - a }'
+  sleep 1
+}
+echo "watch latency on $rows install-base rows (save → printed report, includes the 300 ms debounce):"
+measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' config/onelead.yaml
+measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' rules/triggers/hardware_refresh.rhai
