@@ -235,9 +235,7 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
     // answer never depends on hash order (the original's did).
     set(
         "SELECT account_id, size_category FROM (
-           SELECT account_id, size_category, count(*) AS n,
-             CASE size_category WHEN '>$5M' THEN 5 WHEN '$1M-$5M' THEN 4 WHEN '$500k-$1M' THEN 3
-               WHEN '$50k-$500k' THEN 2 WHEN '<$50k' THEN 1 ELSE 0 END AS rank,
+           SELECT account_id, size_category,
              row_number() OVER (PARTITION BY account_id ORDER BY count(*) DESC,
                CASE size_category WHEN '>$5M' THEN 5 WHEN '$1M-$5M' THEN 4 WHEN '$500k-$1M' THEN 3
                WHEN '$50k-$500k' THEN 2 WHEN '<$50k' THEN 1 ELSE 0 END DESC) AS pick
@@ -249,4 +247,48 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
         maps,
         none: empty_account(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{ACCOUNT_FIELDS, ITEM_FIELDS};
+
+    fn keys(m: &Map) -> Vec<String> {
+        let mut k: Vec<String> = m.keys().map(ToString::to_string).collect();
+        k.sort();
+        k
+    }
+
+    fn sorted(f: &[&str]) -> Vec<String> {
+        let mut k: Vec<String> = f.iter().map(|s| (*s).to_string()).collect();
+        k.sort();
+        k
+    }
+
+    /// The rules' "did you mean" lists and rules/README.md describe these maps: they must agree.
+    #[test]
+    fn maps_carry_exactly_the_documented_fields() {
+        let row = ItemRow {
+            id: 1,
+            text: vec![None; TEXT_FIELDS.len()],
+            dates: vec![
+                Some("2099-12-31".into()),
+                None,
+                None,
+                Some("2020-01-01".into()),
+            ],
+            account_id: None,
+            source_row: 2,
+        };
+        let as_of = NaiveDate::from_ymd_opt(2025, 10, 29).unwrap();
+        let item = item_map(&row, as_of);
+        assert_eq!(keys(&item), sorted(ITEM_FIELDS));
+        assert_eq!(keys(&empty_account()), sorted(ACCOUNT_FIELDS));
+        // The sentinel EOL is no date: no day count, flagged as a placeholder.
+        assert!(item["eol_date"].is_unit());
+        assert!(item["days_since_eol"].is_unit());
+        assert!(item["eol_placeholder"].as_bool().unwrap());
+        assert_eq!(item["days_since_expiry"].as_int().unwrap(), 2128);
+    }
 }
