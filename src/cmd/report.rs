@@ -103,7 +103,9 @@ pub fn write_file(
         .file_name()
         .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::write(&tmp, &html_bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&tmp, &html_bytes))
+        .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::WriteFile {

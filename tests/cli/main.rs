@@ -7,5 +7,6 @@
 mod util;
 
 mod ingest;
+mod report;
 mod rules;
 mod watch;
