@@ -115,3 +115,48 @@ pub fn write_file(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::store::testdb;
+
+    fn args(flags: &[&str]) -> ReportArgs {
+        let mut argv = vec!["onelead", "report"];
+        argv.extend_from_slice(flags);
+        let Command::Report(a) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!()
+        };
+        a
+    }
+
+    #[test]
+    fn header_names_the_filters_as_flags() {
+        let a = args(&["--priority", "high,critical", "--territory", "T1"]);
+        assert_eq!(
+            describe(&a.filter),
+            ["--priority HIGH,CRITICAL", "--territory T1"]
+        );
+        assert!(describe(&args(&[]).filter).is_empty());
+        assert_eq!(args(&[]).out, Path::new("onelead-report.html"));
+    }
+
+    #[test]
+    fn queue_and_account_pages_follow_the_filter_while_totals_do_not() {
+        let (_d, s) = testdb::build();
+        let filter = super::super::leads::filter_of(&args(&["--territory", "T1"]).filter);
+        let r = gather(&s.conn, &filter, vec![]).unwrap();
+        let ids: Vec<&str> = r.queue.iter().map(|l| l.lead_id.as_str()).collect();
+        assert_eq!(ids, ["AAAA0001", "AAAA0002", "BBBB0003"]);
+        let accounts: Vec<&str> = r
+            .accounts
+            .iter()
+            .map(|a| a.account.account_id.as_str())
+            .collect();
+        assert_eq!(accounts, ["ACC1", "ACC2"]);
+        assert_eq!(r.by_priority.total(), 4);
+    }
+}
