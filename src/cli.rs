@@ -48,6 +48,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Evaluate other rules or config against the current database without writing; print what would change.
     Whatif(WhatifArgs),
+    /// Write the views as one self-contained HTML file to share (no network needed to open it).
+    Report(ReportArgs),
     /// Work with rule scripts.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -137,6 +139,9 @@ pub struct WatchArgs {
     /// Everything `run` takes.
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Also rewrite this HTML report (as `onelead report --out FILE`) after each successful rerun.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `onelead whatif`.
@@ -185,9 +190,9 @@ impl PriorityArg {
     }
 }
 
-/// `onelead leads`.
-#[derive(Debug, Clone, Args)]
-pub struct LeadsArgs {
+/// The lead filters `leads` and `report` share.
+#[derive(Debug, Clone, Args, Default)]
+pub struct LeadFilterArgs {
     /// Lead type contains TEXT (case-insensitive).
     #[arg(long = "type", value_name = "TEXT")]
     pub lead_type: Option<String>,
@@ -209,6 +214,14 @@ pub struct LeadsArgs {
     /// Workflow status (`new`, `contacted`, ...; case-insensitive).
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
+}
+
+/// `onelead leads`.
+#[derive(Debug, Clone, Args)]
+pub struct LeadsArgs {
+    /// Which leads.
+    #[command(flatten)]
+    pub filter: LeadFilterArgs,
     /// Order of the list.
     #[arg(long, value_enum, default_value_t = crate::store::query::LeadSort::Score)]
     pub sort: crate::store::query::LeadSort,
@@ -274,6 +287,20 @@ pub struct ExplainArgs {
     /// Output format.
     #[command(flatten)]
     pub format: FormatArgs,
+}
+
+/// `onelead report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The HTML file to write (replaced atomically).
+    #[arg(long, value_name = "FILE", default_value = "onelead-report.html")]
+    pub out: PathBuf,
+    /// Which leads the queue and the account pages show (overview and charts cover all leads).
+    #[command(flatten)]
+    pub filter: LeadFilterArgs,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `onelead rules check`.

@@ -59,6 +59,14 @@ pub enum Error {
     /// Bad command-line usage detected after parsing (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// An output file could not be written (the report, ...).
+    #[error("cannot write `{path}`: {source}")]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// Writing output failed (a closed pipe is handled before this).
     #[error("cannot write output: {0}")]
     Output(std::io::Error),

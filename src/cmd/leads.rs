@@ -3,14 +3,23 @@
 
 use std::io::Write;
 
-use crate::cli::{Format, LeadsArgs};
+use crate::cli::{Format, LeadFilterArgs, LeadsArgs};
 use crate::error::Result;
 use crate::report::{self, Style};
-use crate::store::query::{self, LeadFilter};
+use crate::store::query::{self, LeadFilter, LeadSort};
 use crate::store::views;
 
 /// Turns the flags into a [`LeadFilter`].
 pub fn filter(args: &LeadsArgs) -> LeadFilter {
+    LeadFilter {
+        sort: args.sort,
+        limit: args.limit,
+        ..filter_of(&args.filter)
+    }
+}
+
+/// Turns the shared filter flags into a [`LeadFilter`] (best first, no limit).
+pub fn filter_of(args: &LeadFilterArgs) -> LeadFilter {
     let mut priorities: Vec<String> = args
         .priority
         .iter()
@@ -27,8 +36,8 @@ pub fn filter(args: &LeadsArgs) -> LeadFilter {
         family: args.family.clone(),
         status: args.status.clone(),
         include_inactive: false,
-        sort: args.sort,
-        limit: args.limit,
+        sort: LeadSort::Score,
+        limit: None,
     }
 }
 
@@ -62,7 +71,6 @@ mod tests {
 
     use super::*;
     use crate::cli::{Cli, Command};
-    use crate::store::query::LeadSort;
     use crate::store::testdb;
 
     fn ids(flags: &[&str]) -> Vec<String> {

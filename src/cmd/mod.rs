@@ -7,6 +7,7 @@ mod dashboard;
 mod explain;
 mod leads;
 mod load;
+mod report;
 mod rules;
 mod run;
 mod sample;
@@ -37,6 +38,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Sample(a) => sample::run(&a),
         Command::Watch(a) => watch::run(&a),
         Command::Whatif(a) => whatif::run(&a),
+        Command::Report(a) => report::run(&a),
     }
 }
 

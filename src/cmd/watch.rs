@@ -39,7 +39,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let mut rules = pipeline::load_rules(&settings)?;
     let store = Store::open(&settings.db)?;
     let out = &mut std::io::stdout();
-    rerun(&store, &settings, &rules, true, out)?;
+    rerun(&store, &settings, &rules, true, args, out)?;
 
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(DEBOUNCE, tx)
@@ -109,7 +109,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             None
         };
         let candidate = next_rules.as_ref().unwrap_or(&rules);
-        match rerun(&store, &next_settings, candidate, touched.data, out) {
+        match rerun(&store, &next_settings, candidate, touched.data, args, out) {
             Ok(()) => {
                 settings = next_settings;
                 if let Some(r) = next_rules {
@@ -167,6 +167,7 @@ fn rerun(
     settings: &Settings,
     rules: &RuleSet,
     ingest: bool,
+    args: &WatchArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
     let before = diff::snapshot(&store.conn)?;
@@ -197,6 +198,13 @@ fn rerun(
     )?;
     let counts = query::counts_by_type_priority(&store.conn)?;
     report::table::write(out, &report::leads::summary_table(&counts), style)?;
+    if let Some(path) = &args.report {
+        // The results are committed; a report that cannot be written is worth a message, not a rollback.
+        match super::report::write_file(&store.conn, &query::LeadFilter::default(), vec![], path) {
+            Ok(_) => writeln!(out, "report: {}", path.display())?,
+            Err(e) => eprintln!("{}", e.render()),
+        }
+    }
     out.flush()?;
     Ok(())
 }

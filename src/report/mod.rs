@@ -1,10 +1,11 @@
-//! Output: one printer per format, each writing to any `io::Write` so tests capture output in
+//! Output: one printer per format (and `html`, the shareable report), each writing to any `io::Write` so tests capture output in
 //! memory. Views build a [`Table`] (for table and CSV output) and a serde value (for JSON).
 
 pub mod csv;
 pub mod diff;
 pub mod explain;
 pub mod histogram;
+pub mod html;
 pub mod json;
 pub mod leads;
 pub mod table;

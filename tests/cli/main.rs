@@ -14,6 +14,7 @@
 mod util;
 
 mod ingest;
+mod report;
 mod rules;
 mod views;
 mod watch;
