@@ -1,11 +1,15 @@
 //! One module per subcommand (xsv style): each parses nothing itself, takes its clap `Args`,
 //! builds working objects, calls the library and prints.
 
+mod digest;
+mod export;
+mod funnel;
 mod leads;
 mod load;
 mod rules;
 mod run;
 mod sample;
+mod status;
 mod watch;
 mod whatif;
 
@@ -22,5 +26,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Sample(a) => sample::run(&a),
         Command::Watch(a) => watch::run(&a),
         Command::Whatif(a) => whatif::run(&a),
+        Command::Status(a) => status::run(&a),
+        Command::Funnel(a) => funnel::run(&a),
+        Command::Digest(a) => digest::run(&a),
+        Command::Export(a) => export::run(&a),
     }
 }

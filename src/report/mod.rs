@@ -5,6 +5,7 @@ pub mod csv;
 pub mod diff;
 pub mod json;
 pub mod leads;
+pub mod markdown;
 pub mod table;
 
 use std::io::{IsTerminal, Write};
