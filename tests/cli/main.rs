@@ -7,4 +7,5 @@
 mod util;
 
 mod ingest;
+mod lifecycle;
 mod rules;
