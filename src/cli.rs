@@ -55,6 +55,14 @@ pub enum Command {
     Rules(RulesCommand),
     /// Write a synthetic export (same sheets, headers and mess as a real one).
     Sample(SampleArgs),
+    /// Record a status change on leads (kept in their history; reruns keep it).
+    Status(StatusArgs),
+    /// Leads per status and conversion rates by lead type, territory and priority.
+    Funnel(FunnelArgs),
+    /// What a manager reads in the morning: new CRITICAL/HIGH leads, priority changes, aging.
+    Digest(DigestArgs),
+    /// The lead list for a CRM import, with status, top SKUs and services as columns.
+    Export(ExportArgs),
 }
 
 /// Rule subcommands.
@@ -211,9 +219,9 @@ pub struct LeadFilterArgs {
     /// Product family (case-insensitive).
     #[arg(long, value_name = "NAME")]
     pub family: Option<String>,
-    /// Workflow status (`new`, `contacted`, ...; case-insensitive).
-    #[arg(long, value_name = "STATUS")]
-    pub status: Option<String>,
+    /// Workflow status.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub status: Option<crate::lifecycle::Status>,
 }
 
 /// `onelead leads`.
@@ -234,6 +242,9 @@ pub struct LeadsArgs {
     /// Output format.
     #[command(flatten)]
     pub format: FormatArgs,
+    /// Status and age filters.
+    #[command(flatten)]
+    pub lifecycle: LifecycleFilterArgs,
 }
 
 /// Views that take only the database and a format (`dashboard`, `analytics`).
@@ -338,4 +349,114 @@ pub struct SampleArgs {
     /// File format.
     #[arg(long, value_enum, default_value_t = SampleFormat::Xlsx)]
     pub format: SampleFormat,
+}
+
+/// Lead filters on the lifecycle (age), shared by `leads` and `export`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct LifecycleFilterArgs {
+    /// Only leads first seen on or after this day (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub new_since: Option<NaiveDate>,
+    /// Only leads without a status change for more than DAYS days.
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<u32>,
+}
+
+/// `onelead status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Lead ids (case-insensitive), then the new status.
+    #[arg(required = true, num_args = 1.., value_name = "LEAD_ID")]
+    pub ids: Vec<String>,
+    /// The new status.
+    #[arg(value_enum)]
+    pub status: crate::lifecycle::Status,
+    /// A note kept with the change.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Who made the change [default: `$USER`].
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    /// The CRM opportunity the lead became or belongs to.
+    #[arg(long, value_name = "ID")]
+    pub opportunity: Option<String>,
+    /// Record a move the transition table does not allow (e.g. out of `converted`).
+    #[arg(long)]
+    pub force: bool,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `onelead funnel`.
+#[derive(Debug, Clone, Args)]
+pub struct FunnelArgs {
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// Output formats of `onelead digest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DigestFormat {
+    /// Headings, bullet lists and a small table; pastes into an e-mail or chat as is.
+    #[default]
+    Markdown,
+    /// Stable JSON.
+    Json,
+    /// One table row per listed lead.
+    Table,
+}
+
+/// `onelead digest`.
+#[derive(Debug, Clone, Args)]
+pub struct DigestArgs {
+    /// Report events since this day (`YYYY-MM-DD`) or since the last run (`last-run`).
+    #[arg(long, default_value = "last-run", value_name = "DATE|last-run")]
+    pub since: crate::lifecycle::digest::Since,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DigestFormat::Markdown)]
+    pub format: DigestFormat,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Output formats of `onelead export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ExportFormat {
+    /// CSV with one column per field.
+    #[default]
+    Csv,
+    /// A JSON array of flat objects with the same fields as the CSV.
+    Json,
+}
+
+/// `onelead export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// File format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Which leads (the same filters as `leads`).
+    #[command(flatten)]
+    pub filter: LeadFilterArgs,
+    /// Include leads whose trigger no longer fires.
+    #[arg(long)]
+    pub include_inactive: bool,
+    /// At most N leads.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Status and age filters.
+    #[command(flatten)]
+    pub lifecycle: LifecycleFilterArgs,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod derive;
 pub mod error;
 pub mod ingest;
+pub mod lifecycle;
 pub mod model;
 pub mod pipeline;
 pub mod recommend;

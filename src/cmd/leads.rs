@@ -5,6 +5,7 @@ use std::io::Write;
 
 use crate::cli::{Format, LeadFilterArgs, LeadsArgs};
 use crate::error::Result;
+use crate::lifecycle;
 use crate::report::{self, Style};
 use crate::store::query::{self, LeadFilter, LeadSort};
 use crate::store::views;
@@ -34,17 +35,21 @@ pub fn filter_of(args: &LeadFilterArgs) -> LeadFilter {
         territory: args.territory.clone(),
         account: args.account.clone(),
         family: args.family.clone(),
-        status: args.status.clone(),
+        status: args.status.map(|s| s.as_str().to_string()),
         include_inactive: false,
         sort: LeadSort::Score,
         limit: None,
+        ..LeadFilter::default()
     }
 }
 
 /// Runs `onelead leads`.
 pub fn run(args: &LeadsArgs) -> Result<()> {
-    let (_, store) = super::open_view(&args.db)?;
-    let leads = query::leads(&store.conn, &filter(args))?;
+    let (settings, store) = super::open_view(&args.db)?;
+    let mut filter = filter(args);
+    crate::cmd::export::apply_lifecycle(&args.lifecycle, &mut filter);
+    let leads = query::leads(&store.conn, &filter)?;
+    let queued = lifecycle::flag_aging(&leads, chrono::Utc::now(), settings.cfg.aging_days);
     let out = &mut std::io::stdout().lock();
     let format = args.format.get();
     if leads.is_empty() && format == Format::Table {
@@ -57,12 +62,25 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
         writeln!(out, "{msg}")?;
         return Ok(());
     }
-    let table = if format == Format::Csv {
+    let mut table = if format == Format::Csv {
         report::leads::csv_table(&leads)
     } else {
         report::leads::queue_table(&leads)
     };
-    report::emit(out, format, &table, &leads, Style::detect())
+    // The aging marker is a lifecycle fact, added here so the shared printers stay as they are.
+    // CSV always carries it (true/false, as the JSON); the table only when a lead is aging.
+    if format == Format::Csv || queued.iter().any(|q| q.aging) {
+        table.headers.push("aging".into());
+        for (row, q) in table.rows.iter_mut().zip(&queued) {
+            let cell = match (format, q.aging) {
+                (Format::Csv, a) => a.to_string(),
+                (_, true) => "aging".into(),
+                (_, false) => String::new(),
+            };
+            row.push(cell);
+        }
+    }
+    report::emit(out, format, &table, &queued, Style::detect())
 }
 
 #[cfg(test)]

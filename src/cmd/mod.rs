@@ -4,13 +4,17 @@
 mod account;
 mod analytics;
 mod dashboard;
+mod digest;
 mod explain;
+mod export;
+mod funnel;
 mod leads;
 mod load;
 mod report;
 mod rules;
 mod run;
 mod sample;
+mod status;
 mod territories;
 mod watch;
 mod whatif;
@@ -39,6 +43,10 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Watch(a) => watch::run(&a),
         Command::Whatif(a) => whatif::run(&a),
         Command::Report(a) => report::run(&a),
+        Command::Status(a) => status::run(&a),
+        Command::Funnel(a) => funnel::run(&a),
+        Command::Digest(a) => digest::run(&a),
+        Command::Export(a) => export::run(&a),
     }
 }
 

@@ -49,7 +49,7 @@ fn describe(f: &LeadFilterArgs) -> Vec<String> {
     flag("territory", f.territory.clone());
     flag("account", f.account.clone());
     flag("family", f.family.clone());
-    flag("status", f.status.clone());
+    flag("status", f.status.map(|s| s.as_str().to_string()));
     out
 }
 

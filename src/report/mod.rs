@@ -8,6 +8,7 @@ pub mod histogram;
 pub mod html;
 pub mod json;
 pub mod leads;
+pub mod markdown;
 pub mod table;
 
 use std::io::{IsTerminal, Write};

@@ -243,9 +243,9 @@ fn upsert_lead(
     now: &str,
     out: &mut Outcome,
 ) -> Result<()> {
-    let previous: Option<bool> = conn
-        .prepare_cached("SELECT active FROM leads WHERE lead_id = ?1")?
-        .query_row([&lead.lead_id], |r| r.get(0))
+    let previous: Option<(bool, String)> = conn
+        .prepare_cached("SELECT active, priority FROM leads WHERE lead_id = ?1")?
+        .query_row([&lead.lead_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -293,22 +293,30 @@ fn upsert_lead(
         now,
         run_id
     ])?;
-    let event = match previous {
+    let event = match &previous {
         None => {
             out.new_leads += 1;
             Some("created")
         }
-        Some(false) => {
+        Some((false, _)) => {
             out.reopened += 1;
             Some("reopened")
         }
-        Some(true) => None,
+        Some((true, _)) => None,
     };
     if let Some(kind) = event {
         conn.prepare_cached(
             "INSERT INTO lead_events (lead_id, at, kind, run_id) VALUES (?1, ?2, ?3, ?4)",
         )?
         .execute(params![lead.lead_id, now, kind, run_id])?;
+    }
+    // The digest reports priority moves; the event reuses the from/to columns for priorities.
+    if let Some((_, old)) = previous.filter(|(_, old)| *old != lead.priority) {
+        conn.prepare_cached(
+            "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status, run_id)
+             VALUES (?1, ?2, 'priority', ?3, ?4, ?5)",
+        )?
+        .execute(params![lead.lead_id, now, old, lead.priority, run_id])?;
     }
     Ok(())
 }

@@ -45,6 +45,10 @@ pub struct LeadFilter {
     pub sort: LeadSort,
     /// At most this many.
     pub limit: Option<usize>,
+    /// First seen on or after this day (`created_at`, UTC).
+    pub new_since: Option<chrono::NaiveDate>,
+    /// No status change for more than this many days (`updated_at`).
+    pub older_than_days: Option<i64>,
 }
 
 const PRIORITY_RANK: &str = "CASE l.priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 \
@@ -101,6 +105,16 @@ pub fn leads(conn: &Connection, f: &LeadFilter) -> Result<Vec<Lead>> {
     }
     if let Some(s) = &f.status {
         clauses.push(format!("lower(l.status) = lower({})", arg(s.clone())));
+    }
+    if let Some(d) = f.new_since {
+        // Stored times are `YYYY-MM-DDTHH:MM:SSZ`, so a bare date compares as its midnight.
+        clauses.push(format!("l.created_at >= {}", arg(d.to_string())));
+    }
+    if let Some(days) = f.older_than_days {
+        clauses.push(format!(
+            "l.updated_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', {})",
+            arg(format!("-{days} days"))
+        ));
     }
     let order = match f.sort {
         LeadSort::Score => "l.score DESC".to_string(),

@@ -14,6 +14,7 @@
 mod util;
 
 mod ingest;
+mod lifecycle;
 mod report;
 mod rules;
 mod views;
