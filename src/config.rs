@@ -204,16 +204,23 @@ fn default_thresholds() -> BTreeMap<String, serde_yaml::Value> {
 
 impl Default for Config {
     fn default() -> Self {
-        // An empty document takes every serde default, so the two can never drift apart.
-        let mut cfg: Config = serde_yaml::from_str("{}").unwrap_or_else(|_| unreachable_config());
-        cfg.root = PathBuf::from(".");
-        cfg
+        Config {
+            database: default_db(),
+            data: Vec::new(),
+            rules_dir: default_rules(),
+            scoring_weights: default_weights(),
+            priority_thresholds: PriorityThresholds::default(),
+            thresholds: default_thresholds(),
+            family_services: BTreeMap::new(),
+            top_services: default_top_services(),
+            accounts: AccountsConfig::default(),
+            ingest: IngestConfig::default(),
+            limits: Limits::default(),
+            aging_days: default_aging_days(),
+            path: PathBuf::new(),
+            root: PathBuf::from("."),
+        }
     }
-}
-
-#[cold]
-fn unreachable_config() -> Config {
-    panic!("the empty config must deserialize")
 }
 
 /// Every top-level and nested key the config accepts, for "did you mean" hints.
@@ -430,6 +437,18 @@ mod tests {
             .to_string();
         assert!(err.contains("must sum to 1"), "{err}");
         assert!(err.contains("urgency 0.5 + value 0.6"), "{err}");
+    }
+
+    #[test]
+    fn the_empty_document_and_default_agree() {
+        let from_yaml: Config = serde_yaml::from_str("{}").unwrap();
+        let d = Config::default();
+        assert_eq!(from_yaml.scoring_weights, d.scoring_weights);
+        assert_eq!(from_yaml.thresholds, d.thresholds);
+        assert_eq!(from_yaml.top_services, d.top_services);
+        assert_eq!(from_yaml.aging_days, d.aging_days);
+        assert_eq!(from_yaml.database, d.database);
+        assert_eq!(from_yaml.rules_dir, d.rules_dir);
     }
 
     #[test]
