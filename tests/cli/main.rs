@@ -8,3 +8,7 @@ mod util;
 
 mod ingest;
 mod rules;
+
+mod crash;
+mod hostile;
+mod reliability;

@@ -1,0 +1,1 @@
+//! Crash safety (issue 8).

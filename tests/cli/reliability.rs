@@ -1,0 +1,1 @@
+//! Reliability (issue 8).
