@@ -30,6 +30,13 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database for writing.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, true)
+    }
+
+    /// `ensure_schema` runs the `CREATE … IF NOT EXISTS` batch and stamps the version even when
+    /// the version is current; without it that happens only for an older schema. Views skip it:
+    /// stamping `user_version` is a write, and a write waits for a running `run` to commit.
+    fn open_with(path: &Path, ensure_schema: bool) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
@@ -52,6 +59,9 @@ impl Store {
                 ),
             });
         }
+        if !ensure_schema && version == schema::SCHEMA_VERSION {
+            return Ok(store);
+        }
         store
             .conn
             .execute_batch(schema::CREATE)
@@ -64,6 +74,8 @@ impl Store {
     }
 
     /// Opens an existing database for reading; a missing file says to run `onelead run` first.
+    /// A database with the current schema is not written to, so views answer from the last
+    /// commit while a run writes (WAL) instead of waiting for it.
     pub fn open_existing(path: &Path) -> Result<Store> {
         if !path.exists() {
             return Err(Error::Database {
@@ -71,7 +83,7 @@ impl Store {
                 message: "no such database; run `onelead run` first".into(),
             });
         }
-        Store::open(path)
+        Store::open_with(path, false)
     }
 
     fn configure(&self) -> Result<()> {

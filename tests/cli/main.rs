@@ -13,8 +13,11 @@
 
 mod util;
 
+mod crash;
+mod hostile;
 mod ingest;
 mod lifecycle;
+mod reliability;
 mod report;
 mod rules;
 mod views;
