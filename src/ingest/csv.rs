@@ -38,6 +38,8 @@ struct LineIndex {
     read: u64,
     pending: VecDeque<u64>,
     before: u64,
+    /// `"` bytes seen: an odd count at the end means a quote was never closed.
+    quotes: u64,
 }
 
 impl LineIndex {
@@ -65,6 +67,8 @@ impl<R: Read> Read for LineCounting<R> {
         for (i, b) in buf[..n].iter().enumerate() {
             if *b == b'\n' {
                 index.pending.push_back(start + i as u64);
+            } else if *b == b'"' {
+                index.quotes += 1;
             }
         }
         index.read += n as u64;
@@ -115,8 +119,20 @@ pub fn read_csv(
         });
 
     let mut rec = ::csv::ByteRecord::new();
+    // Where the last record started, whether a value in it spans lines, and whether it ends in
+    // a newline (an unclosed quote runs to the end of the file, final newline included, which
+    // the line arithmetic below counts once too often).
+    let mut last = (0_u32, false, false);
     let mut next = |first: bool| -> Result<Option<(u32, Vec<Data>)>> {
         match rdr.read_byte_record(&mut rec) {
+            // A quote opened and never closed swallows the rest of the file into one value; the
+            // csv crate accepts that silently, which would lose every row after it.
+            Ok(false) if last.1 && index.borrow().quotes % 2 == 1 => Err(Error::BadInput {
+                location: format!("{file} line {}", last.0 + u32::from(last.2)),
+                message: "a quoted value starting on this line is never closed, so the rest of \
+                          the file would be read as one value; close or remove the `\"`"
+                    .into(),
+            }),
             Ok(false) => Ok(None),
             Ok(true) => {
                 // The record's own start position may point at skipped blank lines before it,
@@ -125,6 +141,8 @@ pub fn read_csv(
                 let inside = rec.iter().flatten().filter(|b| **b == b'\n').count() as u64;
                 let line = index.borrow_mut().line_of(end).saturating_sub(inside);
                 let line = u32::try_from(line).unwrap_or(u32::MAX);
+                let ends_nl = rec.iter().last().is_some_and(|f| f.last() == Some(&b'\n'));
+                last = (line, inside > 0, ends_nl);
                 Ok(Some((line, cells(&rec, first))))
             }
             Err(e) => Err(match e.into_kind() {

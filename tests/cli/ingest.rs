@@ -297,3 +297,21 @@ fn renamed_sheets_and_snake_case_headers_load_to_the_same_counts() {
         ["USE3267F8N|2015-07-01|56088|export part 0"]
     );
 }
+
+// A stray quote used to swallow the rest of a CSV into one value and load without a word.
+#[test]
+fn an_unclosed_quote_in_a_csv_is_an_error_naming_the_line_not_lost_rows() {
+    let w = Workdir::new();
+    w.ok(&["sample", "--out", "in", "--rows", "20", "--format", "csv"]);
+    w.ok(&["load", "--data", "in", "--db", "s.db"]);
+    let before = w.fingerprint("s.db");
+    let path = w.join("in/install_base.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[4] = format!("\"{}", lines[4]);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let err = w.fails(&["load", "--data", "in", "--db", "s.db"], 1);
+    assert!(err.contains("install_base.csv line 5"), "{err}");
+    assert!(err.contains("never closed"), "{err}");
+    assert_eq!(before, w.fingerprint("s.db"));
+}
