@@ -141,7 +141,10 @@ pub fn read_csv(
                 let inside = rec.iter().flatten().filter(|b| **b == b'\n').count() as u64;
                 let line = index.borrow_mut().line_of(end).saturating_sub(inside);
                 let line = u32::try_from(line).unwrap_or(u32::MAX);
-                let ends_nl = rec.iter().last().is_some_and(|f| f.last() == Some(&b'\n'));
+                let ends_nl = rec
+                    .iter()
+                    .next_back()
+                    .is_some_and(|f| f.last() == Some(&b'\n'));
                 last = (line, inside > 0, ends_nl);
                 Ok(Some((line, cells(&rec, first))))
             }
