@@ -99,15 +99,20 @@ fn committed_run() -> (Workdir, Duration) {
     let started = Instant::now();
     w.ok(&run_args());
     let took = started.elapsed();
-    // No `status` command on this branch yet: record the event as it would.
-    let conn = rusqlite::Connection::open(w.join("c.db")).unwrap();
-    conn.execute(
-        "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status, note, by)
-         SELECT lead_id, '2025-10-30T09:00:00Z', 'status', 'new', 'contacted', 'called', 'crash test'
-         FROM leads ORDER BY score DESC LIMIT 1",
-        [],
-    )
-    .unwrap();
+    // A rep's work that every later run must keep.
+    let top = w.json(&["leads", "--db", "c.db", "--limit", "1"]);
+    let id = top[0]["lead_id"].as_str().unwrap().to_string();
+    w.ok(&[
+        "status",
+        &id,
+        "contacted",
+        "--note",
+        "called",
+        "--by",
+        "crash test",
+        "--db",
+        "c.db",
+    ]);
     w.write("rules/triggers/extra.rhai", EXTRA);
     let cfg = std::fs::read_to_string(w.join("config/onelead.yaml")).unwrap();
     let cfg = cfg
