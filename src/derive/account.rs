@@ -4,7 +4,7 @@
 //! then by fuzzy similarity (≥ `accounts.fuzzy_threshold`). Every merge is kept in
 //! `account_aliases` with its method and similarity, so it can be audited.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
@@ -251,6 +251,8 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
 
     // Name-only rows: projects (customer, then Account ST Name) and opportunities without a territory.
     let mut link_by_name: Vec<(&'static str, String, String)> = Vec::new(); // (table, raw name, account)
+    // A set, not a scan of `accounts`: with thousands of name-only customers the scan was quadratic.
+    let mut known_ids: HashSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
     let mut stmt = conn.prepare(
         "SELECT customer, max(customer_id), st_name, count(*) FROM projects
          WHERE territory_id IS NULL AND customer IS NOT NULL GROUP BY customer, st_name
@@ -274,7 +276,7 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
                 let id = customer_id
                     .as_deref()
                     .map_or_else(|| format!("N-{}", slug(&key)), |c| format!("C-{c}"));
-                if !accounts.iter().any(|a| a.id == id) {
+                if known_ids.insert(id.clone()) {
                     accounts.push(Account {
                         id: id.clone(),
                         name: customer.clone(),
@@ -384,33 +386,49 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
              ELSE 'ST-' || territory_id END;
          UPDATE service_credits SET account_id = NULL;",
     )?;
-    for (table, name, account) in &link_by_name {
-        let column = if *table == "projects" {
-            "customer"
-        } else {
-            "account_name"
-        };
-        conn.prepare_cached(&format!(
-            "UPDATE {table} SET account_id = ?1 WHERE territory_id IS NULL AND {column} = ?2"
-        ))?
-        .execute(params![account, name])?;
-    }
-
-    let mut stmt = conn.prepare(
-        "SELECT customer FROM service_credits WHERE customer IS NOT NULL GROUP BY customer",
+    // One joined UPDATE per table instead of one full-table UPDATE per name, which made the
+    // rebuild quadratic (names × rows). The temp table keeps the last account given for a name,
+    // as the per-name UPDATEs in order did.
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS name_links (
+             source_table TEXT NOT NULL, name TEXT NOT NULL, account_id TEXT NOT NULL,
+             PRIMARY KEY (source_table, name));
+         DELETE FROM temp.name_links;",
     )?;
-    let customers: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut upd = conn.prepare("UPDATE service_credits SET account_id = ?1 WHERE customer = ?2")?;
-    for c in customers {
-        match index.find(&canon(norm(&c)), cfg.fuzzy_threshold) {
-            Some((account, _, _)) => {
-                upd.execute(params![account, c])?;
+    {
+        let mut ins = conn.prepare(
+            "INSERT OR REPLACE INTO temp.name_links (source_table, name, account_id)
+             VALUES (?1, ?2, ?3)",
+        )?;
+        for (table, name, account) in &link_by_name {
+            ins.execute(params![table, name, account])?;
+        }
+        let mut stmt = conn.prepare(
+            "SELECT customer FROM service_credits WHERE customer IS NOT NULL GROUP BY customer",
+        )?;
+        let customers: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for c in customers {
+            match index.find(&canon(norm(&c)), cfg.fuzzy_threshold) {
+                Some((account, _, _)) => {
+                    ins.execute(params!["service_credits", c, account])?;
+                }
+                None => stats.unmatched_credit_customers += 1,
             }
-            None => stats.unmatched_credit_customers += 1,
         }
     }
+    conn.execute_batch(
+        "UPDATE projects SET account_id = l.account_id FROM temp.name_links AS l
+           WHERE l.source_table = 'projects' AND projects.territory_id IS NULL
+             AND projects.customer = l.name;
+         UPDATE opportunities SET account_id = l.account_id FROM temp.name_links AS l
+           WHERE l.source_table = 'opportunities' AND opportunities.territory_id IS NULL
+             AND opportunities.account_name = l.name;
+         UPDATE service_credits SET account_id = l.account_id FROM temp.name_links AS l
+           WHERE l.source_table = 'service_credits' AND service_credits.customer = l.name;
+         DELETE FROM temp.name_links;",
+    )?;
     Ok(stats)
 }
 
