@@ -7,7 +7,7 @@ pub mod context;
 pub mod diff;
 pub mod lead;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -23,6 +23,23 @@ use lead::{Factor, Lead};
 
 /// Items read and evaluated per chunk.
 const CHUNK: usize = 8192;
+
+/// Most distinct (lead, family) recommendation results kept; past this, new ones are computed
+/// every time rather than cached, so a trigger that puts a serial number in its title cannot
+/// make the cache grow with the install base.
+const RECOMMEND_CACHE_LIMIT: usize = 65_536;
+
+/// What a recommendation depends on: the `lead` map the services rules see (type, title, rule)
+/// and the product family that picks the candidate services.
+type RecommendKey = (String, String, String, String);
+
+/// Recommendations already computed in this evaluation, shared by the worker threads.
+///
+/// The services rules are functions of `(lead, service, cfg)` only — the `lead` map holds
+/// nothing but type, title and rule — so equal keys give equal results. A million items
+/// produce only a few thousand distinct keys; without the cache every lead re-ran every boost
+/// rule for every candidate service (tens of script calls per lead).
+type RecommendCache = std::sync::RwLock<HashMap<RecommendKey, Vec<lead::Recommendation>>>;
 
 /// What an evaluation did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -74,13 +91,14 @@ impl Evaluator<'_> {
         let mut out = Outcome::default();
         let mut ids = HashSet::new();
         let mut after = 0;
+        let cache = RecommendCache::default();
         loop {
             let rows = context::read_items(conn, after, CHUNK)?;
             let Some(last) = rows.last() else { break };
             after = last.id;
             let results: Vec<Result<(Derived, Vec<Lead>)>> = rows
                 .par_iter()
-                .map(|row| self.evaluate_item(row, &accounts, &catalog))
+                .map(|row| self.evaluate_item(row, &accounts, &catalog, &cache))
                 .collect();
             for r in results {
                 let (derived, leads) = r?;
@@ -110,6 +128,7 @@ impl Evaluator<'_> {
         row: &ItemRow,
         accounts: &Accounts,
         catalog: &Catalog,
+        cache: &RecommendCache,
     ) -> Result<(Derived, Vec<Lead>)> {
         let serial = row.text("serial_number").unwrap_or("");
         let ctx = EvalContext {
@@ -161,14 +180,35 @@ impl Evaluator<'_> {
             }
             let score = round6(total);
             let family = derived.product_family.clone().unwrap_or_default();
-            let recs = recommend::recommend(
-                catalog,
-                self.rules,
-                &family,
-                &lead_map,
-                self.cfg.top_services,
-                &ctx,
-            )?;
+            let key = (
+                hit.lead_type.clone(),
+                hit.title.clone(),
+                hit.rule.clone(),
+                family,
+            );
+            let cached = cache
+                .read()
+                .ok()
+                .and_then(|c| c.get(&key).cloned());
+            let recs = if let Some(recs) = cached {
+                recs
+            } else {
+                let recs = recommend::recommend(
+                    catalog,
+                    self.rules,
+                    &key.3,
+                    &lead_map,
+                    self.cfg.top_services,
+                    &ctx,
+                )?;
+                // A poisoned lock only means another thread panicked; skipping the cache is safe.
+                if let Ok(mut c) = cache.write() {
+                    if c.len() < RECOMMEND_CACHE_LIMIT {
+                        c.insert(key, recs.clone());
+                    }
+                }
+                recs
+            };
             let key = asset_key(row.text("serial_number"), row.id);
             leads.push(Lead {
                 lead_id: lead::lead_id(&key, &hit.lead_type, 8),
