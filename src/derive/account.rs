@@ -122,10 +122,11 @@ impl NameIndex {
         }
         self.exact.insert(key.to_string(), account.to_string());
         if let Some(c) = key.chars().next() {
-            self.blocks
-                .entry(c)
-                .or_default()
-                .push((key.to_string(), account.to_string(), key.chars().count()));
+            self.blocks.entry(c).or_default().push((
+                key.to_string(),
+                account.to_string(),
+                key.chars().count(),
+            ));
         }
     }
 
@@ -536,7 +537,12 @@ mod tests {
 
     #[test]
     fn similarity_bound_is_never_below_the_similarity() {
-        for (a, b) in [("apple", "apples"), ("abc", "abcdefgh"), ("kelul", "kelul health"), ("", "")] {
+        for (a, b) in [
+            ("apple", "apples"),
+            ("abc", "abcdefgh"),
+            ("kelul", "kelul health"),
+            ("", ""),
+        ] {
             let bound = similarity_bound(a.chars().count(), b.chars().count());
             assert!(bound >= similarity(a, b), "{a} {b}");
         }

@@ -65,6 +65,9 @@ struct Derived {
     product_family: Option<String>,
 }
 
+/// One evaluated item: its derived fields and leads, or the rule error it hit.
+type ItemResult = Result<(Derived, Vec<Lead>)>;
+
 /// Rounds to 6 decimals so contributions add up to the total whatever the summation order.
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
@@ -92,30 +95,33 @@ impl Evaluator<'_> {
         let mut ids = HashSet::new();
         let mut after = 0;
         let cache = RecommendCache::default();
+        let mut pending: Option<Vec<ItemResult>> = None;
+        // Evaluating chunk k+1 (both cores, through rayon) overlaps writing chunk k (this
+        // thread, which owns the connection): writing is a third of the work and otherwise
+        // left the workers idle. Chunks are still written in row order, so the first error
+        // in row order is the one reported and the output never depends on thread timing.
         loop {
             let rows = context::read_items(conn, after, CHUNK)?;
             let Some(last) = rows.last() else { break };
             after = last.id;
-            let results: Vec<Result<(Derived, Vec<Lead>)>> = rows
-                .par_iter()
-                .map(|row| self.evaluate_item(row, &accounts, &catalog, &cache))
-                .collect();
-            for r in results {
-                let (derived, leads) = r?;
-                write_derived(conn, &derived)?;
-                for mut lead in leads {
-                    if !ids.insert(lead.lead_id.clone()) {
-                        // Two assets hashed to the same short id: the later one gets a longer id.
-                        let key = asset_key(lead.serial_number.as_deref(), lead.install_base_id);
-                        lead.lead_id = lead::lead_id(&key, &lead.lead_type, 13);
-                        ids.insert(lead.lead_id.clone());
-                    }
-                    upsert_lead(conn, &lead, run_id, &now, &mut out)?;
-                    out.leads += 1;
-                }
-            }
+            let (written, results) = std::thread::scope(|s| {
+                let worker = s.spawn(|| {
+                    rows.par_iter()
+                        .map(|row| self.evaluate_item(row, &accounts, &catalog, &cache))
+                        .collect::<Vec<_>>()
+                });
+                let written = pending.take().map_or(Ok(()), |p| {
+                    write_chunk(conn, p, &mut ids, run_id, &now, &mut out)
+                });
+                (written, worker.join())
+            });
+            written?;
+            pending = Some(results.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
             out.items += rows.len();
             progress(out.items as u64);
+        }
+        if let Some(p) = pending {
+            write_chunk(conn, p, &mut ids, run_id, &now, &mut out)?;
         }
         if self.make_leads {
             out.closed = close_untriggered(conn, run_id, &now)?;
@@ -186,10 +192,7 @@ impl Evaluator<'_> {
                 hit.rule.clone(),
                 family,
             );
-            let cached = cache
-                .read()
-                .ok()
-                .and_then(|c| c.get(&key).cloned());
+            let cached = cache.read().ok().and_then(|c| c.get(&key).cloned());
             let recs = if let Some(recs) = cached {
                 recs
             } else {
@@ -240,6 +243,32 @@ impl Evaluator<'_> {
         }
         Ok((derived, leads))
     }
+}
+
+/// Writes one evaluated chunk in row order: derived fields, then each lead.
+fn write_chunk(
+    conn: &Connection,
+    results: Vec<ItemResult>,
+    ids: &mut HashSet<String>,
+    run_id: i64,
+    now: &str,
+    out: &mut Outcome,
+) -> Result<()> {
+    for r in results {
+        let (derived, leads) = r?;
+        write_derived(conn, &derived)?;
+        for mut lead in leads {
+            if !ids.insert(lead.lead_id.clone()) {
+                // Two assets hashed to the same short id: the later one gets a longer id.
+                let key = asset_key(lead.serial_number.as_deref(), lead.install_base_id);
+                lead.lead_id = lead::lead_id(&key, &lead.lead_type, 13);
+                ids.insert(lead.lead_id.clone());
+            }
+            upsert_lead(conn, &lead, run_id, now, out)?;
+            out.leads += 1;
+        }
+    }
+    Ok(())
 }
 
 /// The identity of an asset across runs: its serial number, or its row when it has none.
