@@ -123,6 +123,7 @@ pub fn execute(
         Vec::new()
     };
     let tx = store.begin()?;
+    progress("begin", 0);
     let ingest = if ingest_inputs {
         let mut report = IngestReport::default();
         let mut rows = 0_u64;
@@ -137,11 +138,14 @@ pub fn execute(
                 load::insert(tx.conn, &rec)
             })?;
         }
+        progress("load", rows);
         Some(report)
     } else {
         None
     };
+    progress("accounts", 0);
     let accounts = account::rebuild(tx.conn, &settings.cfg.accounts)?;
+    progress("accounts", accounts.accounts as u64);
     tx.conn.execute(
         "INSERT INTO runs (started_at, finished_at, command, as_of, inputs, rules_hash,
          config_hash, counts) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?5, '{}')",
@@ -160,6 +164,7 @@ pub fn execute(
         as_of: settings.as_of,
         make_leads,
     };
+    progress("evaluate", 0);
     let evaluation = evaluator.run(tx.conn, run_id, &|n| progress("evaluate", n))?;
     let report = RunReport {
         run_id,
@@ -177,8 +182,10 @@ pub fn execute(
             run_id
         ],
     )?;
+    progress("inspect", 0);
     inspect(tx.conn)?;
     if commit {
+        progress("commit", 0);
         tx.commit()?;
     }
     Ok(report)

@@ -92,30 +92,78 @@ pub fn write_load_report(out: &mut dyn Write, r: &RunReport, s: &Settings) -> Re
     Ok(())
 }
 
-/// A progress bar on stderr when it is a terminal; silent otherwise.
-pub struct Progress(Option<indicatif::ProgressBar>);
+/// A progress bar on stderr when it is a terminal; silent otherwise. With `ONELEAD_TIMINGS` set,
+/// it also prints how long each stage took (`timing: load 1.234s 1000000`), which is what
+/// `benches/scale.sh` reads: wall-clock totals alone cannot say where a run spends its time.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    timings: Option<std::sync::Mutex<Stage>>,
+}
+
+/// The stage being timed: its name, when it began and the last count it reported.
+struct Stage {
+    name: String,
+    started: std::time::Instant,
+    count: u64,
+}
+
+impl Stage {
+    fn report(&self) {
+        eprintln!(
+            "timing: {} {:.3}s {}",
+            self.name,
+            self.started.elapsed().as_secs_f64(),
+            self.count
+        );
+    }
+}
 
 impl Progress {
     /// Starts a spinner if stderr is a terminal.
     pub fn new() -> Progress {
+        let timings = std::env::var_os("ONELEAD_TIMINGS").map(|_| {
+            std::sync::Mutex::new(Stage {
+                name: String::new(),
+                started: std::time::Instant::now(),
+                count: 0,
+            })
+        });
         if !std::io::stderr().is_terminal() {
-            return Progress(None);
+            return Progress { bar: None, timings };
         }
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Progress(Some(bar))
+        Progress {
+            bar: Some(bar),
+            timings,
+        }
     }
 
     /// Shows `n` rows done in `stage`.
     pub fn tick(&self, stage: &str, n: u64) {
-        if let Some(b) = &self.0 {
+        if let Some(Ok(mut t)) = self.timings.as_ref().map(std::sync::Mutex::lock) {
+            if t.name != stage {
+                if !t.name.is_empty() {
+                    t.report();
+                }
+                t.name = stage.to_string();
+                t.started = std::time::Instant::now();
+            }
+            t.count = n;
+        }
+        if let Some(b) = &self.bar {
             b.set_message(format!("{stage}: {n} rows"));
         }
     }
 
-    /// Removes the bar.
+    /// Removes the bar (and reports the last stage's time).
     pub fn finish(&self) {
-        if let Some(b) = &self.0 {
+        if let Some(Ok(t)) = self.timings.as_ref().map(std::sync::Mutex::lock) {
+            if !t.name.is_empty() {
+                t.report();
+            }
+        }
+        if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
     }

@@ -30,6 +30,7 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
     let rules = pipeline::load_rules(&settings)?;
     let before = diff::snapshot(&store.conn)?;
     let mut after = diff::Snapshot::new();
+    let progress = crate::cmd::load::Progress::new();
     pipeline::execute(
         &store,
         &settings,
@@ -40,12 +41,13 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
             make_leads: true,
             commit: false,
         },
-        &|_, _| {},
+        &|s, n| progress.tick(s, n),
         &mut |conn| {
             after = diff::snapshot(conn)?;
             Ok(())
         },
     )?;
+    progress.finish();
     let changes = diff::compare(&before, &after);
     let out = &mut std::io::stdout().lock();
     if args.format.get() == Format::Json {

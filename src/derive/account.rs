@@ -4,7 +4,7 @@
 //! then by fuzzy similarity (≥ `accounts.fuzzy_threshold`). Every merge is kept in
 //! `account_aliases` with its method and similarity, so it can be audited.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
@@ -65,6 +65,15 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     (strsim::normalized_levenshtein(a, b) * 100.0).round()
 }
 
+/// The highest [`similarity`] two names of these lengths (in chars) can have.
+fn similarity_bound(a: usize, b: usize) -> f64 {
+    let longest = a.max(b);
+    if longest == 0 {
+        return 100.0;
+    }
+    ((1.0 - a.abs_diff(b) as f64 / longest as f64) * 100.0).round()
+}
+
 /// What a rebuild produced, for the load report.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct AccountStats {
@@ -101,7 +110,9 @@ struct Alias {
 #[derive(Default)]
 struct NameIndex {
     exact: HashMap<String, String>,
-    blocks: HashMap<char, Vec<(String, String)>>,
+    /// First character → (key, account, key length in chars), in insertion order (ties go to
+    /// the last-added best match, so the order must not change).
+    blocks: HashMap<char, Vec<(String, String, usize)>>,
 }
 
 impl NameIndex {
@@ -111,10 +122,11 @@ impl NameIndex {
         }
         self.exact.insert(key.to_string(), account.to_string());
         if let Some(c) = key.chars().next() {
-            self.blocks
-                .entry(c)
-                .or_default()
-                .push((key.to_string(), account.to_string()));
+            self.blocks.entry(c).or_default().push((
+                key.to_string(),
+                account.to_string(),
+                key.chars().count(),
+            ));
         }
     }
 
@@ -124,9 +136,15 @@ impl NameIndex {
             return Some((a.clone(), "normalised", 100.0));
         }
         let block = self.blocks.get(&key.chars().next()?)?;
+        let len = key.chars().count();
         block
             .iter()
-            .map(|(k, a)| (similarity(key, k), a))
+            // The edit distance is at least the length difference, so this bound on the
+            // similarity skips most of a block with an integer compare instead of a Levenshtein
+            // run; it never skips a name that could reach the threshold. Blocks hold thousands
+            // of names at a million rows, where the full scan dominated the account rebuild.
+            .filter(|(_, _, n)| similarity_bound(len, *n) >= threshold)
+            .map(|(k, a, _)| (similarity(key, k), a))
             .filter(|(s, _)| *s >= threshold)
             .max_by(|x, y| x.0.total_cmp(&y.0))
             .map(|(s, a)| (a.clone(), "fuzzy", s))
@@ -251,6 +269,8 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
 
     // Name-only rows: projects (customer, then Account ST Name) and opportunities without a territory.
     let mut link_by_name: Vec<(&'static str, String, String)> = Vec::new(); // (table, raw name, account)
+    // A set, not a scan of `accounts`: with thousands of name-only customers the scan was quadratic.
+    let mut known_ids: HashSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
     let mut stmt = conn.prepare(
         "SELECT customer, max(customer_id), st_name, count(*) FROM projects
          WHERE territory_id IS NULL AND customer IS NOT NULL GROUP BY customer, st_name
@@ -274,7 +294,7 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
                 let id = customer_id
                     .as_deref()
                     .map_or_else(|| format!("N-{}", slug(&key)), |c| format!("C-{c}"));
-                if !accounts.iter().any(|a| a.id == id) {
+                if known_ids.insert(id.clone()) {
                     accounts.push(Account {
                         id: id.clone(),
                         name: customer.clone(),
@@ -384,33 +404,49 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
              ELSE 'ST-' || territory_id END;
          UPDATE service_credits SET account_id = NULL;",
     )?;
-    for (table, name, account) in &link_by_name {
-        let column = if *table == "projects" {
-            "customer"
-        } else {
-            "account_name"
-        };
-        conn.prepare_cached(&format!(
-            "UPDATE {table} SET account_id = ?1 WHERE territory_id IS NULL AND {column} = ?2"
-        ))?
-        .execute(params![account, name])?;
-    }
-
-    let mut stmt = conn.prepare(
-        "SELECT customer FROM service_credits WHERE customer IS NOT NULL GROUP BY customer",
+    // One joined UPDATE per table instead of one full-table UPDATE per name, which made the
+    // rebuild quadratic (names × rows). The temp table keeps the last account given for a name,
+    // as the per-name UPDATEs in order did.
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS name_links (
+             source_table TEXT NOT NULL, name TEXT NOT NULL, account_id TEXT NOT NULL,
+             PRIMARY KEY (source_table, name));
+         DELETE FROM temp.name_links;",
     )?;
-    let customers: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut upd = conn.prepare("UPDATE service_credits SET account_id = ?1 WHERE customer = ?2")?;
-    for c in customers {
-        match index.find(&canon(norm(&c)), cfg.fuzzy_threshold) {
-            Some((account, _, _)) => {
-                upd.execute(params![account, c])?;
+    {
+        let mut ins = conn.prepare(
+            "INSERT OR REPLACE INTO temp.name_links (source_table, name, account_id)
+             VALUES (?1, ?2, ?3)",
+        )?;
+        for (table, name, account) in &link_by_name {
+            ins.execute(params![table, name, account])?;
+        }
+        let mut stmt = conn.prepare(
+            "SELECT customer FROM service_credits WHERE customer IS NOT NULL GROUP BY customer",
+        )?;
+        let customers: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for c in customers {
+            match index.find(&canon(norm(&c)), cfg.fuzzy_threshold) {
+                Some((account, _, _)) => {
+                    ins.execute(params!["service_credits", c, account])?;
+                }
+                None => stats.unmatched_credit_customers += 1,
             }
-            None => stats.unmatched_credit_customers += 1,
         }
     }
+    conn.execute_batch(
+        "UPDATE projects SET account_id = l.account_id FROM temp.name_links AS l
+           WHERE l.source_table = 'projects' AND projects.territory_id IS NULL
+             AND projects.customer = l.name;
+         UPDATE opportunities SET account_id = l.account_id FROM temp.name_links AS l
+           WHERE l.source_table = 'opportunities' AND opportunities.territory_id IS NULL
+             AND opportunities.account_name = l.name;
+         UPDATE service_credits SET account_id = l.account_id FROM temp.name_links AS l
+           WHERE l.source_table = 'service_credits' AND service_credits.customer = l.name;
+         DELETE FROM temp.name_links;",
+    )?;
     Ok(stats)
 }
 
@@ -497,6 +533,19 @@ mod tests {
         assert_eq!(similarity("apple", "apple"), 100.0);
         assert!(similarity("bharti airtel", "bharti airtel ltd") >= 75.0);
         assert!(similarity("apple", "applied materials") < 85.0);
+    }
+
+    #[test]
+    fn similarity_bound_is_never_below_the_similarity() {
+        for (a, b) in [
+            ("apple", "apples"),
+            ("abc", "abcdefgh"),
+            ("kelul", "kelul health"),
+            ("", ""),
+        ] {
+            let bound = similarity_bound(a.chars().count(), b.chars().count());
+            assert!(bound >= similarity(a, b), "{a} {b}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! Everything is drawn from a seeded [`rng::Rng`], one independent stream per sheet, and the
 //! workbooks carry a fixed creation date, so the same seed and row count give byte-identical files.
 //!
-//! CSV output streams row by row, so memory stays flat at any size; only the accounts (rows / 6)
+//! CSV output streams row by row, so memory stays flat at any size; only the accounts (rows / 6, fewer per row past 60k rows)
 //! and the opportunity ids are held. The xlsx writer keeps a workbook in memory until it saves:
 //! `rust_xlsxwriter`'s constant-memory mode sits behind a cargo feature this crate does not enable.
 
@@ -76,11 +76,20 @@ struct Sizes {
 
 impl Sizes {
     fn for_rows(rows: usize) -> Self {
-        let accounts = (rows / 6).max(1);
+        // One account per six items holds for a small install base; a large one is
+        // concentrated in big customers, so past 60k rows accounts grow at one per 40 items
+        // (about 33k accounts for a million rows, as large real exports have). The other sheets
+        // stay in proportion to the rows, as they were below that size.
+        let accounts = if rows <= 60_000 {
+            (rows / 6).max(1)
+        } else {
+            10_000 + (rows - 60_000) / 40
+        };
+        let per_six = (rows / 6).max(1);
         Sizes {
             accounts,
-            opportunities: accounts * 3 / 2,
-            projects: accounts * 2,
+            opportunities: per_six * 3 / 2,
+            projects: per_six * 2,
             credits: rows / 2,
         }
     }

@@ -7,7 +7,7 @@ pub mod context;
 pub mod diff;
 pub mod lead;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -23,6 +23,23 @@ use lead::{Factor, Lead};
 
 /// Items read and evaluated per chunk.
 const CHUNK: usize = 8192;
+
+/// Most distinct (lead, family) recommendation results kept; past this, new ones are computed
+/// every time rather than cached, so a trigger that puts a serial number in its title cannot
+/// make the cache grow with the install base.
+const RECOMMEND_CACHE_LIMIT: usize = 65_536;
+
+/// What a recommendation depends on: the `lead` map the services rules see (type, title, rule)
+/// and the product family that picks the candidate services.
+type RecommendKey = (String, String, String, String);
+
+/// Recommendations already computed in this evaluation, shared by the worker threads.
+///
+/// The services rules are functions of `(lead, service, cfg)` only — the `lead` map holds
+/// nothing but type, title and rule — so equal keys give equal results. A million items
+/// produce only a few thousand distinct keys; without the cache every lead re-ran every boost
+/// rule for every candidate service (tens of script calls per lead).
+type RecommendCache = std::sync::RwLock<HashMap<RecommendKey, Vec<lead::Recommendation>>>;
 
 /// What an evaluation did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -47,6 +64,9 @@ struct Derived {
     risk_level: Option<String>,
     product_family: Option<String>,
 }
+
+/// One evaluated item: its derived fields and leads, or the rule error it hit.
+type ItemResult = Result<(Derived, Vec<Lead>)>;
 
 /// Rounds to 6 decimals so contributions add up to the total whatever the summation order.
 fn round6(x: f64) -> f64 {
@@ -74,30 +94,34 @@ impl Evaluator<'_> {
         let mut out = Outcome::default();
         let mut ids = HashSet::new();
         let mut after = 0;
+        let cache = RecommendCache::default();
+        let mut pending: Option<Vec<ItemResult>> = None;
+        // Evaluating chunk k+1 (both cores, through rayon) overlaps writing chunk k (this
+        // thread, which owns the connection): writing is a third of the work and otherwise
+        // left the workers idle. Chunks are still written in row order, so the first error
+        // in row order is the one reported and the output never depends on thread timing.
         loop {
             let rows = context::read_items(conn, after, CHUNK)?;
             let Some(last) = rows.last() else { break };
             after = last.id;
-            let results: Vec<Result<(Derived, Vec<Lead>)>> = rows
-                .par_iter()
-                .map(|row| self.evaluate_item(row, &accounts, &catalog))
-                .collect();
-            for r in results {
-                let (derived, leads) = r?;
-                write_derived(conn, &derived)?;
-                for mut lead in leads {
-                    if !ids.insert(lead.lead_id.clone()) {
-                        // Two assets hashed to the same short id: the later one gets a longer id.
-                        let key = asset_key(lead.serial_number.as_deref(), lead.install_base_id);
-                        lead.lead_id = lead::lead_id(&key, &lead.lead_type, 13);
-                        ids.insert(lead.lead_id.clone());
-                    }
-                    upsert_lead(conn, &lead, run_id, &now, &mut out)?;
-                    out.leads += 1;
-                }
-            }
+            let (written, results) = std::thread::scope(|s| {
+                let worker = s.spawn(|| {
+                    rows.par_iter()
+                        .map(|row| self.evaluate_item(row, &accounts, &catalog, &cache))
+                        .collect::<Vec<_>>()
+                });
+                let written = pending.take().map_or(Ok(()), |p| {
+                    write_chunk(conn, p, &mut ids, run_id, &now, &mut out)
+                });
+                (written, worker.join())
+            });
+            written?;
+            pending = Some(results.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
             out.items += rows.len();
             progress(out.items as u64);
+        }
+        if let Some(p) = pending {
+            write_chunk(conn, p, &mut ids, run_id, &now, &mut out)?;
         }
         if self.make_leads {
             out.closed = close_untriggered(conn, run_id, &now)?;
@@ -110,6 +134,7 @@ impl Evaluator<'_> {
         row: &ItemRow,
         accounts: &Accounts,
         catalog: &Catalog,
+        cache: &RecommendCache,
     ) -> Result<(Derived, Vec<Lead>)> {
         let serial = row.text("serial_number").unwrap_or("");
         let ctx = EvalContext {
@@ -161,14 +186,32 @@ impl Evaluator<'_> {
             }
             let score = round6(total);
             let family = derived.product_family.clone().unwrap_or_default();
-            let recs = recommend::recommend(
-                catalog,
-                self.rules,
-                &family,
-                &lead_map,
-                self.cfg.top_services,
-                &ctx,
-            )?;
+            let key = (
+                hit.lead_type.clone(),
+                hit.title.clone(),
+                hit.rule.clone(),
+                family,
+            );
+            let cached = cache.read().ok().and_then(|c| c.get(&key).cloned());
+            let recs = if let Some(recs) = cached {
+                recs
+            } else {
+                let recs = recommend::recommend(
+                    catalog,
+                    self.rules,
+                    &key.3,
+                    &lead_map,
+                    self.cfg.top_services,
+                    &ctx,
+                )?;
+                // A poisoned lock only means another thread panicked; skipping the cache is safe.
+                if let Ok(mut c) = cache.write() {
+                    if c.len() < RECOMMEND_CACHE_LIMIT {
+                        c.insert(key, recs.clone());
+                    }
+                }
+                recs
+            };
             let key = asset_key(row.text("serial_number"), row.id);
             leads.push(Lead {
                 lead_id: lead::lead_id(&key, &hit.lead_type, 8),
@@ -200,6 +243,32 @@ impl Evaluator<'_> {
         }
         Ok((derived, leads))
     }
+}
+
+/// Writes one evaluated chunk in row order: derived fields, then each lead.
+fn write_chunk(
+    conn: &Connection,
+    results: Vec<ItemResult>,
+    ids: &mut HashSet<String>,
+    run_id: i64,
+    now: &str,
+    out: &mut Outcome,
+) -> Result<()> {
+    for r in results {
+        let (derived, leads) = r?;
+        write_derived(conn, &derived)?;
+        for mut lead in leads {
+            if !ids.insert(lead.lead_id.clone()) {
+                // Two assets hashed to the same short id: the later one gets a longer id.
+                let key = asset_key(lead.serial_number.as_deref(), lead.install_base_id);
+                lead.lead_id = lead::lead_id(&key, &lead.lead_type, 13);
+                ids.insert(lead.lead_id.clone());
+            }
+            upsert_lead(conn, &lead, run_id, now, out)?;
+            out.leads += 1;
+        }
+    }
+    Ok(())
 }
 
 /// The identity of an asset across runs: its serial number, or its row when it has none.
