@@ -8,6 +8,12 @@ mod api;
 mod diag;
 mod engine;
 mod loader;
+/// A map as rules receive it: shared (each call copies a pointer, not the map) and read-only (a
+/// rule that assigns to its input gets an error instead of changing what later rules see).
+pub fn share(map: rhai::Map) -> Dynamic {
+    Dynamic::from_map(map).into_read_only().into_shared()
+}
+
 #[cfg(test)]
 mod tests;
 mod types;
@@ -34,6 +40,8 @@ pub struct RuleSet {
     sources: BTreeMap<String, String>,
     hash: String,
     cfg: rhai::Map,
+    /// `cfg` as a shared read-only value: every call gets a pointer copy, not a deep clone.
+    cfg_shared: Dynamic,
     names: Vec<String>,
     functions: Vec<String>,
     limits: crate::config::Limits,
@@ -76,6 +84,7 @@ impl RuleSet {
             rules: loaded.rules,
             sources: loaded.sources,
             hash: loaded.hash,
+            cfg_shared: share(map.clone()),
             cfg: map,
             names,
             functions,
@@ -87,6 +96,7 @@ impl RuleSet {
     pub fn set_as_of(&mut self, as_of: chrono::NaiveDate) {
         self.cfg
             .insert("as_of".into(), as_of.format("%Y-%m-%d").to_string().into());
+        self.cfg_shared = share(self.cfg.clone());
     }
 
     /// Every rule, sorted by path.
@@ -117,7 +127,7 @@ impl RuleSet {
     }
 
     fn cfg(&self) -> Dynamic {
-        Dynamic::from_map(self.cfg.clone())
+        self.cfg_shared.clone()
     }
 
     fn call(
@@ -189,13 +199,19 @@ impl RuleSet {
         account: &rhai::Map,
         ctx: &EvalContext,
     ) -> Result<Vec<TriggerHit>> {
+        self.triggers_shared(&share(item.clone()), &share(account.clone()), ctx)
+    }
+
+    /// [`RuleSet::triggers`] on values made once with [`share`], for the per-item hot path.
+    pub fn triggers_shared(
+        &self,
+        item: &Dynamic,
+        account: &Dynamic,
+        ctx: &EvalContext,
+    ) -> Result<Vec<TriggerHit>> {
         let mut hits = Vec::new();
         for rule in self.of(RuleKind::Trigger) {
-            let args = (
-                Dynamic::from_map(item.clone()),
-                Dynamic::from_map(account.clone()),
-                self.cfg(),
-            );
+            let args = (item.clone(), account.clone(), self.cfg());
             let out = self.call(rule, "trigger", args, ctx)?;
             if out.is_unit() {
                 continue;
@@ -245,14 +261,25 @@ impl RuleSet {
         lead: &rhai::Map,
         ctx: &EvalContext,
     ) -> Result<Vec<FactorScore>> {
+        self.score_shared(
+            &share(item.clone()),
+            &share(account.clone()),
+            &share(lead.clone()),
+            ctx,
+        )
+    }
+
+    /// [`RuleSet::score`] on values made once with [`share`], for the per-item hot path.
+    pub fn score_shared(
+        &self,
+        item: &Dynamic,
+        account: &Dynamic,
+        lead: &Dynamic,
+        ctx: &EvalContext,
+    ) -> Result<Vec<FactorScore>> {
         let mut out = Vec::new();
         for rule in self.of(RuleKind::Scoring) {
-            let args = (
-                Dynamic::from_map(item.clone()),
-                Dynamic::from_map(account.clone()),
-                Dynamic::from_map(lead.clone()),
-                self.cfg(),
-            );
+            let args = (item.clone(), account.clone(), lead.clone(), self.cfg());
             let v = self.call(rule, "score", args, ctx)?;
             let kind = v.type_name();
             let bad = |why: String| Self::contract(rule, "score", &why, ctx);
@@ -299,13 +326,19 @@ impl RuleSet {
 
     /// The sum of every services rule's boost for one (lead, service) pair.
     pub fn boost(&self, lead: &rhai::Map, service: &rhai::Map, ctx: &EvalContext) -> Result<i64> {
+        self.boost_shared(&share(lead.clone()), &share(service.clone()), ctx)
+    }
+
+    /// [`RuleSet::boost`] on values made once with [`share`].
+    pub fn boost_shared(
+        &self,
+        lead: &Dynamic,
+        service: &Dynamic,
+        ctx: &EvalContext,
+    ) -> Result<i64> {
         let mut total: i64 = 0;
         for rule in self.of(RuleKind::Services) {
-            let args = (
-                Dynamic::from_map(lead.clone()),
-                Dynamic::from_map(service.clone()),
-                self.cfg(),
-            );
+            let args = (lead.clone(), service.clone(), self.cfg());
             let v = self.call(rule, "boost", args, ctx)?;
             let Ok(n) = v.as_int() else {
                 let msg = format!(

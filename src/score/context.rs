@@ -131,12 +131,21 @@ pub struct Accounts {
     pub maps: HashMap<String, Map>,
     /// For items with no account.
     pub none: Map,
+    /// The same maps made shareable once (see [`crate::rules::share`]).
+    shared: HashMap<String, Dynamic>,
+    none_shared: Dynamic,
 }
 
 impl Accounts {
     /// The map for an item's account.
     pub fn get(&self, id: Option<&str>) -> &Map {
         id.and_then(|i| self.maps.get(i)).unwrap_or(&self.none)
+    }
+
+    /// The shared, read-only map rules receive for an item's account.
+    pub fn shared(&self, id: Option<&str>) -> &Dynamic {
+        id.and_then(|i| self.shared.get(i))
+            .unwrap_or(&self.none_shared)
     }
 
     /// The account's display name.
@@ -243,9 +252,15 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
            GROUP BY account_id, size_category) WHERE pick = 1",
         "project_size_category",
     )?;
+    let shared = maps
+        .iter()
+        .map(|(k, m)| (k.clone(), crate::rules::share(m.clone())))
+        .collect();
     Ok(Accounts {
         maps,
         none: empty_account(),
+        shared,
+        none_shared: crate::rules::share(empty_account()),
     })
 }
 

@@ -154,9 +154,11 @@ impl Evaluator<'_> {
         if !self.make_leads {
             return Ok((derived, Vec::new()));
         }
-        let account = accounts.get(row.account_id.as_deref());
+        let account = accounts.shared(row.account_id.as_deref());
+        // Shared once per item: the ~10 rule calls below each copy a pointer, not the map.
+        let item = crate::rules::share(item);
         let mut leads = Vec::new();
-        for hit in self.rules.triggers(&item, account, &ctx)? {
+        for hit in self.rules.triggers_shared(&item, account, &ctx)? {
             let mut lead_map = Map::new();
             lead_map.insert("lead_type".into(), hit.lead_type.clone().into());
             lead_map.insert("title".into(), hit.title.clone().into());
@@ -164,7 +166,11 @@ impl Evaluator<'_> {
             let mut factors = BTreeMap::new();
             let mut reasons = hit.reasons.clone();
             let mut total = 0.0;
-            for f in self.rules.score(&item, account, &lead_map, &ctx)? {
+            let lead_shared = crate::rules::share(lead_map.clone());
+            for f in self
+                .rules
+                .score_shared(&item, account, &lead_shared, &ctx)?
+            {
                 let weight = self
                     .cfg
                     .scoring_weights

@@ -388,3 +388,16 @@ fn a_runaway_rule_is_stopped_by_the_operations_limit() {
     );
     assert!(started.elapsed().as_secs() < 60);
 }
+
+#[test]
+fn rules_cannot_change_their_inputs_for_the_rules_after_them() {
+    assert_rejected(
+        |w| {
+            w.write(
+                "rules/triggers/sneaky.rhai",
+                "fn lead_type() { \"Sneaky\" }\nfn trigger(item, account, cfg) {\n    item.risk_level = \"LOW\";\n    ()\n}\n",
+            );
+        },
+        &["cannot modify constant item", "triggers/sneaky.rhai:3:5"],
+    );
+}
