@@ -62,6 +62,17 @@ impl Store {
         if !ensure_schema && version == schema::SCHEMA_VERSION {
             return Ok(store);
         }
+        // A database made by an older onelead (version 0 is a new, empty file).
+        if version > 0 {
+            for (from, sql) in schema::MIGRATIONS {
+                if version <= *from {
+                    store
+                        .conn
+                        .execute_batch(sql)
+                        .map_err(|e| db_err(path, &e))?;
+                }
+            }
+        }
         store
             .conn
             .execute_batch(schema::CREATE)
@@ -154,5 +165,39 @@ fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
     Error::Database {
         path: path.to_path_buf(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_gains_the_estimated_value_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let v1 = schema::CREATE.replace("    estimated_value      REAL,\n", "");
+            let v1 = v1.split("-- Covering indexes").next().unwrap().to_string()
+                + "CREATE INDEX IF NOT EXISTS leads_territory ON leads(territory_id);";
+            conn.execute_batch(&v1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let store = Store::open_existing(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, schema::SCHEMA_VERSION);
+        let has: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('leads') WHERE name = 'estimated_value'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(has, 1);
     }
 }

@@ -2,7 +2,7 @@
 //! every source row keeps `source_file`, `source_sheet`, `source_row`.
 
 /// Bumped when the schema changes incompatibly; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Creates every table and index that does not exist yet.
 pub const CREATE: &str = r"
@@ -181,6 +181,7 @@ CREATE TABLE IF NOT EXISTS leads (
     recommended_skus     TEXT NOT NULL,
     days_since_eol       INTEGER,
     extra                TEXT NOT NULL,
+    estimated_value      REAL,
     status               TEXT NOT NULL DEFAULT 'new',
     active               INTEGER NOT NULL DEFAULT 1,
     closed_reason        TEXT,
@@ -191,6 +192,15 @@ CREATE TABLE IF NOT EXISTS leads (
 CREATE INDEX IF NOT EXISTS leads_score ON leads(active, score DESC);
 CREATE INDEX IF NOT EXISTS leads_account ON leads(account_id);
 CREATE INDEX IF NOT EXISTS leads_territory ON leads(territory_id);
+-- Covering indexes for the rollups: the views aggregate these narrow indexes instead of
+-- reading every (wide, JSON-carrying) lead row.
+CREATE INDEX IF NOT EXISTS leads_rollup
+    ON leads(active, territory_id, priority, score, estimated_value);
+CREATE INDEX IF NOT EXISTS leads_type ON leads(active, lead_type, priority);
+CREATE INDEX IF NOT EXISTS leads_family ON leads(active, product_family);
+CREATE INDEX IF NOT EXISTS ib_territory ON install_base(territory_id);
+CREATE INDEX IF NOT EXISTS ib_family ON install_base(product_family);
+CREATE INDEX IF NOT EXISTS ib_status ON install_base(support_status);
 CREATE TABLE IF NOT EXISTS lead_events (
     id               INTEGER PRIMARY KEY,
     lead_id          TEXT NOT NULL,
@@ -205,6 +215,9 @@ CREATE TABLE IF NOT EXISTS lead_events (
 );
 CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
 ";
+
+/// Steps that bring an older database up to [`SCHEMA_VERSION`], by the version they start from.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, "ALTER TABLE leads ADD COLUMN estimated_value REAL;")];
 
 /// The data tables that `load` fills from source files, in load order.
 pub const DATA_TABLES: &[&str] = &[

@@ -33,6 +33,14 @@ pub fn build() -> (tempfile::TempDir, Store) {
             )
             .unwrap();
     }
+    // The writer keeps a numeric `extra.estimated_value` in its own column; so does the fixture.
+    store
+        .conn
+        .execute_batch(
+            "UPDATE leads SET estimated_value = json_extract(extra, '$.estimated_value')
+             WHERE json_type(extra, '$.estimated_value') IN ('integer', 'real')",
+        )
+        .unwrap();
     (dir, store)
 }
 

@@ -13,8 +13,7 @@ use crate::error::Result;
 pub const PRIORITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 
 /// SQL for a lead's estimated value, or NULL when the trigger gave none (or gave a non-number).
-const ESTIMATE: &str = "CASE WHEN json_type(l.extra, '$.estimated_value') IN ('integer', 'real')
-                        THEN json_extract(l.extra, '$.estimated_value') END";
+const ESTIMATE: &str = "l.estimated_value";
 
 /// Lead counts in the database: all rows and active ones (to tell "empty" from "nothing matched").
 pub fn lead_totals(conn: &Connection) -> Result<(i64, i64)> {
