@@ -1,7 +1,7 @@
 //! `onelead run` with the default rules on the real exports, rule plugins added by dropping a
 //! file in, and every class of rule/config error: clear message, exit 1, database untouched.
 
-use crate::util::{Workdir, shared_data};
+use crate::util::{Workdir, real_run, shared_data};
 
 /// The bundled synthetic sample, for tests that must run without the real exports.
 fn sample() -> String {
@@ -62,17 +62,7 @@ fn default_rules_reproduce_the_77_leads_at_both_dates() {
 /// Factor values worked out by hand from the rules and README §4 (see comments).
 #[test]
 fn factor_scores_match_a_hand_calculation() {
-    let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--db",
-        "r.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    let Some(w) = real_run() else { return };
     let q = |serial: &str, ty: &str| {
         w.sql(
             "r.db",
@@ -112,17 +102,7 @@ fn factor_scores_match_a_hand_calculation() {
 
 #[test]
 fn every_lead_whose_family_has_sku_rows_gets_services() {
-    let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--db",
-        "r.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    let Some(w) = real_run() else { return };
     let rows = w.sql(
         "r.db",
         "SELECT product_family, count(*), sum(json_array_length(recommended_services) > 0),

@@ -21,6 +21,23 @@ pub fn shared_data() -> Option<PathBuf> {
     None
 }
 
+/// A workdir whose `r.db` holds the real exports evaluated as of the original's run date
+/// (2025-10-29), or `None` (outside CI) when the exports are absent.
+pub fn real_run() -> Option<Workdir> {
+    let data = shared_data()?;
+    let w = Workdir::new();
+    w.ok(&[
+        "run",
+        "--data",
+        data.to_str().unwrap(),
+        "--db",
+        "r.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    Some(w)
+}
+
 /// A temporary project folder.
 pub struct Workdir {
     /// Keeps the folder alive.

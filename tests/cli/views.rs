@@ -1,22 +1,6 @@
 //! The views on the real exports: exact content in JSON, and table snapshots (NO_COLOR).
 
-use crate::util::{Workdir, shared_data};
-
-/// A workdir holding the real exports evaluated as of the original's run date.
-fn real() -> Option<Workdir> {
-    let data = shared_data()?;
-    let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--db",
-        "r.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
-    Some(w)
-}
+use crate::util::{Workdir, real_run};
 
 fn view(w: &Workdir, args: &[&str]) -> String {
     let mut a = args.to_vec();
@@ -50,7 +34,7 @@ fn redact_timestamps(s: &str) -> String {
 
 #[test]
 fn leads_view_filters_and_top_lead() {
-    let Some(w) = real() else { return };
+    let Some(w) = real_run() else { return };
     let all = w.json(&["leads", "--db", "r.db"]);
     let all = all.as_array().unwrap();
     assert_eq!(all.len(), 77);
@@ -95,7 +79,7 @@ fn leads_view_filters_and_top_lead() {
 
 #[test]
 fn leads_csv_round_trips_to_the_json() {
-    let Some(w) = real() else { return };
+    let Some(w) = real_run() else { return };
     let json = w.json(&["leads", "--db", "r.db"]);
     let json = json.as_array().unwrap();
     let csv_text = w.ok(&["leads", "--db", "r.db", "--format", "csv"]);
@@ -137,7 +121,7 @@ fn leads_csv_round_trips_to_the_json() {
 
 #[test]
 fn dashboard_account_territories_analytics_and_explain_content() {
-    let Some(w) = real() else { return };
+    let Some(w) = real_run() else { return };
     let d = w.json(&["dashboard", "--db", "r.db"]);
     assert_eq!(d["total_leads"], 77);
     assert_eq!(d["by_priority"]["high"], 73);
@@ -187,7 +171,7 @@ fn dashboard_account_territories_analytics_and_explain_content() {
 
 #[test]
 fn table_output_snapshots() {
-    let Some(w) = real() else { return };
+    let Some(w) = real_run() else { return };
     let top = w.json(&["leads", "--db", "r.db", "--limit", "1"]);
     let id = top[0]["lead_id"].as_str().unwrap().to_string();
     insta::assert_snapshot!("leads_top5", view(&w, &["leads", "--limit", "5"]));

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use crate::util::{Workdir, shared_data};
+use crate::util::{Workdir, real_run};
 
 fn sample() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
@@ -159,17 +159,7 @@ fn watch_reports_changes_survives_bad_rules_and_picks_up_new_triggers() {
 
 #[test]
 fn whatif_with_a_higher_refresh_threshold_lists_the_leads_that_drop_out() {
-    let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        data.to_str().unwrap(),
-        "--db",
-        "r.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    let Some(w) = real_run() else { return };
     let before = w.fingerprint("r.db");
     let cfg = std::fs::read_to_string(w.join("config/onelead.yaml")).unwrap();
     w.write(
