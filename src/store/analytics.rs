@@ -98,7 +98,7 @@ pub struct Coverage {
 /// (so "Warranty expired" is expired); anything else, or no status, is unknown.
 const COVERAGE: &str = "CASE
     WHEN support_status LIKE '%uncovered%' THEN 'uncovered'
-    WHEN support_status LIKE '%expired%' THEN 'expired'
+    WHEN support_status LIKE '%expired%' OR support_status LIKE '%inactive%' THEN 'expired'
     WHEN support_status LIKE '%active%' OR support_status LIKE '%warranty%' THEN 'covered'
     ELSE 'unknown' END";
 
@@ -173,6 +173,20 @@ mod tests {
         );
         assert_eq!(c[0].share, 3.0 / 8.0);
         assert!((c.iter().map(|c| c.share).sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_inactive_contract_is_not_coverage() {
+        let (_d, s) = testdb::build();
+        s.conn
+            .execute(
+                "UPDATE install_base SET support_status = 'Inactive Contract' WHERE id = 1",
+                [],
+            )
+            .unwrap();
+        let c = coverage(&s.conn).unwrap();
+        assert_eq!((c[0].coverage.as_str(), c[0].install_base), ("covered", 2));
+        assert_eq!((c[1].coverage.as_str(), c[1].install_base), ("expired", 3));
     }
 
     #[test]
