@@ -10,6 +10,22 @@ use crate::store::Store;
 
 /// Runs `onelead load`.
 pub fn run(args: &LoadArgs) -> Result<()> {
+    let (settings, _store, report) = load_and_evaluate(args, "load", false)?;
+    let out = &mut std::io::stdout().lock();
+    if args.format.get() == Format::Json {
+        return Ok(report::json::write(out, &report)?);
+    }
+    write_load_report(out, &report, &settings)
+}
+
+/// The job `load` and `run` share: resolve settings, compile the rules before touching the
+/// database (a broken rule changes nothing), then ingest and evaluate in one transaction with
+/// a progress bar on a terminal.
+pub fn load_and_evaluate(
+    args: &LoadArgs,
+    command: &str,
+    make_leads: bool,
+) -> Result<(Settings, Store, RunReport)> {
     let settings = settings(args)?;
     let rules = pipeline::load_rules(&settings)?;
     let store = Store::open(&settings.db)?;
@@ -19,20 +35,16 @@ pub fn run(args: &LoadArgs) -> Result<()> {
         &settings,
         &rules,
         pipeline::Mode {
-            command: "load",
+            command,
             ingest: true,
-            make_leads: false,
+            make_leads,
             commit: true,
         },
         &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),
     )?;
     progress.finish();
-    let out = &mut std::io::stdout().lock();
-    if args.format.get() == Format::Json {
-        return Ok(report::json::write(out, &report)?);
-    }
-    write_load_report(out, &report, &settings)
+    Ok((settings, store, report))
 }
 
 /// Resolves the settings shared by `load`, `run` and `watch`.

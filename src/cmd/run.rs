@@ -4,12 +4,11 @@
 use std::io::Write;
 
 use crate::cli::{Format, RunArgs};
-use crate::cmd::load::{Progress, settings};
+use crate::cmd::load::load_and_evaluate;
 use crate::error::Result;
-use crate::pipeline::{self, RunReport};
+use crate::pipeline::RunReport;
 use crate::report::{self, Style};
 use crate::score::lead::Lead;
-use crate::store::Store;
 use crate::store::query::{self, LeadFilter};
 
 #[derive(serde::Serialize)]
@@ -28,25 +27,7 @@ struct Count {
 
 /// Runs `onelead run`.
 pub fn run(args: &RunArgs) -> Result<()> {
-    let settings = settings(&args.load)?;
-    // Compile before touching the database: a broken rule changes nothing.
-    let rules = pipeline::load_rules(&settings)?;
-    let store = Store::open(&settings.db)?;
-    let progress = Progress::new();
-    let report = pipeline::execute(
-        &store,
-        &settings,
-        &rules,
-        pipeline::Mode {
-            command: "run",
-            ingest: true,
-            make_leads: true,
-            commit: true,
-        },
-        &|s, n| progress.tick(s, n),
-        &mut |_| Ok(()),
-    )?;
-    progress.finish();
+    let (settings, store, report) = load_and_evaluate(&args.load, "run", true)?;
     let counts = query::counts_by_type_priority(&store.conn)?;
     let top = query::leads(
         &store.conn,
