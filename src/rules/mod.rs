@@ -8,6 +8,7 @@ mod api;
 mod diag;
 mod engine;
 mod loader;
+mod memo;
 /// A map as rules receive it: shared (each call copies a pointer, not the map) and read-only (a
 /// rule that assigns to its input gets an error instead of changing what later rules see).
 pub fn share(map: rhai::Map) -> Dynamic {
@@ -42,9 +43,14 @@ pub struct RuleSet {
     cfg: rhai::Map,
     /// `cfg` as a shared read-only value: every call gets a pointer copy, not a deep clone.
     cfg_shared: Dynamic,
+    /// A digest of all of `cfg`, the cache key of a rule that uses `cfg` whole.
+    cfg_digest: u64,
     names: Vec<String>,
     functions: Vec<String>,
     limits: crate::config::Limits,
+    /// One result cache per rule, parallel to `rules`; shared with the rule set `watch` builds
+    /// after an edit when the rule's text is unchanged (see [`RuleSet::adopt_caches`]).
+    memos: Vec<std::sync::Arc<memo::Memo>>,
 }
 
 /// Helper and script function names, for "did you mean" on unknown calls.
@@ -79,12 +85,26 @@ impl RuleSet {
         let mut names = loader::known_names(&cfg_keys);
         names.retain(|n| !api::HELPERS.contains(&n.as_str()));
         let functions = function_names(&loaded.rules);
+        let memos = loaded
+            .rules
+            .iter()
+            .map(|r| {
+                // The per-item entry point is the last one (`lead_type` is called once).
+                let reads =
+                    r.kind.entry_points().last().and_then(|(entry, params)| {
+                        memo::Reads::analyse(&r.ast, entry, params.len())
+                    });
+                std::sync::Arc::new(memo::Memo::new(reads))
+            })
+            .collect();
         Ok(RuleSet {
+            memos,
             engine,
             rules: loaded.rules,
             sources: loaded.sources,
             hash: loaded.hash,
             cfg_shared: share(map.clone()),
+            cfg_digest: digest(&map),
             cfg: map,
             names,
             functions,
@@ -97,6 +117,7 @@ impl RuleSet {
         self.cfg
             .insert("as_of".into(), as_of.format("%Y-%m-%d").to_string().into());
         self.cfg_shared = share(self.cfg.clone());
+        self.cfg_digest = digest(&self.cfg);
     }
 
     /// Every rule, sorted by path.
@@ -124,6 +145,51 @@ impl RuleSet {
 
     fn of(&self, kind: RuleKind) -> impl Iterator<Item = &Rule> {
         self.rules.iter().filter(move |r| r.kind == kind)
+    }
+
+    /// The rules of one kind with their result caches.
+    fn memoised(&self, kind: RuleKind) -> impl Iterator<Item = (&Rule, &memo::Memo)> {
+        self.rules
+            .iter()
+            .zip(self.memos.iter().map(AsRef::as_ref))
+            .filter(move |(r, _)| r.kind == kind)
+    }
+
+    /// Keeps every cached result, for `watch`: the next save re-evaluates every item.
+    pub fn retain_caches(&self) {
+        for m in &self.memos {
+            m.retain();
+        }
+    }
+
+    /// Takes over `old`'s result caches for the rules whose text (and sandbox limits) did not
+    /// change. Keys hold every value a rule reads, `cfg` included, so an edited threshold or
+    /// weight needs no invalidation; cacheable rules import nothing, so their text is all of
+    /// their code.
+    pub fn adopt_caches(&mut self, old: &RuleSet) {
+        if format!("{:?}", self.limits) != format!("{:?}", old.limits) {
+            return;
+        }
+        for (rule, memo) in self.rules.iter().zip(self.memos.iter_mut()) {
+            let same = old.rules.iter().zip(&old.memos).find(|(o, _)| {
+                o.path == rule.path && o.kind == rule.kind && o.source == rule.source
+            });
+            if let Some((_, m)) = same {
+                *memo = std::sync::Arc::clone(m);
+            }
+        }
+    }
+
+    /// Per rule: (id, whether its results can be cached, lookups, hits), for timings output.
+    pub fn memo_stats(&self) -> Vec<(String, bool, u64, u64)> {
+        self.rules
+            .iter()
+            .zip(&self.memos)
+            .map(|(r, m)| {
+                let (lookups, hits) = m.stats();
+                (r.id(), m.cacheable(), lookups, hits)
+            })
+            .collect()
     }
 
     fn cfg(&self) -> Dynamic {
@@ -169,13 +235,19 @@ impl RuleSet {
     /// Runs every classify rule in order, merging the fields each returns into `item` (later rules
     /// see earlier results); `()` changes nothing.
     pub fn classify(&self, item: &mut rhai::Map, ctx: &EvalContext) -> Result<()> {
-        for rule in self.of(RuleKind::Classify) {
-            let out = self.call(
-                rule,
-                "classify",
-                (Dynamic::from_map(item.clone()), self.cfg()),
-                ctx,
-            )?;
+        for (rule, memo) in self.memoised(RuleKind::Classify) {
+            let keys = [
+                memo::Arg::Map(item),
+                memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
+            ];
+            let out = memo.get_or(&keys, || {
+                self.call(
+                    rule,
+                    "classify",
+                    (Dynamic::from_map(item.clone()), self.cfg()),
+                    ctx,
+                )
+            })?;
             if out.is_unit() {
                 continue;
             }
@@ -210,9 +282,16 @@ impl RuleSet {
         ctx: &EvalContext,
     ) -> Result<Vec<TriggerHit>> {
         let mut hits = Vec::new();
-        for rule in self.of(RuleKind::Trigger) {
-            let args = (item.clone(), account.clone(), self.cfg());
-            let out = self.call(rule, "trigger", args, ctx)?;
+        for (rule, memo) in self.memoised(RuleKind::Trigger) {
+            let keys = [
+                memo::Arg::Shared(item),
+                memo::Arg::Shared(account),
+                memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
+            ];
+            let out = memo.get_or(&keys, || {
+                let args = (item.clone(), account.clone(), self.cfg());
+                self.call(rule, "trigger", args, ctx)
+            })?;
             if out.is_unit() {
                 continue;
             }
@@ -278,9 +357,17 @@ impl RuleSet {
         ctx: &EvalContext,
     ) -> Result<Vec<FactorScore>> {
         let mut out = Vec::new();
-        for rule in self.of(RuleKind::Scoring) {
-            let args = (item.clone(), account.clone(), lead.clone(), self.cfg());
-            let v = self.call(rule, "score", args, ctx)?;
+        for (rule, memo) in self.memoised(RuleKind::Scoring) {
+            let keys = [
+                memo::Arg::Shared(item),
+                memo::Arg::Shared(account),
+                memo::Arg::Shared(lead),
+                memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
+            ];
+            let v = memo.get_or(&keys, || {
+                let args = (item.clone(), account.clone(), lead.clone(), self.cfg());
+                self.call(rule, "score", args, ctx)
+            })?;
             let kind = v.type_name();
             let bad = |why: String| Self::contract(rule, "score", &why, ctx);
             let shape = || {
@@ -337,9 +424,16 @@ impl RuleSet {
         ctx: &EvalContext,
     ) -> Result<i64> {
         let mut total: i64 = 0;
-        for rule in self.of(RuleKind::Services) {
-            let args = (lead.clone(), service.clone(), self.cfg());
-            let v = self.call(rule, "boost", args, ctx)?;
+        for (rule, memo) in self.memoised(RuleKind::Services) {
+            let keys = [
+                memo::Arg::Shared(lead),
+                memo::Arg::Shared(service),
+                memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
+            ];
+            let v = memo.get_or(&keys, || {
+                let args = (lead.clone(), service.clone(), self.cfg());
+                self.call(rule, "boost", args, ctx)
+            })?;
             let Ok(n) = v.as_int() else {
                 let msg = format!(
                     "rule `{}` returned `{}`; `boost` must return an integer (0 = no boost)",
@@ -352,6 +446,14 @@ impl RuleSet {
         }
         Ok(total)
     }
+}
+
+/// A digest of a map's contents; `Map` is ordered, so equal maps print alike.
+fn digest(map: &rhai::Map) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    format!("{map:?}").hash(&mut h);
+    h.finish()
 }
 
 fn number(d: &Dynamic) -> Option<f64> {
