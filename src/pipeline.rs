@@ -93,6 +93,8 @@ pub struct Mode<'a> {
     pub make_leads: bool,
     /// Commit at the end (false: a what-if; `inspect` sees the result, then it is rolled back).
     pub commit: bool,
+    /// Report what changed against the leads before the run (`RunReport::evaluation.changes`).
+    pub changes: bool,
 }
 
 /// Runs the job in one transaction. `inspect` is called before the end of the transaction
@@ -110,6 +112,7 @@ pub fn execute(
         ingest: ingest_inputs,
         make_leads,
         commit,
+        changes,
     } = mode;
     let started = chrono::Utc::now();
     let files = if ingest_inputs {
@@ -144,7 +147,7 @@ pub fn execute(
         None
     };
     progress("accounts", 0);
-    let accounts = account::rebuild(tx.conn, &settings.cfg.accounts)?;
+    let accounts = derive_accounts(tx.conn, &settings.cfg.accounts, ingest.is_some())?;
     progress("accounts", accounts.accounts as u64);
     tx.conn.execute(
         "INSERT INTO runs (started_at, finished_at, command, as_of, inputs, rules_hash,
@@ -163,9 +166,16 @@ pub fn execute(
         cfg: &settings.cfg,
         as_of: settings.as_of,
         make_leads,
+        track_changes: changes,
     };
     progress("evaluate", 0);
     let evaluation = evaluator.run(tx.conn, run_id, &|n| progress("evaluate", n))?;
+    if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+        for (rule, cacheable, lookups, hits) in rules.memo_stats() {
+            let state = if cacheable { "cached" } else { "uncached" };
+            eprintln!("memo: {rule} {state} {hits}/{lookups}");
+        }
+    }
     let report = RunReport {
         run_id,
         as_of: settings.as_of.to_string(),
@@ -189,6 +199,39 @@ pub fn execute(
         tx.commit()?;
     }
     Ok(report)
+}
+
+/// Rebuilds the accounts, unless nothing they derive from changed since the last rebuild: no
+/// file was ingested (only `load`/`run`/`watch` ingest, and each rebuilds) and the account
+/// settings are the same. A rules-only re-evaluation then skips the name matching.
+fn derive_accounts(
+    conn: &rusqlite::Connection,
+    cfg: &crate::config::AccountsConfig,
+    ingested: bool,
+) -> Result<account::AccountStats> {
+    let key = format!("{cfg:?}");
+    if !ingested {
+        let stored: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'accounts'", [], |r| {
+                r.get(0)
+            })
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        let cached = stored
+            .and_then(|s| serde_json::from_str::<(String, account::AccountStats)>(&s).ok())
+            .filter(|(k, _)| *k == key);
+        if let Some((_, stats)) = cached {
+            return Ok(stats);
+        }
+    }
+    let stats = account::rebuild(conn, cfg)?;
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts', ?1)",
+        [serde_json::to_string(&(key, &stats)).unwrap_or_default()],
+    )?;
+    Ok(stats)
 }
 
 /// The name rows are filed under: reloading a file of the same name replaces its rows.

@@ -39,6 +39,7 @@ pub fn load_and_evaluate(
             ingest: true,
             make_leads,
             commit: true,
+            changes: false,
         },
         &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),

@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::pipeline::{self, Mode, Settings};
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
-use crate::score::diff;
 use crate::store::Store;
 use crate::store::query;
 
@@ -37,6 +36,7 @@ struct Touched {
 pub fn run(args: &WatchArgs) -> Result<()> {
     let mut settings = settings(&args.load)?;
     let mut rules = pipeline::load_rules(&settings)?;
+    rules.retain_caches();
     let store = Store::open(&settings.db)?;
     let out = &mut std::io::stdout();
     rerun(&store, &settings, &rules, true, args, out)?;
@@ -99,7 +99,11 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         }
         let next_rules = if touched.rules || touched.config {
             match pipeline::load_rules(&next_settings) {
-                Ok(r) => Some(r),
+                Ok(mut r) => {
+                    r.retain_caches();
+                    r.adopt_caches(&rules);
+                    Some(r)
+                }
                 Err(e) => {
                     eprintln!("{}\nkeeping the last good rules and results", e.render());
                     continue;
@@ -170,7 +174,6 @@ fn rerun(
     args: &WatchArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let before = diff::snapshot(&store.conn)?;
     let report = pipeline::execute(
         store,
         settings,
@@ -180,13 +183,14 @@ fn rerun(
             ingest,
             make_leads: true,
             commit: true,
+            changes: true,
         },
         &|_, _| {},
         &mut |_| Ok(()),
     )?;
-    let after = diff::snapshot(&store.conn)?;
     let style = Style::detect();
-    report::diff::write(out, &diff::compare(&before, &after), style)?;
+    let changes = report.evaluation.changes.clone().unwrap_or_default();
+    report::diff::write(out, &changes, style)?;
     let e = &report.evaluation;
     writeln!(
         out,

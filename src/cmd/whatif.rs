@@ -9,7 +9,6 @@ use crate::config::{Config, DEFAULT_CONFIG};
 use crate::error::Result;
 use crate::pipeline::{self, Mode, Settings};
 use crate::report::{self, Style};
-use crate::score::diff;
 use crate::store::Store;
 
 /// Runs `onelead whatif`.
@@ -28,10 +27,8 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
     };
     let settings = Settings::resolve(&args.config, Some(&db), &[], args.rules.as_deref(), as_of)?;
     let rules = pipeline::load_rules(&settings)?;
-    let before = diff::snapshot(&store.conn)?;
-    let mut after = diff::Snapshot::new();
     let progress = crate::cmd::load::Progress::new();
-    pipeline::execute(
+    let report = pipeline::execute(
         &store,
         &settings,
         &rules,
@@ -40,15 +37,13 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
             ingest: false,
             make_leads: true,
             commit: false,
+            changes: true,
         },
         &|s, n| progress.tick(s, n),
-        &mut |conn| {
-            after = diff::snapshot(conn)?;
-            Ok(())
-        },
+        &mut |_| Ok(()),
     )?;
     progress.finish();
-    let changes = diff::compare(&before, &after);
+    let changes = report.evaluation.changes.unwrap_or_default();
     let out = &mut std::io::stdout().lock();
     if args.format.get() == Format::Json {
         return Ok(report::json::write(out, &changes)?);

@@ -75,7 +75,7 @@ fn similarity_bound(a: usize, b: usize) -> f64 {
 }
 
 /// What a rebuild produced, for the load report.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AccountStats {
     /// Accounts written.
     pub accounts: usize,

@@ -7,6 +7,9 @@ use crate::score::diff::{ChangeReport, LeadState, Move};
 
 /// Score movers shown in text form (JSON has them all).
 const MOVERS_SHOWN: usize = 10;
+/// Added or removed leads shown in text form: a first run or a new trigger can add thousands,
+/// and a table of thousands is not a report (JSON has them all).
+const LEADS_SHOWN: usize = 25;
 
 /// Prints the change report.
 pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io::Result<()> {
@@ -60,7 +63,7 @@ fn section(
     }
     writeln!(w, "\n{title}:")?;
     let mut t = Table::new(&["lead_id", "priority", "score", "type", "account", "product"]);
-    for l in leads {
+    for l in leads.iter().take(LEADS_SHOWN) {
         t.push(vec![
             l.lead_id.clone(),
             l.priority.clone(),
@@ -70,7 +73,11 @@ fn section(
             l.product.clone().unwrap_or_default(),
         ]);
     }
-    table::write(w, &t, style)
+    table::write(w, &t, style)?;
+    if leads.len() > LEADS_SHOWN {
+        writeln!(w, "… and {} more", leads.len() - LEADS_SHOWN)?;
+    }
+    Ok(())
 }
 
 fn moves(

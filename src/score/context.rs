@@ -24,6 +24,22 @@ pub struct ItemRow {
     pub account_id: Option<String>,
     /// Where the row came from, for runtime diagnostics.
     pub source_row: i64,
+    /// The derived columns as stored (days since end of life, since expiry, risk, family), so
+    /// an unchanged row is not rewritten.
+    pub stored: StoredDerived,
+}
+
+/// The derived columns of an install-base row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredDerived {
+    /// Days since end of life.
+    pub days_since_eol: Option<i64>,
+    /// Days since support expiry.
+    pub days_since_expiry: Option<i64>,
+    /// Risk level.
+    pub risk_level: Option<String>,
+    /// Product family.
+    pub product_family: Option<String>,
 }
 
 /// Text fields of an item, named as scripts see them (= the column names).
@@ -56,7 +72,8 @@ impl ItemRow {
 pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<ItemRow>> {
     let cols: Vec<&str> = TEXT_FIELDS.iter().chain(DATE_FIELDS).copied().collect();
     let sql = format!(
-        "SELECT id, account_id, source_row, {} FROM install_base WHERE id > ?1 ORDER BY id LIMIT ?2",
+        "SELECT id, account_id, source_row, days_since_eol, days_since_expiry, risk_level,
+         product_family, {} FROM install_base WHERE id > ?1 ORDER BY id LIMIT ?2",
         cols.join(", ")
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -64,16 +81,22 @@ pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Ite
         let nt = TEXT_FIELDS.len();
         let mut text = Vec::with_capacity(nt);
         for i in 0..nt {
-            text.push(r.get::<_, Option<String>>(3 + i)?);
+            text.push(r.get::<_, Option<String>>(7 + i)?);
         }
         let mut dates = Vec::with_capacity(DATE_FIELDS.len());
         for i in 0..DATE_FIELDS.len() {
-            dates.push(r.get::<_, Option<String>>(3 + nt + i)?);
+            dates.push(r.get::<_, Option<String>>(7 + nt + i)?);
         }
         Ok(ItemRow {
             id: r.get(0)?,
             account_id: r.get(1)?,
             source_row: r.get(2)?,
+            stored: StoredDerived {
+                days_since_eol: r.get(3)?,
+                days_since_expiry: r.get(4)?,
+                risk_level: r.get(5)?,
+                product_family: r.get(6)?,
+            },
             text,
             dates,
         })
@@ -295,6 +318,7 @@ mod tests {
             ],
             account_id: None,
             source_row: 2,
+            stored: StoredDerived::default(),
         };
         let as_of = NaiveDate::from_ymd_opt(2025, 10, 29).unwrap();
         let item = item_map(&row, as_of);

@@ -102,56 +102,85 @@ fn by_score(a: &LeadState, b: &LeadState) -> std::cmp::Ordering {
         .then_with(|| a.lead_id.cmp(&b.lead_id))
 }
 
-fn counts(s: &Snapshot) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for l in s.values() {
-        *m.entry(l.priority.clone()).or_default() += 1;
+/// Builds a [`ChangeReport`] one lead at a time (the evaluator feeds it as it writes).
+#[derive(Debug, Default)]
+pub struct ChangeBuilder {
+    report: ChangeReport,
+}
+
+impl ChangeBuilder {
+    /// Counts an active lead before the change.
+    pub fn count_before(&mut self, priority: &str) {
+        *self.report.before.entry(priority.to_string()).or_default() += 1;
     }
-    m
+
+    /// Counts an active lead after the change.
+    pub fn count_after(&mut self, priority: &str) {
+        *self.report.after.entry(priority.to_string()).or_default() += 1;
+    }
+
+    /// A lead active after but not before.
+    pub fn added(&mut self, lead: LeadState) {
+        self.report.added.push(lead);
+    }
+
+    /// A lead active before but not after.
+    pub fn removed(&mut self, lead: LeadState) {
+        self.report.removed.push(lead);
+    }
+
+    /// A lead active on both sides; recorded only if its score or priority moved.
+    pub fn moved(&mut self, new: LeadState, priority_before: &str, score_before: f64) {
+        if new.priority == priority_before && new.score == score_before {
+            return;
+        }
+        let m = Move {
+            delta: ((new.score - score_before) * 1e6).round() / 1e6,
+            priority_before: priority_before.to_string(),
+            score_before,
+            lead: new,
+        };
+        if m.lead.priority == m.priority_before {
+            self.report.score_movers.push(m);
+        } else {
+            self.report.reprioritised.push(m);
+        }
+    }
+
+    /// The report, each list in display order.
+    pub fn finish(self) -> ChangeReport {
+        let mut r = self.report;
+        r.added.sort_by(by_score);
+        r.removed.sort_by(by_score);
+        let biggest = |a: &Move, b: &Move| {
+            b.delta
+                .abs()
+                .total_cmp(&a.delta.abs())
+                .then_with(|| a.lead.lead_id.cmp(&b.lead.lead_id))
+        };
+        r.reprioritised.sort_by(biggest);
+        r.score_movers.sort_by(biggest);
+        r
+    }
 }
 
 /// Compares two snapshots.
 pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeReport {
-    let mut r = ChangeReport {
-        before: counts(before),
-        after: counts(after),
-        ..ChangeReport::default()
-    };
-    for (id, new) in after {
-        match before.get(id) {
-            None => r.added.push(new.clone()),
-            Some(old) if old.priority != new.priority || old.score != new.score => {
-                let m = Move {
-                    lead: new.clone(),
-                    priority_before: old.priority.clone(),
-                    score_before: old.score,
-                    delta: ((new.score - old.score) * 1e6).round() / 1e6,
-                };
-                if old.priority == new.priority {
-                    r.score_movers.push(m);
-                } else {
-                    r.reprioritised.push(m);
-                }
-            }
-            Some(_) => {}
+    let mut b = ChangeBuilder::default();
+    for old in before.values() {
+        b.count_before(&old.priority);
+        if !after.contains_key(&old.lead_id) {
+            b.removed(old.clone());
         }
     }
-    r.removed = before
-        .iter()
-        .filter(|(id, _)| !after.contains_key(*id))
-        .map(|(_, l)| l.clone())
-        .collect();
-    r.added.sort_by(by_score);
-    r.removed.sort_by(by_score);
-    let biggest = |a: &Move, b: &Move| {
-        b.delta
-            .abs()
-            .total_cmp(&a.delta.abs())
-            .then_with(|| a.lead.lead_id.cmp(&b.lead.lead_id))
-    };
-    r.reprioritised.sort_by(biggest);
-    r.score_movers.sort_by(biggest);
-    r
+    for (id, new) in after {
+        b.count_after(&new.priority);
+        match before.get(id) {
+            None => b.added(new.clone()),
+            Some(old) => b.moved(new.clone(), &old.priority, old.score),
+        }
+    }
+    b.finish()
 }
 
 #[cfg(test)]

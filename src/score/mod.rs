@@ -6,8 +6,9 @@
 pub mod context;
 pub mod diff;
 pub mod lead;
+mod ledger;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::recommend::{self, Catalog};
 use crate::rules::{EvalContext, RuleSet};
-use context::{Accounts, ItemRow, int_field, str_field};
+use context::{Accounts, ItemRow, StoredDerived, int_field, str_field};
 use lead::{Factor, Lead};
 
 /// Items read and evaluated per chunk.
@@ -54,19 +55,20 @@ pub struct Outcome {
     pub closed: usize,
     /// Inactive leads that fired again.
     pub reopened: usize,
+    /// What changed against the leads before this evaluation, when asked for.
+    #[serde(skip)]
+    pub changes: Option<diff::ChangeReport>,
 }
 
-/// Derived fields of one item, written back to `install_base`.
+/// Derived fields of one item, written back to `install_base` when they changed.
 struct Derived {
     id: i64,
-    days_since_eol: Option<i64>,
-    days_since_expiry: Option<i64>,
-    risk_level: Option<String>,
-    product_family: Option<String>,
+    fields: StoredDerived,
+    changed: bool,
 }
 
-/// One evaluated item: its derived fields and leads, or the rule error it hit.
-type ItemResult = Result<(Derived, Vec<Lead>)>;
+/// One evaluated item: its derived fields and encoded leads, or the rule error it hit.
+type ItemResult = Result<(Derived, Vec<(Lead, ledger::Encoded)>)>;
 
 /// Rounds to 6 decimals so contributions add up to the total whatever the summation order.
 fn round6(x: f64) -> f64 {
@@ -83,6 +85,8 @@ pub struct Evaluator<'a> {
     pub as_of: NaiveDate,
     /// False for `load`: classify only, no leads.
     pub make_leads: bool,
+    /// Build the change report (`watch`, `whatif`).
+    pub track_changes: bool,
 }
 
 impl Evaluator<'_> {
@@ -92,10 +96,12 @@ impl Evaluator<'_> {
         let catalog = Catalog::read(conn, self.cfg)?;
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut out = Outcome::default();
-        let mut ids = HashSet::new();
+        let mut ledger = ledger::Ledger::read(conn, run_id, &now, self.track_changes)?;
         let mut after = 0;
         let cache = RecommendCache::default();
         let mut pending: Option<Vec<ItemResult>> = None;
+        // Where the time goes, for `ONELEAD_TIMINGS`: the two sides of the overlap.
+        let (mut eval_secs, mut write_secs) = (0.0_f64, 0.0_f64);
         // Evaluating chunk k+1 (both cores, through rayon) overlaps writing chunk k (this
         // thread, which owns the connection): writing is a third of the work and otherwise
         // left the workers idle. Chunks are still written in row order, so the first error
@@ -106,25 +112,38 @@ impl Evaluator<'_> {
             after = last.id;
             let (written, results) = std::thread::scope(|s| {
                 let worker = s.spawn(|| {
-                    rows.par_iter()
+                    let t = std::time::Instant::now();
+                    let r = rows
+                        .par_iter()
                         .map(|row| self.evaluate_item(row, &accounts, &catalog, &cache))
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    (r, t.elapsed().as_secs_f64())
                 });
-                let written = pending.take().map_or(Ok(()), |p| {
-                    write_chunk(conn, p, &mut ids, run_id, &now, &mut out)
-                });
+                let t = std::time::Instant::now();
+                let written = pending
+                    .take()
+                    .map_or(Ok(()), |p| write_chunk(conn, p, &mut ledger, &mut out));
+                write_secs += t.elapsed().as_secs_f64();
                 (written, worker.join())
             });
             written?;
-            pending = Some(results.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            let (results, secs) = results.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            eval_secs += secs;
+            pending = Some(results);
             out.items += rows.len();
             progress(out.items as u64);
         }
+        let t = std::time::Instant::now();
         if let Some(p) = pending {
-            write_chunk(conn, p, &mut ids, run_id, &now, &mut out)?;
+            write_chunk(conn, p, &mut ledger, &mut out)?;
         }
         if self.make_leads {
-            out.closed = close_untriggered(conn, run_id, &now)?;
+            (out.closed, out.changes) = ledger.close_untriggered(conn)?;
+        }
+        write_secs += t.elapsed().as_secs_f64();
+        if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+            eprintln!("timing: evaluate-rules {eval_secs:.3}s {}", out.items);
+            eprintln!("timing: evaluate-write {write_secs:.3}s {}", out.leads);
         }
         Ok(out)
     }
@@ -135,7 +154,7 @@ impl Evaluator<'_> {
         accounts: &Accounts,
         catalog: &Catalog,
         cache: &RecommendCache,
-    ) -> Result<(Derived, Vec<Lead>)> {
+    ) -> Result<(Derived, Vec<(Lead, ledger::Encoded)>)> {
         let serial = row.text("serial_number").unwrap_or("");
         let ctx = EvalContext {
             table: "install_base",
@@ -144,12 +163,16 @@ impl Evaluator<'_> {
         };
         let mut item = context::item_map(row, self.as_of);
         self.rules.classify(&mut item, &ctx)?;
-        let derived = Derived {
-            id: row.id,
+        let fields = StoredDerived {
             days_since_eol: int_field(&item, "days_since_eol"),
             days_since_expiry: int_field(&item, "days_since_expiry"),
             risk_level: str_field(&item, "risk_level"),
             product_family: str_field(&item, "product_family"),
+        };
+        let derived = Derived {
+            id: row.id,
+            changed: fields != row.stored,
+            fields,
         };
         if !self.make_leads {
             return Ok((derived, Vec::new()));
@@ -191,7 +214,7 @@ impl Evaluator<'_> {
                 );
             }
             let score = round6(total);
-            let family = derived.product_family.clone().unwrap_or_default();
+            let family = derived.fields.product_family.clone().unwrap_or_default();
             let key = (
                 hit.lead_type.clone(),
                 hit.title.clone(),
@@ -219,7 +242,7 @@ impl Evaluator<'_> {
                 recs
             };
             let key = asset_key(row.text("serial_number"), row.id);
-            leads.push(Lead {
+            let lead = Lead {
                 lead_id: lead::lead_id(&key, &hit.lead_type, 8),
                 priority: self.cfg.priority_thresholds.priority(score).to_string(),
                 score,
@@ -234,8 +257,8 @@ impl Evaluator<'_> {
                 install_base_id: row.id,
                 serial_number: row.text("serial_number").map(str::to_string),
                 product_name: row.text("product_name").map(str::to_string),
-                product_family: derived.product_family.clone(),
-                days_since_eol: derived.days_since_eol,
+                product_family: derived.fields.product_family.clone(),
+                days_since_eol: derived.fields.days_since_eol,
                 recommended_skus: recommend::flatten_skus(&recs),
                 recommended_services: recs,
                 extra: map_to_json(&hit.extra),
@@ -245,7 +268,9 @@ impl Evaluator<'_> {
                 active: true,
                 created_at: String::new(),
                 updated_at: String::new(),
-            });
+            };
+            let enc = ledger::Encoded::of(&lead);
+            leads.push((lead, enc));
         }
         Ok((derived, leads))
     }
@@ -255,22 +280,22 @@ impl Evaluator<'_> {
 fn write_chunk(
     conn: &Connection,
     results: Vec<ItemResult>,
-    ids: &mut HashSet<String>,
-    run_id: i64,
-    now: &str,
+    ledger: &mut ledger::Ledger,
     out: &mut Outcome,
 ) -> Result<()> {
     for r in results {
         let (derived, leads) = r?;
-        write_derived(conn, &derived)?;
-        for mut lead in leads {
-            if !ids.insert(lead.lead_id.clone()) {
+        if derived.changed {
+            write_derived(conn, &derived)?;
+        }
+        for (mut lead, enc) in leads {
+            if !ledger.seen.insert(lead.lead_id.clone()) {
                 // Two assets hashed to the same short id: the later one gets a longer id.
                 let key = asset_key(lead.serial_number.as_deref(), lead.install_base_id);
                 lead.lead_id = lead::lead_id(&key, &lead.lead_type, 13);
-                ids.insert(lead.lead_id.clone());
+                ledger.seen.insert(lead.lead_id.clone());
             }
-            upsert_lead(conn, &lead, run_id, now, out)?;
+            ledger.write(conn, &lead, &enc, out)?;
             out.leads += 1;
         }
     }
@@ -297,123 +322,13 @@ fn write_derived(conn: &Connection, d: &Derived) -> Result<()> {
          product_family = ?4 WHERE id = ?5",
     )?
     .execute(params![
-        d.days_since_eol,
-        d.days_since_expiry,
-        d.risk_level,
-        d.product_family,
+        d.fields.days_since_eol,
+        d.fields.days_since_expiry,
+        d.fields.risk_level,
+        d.fields.product_family,
         d.id
     ])?;
     Ok(())
-}
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
-}
-
-/// Inserts a new lead or refreshes an existing one, keeping its status, notes and history.
-fn upsert_lead(
-    conn: &Connection,
-    lead: &Lead,
-    run_id: i64,
-    now: &str,
-    out: &mut Outcome,
-) -> Result<()> {
-    let previous: Option<(bool, String)> = conn
-        .prepare_cached("SELECT active, priority FROM leads WHERE lead_id = ?1")?
-        .query_row([&lead.lead_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
-    conn.prepare_cached(
-        "INSERT INTO leads (lead_id, lead_type, rule, install_base_id, serial_number, product_name,
-           product_family, account_id, territory_id, title, description, recommended_action, score,
-           priority, factors, reasons, recommended_services, recommended_skus, days_since_eol,
-           extra, estimated_value, status, active, closed_reason, created_at, updated_at, run_id)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?23,
-           'new',1,NULL,?21,?21,?22)
-         ON CONFLICT(lead_id) DO UPDATE SET lead_type = excluded.lead_type, rule = excluded.rule,
-           install_base_id = excluded.install_base_id, serial_number = excluded.serial_number,
-           product_name = excluded.product_name, product_family = excluded.product_family,
-           account_id = excluded.account_id, territory_id = excluded.territory_id,
-           title = excluded.title, description = excluded.description,
-           recommended_action = excluded.recommended_action, score = excluded.score,
-           priority = excluded.priority, factors = excluded.factors, reasons = excluded.reasons,
-           recommended_services = excluded.recommended_services,
-           recommended_skus = excluded.recommended_skus, days_since_eol = excluded.days_since_eol,
-           extra = excluded.extra, estimated_value = excluded.estimated_value, active = 1,
-           closed_reason = NULL, run_id = excluded.run_id",
-    )?
-    .execute(params![
-        lead.lead_id,
-        lead.lead_type,
-        lead.rule,
-        lead.install_base_id,
-        lead.serial_number,
-        lead.product_name,
-        lead.product_family,
-        lead.account_id,
-        lead.territory_id,
-        lead.title,
-        lead.description,
-        lead.recommended_action,
-        lead.score,
-        lead.priority,
-        json(&lead.factors),
-        json(&lead.reasons),
-        json(&lead.recommended_services),
-        lead.recommended_skus.join(","),
-        lead.days_since_eol,
-        json(&lead.extra),
-        now,
-        run_id,
-        // A column of its own, so pipeline sums read an index instead of parsing JSON.
-        lead.extra
-            .get("estimated_value")
-            .and_then(serde_json::Value::as_f64)
-    ])?;
-    let event = match &previous {
-        None => {
-            out.new_leads += 1;
-            Some("created")
-        }
-        Some((false, _)) => {
-            out.reopened += 1;
-            Some("reopened")
-        }
-        Some((true, _)) => None,
-    };
-    if let Some(kind) = event {
-        conn.prepare_cached(
-            "INSERT INTO lead_events (lead_id, at, kind, run_id) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![lead.lead_id, now, kind, run_id])?;
-    }
-    // The digest reports priority moves; the event reuses the from/to columns for priorities.
-    if let Some((_, old)) = previous.filter(|(_, old)| *old != lead.priority) {
-        conn.prepare_cached(
-            "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status, run_id)
-             VALUES (?1, ?2, 'priority', ?3, ?4, ?5)",
-        )?
-        .execute(params![lead.lead_id, now, old, lead.priority, run_id])?;
-    }
-    Ok(())
-}
-
-/// Marks active leads this run did not trigger as inactive; they keep their status and history.
-fn close_untriggered(conn: &Connection, run_id: i64, now: &str) -> Result<usize> {
-    conn.execute(
-        "INSERT INTO lead_events (lead_id, at, kind, note, run_id)
-         SELECT lead_id, ?1, 'closed', 'no longer triggered', ?2 FROM leads
-         WHERE active = 1 AND run_id != ?2",
-        params![now, run_id],
-    )?;
-    Ok(conn.execute(
-        "UPDATE leads SET active = 0, closed_reason = 'closed: no longer triggered'
-         WHERE active = 1 AND run_id != ?1",
-        [run_id],
-    )?)
 }
 
 #[cfg(test)]

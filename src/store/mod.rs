@@ -173,12 +173,14 @@ mod migration_tests {
     use super::*;
 
     #[test]
-    fn a_version_1_database_gains_the_estimated_value_column() {
+    fn a_version_1_database_gains_the_columns_added_since() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         {
             let conn = Connection::open(&path).unwrap();
-            let v1 = schema::CREATE.replace("    estimated_value      REAL,\n", "");
+            let v1 = schema::CREATE
+                .replace("    estimated_value      REAL,\n", "")
+                .replace("    fingerprint          INTEGER,\n", "");
             let v1 = v1.split("-- Covering indexes").next().unwrap().to_string()
                 + "CREATE INDEX IF NOT EXISTS leads_territory ON leads(territory_id);";
             conn.execute_batch(&v1).unwrap();
@@ -193,11 +195,12 @@ mod migration_tests {
         let has: i64 = store
             .conn
             .query_row(
-                "SELECT count(*) FROM pragma_table_info('leads') WHERE name = 'estimated_value'",
+                "SELECT count(*) FROM pragma_table_info('leads')
+                 WHERE name IN ('estimated_value', 'fingerprint')",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(has, 1);
+        assert_eq!(has, 2);
     }
 }

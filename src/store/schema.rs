@@ -2,7 +2,7 @@
 //! every source row keeps `source_file`, `source_sheet`, `source_row`.
 
 /// Bumped when the schema changes incompatibly; stored in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Creates every table and index that does not exist yet.
 pub const CREATE: &str = r"
@@ -182,6 +182,7 @@ CREATE TABLE IF NOT EXISTS leads (
     days_since_eol       INTEGER,
     extra                TEXT NOT NULL,
     estimated_value      REAL,
+    fingerprint          INTEGER,
     status               TEXT NOT NULL DEFAULT 'new',
     active               INTEGER NOT NULL DEFAULT 1,
     closed_reason        TEXT,
@@ -201,6 +202,11 @@ CREATE INDEX IF NOT EXISTS leads_family ON leads(active, product_family);
 CREATE INDEX IF NOT EXISTS ib_territory ON install_base(territory_id);
 CREATE INDEX IF NOT EXISTS ib_family ON install_base(product_family);
 CREATE INDEX IF NOT EXISTS ib_status ON install_base(support_status);
+-- Small facts about the database itself, such as what the accounts were last derived from.
+CREATE TABLE IF NOT EXISTS meta (
+    key              TEXT PRIMARY KEY,
+    value            TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS lead_events (
     id               INTEGER PRIMARY KEY,
     lead_id          TEXT NOT NULL,
@@ -217,7 +223,11 @@ CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
 ";
 
 /// Steps that bring an older database up to [`SCHEMA_VERSION`], by the version they start from.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, "ALTER TABLE leads ADD COLUMN estimated_value REAL;")];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, "ALTER TABLE leads ADD COLUMN estimated_value REAL;"),
+    // A hash of a lead's evaluated columns: re-evaluation rewrites only the leads it changed.
+    (2, "ALTER TABLE leads ADD COLUMN fingerprint INTEGER;"),
+];
 
 /// The data tables that `load` fills from source files, in load order.
 pub const DATA_TABLES: &[&str] = &[

@@ -381,3 +381,48 @@ fn rules_cannot_change_their_inputs_for_the_rules_after_them() {
         &["cannot modify constant item", "triggers/sneaky.rhai:3:5"],
     );
 }
+
+/// Everything evaluation writes, in a stable order.
+fn evaluated(w: &Workdir, db: &str) -> Vec<String> {
+    let mut rows = w.sql(
+        db,
+        "SELECT lead_id, lead_type, rule, score, priority, title, description,
+           recommended_action, factors, reasons, recommended_services, recommended_skus, extra,
+           active FROM leads ORDER BY lead_id",
+    );
+    rows.extend(w.sql(
+        db,
+        "SELECT id, days_since_eol, days_since_expiry, risk_level, product_family
+         FROM install_base ORDER BY id",
+    ));
+    rows
+}
+
+fn run_args<'a>(data: &'a str, db: &'a str) -> [&'a str; 7] {
+    ["run", "--data", data, "--db", db, "--as-of", "2025-10-29"]
+}
+
+#[test]
+fn cached_rule_results_equal_running_every_rule() {
+    let w = Workdir::new();
+    w.ok(&[
+        "sample", "--rows", "3000", "--format", "csv", "--out", "gen",
+    ]);
+    let mut inputs = vec![sample(), "gen".to_string()];
+    inputs.extend(shared_data().map(|p| p.display().to_string()));
+    for (i, data) in inputs.iter().enumerate() {
+        let (cached, plain) = (format!("c{i}.db"), format!("p{i}.db"));
+        w.ok(&run_args(data, &cached));
+        w.ok_env(&[("ONELEAD_NO_MEMO", "1")], &run_args(data, &plain));
+        let (a, b) = (evaluated(&w, &cached), evaluated(&w, &plain));
+        assert!(a.len() > 100, "{data}: too little to compare");
+        assert!(a == b, "{data}: cached and uncached evaluations differ");
+        // The cache is used, not bypassed: its hit counts are reported with ONELEAD_TIMINGS.
+        let out = w.run_env(&[("ONELEAD_TIMINGS", "1")], &run_args(data, &cached));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("memo: scoring/urgency cached"),
+            "{data}: {stderr}"
+        );
+    }
+}

@@ -78,18 +78,30 @@ impl Workdir {
 
     /// Runs `onelead args…` in the folder.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(&[], args)
+    }
+
+    /// Runs `onelead args…` in the folder with extra environment variables.
+    pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_onelead"))
             .args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
             .env_remove("ONELEAD_DB")
+            .env_remove("ONELEAD_NO_MEMO")
+            .envs(env.iter().copied())
             .output()
             .expect("run onelead")
     }
 
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        self.ok_env(&[], args)
+    }
+
+    /// [`Workdir::ok`] with extra environment variables.
+    pub fn ok_env(&self, env: &[(&str, &str)], args: &[&str]) -> String {
+        let out = self.run_env(env, args);
         assert!(
             out.status.success(),
             "onelead {args:?} failed ({:?}):\nstdout:\n{}\nstderr:\n{}",

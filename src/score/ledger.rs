@@ -1,0 +1,341 @@
+//! Writing evaluated leads. Every existing lead's state is read once up front (id → active,
+//! priority, score, fingerprint), so each lead is written only when it is new, reopened or
+//! different: a re-evaluation after a rule edit rewrites the leads the edit changed, not all of
+//! them, and the change report falls out of the same comparison instead of two snapshots of the
+//! whole table.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use rusqlite::{Connection, params};
+
+use super::Outcome;
+use super::diff::{ChangeBuilder, LeadState};
+use super::lead::Lead;
+use crate::error::Result;
+
+/// What the database held for one lead before this evaluation.
+#[derive(Debug, Clone)]
+pub struct Prior {
+    active: bool,
+    priority: String,
+    score: f64,
+    fingerprint: Option<i64>,
+}
+
+/// A lead's stored columns, encoded by the worker that evaluated it (off the writer thread).
+pub struct Encoded {
+    factors: String,
+    reasons: String,
+    services: String,
+    skus: String,
+    extra: String,
+    estimated_value: Option<f64>,
+    fingerprint: i64,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+impl Encoded {
+    /// Encodes the JSON columns and fingerprints every column a re-evaluation can change.
+    pub fn of(lead: &Lead) -> Encoded {
+        let factors = json(&lead.factors);
+        let reasons = json(&lead.reasons);
+        let services = json(&lead.recommended_services);
+        let skus = lead.recommended_skus.join(",");
+        let extra = json(&lead.extra);
+        // A column of its own, so pipeline sums read an index instead of parsing JSON.
+        let estimated_value = lead
+            .extra
+            .get("estimated_value")
+            .and_then(serde_json::Value::as_f64);
+        // SipHash with fixed keys: stable across runs of one build. A different build may hash
+        // differently, which only costs one full rewrite.
+        let mut h = std::hash::DefaultHasher::new();
+        (
+            &lead.lead_type,
+            &lead.rule,
+            lead.install_base_id,
+            &lead.serial_number,
+            &lead.product_name,
+            &lead.product_family,
+            &lead.account_id,
+            &lead.territory_id,
+        )
+            .hash(&mut h);
+        (
+            &lead.title,
+            &lead.description,
+            &lead.recommended_action,
+            lead.score.to_bits(),
+            &lead.priority,
+            &factors,
+            &reasons,
+            &services,
+            &skus,
+            lead.days_since_eol,
+            &extra,
+            estimated_value.map(f64::to_bits),
+        )
+            .hash(&mut h);
+        Encoded {
+            factors,
+            reasons,
+            services,
+            skus,
+            extra,
+            estimated_value,
+            fingerprint: i64::from_ne_bytes(h.finish().to_ne_bytes()),
+        }
+    }
+}
+
+/// The writer's state for one evaluation.
+pub struct Ledger {
+    prior: HashMap<String, Prior>,
+    /// Lead ids written or confirmed by this evaluation.
+    pub seen: HashSet<String>,
+    changes: Option<ChangeBuilder>,
+    run_id: i64,
+    now: String,
+}
+
+impl Ledger {
+    /// Reads every lead's state; `track` also builds the change report.
+    pub fn read(conn: &Connection, run_id: i64, now: &str, track: bool) -> Result<Ledger> {
+        let mut stmt =
+            conn.prepare("SELECT lead_id, active, priority, score, fingerprint FROM leads")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Prior {
+                    active: r.get(1)?,
+                    priority: r.get(2)?,
+                    score: r.get(3)?,
+                    fingerprint: r.get(4)?,
+                },
+            ))
+        })?;
+        let prior = rows.collect::<rusqlite::Result<HashMap<_, _>>>()?;
+        let changes = track.then(|| {
+            let mut c = ChangeBuilder::default();
+            for p in prior.values().filter(|p| p.active) {
+                c.count_before(&p.priority);
+            }
+            c
+        });
+        Ok(Ledger {
+            prior,
+            seen: HashSet::new(),
+            changes,
+            run_id,
+            now: now.to_string(),
+        })
+    }
+
+    /// Writes one triggered lead if it is new, reopened or changed.
+    pub fn write(
+        &mut self,
+        conn: &Connection,
+        lead: &Lead,
+        enc: &Encoded,
+        out: &mut Outcome,
+    ) -> Result<()> {
+        let prior = self.prior.get(&lead.lead_id);
+        if let Some(c) = &mut self.changes {
+            c.count_after(&lead.priority);
+            match prior {
+                Some(p) if p.active => c.moved(state(lead), &p.priority, p.score),
+                _ => c.added(state(lead)),
+            }
+        }
+        match prior {
+            None => {
+                out.new_leads += 1;
+                insert(conn, lead, enc, self.run_id, &self.now)?;
+                event(conn, &lead.lead_id, &self.now, "created", self.run_id)?;
+            }
+            Some(p) if !p.active => {
+                out.reopened += 1;
+                update(conn, lead, enc, self.run_id)?;
+                event(conn, &lead.lead_id, &self.now, "reopened", self.run_id)?;
+            }
+            Some(p) if p.fingerprint == Some(enc.fingerprint) => {}
+            Some(p) => {
+                update(conn, lead, enc, self.run_id)?;
+                // The digest reports priority moves; the event reuses the from/to columns.
+                if p.priority != lead.priority {
+                    conn.prepare_cached(
+                        "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status,
+                         run_id) VALUES (?1, ?2, 'priority', ?3, ?4, ?5)",
+                    )?
+                    .execute(params![
+                        lead.lead_id,
+                        self.now,
+                        p.priority,
+                        lead.priority,
+                        self.run_id
+                    ])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks active leads this evaluation did not trigger as inactive (they keep their status and
+    /// history) and returns how many, with the change report if one was asked for.
+    pub fn close_untriggered(
+        self,
+        conn: &Connection,
+    ) -> Result<(usize, Option<super::diff::ChangeReport>)> {
+        let Ledger {
+            prior,
+            seen,
+            mut changes,
+            run_id,
+            now,
+        } = self;
+        let mut gone: Vec<&String> = prior
+            .iter()
+            .filter(|(id, p)| p.active && !seen.contains(*id))
+            .map(|(id, _)| id)
+            .collect();
+        gone.sort();
+        for id in &gone {
+            if let Some(c) = &mut changes {
+                c.removed(read_state(conn, id)?);
+            }
+            conn.prepare_cached(
+                "UPDATE leads SET active = 0, closed_reason = 'closed: no longer triggered',
+                 run_id = ?2 WHERE lead_id = ?1",
+            )?
+            .execute(params![id, run_id])?;
+            conn.prepare_cached(
+                "INSERT INTO lead_events (lead_id, at, kind, note, run_id)
+                 VALUES (?1, ?2, 'closed', 'no longer triggered', ?3)",
+            )?
+            .execute(params![id, now, run_id])?;
+        }
+        Ok((gone.len(), changes.map(ChangeBuilder::finish)))
+    }
+}
+
+fn state(lead: &Lead) -> LeadState {
+    LeadState {
+        lead_id: lead.lead_id.clone(),
+        lead_type: lead.lead_type.clone(),
+        priority: lead.priority.clone(),
+        score: lead.score,
+        account: lead.account_name.clone(),
+        product: lead.product_name.clone(),
+        serial: lead.serial_number.clone(),
+    }
+}
+
+fn read_state(conn: &Connection, id: &str) -> Result<LeadState> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT l.lead_id, l.lead_type, l.priority, l.score, a.name, l.product_name,
+             l.serial_number FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
+             WHERE l.lead_id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(LeadState {
+                lead_id: r.get(0)?,
+                lead_type: r.get(1)?,
+                priority: r.get(2)?,
+                score: r.get(3)?,
+                account: r.get(4)?,
+                product: r.get(5)?,
+                serial: r.get(6)?,
+            })
+        })?)
+}
+
+fn event(conn: &Connection, id: &str, now: &str, kind: &str, run_id: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO lead_events (lead_id, at, kind, run_id) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, now, kind, run_id])?;
+    Ok(())
+}
+
+fn insert(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64, now: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO leads (lead_id, lead_type, rule, install_base_id, serial_number, product_name,
+           product_family, account_id, territory_id, title, description, recommended_action, score,
+           priority, factors, reasons, recommended_services, recommended_skus, days_since_eol,
+           extra, estimated_value, fingerprint, status, active, closed_reason, created_at,
+           updated_at, run_id)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,
+           'new',1,NULL,?23,?23,?24)",
+    )?
+    .execute(params![
+        lead.lead_id,
+        lead.lead_type,
+        lead.rule,
+        lead.install_base_id,
+        lead.serial_number,
+        lead.product_name,
+        lead.product_family,
+        lead.account_id,
+        lead.territory_id,
+        lead.title,
+        lead.description,
+        lead.recommended_action,
+        lead.score,
+        lead.priority,
+        enc.factors,
+        enc.reasons,
+        enc.services,
+        enc.skus,
+        lead.days_since_eol,
+        enc.extra,
+        enc.estimated_value,
+        enc.fingerprint,
+        now,
+        run_id,
+    ])?;
+    Ok(())
+}
+
+/// Refreshes an existing lead's evaluated columns, keeping its status, notes and history.
+fn update(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE leads SET lead_type = ?2, rule = ?3, install_base_id = ?4, serial_number = ?5,
+           product_name = ?6, product_family = ?7, account_id = ?8, territory_id = ?9,
+           title = ?10, description = ?11, recommended_action = ?12, score = ?13, priority = ?14,
+           factors = ?15, reasons = ?16, recommended_services = ?17, recommended_skus = ?18,
+           days_since_eol = ?19, extra = ?20, estimated_value = ?21, fingerprint = ?22,
+           active = 1, closed_reason = NULL, run_id = ?23
+         WHERE lead_id = ?1",
+    )?
+    .execute(params![
+        lead.lead_id,
+        lead.lead_type,
+        lead.rule,
+        lead.install_base_id,
+        lead.serial_number,
+        lead.product_name,
+        lead.product_family,
+        lead.account_id,
+        lead.territory_id,
+        lead.title,
+        lead.description,
+        lead.recommended_action,
+        lead.score,
+        lead.priority,
+        enc.factors,
+        enc.reasons,
+        enc.services,
+        enc.skus,
+        lead.days_since_eol,
+        enc.extra,
+        enc.estimated_value,
+        enc.fingerprint,
+        run_id,
+    ])?;
+    Ok(())
+}
