@@ -35,7 +35,12 @@ pub struct Encoded {
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+    // Sized for a typical factors column, so the buffer rarely grows while writing.
+    let mut buf = Vec::with_capacity(640);
+    match serde_json::to_writer(&mut buf, v) {
+        Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| "null".into()),
+        Err(_) => "null".into(),
+    }
 }
 
 impl Encoded {
