@@ -140,6 +140,11 @@ impl Ledger {
         })
     }
 
+    /// True when the database held no lead at all.
+    pub fn is_empty(&self) -> bool {
+        self.prior.is_empty()
+    }
+
     /// Writes one triggered lead if it is new, reopened or changed.
     pub fn write(
         &mut self,
@@ -160,7 +165,10 @@ impl Ledger {
             None => {
                 out.new_leads += 1;
                 insert(conn, lead, enc, self.run_id, &self.now)?;
-                event(conn, &lead.lead_id, &self.now, "created", self.run_id)?;
+                // Into an empty table every lead is new: one statement logs them all at the end.
+                if !self.prior.is_empty() {
+                    event(conn, &lead.lead_id, &self.now, "created", self.run_id)?;
+                }
             }
             Some(p) if !p.active => {
                 out.reopened += 1;
@@ -208,6 +216,13 @@ impl Ledger {
             .map(|(id, _)| id)
             .collect();
         gone.sort();
+        if prior.is_empty() {
+            conn.execute(
+                "INSERT INTO lead_events (lead_id, at, kind, run_id)
+                 SELECT lead_id, ?1, 'created', ?2 FROM leads ORDER BY rowid",
+                params![now, run_id],
+            )?;
+        }
         for id in &gone {
             if let Some(c) = &mut changes {
                 c.removed(read_state(conn, id)?);
@@ -225,6 +240,23 @@ impl Ledger {
         }
         Ok((gone.len(), changes.map(ChangeBuilder::finish)))
     }
+}
+
+/// Drops the secondary indexes of the (empty) `leads` table and returns the statements that
+/// rebuild them: filling the table and then sorting once per index is much cheaper than a
+/// B-tree insert per row per index. Inside the run's transaction, so a failed run restores them.
+pub fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, sql FROM sqlite_master
+         WHERE type = 'index' AND tbl_name = 'leads' AND sql IS NOT NULL",
+    )?;
+    let indexes = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (name, _) in &indexes {
+        conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
 fn state(lead: &Lead) -> LeadState {

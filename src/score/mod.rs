@@ -97,6 +97,11 @@ impl Evaluator<'_> {
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut out = Outcome::default();
         let mut ledger = ledger::Ledger::read(conn, run_id, &now, self.track_changes)?;
+        let deferred = if self.make_leads && ledger.is_empty() {
+            ledger::defer_indexes(conn)?
+        } else {
+            Vec::new()
+        };
         let mut after = 0;
         let cache = RecommendCache::default();
         let mut pending: Option<Vec<ItemResult>> = None;
@@ -139,6 +144,9 @@ impl Evaluator<'_> {
         }
         if self.make_leads {
             (out.closed, out.changes) = ledger.close_untriggered(conn)?;
+        }
+        for sql in &deferred {
+            conn.execute_batch(sql)?;
         }
         write_secs += t.elapsed().as_secs_f64();
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
