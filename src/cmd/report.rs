@@ -65,7 +65,7 @@ pub fn gather(conn: &Connection, filter: &LeadFilter, filters: Vec<String>) -> R
         }
         // An exact id always finds exactly that account.
         if let Lookup::Found(a) = account_view::find_account(conn, id, id)? {
-            accounts.push(account_view::account_360(conn, a)?);
+            accounts.push(account_view::account_360(conn, a, None)?);
         }
     }
     let counts = query::counts_by_type_priority(conn)?;

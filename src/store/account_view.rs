@@ -1,6 +1,8 @@
 //! The account 360° view: finding an account by id, name or alias, and everything known about
 //! it. Every query selects by `account_id`, which each table indexes.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -199,11 +201,18 @@ pub struct ExpiringCredit {
 pub struct Credits {
     /// Sum of active credits.
     pub active_total: i64,
-    /// Rows expiring within 90 days.
+    /// Rows expiring within 90 days (at most the limit asked for).
     pub expiring: Vec<ExpiringCredit>,
+    /// How many rows expire within 90 days in all (not in the JSON).
+    #[serde(skip)]
+    pub expiring_total: usize,
 }
 
 /// Everything known about one account: the `account` command's JSON.
+///
+/// The four lists (install base, leads, opportunities, expiring credits) hold at most the limit
+/// given to [`account_360`]; the `*_total` fields, which the JSON leaves out, say how many rows
+/// each has in all. The counts per risk level and family always cover the whole install base.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Account360 {
     /// Who it is.
@@ -214,35 +223,82 @@ pub struct Account360 {
     pub risk_levels: Vec<Count>,
     /// Install-base rows per product family, most first.
     pub product_families: Vec<Count>,
-    /// Every install-base row, longest past EOL first.
+    /// Its install-base rows, earliest end of life first.
     pub install_base: Vec<Asset>,
+    /// Install-base rows in all.
+    #[serde(skip)]
+    pub install_base_total: usize,
     /// Its active leads, best first.
     pub leads: Vec<Lead>,
+    /// Active leads in all.
+    #[serde(skip)]
+    pub leads_total: usize,
     /// Its opportunities.
     pub opportunities: Vec<Opportunity>,
+    /// Opportunities in all.
+    #[serde(skip)]
+    pub opportunities_total: usize,
     /// Its project history.
     pub projects: Projects,
     /// Its service credits.
     pub service_credits: Credits,
 }
 
-fn counts(conn: &Connection, column: &str, id: &str) -> Result<Vec<Count>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {column}, count(*) FROM install_base WHERE account_id = ?1
-         GROUP BY 1 ORDER BY 2 DESC, 1"
-    ))?;
+/// Install-base rows per risk level and per product family, each most first (ties: by value),
+/// from one pass over the account's `ib_account_eol` index entries.
+fn install_base_counts(conn: &Connection, id: &str) -> Result<(Vec<Count>, Vec<Count>)> {
+    let mut risk: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    let mut family: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT risk_level, product_family, count(*) FROM install_base WHERE account_id = ?1
+         GROUP BY 1, 2",
+    )?;
     let rows = stmt.query_map([id], |r| {
-        Ok(Count {
-            value: r.get(0)?,
-            count: r.get(1)?,
-        })
+        Ok((
+            r.get::<_, Option<String>>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    for row in rows {
+        let (r, f, n) = row?;
+        *risk.entry(r).or_default() += n;
+        *family.entry(f).or_default() += n;
+    }
+    let most_first = |m: BTreeMap<Option<String>, i64>| {
+        let mut v: Vec<Count> = m
+            .into_iter()
+            .map(|(value, count)| Count { value, count })
+            .collect();
+        // Stable: equal counts keep the map's order, NULL first, as SQL's `ORDER BY 2 DESC, 1`.
+        v.sort_by_key(|c| std::cmp::Reverse(c.count));
+        v
+    };
+    Ok((most_first(risk), most_first(family)))
 }
 
-/// Reads the 360° view of `account`.
-pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
+/// The account's service credits that expire within 90 days.
+const EXPIRING: &str = "FROM service_credits
+    WHERE account_id = ?1 AND expiry_bucket IN ('0-45', '46-90')";
+
+/// `count(*)` of a query that takes the account id as `?1`.
+fn count(conn: &Connection, sql: &str, id: &str) -> Result<usize> {
+    let n: i64 = conn.query_row(sql, [id], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Reads the 360° view of `account`, each list cut to `limit` rows (`None`: all of them).
+/// Only the rows kept are read: the indexes `ib_account_eol`, `leads_account_score` and
+/// `opp_account_id` hand them over in display order, so a giant account costs what a small one
+/// does, plus its counts.
+pub fn account_360(
+    conn: &Connection,
+    account: Identity,
+    limit: Option<usize>,
+) -> Result<Account360> {
     let id = account.account_id.as_str();
+    // SQLite reads a negative LIMIT as "no limit".
+    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare(
         "SELECT alias, method, similarity, source_table, occurrences FROM account_aliases
          WHERE account_id = ?1 ORDER BY similarity DESC, alias",
@@ -258,13 +314,18 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let (risk_levels, product_families) = install_base_counts(conn, id)?;
+    let install_base_total = risk_levels
+        .iter()
+        .map(|c| usize::try_from(c.count).unwrap_or(0))
+        .sum();
     let mut stmt = conn.prepare(
         "SELECT serial_number, product_name, product_family, risk_level, eol_date, support_status
          FROM install_base WHERE account_id = ?1
-         ORDER BY eol_date IS NULL, eol_date, serial_number, id",
+         ORDER BY eol_date IS NULL, eol_date, serial_number, id LIMIT ?2",
     )?;
     let install_base = stmt
-        .query_map([id], |r| {
+        .query_map(params![id, limit], |r| {
             Ok(Asset {
                 serial_number: r.get(0)?,
                 product_name: r.get(1)?,
@@ -277,17 +338,22 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
         .collect::<rusqlite::Result<_>>()?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
-         WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id"
+         WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id LIMIT ?2"
     ))?;
     let leads = stmt
-        .query_map([id], lead_from_row)?
+        .query_map(params![id, limit], lead_from_row)?
         .collect::<rusqlite::Result<_>>()?;
+    let leads_total = count(
+        conn,
+        "SELECT count(*) FROM leads WHERE account_id = ?1 AND active = 1",
+        id,
+    )?;
     let mut stmt = conn.prepare(
         "SELECT opportunity_id, name, product_line FROM opportunities WHERE account_id = ?1
-         ORDER BY opportunity_id, id",
+         ORDER BY opportunity_id, id LIMIT ?2",
     )?;
     let opportunities = stmt
-        .query_map([id], |r| {
+        .query_map(params![id, limit], |r| {
             Ok(Opportunity {
                 opportunity_id: r.get(0)?,
                 name: r.get(1)?,
@@ -295,6 +361,11 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let opportunities_total = count(
+        conn,
+        "SELECT count(*) FROM opportunities WHERE account_id = ?1",
+        id,
+    )?;
     let mut projects = conn.query_row(
         "SELECT count(*), max(end_date), coalesce(sum(system_status = 'CLSD'), 0)
          FROM projects WHERE account_id = ?1",
@@ -321,13 +392,12 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
         [id],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare(&format!(
         "SELECT project_id, project_name, practice, active, expiry_bucket, contract_end
-         FROM service_credits WHERE account_id = ?1 AND expiry_bucket IN ('0-45', '46-90')
-         ORDER BY contract_end, project_id",
-    )?;
+         {EXPIRING} ORDER BY contract_end, project_id LIMIT ?2"
+    ))?;
     let expiring = stmt
-        .query_map(params![id], |r| {
+        .query_map(params![id, limit], |r| {
             Ok(ExpiringCredit {
                 project_id: r.get(0)?,
                 project_name: r.get(1)?,
@@ -338,18 +408,23 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let expiring_total = count(conn, &format!("SELECT count(*) {EXPIRING}"), id)?;
     Ok(Account360 {
-        risk_levels: counts(conn, "risk_level", id)?,
-        product_families: counts(conn, "product_family", id)?,
         account,
         aliases,
+        risk_levels,
+        product_families,
         install_base,
+        install_base_total,
         leads,
+        leads_total,
         opportunities,
+        opportunities_total,
         projects,
         service_credits: Credits {
             active_total,
             expiring,
+            expiring_total,
         },
     })
 }
@@ -405,7 +480,7 @@ mod tests {
         let Lookup::Found(acme) = find(&s.conn, "ACC1") else {
             panic!()
         };
-        let v = account_360(&s.conn, acme).unwrap();
+        let v = account_360(&s.conn, acme, None).unwrap();
         assert_eq!(v.aliases.len(), 2);
         assert_eq!(v.aliases[0].method, "exact");
         assert_eq!(v.install_base.len(), 2);
@@ -424,5 +499,75 @@ mod tests {
         );
         assert_eq!(v.service_credits.active_total, 55);
         assert_eq!(v.service_credits.expiring.len(), 2);
+    }
+
+    #[test]
+    fn a_limit_cuts_each_list_but_not_its_total_or_the_counts() {
+        let (_d, s) = testdb::build();
+        let acme = || match find(&s.conn, "ACC1") {
+            Lookup::Found(a) => a,
+            other => panic!("{other:?}"),
+        };
+        let all = account_360(&s.conn, acme(), None).unwrap();
+        let one = account_360(&s.conn, acme(), Some(1)).unwrap();
+        // The first row of each list is the first row of the full list.
+        assert_eq!(one.install_base, all.install_base[..1]);
+        assert_eq!(one.leads, all.leads[..1]);
+        assert_eq!(one.opportunities, all.opportunities[..1]);
+        assert_eq!(
+            one.service_credits.expiring,
+            all.service_credits.expiring[..1]
+        );
+        for v in [&all, &one] {
+            assert_eq!(v.install_base_total, 2);
+            assert_eq!(v.leads_total, 2);
+            assert_eq!(v.opportunities_total, 1);
+            assert_eq!(v.service_credits.expiring_total, 2);
+            assert_eq!(v.risk_levels, all.risk_levels);
+            assert_eq!(v.product_families, all.product_families);
+        }
+        let none = account_360(&s.conn, acme(), Some(0)).unwrap();
+        assert!(none.install_base.is_empty() && none.leads.is_empty());
+        assert_eq!((none.install_base_total, none.leads_total), (2, 2));
+    }
+
+    #[test]
+    fn counts_are_most_first_then_by_value_with_none_first() {
+        let (_d, s) = testdb::build();
+        s.conn
+            .execute_batch(
+                "INSERT INTO install_base (account_id, risk_level, product_family, source_file,
+                   source_sheet, source_row)
+                 VALUES ('ACC3', 'LOW', 'Storage', 'f', 's', 1), ('ACC3', 'LOW', NULL, 'f', 's', 2),
+                        ('ACC3', 'HIGH', NULL, 'f', 's', 3), ('ACC3', NULL, 'Storage', 'f', 's', 4);",
+            )
+            .unwrap();
+        let Lookup::Found(a) = find(&s.conn, "ACC3") else {
+            panic!()
+        };
+        let v = account_360(&s.conn, a, None).unwrap();
+        let got = |c: &[Count]| -> Vec<(Option<String>, i64)> {
+            c.iter().map(|c| (c.value.clone(), c.count)).collect()
+        };
+        // The same order as SQL's `ORDER BY count DESC, value` (NULL sorts first).
+        for (list, column) in [
+            (&v.risk_levels, "risk_level"),
+            (&v.product_families, "product_family"),
+        ] {
+            let mut stmt = s
+                .conn
+                .prepare(&format!(
+                    "SELECT {column}, count(*) FROM install_base WHERE account_id = 'ACC3'
+                     GROUP BY 1 ORDER BY 2 DESC, 1"
+                ))
+                .unwrap();
+            let want: Vec<(Option<String>, i64)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(got(list), want, "{column}");
+        }
+        assert_eq!(v.install_base_total, 9);
     }
 }

@@ -52,7 +52,10 @@ CREATE TABLE IF NOT EXISTS install_base (
     source_sheet         TEXT NOT NULL,
     source_row           INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ib_account ON install_base(account_id);
+-- The account view lists an account's assets earliest EOL first (dates before none) and counts
+-- them per risk level and family: both read this index, the listing only for the rows shown.
+CREATE INDEX IF NOT EXISTS ib_account_eol ON install_base(account_id, eol_date IS NULL, eol_date,
+    serial_number, risk_level, product_family);
 CREATE INDEX IF NOT EXISTS ib_source ON install_base(source_file);
 CREATE INDEX IF NOT EXISTS ib_serial ON install_base(serial_number);
 CREATE TABLE IF NOT EXISTS opportunities (
@@ -67,7 +70,7 @@ CREATE TABLE IF NOT EXISTS opportunities (
     source_sheet     TEXT NOT NULL,
     source_row       INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS opp_account ON opportunities(account_id);
+CREATE INDEX IF NOT EXISTS opp_account_id ON opportunities(account_id, opportunity_id);
 CREATE INDEX IF NOT EXISTS opp_source ON opportunities(source_file);
 CREATE TABLE IF NOT EXISTS projects (
     id                   INTEGER PRIMARY KEY,
@@ -190,7 +193,8 @@ CREATE TABLE IF NOT EXISTS leads (
     run_id               INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leads_score ON leads(active, score DESC);
-CREATE INDEX IF NOT EXISTS leads_account ON leads(account_id);
+-- An account's best leads without reading (or sorting) the rest of them.
+CREATE INDEX IF NOT EXISTS leads_account_score ON leads(account_id, active, score DESC, lead_id);
 CREATE INDEX IF NOT EXISTS leads_territory ON leads(territory_id);
 -- Covering indexes for the rollups: the views aggregate these narrow indexes instead of
 -- reading every (wide, JSON-carrying) lead row.
@@ -214,6 +218,11 @@ CREATE TABLE IF NOT EXISTS lead_events (
     run_id           INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
+-- Indexes the ones above replaced, each a prefix of its replacement; a database made before
+-- them loses them on its next write.
+DROP INDEX IF EXISTS ib_account;
+DROP INDEX IF EXISTS opp_account;
+DROP INDEX IF EXISTS leads_account;
 ";
 
 /// Steps that bring an older database up to [`SCHEMA_VERSION`], by the version they start from.
