@@ -53,11 +53,10 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
     let out = &mut std::io::stdout().lock();
     let format = args.format.get();
     if leads.is_empty() && format == Format::Table {
-        let (all, _) = views::lead_totals(&store.conn)?;
-        let msg = if all == 0 {
-            super::NO_LEADS
-        } else {
+        let msg = if views::has_leads(&store.conn)? {
             "no leads match the filters"
+        } else {
+            super::NO_LEADS
         };
         writeln!(out, "{msg}")?;
         return Ok(());

@@ -54,7 +54,7 @@ pub fn run(args: &TerritoriesArgs) -> Result<()> {
     let ts = views::territories(&store.conn, args.sort)?;
     let out = &mut std::io::stdout().lock();
     let format = args.format.get();
-    if format == Format::Table && views::lead_totals(&store.conn)?.0 == 0 {
+    if format == Format::Table && !views::has_leads(&store.conn)? {
         writeln!(out, "{}", super::NO_LEADS)?;
         return Ok(());
     }

@@ -15,13 +15,19 @@ pub const PRIORITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 /// SQL for a lead's estimated value, or NULL when the trigger gave none (or gave a non-number).
 const ESTIMATE: &str = "l.estimated_value";
 
-/// Lead counts in the database: all rows and active ones (to tell "empty" from "nothing matched").
+/// Lead counts in the database: all rows and active ones.
 pub fn lead_totals(conn: &Connection) -> Result<(i64, i64)> {
     Ok(conn.query_row(
         "SELECT count(*), coalesce(sum(active), 0) FROM leads",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
+}
+
+/// Whether the database holds any lead, active or not (to tell "empty" from "nothing matched")
+/// without counting a million of them.
+pub fn has_leads(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM leads)", [], |r| r.get(0))?)
 }
 
 /// Active leads per priority.
@@ -70,25 +76,108 @@ pub struct Pipeline {
 
 /// Active leads per priority, and the pipeline estimate.
 pub fn overview(conn: &Connection) -> Result<(PriorityCounts, Pipeline)> {
-    let mut counts = PriorityCounts::default();
-    let mut stmt =
-        conn.prepare("SELECT priority, count(*) FROM leads WHERE active = 1 GROUP BY priority")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (p, n) = row?;
-        counts.add(&p, n);
+    let mix = lead_mix(conn)?;
+    Ok((mix.by_priority, mix.pipeline))
+}
+
+/// The rollups of active leads that do not depend on territory, from one pass over the
+/// `leads_mix` index: each aggregate on its own would scan every active lead again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeadMix {
+    /// Counts per (lead type, priority), ordered by type then priority, as
+    /// `query::counts_by_type_priority` returns them.
+    pub by_type_priority: Vec<(String, String, i64)>,
+    /// Counts per priority.
+    pub by_priority: PriorityCounts,
+    /// The pipeline estimate.
+    pub pipeline: Pipeline,
+    /// Counts per distinct score, lowest score first.
+    pub scores: Vec<(f64, i64)>,
+    /// Counts per product family (`None`: not classified).
+    pub families: BTreeMap<Option<String>, i64>,
+}
+
+impl LeadMix {
+    /// Active leads in all.
+    pub fn total(&self) -> i64 {
+        self.by_priority.total()
     }
-    let pipeline = conn.query_row(
-        &format!("SELECT sum({ESTIMATE}), count({ESTIMATE}) FROM leads l WHERE l.active = 1"),
-        [],
-        |r| {
-            Ok(Pipeline {
-                estimated_value: r.get(0)?,
-                leads_with_estimate: r.get(1)?,
-            })
-        },
-    )?;
-    Ok((counts, pipeline))
+}
+
+/// Reads the [`LeadMix`]. The `GROUP BY` follows the `leads_mix` index column for column, so
+/// SQLite streams the groups out of the index without sorting anything; there are few groups
+/// (types × priorities × families × distinct scores), folded here.
+pub fn lead_mix(conn: &Connection) -> Result<LeadMix> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT l.lead_type, l.priority, l.product_family, l.score, count(*), sum({ESTIMATE}),
+                count({ESTIMATE})
+         FROM leads l WHERE l.active = 1
+         GROUP BY l.lead_type, l.priority, l.product_family, l.score"
+    ))?;
+    let mut type_priority: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut scores: Vec<(f64, i64)> = Vec::new();
+    let mut mix = LeadMix::default();
+    let mut value = Sum::default();
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, f64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<f64>>(5)?,
+            r.get::<_, i64>(6)?,
+        ))
+    })?;
+    for row in rows {
+        let (ty, priority, family, score, n, estimate, with_estimate) = row?;
+        mix.by_priority.add(&priority, n);
+        *type_priority.entry((ty, priority)).or_default() += n;
+        *mix.families.entry(family).or_default() += n;
+        scores.push((score, n));
+        if let Some(v) = estimate {
+            value.add(v);
+        }
+        mix.pipeline.leads_with_estimate += with_estimate;
+    }
+    mix.pipeline.estimated_value = (mix.pipeline.leads_with_estimate > 0).then(|| value.total());
+    mix.by_type_priority = type_priority
+        .into_iter()
+        .map(|((ty, p), n)| (ty, p, n))
+        .collect();
+    // The same score comes once per (type, priority, family) group: merge them.
+    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (score, n) in scores {
+        match mix.scores.last_mut() {
+            Some(last) if last.0 == score => last.1 += n,
+            _ => mix.scores.push((score, n)),
+        }
+    }
+    Ok(mix)
+}
+
+/// Compensated (Neumaier) summation, so adding up per-group sums keeps the accuracy of SQLite's
+/// own `sum()` over the rows.
+#[derive(Debug, Default)]
+struct Sum {
+    sum: f64,
+    compensation: f64,
+}
+
+impl Sum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.compensation += (self.sum - t) + x;
+        } else {
+            self.compensation += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    fn total(&self) -> f64 {
+        self.sum + self.compensation
+    }
 }
 
 /// Active leads of one type per priority: the JSON rows of "leads by type".
@@ -247,6 +336,100 @@ mod tests {
         assert_eq!(pipe.estimated_value, Some(12500.5));
         assert_eq!(pipe.leads_with_estimate, 2);
         assert_eq!(lead_totals(&s.conn).unwrap(), (5, 4));
+    }
+
+    #[test]
+    fn lead_mix_adds_up_to_the_plain_aggregates() {
+        let (_d, s) = testdb::build();
+        // More than one lead per score, type and family, and a second estimate.
+        s.conn
+            .execute_batch(
+                "INSERT INTO leads SELECT 'X' || lead_id, lead_type, rule, install_base_id,
+                   serial_number, product_name, product_family, account_id, territory_id, title,
+                   description, recommended_action, score, priority, factors, reasons,
+                   recommended_services, recommended_skus, days_since_eol, extra,
+                   estimated_value * 3 + 0.1, status, active, closed_reason, created_at,
+                   updated_at, run_id FROM leads;
+                 UPDATE leads SET product_family = NULL WHERE lead_id = 'XCCCC0004';",
+            )
+            .unwrap();
+        let conn = &s.conn;
+        let sql = |q: &str| -> Vec<(Option<String>, i64)> {
+            let mut stmt = conn.prepare(q).unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let mix = lead_mix(conn).unwrap();
+        assert_eq!(
+            mix.by_type_priority,
+            crate::store::query::counts_by_type_priority(conn).unwrap()
+        );
+        let by_priority: Vec<(Option<String>, i64)> = PRIORITIES
+            .iter()
+            .zip(mix.by_priority.as_array())
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, n)| (Some((*p).to_string()), n))
+            .collect();
+        assert_eq!(
+            by_priority,
+            sql(
+                "SELECT priority, count(*) FROM leads WHERE active = 1 GROUP BY 1
+                 ORDER BY CASE priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1
+                   WHEN 'MEDIUM' THEN 2 ELSE 3 END"
+            )
+        );
+        let families: Vec<(Option<String>, i64)> = mix.families.clone().into_iter().collect();
+        assert_eq!(
+            families,
+            sql("SELECT product_family, count(*) FROM leads WHERE active = 1 GROUP BY 1")
+        );
+        let scores: Vec<(Option<String>, i64)> = mix
+            .scores
+            .iter()
+            .map(|(s, n)| (Some(s.to_string()), *n))
+            .collect();
+        assert_eq!(
+            scores,
+            sql("SELECT CAST(score AS TEXT), count(*) FROM leads WHERE active = 1 GROUP BY score ORDER BY score")
+                .into_iter()
+                .map(|(s, n)| (s.map(|s| s.parse::<f64>().unwrap().to_string()), n))
+                .collect::<Vec<_>>()
+        );
+        let (sum, n): (Option<f64>, i64) = conn
+            .query_row(
+                "SELECT sum(estimated_value), count(estimated_value) FROM leads WHERE active = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(mix.pipeline.leads_with_estimate, n);
+        assert_eq!(n, 4);
+        assert_eq!(mix.pipeline.estimated_value, sum);
+        assert_eq!(mix.total(), 8);
+    }
+
+    #[test]
+    fn the_pipeline_sum_keeps_its_precision() {
+        // Naive left-to-right addition loses the 1.0 entirely; SQLite's sum() does not.
+        let mut s = Sum::default();
+        for x in [1e16, 1.0, -1e16] {
+            s.add(x);
+        }
+        assert_eq!(s.total(), 1.0);
+    }
+
+    #[test]
+    fn has_leads_counts_inactive_ones() {
+        let (_d, s) = testdb::build();
+        assert!(has_leads(&s.conn).unwrap());
+        s.conn
+            .execute("DELETE FROM leads WHERE active = 1", [])
+            .unwrap();
+        assert!(has_leads(&s.conn).unwrap());
+        s.conn.execute("DELETE FROM leads", []).unwrap();
+        assert!(!has_leads(&s.conn).unwrap());
     }
 
     #[test]
