@@ -9,7 +9,7 @@ use crate::cli::{Format, ViewArgs};
 use crate::error::Result;
 use crate::report::{self, Style, Table};
 use crate::store::analytics::{self as stats, Bucket, Coverage, FamilyMix};
-use crate::store::views::{self, Territory, TerritorySort, TypeCounts};
+use crate::store::views::{self, Territory, TypeCounts};
 
 /// The `analytics` JSON.
 #[derive(Debug, Serialize)]
@@ -26,9 +26,7 @@ pub fn run(args: &ViewArgs) -> Result<()> {
     let (_, store) = super::open_view(&args.db)?;
     let conn = &store.conn;
     let mix = views::lead_mix(conn)?;
-    let mut leaderboard = views::territories(conn, TerritorySort::Leads)?;
-    leaderboard.retain(|t| t.leads > 0);
-    leaderboard.truncate(10);
+    let leaderboard = views::leaderboard(conn, 10)?;
     let a = Analytics {
         score_histogram: stats::score_histogram(&mix),
         by_type_priority: views::type_counts(&mix.by_type_priority),

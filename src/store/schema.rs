@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS account_aliases (
     PRIMARY KEY (alias, account_id, source_table)
 );
 CREATE INDEX IF NOT EXISTS alias_account ON account_aliases(account_id);
+-- `territories` counts accounts per territory by walking this instead of sorting the table.
+CREATE INDEX IF NOT EXISTS accounts_territory ON accounts(territory_id, territory_name);
 CREATE TABLE IF NOT EXISTS install_base (
     id                   INTEGER PRIMARY KEY,
     serial_number        TEXT,
