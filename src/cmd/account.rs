@@ -37,15 +37,14 @@ pub fn run(args: &AccountArgs) -> Result<()> {
     };
     let format = args.format.get();
     let v = account_view::account_360(&store.conn, account, row_limit(args, format))?;
-    let out = &mut std::io::stdout().lock();
-    match format {
+    super::print(|out| match format {
         Format::Json => Ok(report::json::write(out, &v)?),
         Format::Csv => Ok(report::csv::write(
             out,
             &report::leads::csv_table(&v.leads),
         )?),
         Format::Table => write_text(out, &v, Style::detect()),
-    }
+    })
 }
 
 fn ambiguous(query: &str, list: &[Identity]) -> Error {

@@ -34,10 +34,9 @@ pub fn run(args: &ViewArgs) -> Result<()> {
         product_families: stats::family_mix(conn, &mix)?,
         coverage: stats::coverage(conn)?,
     };
-    let out = &mut std::io::stdout().lock();
     let style = Style::detect();
     let summary = report::leads::summary_table(&mix.by_type_priority);
-    match args.format.get() {
+    super::print(|out| match args.format.get() {
         Format::Json => Ok(report::json::write(out, &a)?),
         Format::Csv => Ok(report::csv::write(out, &summary)?),
         Format::Table => {
@@ -77,5 +76,5 @@ pub fn run(args: &ViewArgs) -> Result<()> {
             report::table::write(out, &t, style)?;
             Ok(())
         }
-    }
+    })
 }

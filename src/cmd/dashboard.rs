@@ -40,9 +40,8 @@ pub fn run(args: &ViewArgs) -> Result<()> {
         pipeline: mix.pipeline.clone(),
         top,
     };
-    let out = &mut std::io::stdout().lock();
     let style = Style::detect();
-    match args.format.get() {
+    super::print(|out| match args.format.get() {
         Format::Json => Ok(report::json::write(out, &d)?),
         Format::Csv => Ok(report::csv::write(out, &report::leads::csv_table(&d.top))?),
         Format::Table => {
@@ -78,5 +77,5 @@ pub fn run(args: &ViewArgs) -> Result<()> {
             report::table::write(out, &report::leads::queue_table(&d.top), style)?;
             Ok(())
         }
-    }
+    })
 }

@@ -50,7 +50,6 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
     crate::cmd::export::apply_lifecycle(&args.lifecycle, &mut filter);
     let leads = query::leads(&store.conn, &filter)?;
     let queued = lifecycle::flag_aging(&leads, chrono::Utc::now(), settings.cfg.aging_days);
-    let out = &mut std::io::stdout().lock();
     let format = args.format.get();
     if leads.is_empty() && format == Format::Table {
         let msg = if views::has_leads(&store.conn)? {
@@ -58,7 +57,7 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
         } else {
             super::NO_LEADS
         };
-        writeln!(out, "{msg}")?;
+        writeln!(std::io::stdout().lock(), "{msg}")?;
         return Ok(());
     }
     let mut table = if format == Format::Csv {
@@ -79,7 +78,7 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
             row.push(cell);
         }
     }
-    report::emit(out, format, &table, &queued, Style::detect())
+    super::print(|out| report::emit(out, format, &table, &queued, Style::detect()))
 }
 
 #[cfg(test)]
