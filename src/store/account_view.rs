@@ -244,37 +244,76 @@ pub struct Account360 {
     pub service_credits: Credits,
 }
 
-/// Install-base rows per risk level and per product family, each most first (ties: by value),
-/// from one pass over the account's `ib_account_eol` index entries.
-fn install_base_counts(conn: &Connection, id: &str) -> Result<(Vec<Count>, Vec<Count>)> {
+/// The account's install base: rows per risk level and per product family (each most first,
+/// ties by value, NULL first, as SQL's `ORDER BY count DESC, value`), the number of rows, and
+/// the first `limit` rows (`None`: all) earliest end of life first, rows without one last, then
+/// by serial number and row id.
+///
+/// One pass over the account's rows gives the counts and the order: a giant account's assets
+/// are scattered over tens of thousands of table pages, and a second pass (an `ORDER BY`) would
+/// read them all again. Only the rows kept are then read whole, by id.
+fn install_base(conn: &Connection, id: &str, limit: Option<usize>) -> Result<InstallBase> {
     let mut risk: BTreeMap<Option<String>, i64> = BTreeMap::new();
     let mut family: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    // (no EOL date, EOL date, serial, id): the display order; `Option` sorts `None` first as
+    // SQL sorts NULL, and `String` compares bytes as SQLite's BINARY collation does.
+    let mut order: Vec<(bool, Option<String>, Option<String>, i64)> = Vec::new();
     let mut stmt = conn.prepare(
-        "SELECT risk_level, product_family, count(*) FROM install_base WHERE account_id = ?1
-         GROUP BY 1, 2",
+        "SELECT risk_level, product_family, eol_date, serial_number, id FROM install_base
+         WHERE account_id = ?1",
     )?;
-    let rows = stmt.query_map([id], |r| {
-        Ok((
-            r.get::<_, Option<String>>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (r, f, n) = row?;
-        *risk.entry(r).or_default() += n;
-        *family.entry(f).or_default() += n;
+    let mut rows = stmt.query([id])?;
+    while let Some(r) = rows.next()? {
+        *risk.entry(r.get(0)?).or_default() += 1;
+        *family.entry(r.get(1)?).or_default() += 1;
+        let eol: Option<String> = r.get(2)?;
+        order.push((eol.is_none(), eol, r.get(3)?, r.get(4)?));
     }
+    let total = order.len();
+    order.sort_unstable();
+    order.truncate(limit.unwrap_or(total));
+    let mut stmt = conn.prepare(
+        "SELECT serial_number, product_name, product_family, risk_level, eol_date, support_status
+         FROM install_base WHERE id = ?1",
+    )?;
+    let assets = order
+        .iter()
+        .map(|(_, _, _, row)| {
+            stmt.query_row([row], |r| {
+                Ok(Asset {
+                    serial_number: r.get(0)?,
+                    product_name: r.get(1)?,
+                    product_family: r.get(2)?,
+                    risk_level: r.get(3)?,
+                    eol_date: r.get(4)?,
+                    support_status: r.get(5)?,
+                })
+            })
+        })
+        .collect::<rusqlite::Result<_>>()?;
     let most_first = |m: BTreeMap<Option<String>, i64>| {
         let mut v: Vec<Count> = m
             .into_iter()
             .map(|(value, count)| Count { value, count })
             .collect();
-        // Stable: equal counts keep the map's order, NULL first, as SQL's `ORDER BY 2 DESC, 1`.
+        // Stable: equal counts keep the map's order.
         v.sort_by_key(|c| std::cmp::Reverse(c.count));
         v
     };
-    Ok((most_first(risk), most_first(family)))
+    Ok(InstallBase {
+        risk_levels: most_first(risk),
+        product_families: most_first(family),
+        total,
+        assets,
+    })
+}
+
+/// What [`install_base`] reads.
+struct InstallBase {
+    risk_levels: Vec<Count>,
+    product_families: Vec<Count>,
+    total: usize,
+    assets: Vec<Asset>,
 }
 
 /// The account's service credits that expire within 90 days.
@@ -288,9 +327,11 @@ fn count(conn: &Connection, sql: &str, id: &str) -> Result<usize> {
 }
 
 /// Reads the 360° view of `account`, each list cut to `limit` rows (`None`: all of them).
-/// Only the rows kept are read: the indexes `ib_account_eol`, `leads_account_score` and
-/// `opp_account_id` hand them over in display order, so a giant account costs what a small one
-/// does, plus its counts.
+/// Leads and opportunities come out of `leads_account_score` and `opp_account_id` in display
+/// order, so only the rows kept are read: a giant account's 84k wide lead rows are never
+/// loaded. The install base is passed over once for its counts and order (see
+/// [`install_base`]); an index covering those would be rewritten for every asset by each run,
+/// which recomputes risk and family, for an account size the real exports do not have.
 pub fn account_360(
     conn: &Connection,
     account: Identity,
@@ -298,7 +339,7 @@ pub fn account_360(
 ) -> Result<Account360> {
     let id = account.account_id.as_str();
     // SQLite reads a negative LIMIT as "no limit".
-    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let sql_limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare(
         "SELECT alias, method, similarity, source_table, occurrences FROM account_aliases
          WHERE account_id = ?1 ORDER BY similarity DESC, alias",
@@ -314,34 +355,13 @@ pub fn account_360(
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let (risk_levels, product_families) = install_base_counts(conn, id)?;
-    let install_base_total = risk_levels
-        .iter()
-        .map(|c| usize::try_from(c.count).unwrap_or(0))
-        .sum();
-    let mut stmt = conn.prepare(
-        "SELECT serial_number, product_name, product_family, risk_level, eol_date, support_status
-         FROM install_base WHERE account_id = ?1
-         ORDER BY eol_date IS NULL, eol_date, serial_number, id LIMIT ?2",
-    )?;
-    let install_base = stmt
-        .query_map(params![id, limit], |r| {
-            Ok(Asset {
-                serial_number: r.get(0)?,
-                product_name: r.get(1)?,
-                product_family: r.get(2)?,
-                risk_level: r.get(3)?,
-                eol_date: r.get(4)?,
-                support_status: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let ib = install_base(conn, id, limit)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
          WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id LIMIT ?2"
     ))?;
     let leads = stmt
-        .query_map(params![id, limit], lead_from_row)?
+        .query_map(params![id, sql_limit], lead_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     let leads_total = count(
         conn,
@@ -353,7 +373,7 @@ pub fn account_360(
          ORDER BY opportunity_id, id LIMIT ?2",
     )?;
     let opportunities = stmt
-        .query_map(params![id, limit], |r| {
+        .query_map(params![id, sql_limit], |r| {
             Ok(Opportunity {
                 opportunity_id: r.get(0)?,
                 name: r.get(1)?,
@@ -397,7 +417,7 @@ pub fn account_360(
          {EXPIRING} ORDER BY contract_end, project_id LIMIT ?2"
     ))?;
     let expiring = stmt
-        .query_map(params![id, limit], |r| {
+        .query_map(params![id, sql_limit], |r| {
             Ok(ExpiringCredit {
                 project_id: r.get(0)?,
                 project_name: r.get(1)?,
@@ -412,10 +432,10 @@ pub fn account_360(
     Ok(Account360 {
         account,
         aliases,
-        risk_levels,
-        product_families,
-        install_base,
-        install_base_total,
+        risk_levels: ib.risk_levels,
+        product_families: ib.product_families,
+        install_base: ib.assets,
+        install_base_total: ib.total,
         leads,
         leads_total,
         opportunities,
@@ -529,6 +549,53 @@ mod tests {
         let none = account_360(&s.conn, acme(), Some(0)).unwrap();
         assert!(none.install_base.is_empty() && none.leads.is_empty());
         assert_eq!((none.install_base_total, none.leads_total), (2, 2));
+    }
+
+    #[test]
+    fn assets_come_in_the_order_sql_sorts_them() {
+        let (_d, s) = testdb::build();
+        // No date and no serial, equal keys (the row id decides), lower and upper case.
+        s.conn
+            .execute_batch(
+                "INSERT INTO install_base (serial_number, product_name, eol_date, account_id,
+                   source_file, source_sheet, source_row) VALUES
+                   ('b', 'p1', '2021-01-01', 'ACC2', 'f', 's', 1),
+                   (NULL, 'p2', '2021-01-01', 'ACC2', 'f', 's', 2),
+                   ('B', 'p3', '2021-01-01', 'ACC2', 'f', 's', 3),
+                   ('a', 'p4', NULL, 'ACC2', 'f', 's', 4),
+                   (NULL, 'p5', NULL, 'ACC2', 'f', 's', 5),
+                   ('b', 'p6', '2021-01-01', 'ACC2', 'f', 's', 6),
+                   ('z', 'p7', '2019-12-31', 'ACC2', 'f', 's', 7),
+                   ('b', 'p8', '2021-01-01', 'ACC2', 'f', 's', 8);",
+            )
+            .unwrap();
+        let mut stmt = s
+            .conn
+            .prepare(
+                "SELECT product_name FROM install_base WHERE account_id = 'ACC2'
+                 ORDER BY eol_date IS NULL, eol_date, serial_number, id",
+            )
+            .unwrap();
+        let want: Vec<Option<String>> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let acc2 = || match find(&s.conn, "ACC2") {
+            Lookup::Found(a) => a,
+            other => panic!("{other:?}"),
+        };
+        let got = |limit| -> Vec<Option<String>> {
+            account_360(&s.conn, acc2(), limit)
+                .unwrap()
+                .install_base
+                .into_iter()
+                .map(|a| a.product_name)
+                .collect()
+        };
+        assert_eq!(want.len(), 9);
+        assert_eq!(got(None), want);
+        assert_eq!(got(Some(4)), want[..4]);
     }
 
     #[test]

@@ -54,10 +54,7 @@ CREATE TABLE IF NOT EXISTS install_base (
     source_sheet         TEXT NOT NULL,
     source_row           INTEGER NOT NULL
 );
--- The account view lists an account's assets earliest EOL first (dates before none) and counts
--- them per risk level and family: both read this index, the listing only for the rows shown.
-CREATE INDEX IF NOT EXISTS ib_account_eol ON install_base(account_id, eol_date IS NULL, eol_date,
-    serial_number, risk_level, product_family);
+CREATE INDEX IF NOT EXISTS ib_account ON install_base(account_id);
 CREATE INDEX IF NOT EXISTS ib_source ON install_base(source_file);
 CREATE INDEX IF NOT EXISTS ib_serial ON install_base(serial_number);
 CREATE TABLE IF NOT EXISTS opportunities (
@@ -224,7 +221,6 @@ CREATE TABLE IF NOT EXISTS lead_events (
 CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
 -- Indexes the ones above replaced, each a prefix of its replacement (leads_family is folded
 -- into leads_mix); a database made before them loses them on its next write.
-DROP INDEX IF EXISTS ib_account;
 DROP INDEX IF EXISTS opp_account;
 DROP INDEX IF EXISTS leads_account;
 DROP INDEX IF EXISTS leads_type;
