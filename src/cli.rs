@@ -264,6 +264,13 @@ pub struct AccountArgs {
     /// Account id, name, alias, or part of a name.
     #[arg(value_name = "NAME|ID")]
     pub account: String,
+    /// Show at most N rows of each list: install base, leads, opportunities, expiring credits
+    /// (the table shows 50 unless told; JSON and CSV list all unless told).
+    #[arg(long, value_name = "N", conflicts_with = "all")]
+    pub limit: Option<usize>,
+    /// Show every row of each list in the table too.
+    #[arg(long)]
+    pub all: bool,
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,

@@ -9,8 +9,22 @@ use crate::error::{Error, Result};
 use crate::report::{self, Style, Table};
 use crate::store::account_view::{self, Account360, Count, Identity, Lookup};
 
-/// Install-base rows the table shows; the JSON has them all.
-const ASSET_ROWS: usize = 50;
+/// Rows of each list the table shows unless `--limit` or `--all` says otherwise. A giant account
+/// (tens of thousands of assets and leads) would otherwise print, and read, every one of them.
+const TABLE_ROWS: usize = 50;
+
+/// How many rows of each list to read: `--all` means all, then `--limit`, then the table's
+/// default; JSON and CSV are complete unless `--limit` is given.
+fn row_limit(args: &AccountArgs, format: Format) -> Option<usize> {
+    if args.all {
+        return None;
+    }
+    match (args.limit, format) {
+        (Some(n), _) => Some(n),
+        (None, Format::Table) => Some(TABLE_ROWS),
+        (None, _) => None,
+    }
+}
 
 /// Runs `onelead account`.
 pub fn run(args: &AccountArgs) -> Result<()> {
@@ -21,16 +35,16 @@ pub fn run(args: &AccountArgs) -> Result<()> {
         Lookup::Ambiguous(list) => return Err(ambiguous(&args.account, &list)),
         Lookup::Missing(names) => return Err(missing(&args.account, &names)),
     };
-    let v = account_view::account_360(&store.conn, account)?;
-    let out = &mut std::io::stdout().lock();
-    match args.format.get() {
+    let format = args.format.get();
+    let v = account_view::account_360(&store.conn, account, row_limit(args, format))?;
+    super::print(|out| match format {
         Format::Json => Ok(report::json::write(out, &v)?),
         Format::Csv => Ok(report::csv::write(
             out,
             &report::leads::csv_table(&v.leads),
         )?),
         Format::Table => write_text(out, &v, Style::detect()),
-    }
+    })
 }
 
 fn ambiguous(query: &str, list: &[Identity]) -> Error {
@@ -72,6 +86,21 @@ fn counts_table(header: &str, counts: &[Count]) -> Table {
     t
 }
 
+/// The first rows of a list of `total`, and how many more there are when that is not all.
+fn rows(out: &mut dyn Write, t: &Table, total: usize, style: Style) -> Result<()> {
+    if !t.rows.is_empty() {
+        report::table::write(out, t, style)?;
+    }
+    if total > t.rows.len() {
+        writeln!(
+            out,
+            "… and {} more (`--all` shows all)",
+            total - t.rows.len()
+        )?;
+    }
+    Ok(())
+}
+
 fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()> {
     let ident = &view.account;
     let territory = match (&ident.territory_id, &ident.territory_name) {
@@ -94,12 +123,12 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
         }
         report::table::write(out, &t, style)?;
     }
-    writeln!(out, "\ninstall base: {} assets", view.install_base.len())?;
-    if !view.install_base.is_empty() {
+    writeln!(out, "\ninstall base: {} assets", view.install_base_total)?;
+    if view.install_base_total > 0 {
         report::table::write(out, &counts_table("risk", &view.risk_levels), style)?;
         report::table::write(out, &counts_table("family", &view.product_families), style)?;
         let mut t = Table::new(&["serial", "product", "family", "risk", "EOL", "status"]);
-        for x in view.install_base.iter().take(ASSET_ROWS) {
+        for x in &view.install_base {
             // The exports write 2099-12-31 for "no end of life": not a date to show.
             let eol = x.eol_date.as_deref().map(|d| {
                 let placeholder =
@@ -124,23 +153,17 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
                 .collect(),
             );
         }
-        report::table::write(out, &t, style)?;
-        if view.install_base.len() > ASSET_ROWS {
-            writeln!(
-                out,
-                "… and {} more (`--json` lists all)",
-                view.install_base.len() - ASSET_ROWS
-            )?;
-        }
+        rows(out, &t, view.install_base_total, style)?;
     }
-    if view.leads.is_empty() {
+    if view.leads_total == 0 {
         writeln!(out, "\nno active leads")?;
     } else {
-        writeln!(out, "\nleads: {}", view.leads.len())?;
-        report::table::write(out, &report::leads::queue_table(&view.leads), style)?;
+        writeln!(out, "\nleads: {}", view.leads_total)?;
+        let t = report::leads::queue_table(&view.leads);
+        rows(out, &t, view.leads_total, style)?;
     }
-    if !view.opportunities.is_empty() {
-        writeln!(out, "\nopportunities: {}", view.opportunities.len())?;
+    if view.opportunities_total > 0 {
+        writeln!(out, "\nopportunities: {}", view.opportunities_total)?;
         let mut t = Table::new(&["opportunity", "name", "product line"]);
         for o in &view.opportunities {
             t.push(vec![
@@ -149,7 +172,7 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
                 o.product_line.clone().unwrap_or_default(),
             ]);
         }
-        report::table::write(out, &t, style)?;
+        rows(out, &t, view.opportunities_total, style)?;
     }
     let prj = &view.projects;
     if prj.count == 0 {
@@ -166,7 +189,7 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
     }
     let credits = &view.service_credits;
     writeln!(out, "\nservice credits: {} active", credits.active_total)?;
-    if !credits.expiring.is_empty() {
+    if credits.expiring_total > 0 {
         writeln!(out, "expiring within 90 days:")?;
         let mut t = Table::new(&[
             "project",
@@ -189,7 +212,7 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
                 e.contract_end.clone().unwrap_or_default(),
             ]);
         }
-        report::table::write(out, &t, style)?;
+        rows(out, &t, credits.expiring_total, style)?;
     }
     Ok(())
 }
@@ -218,6 +241,16 @@ mod tests {
         );
     }
 
+    fn render(account: &str, limit: Option<usize>, s: &crate::store::Store) -> String {
+        let Lookup::Found(a) = account_view::find_account(&s.conn, account, "").unwrap() else {
+            panic!()
+        };
+        let v = account_view::account_360(&s.conn, a, limit).unwrap();
+        let mut out = Vec::new();
+        write_text(&mut out, &v, Style::default()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn text_view_caps_the_asset_rows() {
         let (_d, s) = testdb::build();
@@ -226,19 +259,86 @@ mod tests {
                 .execute(
                     "INSERT INTO install_base (serial_number, account_id, source_file,
                      source_sheet, source_row) VALUES (?1, 'ACC2', 'f', 's', 1)",
-                    [format!("X{i}")],
+                    [format!("X{i:02}")],
                 )
                 .unwrap();
         }
-        let Lookup::Found(a) = account_view::find_account(&s.conn, "ACC2", "acc2").unwrap() else {
-            panic!()
-        };
-        let v = account_view::account_360(&s.conn, a).unwrap();
-        assert_eq!(v.install_base.len(), 61);
-        let mut out = Vec::new();
-        write_text(&mut out, &v, Style::default()).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("… and 11 more"), "{text}");
+        let text = render("ACC2", Some(TABLE_ROWS), &s);
         assert!(text.contains("install base: 61 assets"), "{text}");
+        assert!(text.contains("│ X48 "), "{text}");
+        assert!(!text.contains("│ X49 "), "{text}");
+        assert!(text.contains("… and 11 more (`--all` shows all)"), "{text}");
+        let all = render("ACC2", None, &s);
+        assert!(all.contains("│ X59 "), "{all}");
+        assert!(!all.contains("more"), "{all}");
+    }
+
+    #[test]
+    fn text_view_pages_leads_opportunities_and_expiring_credits() {
+        let (_d, s) = testdb::build();
+        s.conn
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 59)
+                 INSERT INTO leads (lead_id, lead_type, rule, install_base_id, account_id, title,
+                   description, recommended_action, score, priority, factors, reasons,
+                   recommended_services, recommended_skus, extra, created_at, updated_at, run_id)
+                 SELECT printf('ZZZZ%04d', i), 'Refresh', 'refresh', 4, 'ACC3', 't', 'd', 'a',
+                   10 + i, 'LOW', '{}', '[]', '[]', '', '{}', '2024-01-01T00:00:00Z',
+                   '2024-01-01T00:00:00Z', 1 FROM n;
+                 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 6)
+                 INSERT INTO opportunities (opportunity_id, account_id, source_file, source_sheet,
+                   source_row) SELECT printf('OPP%02d', i), 'ACC3', 'f', 's', 1 FROM n;
+                 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 6)
+                 INSERT INTO service_credits (project_id, account_id, active, expiry_bucket,
+                   contract_end, source_file, source_sheet, source_row)
+                 SELECT printf('P%02d', i), 'ACC3', 1, '0-45', '2024-01-01', 'f', 's', 1 FROM n;",
+            )
+            .unwrap();
+        // ACC3 has one lead of its own (score 30): 61 in all, the best (score 69) first.
+        let text = render("ACC3", Some(5), &s);
+        assert!(text.contains("leads: 61\n"), "{text}");
+        assert!(text.contains("ZZZZ0059"), "{text}");
+        assert!(text.contains("ZZZZ0055"), "{text}");
+        assert!(!text.contains("ZZZZ0054"), "{text}");
+        assert!(text.contains("… and 56 more"), "{text}");
+        // OPP2 (its own) sorts after the seven added: OPP00 … OPP04 shown.
+        assert!(text.contains("opportunities: 8\n"), "{text}");
+        assert!(text.contains("OPP04") && !text.contains("OPP05"), "{text}");
+        assert!(text.contains("… and 3 more"), "{text}");
+        assert!(
+            text.contains("│ P04 ") && !text.contains("│ P05 "),
+            "{text}"
+        );
+        assert!(text.contains("… and 2 more"), "{text}");
+        let all = render("ACC3", None, &s);
+        assert_eq!(all.matches("ZZZZ00").count(), 60, "{all}");
+        assert!(all.contains("OPP2") && all.contains("│ P06 "), "{all}");
+        assert!(!all.contains("more"), "{all}");
+        let none = render("ACC3", Some(0), &s);
+        assert!(none.contains("leads: 61\n… and 61 more"), "{none}");
+    }
+
+    #[test]
+    fn limit_flags() {
+        use clap::Parser;
+
+        use crate::cli::{Cli, Command};
+        let args = |flags: &[&str]| {
+            let mut argv = vec!["onelead", "account", "x"];
+            argv.extend_from_slice(flags);
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(Command::Account(a)) => Ok(a),
+                Ok(_) => panic!(),
+                Err(e) => Err(e),
+            }
+        };
+        let limit = |flags: &[&str], f| row_limit(&args(flags).unwrap(), f);
+        assert_eq!(limit(&[], Format::Table), Some(TABLE_ROWS));
+        assert_eq!(limit(&[], Format::Json), None);
+        assert_eq!(limit(&[], Format::Csv), None);
+        assert_eq!(limit(&["--limit", "7"], Format::Table), Some(7));
+        assert_eq!(limit(&["--limit", "7"], Format::Json), Some(7));
+        assert_eq!(limit(&["--all"], Format::Table), None);
+        assert!(args(&["--all", "--limit", "3"]).is_err());
     }
 }

@@ -9,8 +9,7 @@ use crate::cli::{Format, ViewArgs};
 use crate::error::Result;
 use crate::report::{self, Style, Table};
 use crate::store::analytics::{self as stats, Bucket, Coverage, FamilyMix};
-use crate::store::query;
-use crate::store::views::{self, Territory, TerritorySort, TypeCounts};
+use crate::store::views::{self, Territory, TypeCounts};
 
 /// The `analytics` JSON.
 #[derive(Debug, Serialize)]
@@ -26,25 +25,22 @@ struct Analytics {
 pub fn run(args: &ViewArgs) -> Result<()> {
     let (_, store) = super::open_view(&args.db)?;
     let conn = &store.conn;
-    let counts = query::counts_by_type_priority(conn)?;
-    let mut leaderboard = views::territories(conn, TerritorySort::Leads)?;
-    leaderboard.retain(|t| t.leads > 0);
-    leaderboard.truncate(10);
+    let mix = views::lead_mix(conn)?;
+    let leaderboard = views::leaderboard(conn, 10)?;
     let a = Analytics {
-        score_histogram: stats::score_histogram(conn)?,
-        by_type_priority: views::type_counts(&counts),
+        score_histogram: stats::score_histogram(&mix),
+        by_type_priority: views::type_counts(&mix.by_type_priority),
         territory_leaderboard: leaderboard,
-        product_families: stats::family_mix(conn)?,
+        product_families: stats::family_mix(conn, &mix)?,
         coverage: stats::coverage(conn)?,
     };
-    let out = &mut std::io::stdout().lock();
     let style = Style::detect();
-    let summary = report::leads::summary_table(&counts);
-    match args.format.get() {
+    let summary = report::leads::summary_table(&mix.by_type_priority);
+    super::print(|out| match args.format.get() {
         Format::Json => Ok(report::json::write(out, &a)?),
         Format::Csv => Ok(report::csv::write(out, &summary)?),
         Format::Table => {
-            if views::lead_totals(conn)?.0 == 0 {
+            if !views::has_leads(conn)? {
                 writeln!(out, "{}", super::NO_LEADS)?;
                 return Ok(());
             }
@@ -80,5 +76,5 @@ pub fn run(args: &ViewArgs) -> Result<()> {
             report::table::write(out, &t, style)?;
             Ok(())
         }
-    }
+    })
 }

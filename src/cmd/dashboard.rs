@@ -25,8 +25,7 @@ struct Dashboard {
 /// Runs `onelead dashboard`.
 pub fn run(args: &ViewArgs) -> Result<()> {
     let (_, store) = super::open_view(&args.db)?;
-    let (by_priority, pipeline) = views::overview(&store.conn)?;
-    let counts = query::counts_by_type_priority(&store.conn)?;
+    let mix = views::lead_mix(&store.conn)?;
     let top = query::leads(
         &store.conn,
         &LeadFilter {
@@ -35,15 +34,14 @@ pub fn run(args: &ViewArgs) -> Result<()> {
         },
     )?;
     let d = Dashboard {
-        total_leads: by_priority.total(),
-        by_priority,
-        by_type: views::type_counts(&counts),
-        pipeline,
+        total_leads: mix.total(),
+        by_priority: mix.by_priority.clone(),
+        by_type: views::type_counts(&mix.by_type_priority),
+        pipeline: mix.pipeline.clone(),
         top,
     };
-    let out = &mut std::io::stdout().lock();
     let style = Style::detect();
-    match args.format.get() {
+    super::print(|out| match args.format.get() {
         Format::Json => Ok(report::json::write(out, &d)?),
         Format::Csv => Ok(report::csv::write(out, &report::leads::csv_table(&d.top))?),
         Format::Table => {
@@ -70,10 +68,14 @@ pub fn run(args: &ViewArgs) -> Result<()> {
             }
             report::table::write(out, &t, style)?;
             writeln!(out, "\nby lead type:")?;
-            report::table::write(out, &report::leads::summary_table(&counts), style)?;
+            report::table::write(
+                out,
+                &report::leads::summary_table(&mix.by_type_priority),
+                style,
+            )?;
             writeln!(out, "\ntop {} leads:", d.top.len())?;
             report::table::write(out, &report::leads::queue_table(&d.top), style)?;
             Ok(())
         }
-    }
+    })
 }

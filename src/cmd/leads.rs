@@ -50,16 +50,14 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
     crate::cmd::export::apply_lifecycle(&args.lifecycle, &mut filter);
     let leads = query::leads(&store.conn, &filter)?;
     let queued = lifecycle::flag_aging(&leads, chrono::Utc::now(), settings.cfg.aging_days);
-    let out = &mut std::io::stdout().lock();
     let format = args.format.get();
     if leads.is_empty() && format == Format::Table {
-        let (all, _) = views::lead_totals(&store.conn)?;
-        let msg = if all == 0 {
-            super::NO_LEADS
-        } else {
+        let msg = if views::has_leads(&store.conn)? {
             "no leads match the filters"
+        } else {
+            super::NO_LEADS
         };
-        writeln!(out, "{msg}")?;
+        writeln!(std::io::stdout().lock(), "{msg}")?;
         return Ok(());
     }
     let mut table = if format == Format::Csv {
@@ -80,7 +78,7 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
             row.push(cell);
         }
     }
-    report::emit(out, format, &table, &queued, Style::detect())
+    super::print(|out| report::emit(out, format, &table, &queued, Style::detect()))
 }
 
 #[cfg(test)]

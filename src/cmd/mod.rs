@@ -50,9 +50,71 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
+/// Buffered standard output, as [`print`] hands it out.
+type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
+
+/// Runs `write` on buffered standard output and flushes it. Standard output on its own makes
+/// one write call per line, and a view of a million-row database prints tens of thousands.
+fn print(write: impl FnOnce(&mut Stdout) -> Result<()>) -> Result<()> {
+    print_to(std::io::stdout().lock(), write)
+}
+
+/// [`print`] to any writer. The flush is explicit because dropping a `BufWriter` discards its
+/// error: a full disk or a closed pipe must still be reported (the pipe then exits quietly).
+fn print_to<W: std::io::Write>(
+    w: W,
+    write: impl FnOnce(&mut std::io::BufWriter<W>) -> Result<()>,
+) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
+    let written = write(&mut out);
+    let flushed = out.flush();
+    written?;
+    Ok(flushed?)
+}
+
 /// Opens the existing database a view reads (a missing one says to run `onelead run` first).
 fn open_view(db: &DbArgs) -> Result<(Settings, Store)> {
     let settings = Settings::resolve(&db.config, db.db.as_deref(), &[], None, None)?;
     let store = Store::open_existing(&settings.db)?;
     Ok((settings, store))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Write};
+
+    use super::*;
+
+    /// Accepts nothing: every write fails with `kind`.
+    struct Refuses(io::ErrorKind);
+
+    impl Write for Refuses {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn buffered_output_reports_a_write_that_fails_only_at_the_flush() {
+        // The text fits the buffer, so only the flush reaches the writer.
+        let e = print_to(Refuses(io::ErrorKind::StorageFull), |out| {
+            Ok(writeln!(out, "one line")?)
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&e, crate::error::Error::Output(io) if io.kind() == io::ErrorKind::StorageFull)
+        );
+        let e = print_to(Refuses(io::ErrorKind::BrokenPipe), |out| {
+            Ok(writeln!(out, "one line")?)
+        })
+        .unwrap_err();
+        assert!(e.is_broken_pipe());
+        let mut got = Vec::new();
+        print_to(&mut got, |out| Ok(writeln!(out, "all of it")?)).unwrap();
+        assert_eq!(got, b"all of it\n");
+    }
 }

@@ -55,7 +55,7 @@ fn describe(f: &LeadFilterArgs) -> Vec<String> {
 
 /// Reads everything the report shows: the queue through `filter`, the rest over all leads.
 pub fn gather(conn: &Connection, filter: &LeadFilter, filters: Vec<String>) -> Result<Report> {
-    let (by_priority, pipeline) = views::overview(conn)?;
+    let mix = views::lead_mix(conn)?;
     let queue = query::leads(conn, filter)?;
     let mut accounts = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -65,21 +65,20 @@ pub fn gather(conn: &Connection, filter: &LeadFilter, filters: Vec<String>) -> R
         }
         // An exact id always finds exactly that account.
         if let Lookup::Found(a) = account_view::find_account(conn, id, id)? {
-            accounts.push(account_view::account_360(conn, a)?);
+            accounts.push(account_view::account_360(conn, a, None)?);
         }
     }
-    let counts = query::counts_by_type_priority(conn)?;
     Ok(Report {
         generated: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
         filters,
-        by_priority,
-        pipeline,
+        by_priority: mix.by_priority.clone(),
+        pipeline: mix.pipeline.clone(),
         queue,
         accounts,
         territories: views::territories(conn, TerritorySort::Leads)?,
-        histogram: stats::score_histogram(conn)?,
-        by_type: views::type_counts(&counts),
-        families: stats::family_mix(conn)?,
+        histogram: stats::score_histogram(&mix),
+        by_type: views::type_counts(&mix.by_type_priority),
+        families: stats::family_mix(conn, &mix)?,
         coverage: stats::coverage(conn)?,
     })
 }

@@ -52,12 +52,11 @@ fn number(v: Option<f64>, raw: bool, pretty: fn(f64) -> String) -> String {
 pub fn run(args: &TerritoriesArgs) -> Result<()> {
     let (_, store) = super::open_view(&args.db)?;
     let ts = views::territories(&store.conn, args.sort)?;
-    let out = &mut std::io::stdout().lock();
     let format = args.format.get();
-    if format == Format::Table && views::lead_totals(&store.conn)?.0 == 0 {
-        writeln!(out, "{}", super::NO_LEADS)?;
+    if format == Format::Table && !views::has_leads(&store.conn)? {
+        writeln!(std::io::stdout().lock(), "{}", super::NO_LEADS)?;
         return Ok(());
     }
     let t = table(&ts, format == Format::Csv);
-    report::emit(out, format, &t, &ts, Style::detect())
+    super::print(|out| report::emit(out, format, &t, &ts, Style::detect()))
 }

@@ -1,6 +1,8 @@
 //! The account 360° view: finding an account by id, name or alias, and everything known about
 //! it. Every query selects by `account_id`, which each table indexes.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -199,11 +201,18 @@ pub struct ExpiringCredit {
 pub struct Credits {
     /// Sum of active credits.
     pub active_total: i64,
-    /// Rows expiring within 90 days.
+    /// Rows expiring within 90 days (at most the limit asked for).
     pub expiring: Vec<ExpiringCredit>,
+    /// How many rows expire within 90 days in all (not in the JSON).
+    #[serde(skip)]
+    pub expiring_total: usize,
 }
 
 /// Everything known about one account: the `account` command's JSON.
+///
+/// The four lists (install base, leads, opportunities, expiring credits) hold at most the limit
+/// given to [`account_360`]; the `*_total` fields, which the JSON leaves out, say how many rows
+/// each has in all. The counts per risk level and family always cover the whole install base.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Account360 {
     /// Who it is.
@@ -214,35 +223,123 @@ pub struct Account360 {
     pub risk_levels: Vec<Count>,
     /// Install-base rows per product family, most first.
     pub product_families: Vec<Count>,
-    /// Every install-base row, longest past EOL first.
+    /// Its install-base rows, earliest end of life first.
     pub install_base: Vec<Asset>,
+    /// Install-base rows in all.
+    #[serde(skip)]
+    pub install_base_total: usize,
     /// Its active leads, best first.
     pub leads: Vec<Lead>,
+    /// Active leads in all.
+    #[serde(skip)]
+    pub leads_total: usize,
     /// Its opportunities.
     pub opportunities: Vec<Opportunity>,
+    /// Opportunities in all.
+    #[serde(skip)]
+    pub opportunities_total: usize,
     /// Its project history.
     pub projects: Projects,
     /// Its service credits.
     pub service_credits: Credits,
 }
 
-fn counts(conn: &Connection, column: &str, id: &str) -> Result<Vec<Count>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {column}, count(*) FROM install_base WHERE account_id = ?1
-         GROUP BY 1 ORDER BY 2 DESC, 1"
-    ))?;
-    let rows = stmt.query_map([id], |r| {
-        Ok(Count {
-            value: r.get(0)?,
-            count: r.get(1)?,
+/// The account's install base: rows per risk level and per product family (each most first,
+/// ties by value, NULL first, as SQL's `ORDER BY count DESC, value`), the number of rows, and
+/// the first `limit` rows (`None`: all) earliest end of life first, rows without one last, then
+/// by serial number and row id.
+///
+/// One pass over the account's rows gives the counts and the order: a giant account's assets
+/// are scattered over tens of thousands of table pages, and a second pass (an `ORDER BY`) would
+/// read them all again. Only the rows kept are then read whole, by id.
+fn install_base(conn: &Connection, id: &str, limit: Option<usize>) -> Result<InstallBase> {
+    let mut risk: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    let mut family: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    // (no EOL date, EOL date, serial, id): the display order; `Option` sorts `None` first as
+    // SQL sorts NULL, and `String` compares bytes as SQLite's BINARY collation does.
+    let mut order: Vec<(bool, Option<String>, Option<String>, i64)> = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT risk_level, product_family, eol_date, serial_number, id FROM install_base
+         WHERE account_id = ?1",
+    )?;
+    let mut rows = stmt.query([id])?;
+    while let Some(r) = rows.next()? {
+        *risk.entry(r.get(0)?).or_default() += 1;
+        *family.entry(r.get(1)?).or_default() += 1;
+        let eol: Option<String> = r.get(2)?;
+        order.push((eol.is_none(), eol, r.get(3)?, r.get(4)?));
+    }
+    let total = order.len();
+    order.sort_unstable();
+    order.truncate(limit.unwrap_or(total));
+    let mut stmt = conn.prepare(
+        "SELECT serial_number, product_name, product_family, risk_level, eol_date, support_status
+         FROM install_base WHERE id = ?1",
+    )?;
+    let assets = order
+        .iter()
+        .map(|(_, _, _, row)| {
+            stmt.query_row([row], |r| {
+                Ok(Asset {
+                    serial_number: r.get(0)?,
+                    product_name: r.get(1)?,
+                    product_family: r.get(2)?,
+                    risk_level: r.get(3)?,
+                    eol_date: r.get(4)?,
+                    support_status: r.get(5)?,
+                })
+            })
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect::<rusqlite::Result<_>>()?;
+    let most_first = |m: BTreeMap<Option<String>, i64>| {
+        let mut v: Vec<Count> = m
+            .into_iter()
+            .map(|(value, count)| Count { value, count })
+            .collect();
+        // Stable: equal counts keep the map's order.
+        v.sort_by_key(|c| std::cmp::Reverse(c.count));
+        v
+    };
+    Ok(InstallBase {
+        risk_levels: most_first(risk),
+        product_families: most_first(family),
+        total,
+        assets,
+    })
 }
 
-/// Reads the 360° view of `account`.
-pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
+/// What [`install_base`] reads.
+struct InstallBase {
+    risk_levels: Vec<Count>,
+    product_families: Vec<Count>,
+    total: usize,
+    assets: Vec<Asset>,
+}
+
+/// The account's service credits that expire within 90 days.
+const EXPIRING: &str = "FROM service_credits
+    WHERE account_id = ?1 AND expiry_bucket IN ('0-45', '46-90')";
+
+/// `count(*)` of a query that takes the account id as `?1`.
+fn count(conn: &Connection, sql: &str, id: &str) -> Result<usize> {
+    let n: i64 = conn.query_row(sql, [id], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Reads the 360° view of `account`, each list cut to `limit` rows (`None`: all of them).
+/// Leads and opportunities come out of `leads_account_score` and `opp_account_id` in display
+/// order, so only the rows kept are read: a giant account's 84k wide lead rows are never
+/// loaded. The install base is passed over once for its counts and order (see
+/// [`install_base`]); an index covering those would be rewritten for every asset by each run,
+/// which recomputes risk and family, for an account size the real exports do not have.
+pub fn account_360(
+    conn: &Connection,
+    account: Identity,
+    limit: Option<usize>,
+) -> Result<Account360> {
     let id = account.account_id.as_str();
+    // SQLite reads a negative LIMIT as "no limit".
+    let sql_limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare(
         "SELECT alias, method, similarity, source_table, occurrences FROM account_aliases
          WHERE account_id = ?1 ORDER BY similarity DESC, alias",
@@ -258,36 +355,25 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let mut stmt = conn.prepare(
-        "SELECT serial_number, product_name, product_family, risk_level, eol_date, support_status
-         FROM install_base WHERE account_id = ?1
-         ORDER BY eol_date IS NULL, eol_date, serial_number, id",
-    )?;
-    let install_base = stmt
-        .query_map([id], |r| {
-            Ok(Asset {
-                serial_number: r.get(0)?,
-                product_name: r.get(1)?,
-                product_family: r.get(2)?,
-                risk_level: r.get(3)?,
-                eol_date: r.get(4)?,
-                support_status: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let ib = install_base(conn, id, limit)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
-         WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id"
+         WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id LIMIT ?2"
     ))?;
     let leads = stmt
-        .query_map([id], lead_from_row)?
+        .query_map(params![id, sql_limit], lead_from_row)?
         .collect::<rusqlite::Result<_>>()?;
+    let leads_total = count(
+        conn,
+        "SELECT count(*) FROM leads WHERE account_id = ?1 AND active = 1",
+        id,
+    )?;
     let mut stmt = conn.prepare(
         "SELECT opportunity_id, name, product_line FROM opportunities WHERE account_id = ?1
-         ORDER BY opportunity_id, id",
+         ORDER BY opportunity_id, id LIMIT ?2",
     )?;
     let opportunities = stmt
-        .query_map([id], |r| {
+        .query_map(params![id, sql_limit], |r| {
             Ok(Opportunity {
                 opportunity_id: r.get(0)?,
                 name: r.get(1)?,
@@ -295,6 +381,11 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let opportunities_total = count(
+        conn,
+        "SELECT count(*) FROM opportunities WHERE account_id = ?1",
+        id,
+    )?;
     let mut projects = conn.query_row(
         "SELECT count(*), max(end_date), coalesce(sum(system_status = 'CLSD'), 0)
          FROM projects WHERE account_id = ?1",
@@ -321,13 +412,12 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
         [id],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare(&format!(
         "SELECT project_id, project_name, practice, active, expiry_bucket, contract_end
-         FROM service_credits WHERE account_id = ?1 AND expiry_bucket IN ('0-45', '46-90')
-         ORDER BY contract_end, project_id",
-    )?;
+         {EXPIRING} ORDER BY contract_end, project_id LIMIT ?2"
+    ))?;
     let expiring = stmt
-        .query_map(params![id], |r| {
+        .query_map(params![id, sql_limit], |r| {
             Ok(ExpiringCredit {
                 project_id: r.get(0)?,
                 project_name: r.get(1)?,
@@ -338,18 +428,23 @@ pub fn account_360(conn: &Connection, account: Identity) -> Result<Account360> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let expiring_total = count(conn, &format!("SELECT count(*) {EXPIRING}"), id)?;
     Ok(Account360 {
-        risk_levels: counts(conn, "risk_level", id)?,
-        product_families: counts(conn, "product_family", id)?,
         account,
         aliases,
-        install_base,
+        risk_levels: ib.risk_levels,
+        product_families: ib.product_families,
+        install_base: ib.assets,
+        install_base_total: ib.total,
         leads,
+        leads_total,
         opportunities,
+        opportunities_total,
         projects,
         service_credits: Credits {
             active_total,
             expiring,
+            expiring_total,
         },
     })
 }
@@ -405,7 +500,7 @@ mod tests {
         let Lookup::Found(acme) = find(&s.conn, "ACC1") else {
             panic!()
         };
-        let v = account_360(&s.conn, acme).unwrap();
+        let v = account_360(&s.conn, acme, None).unwrap();
         assert_eq!(v.aliases.len(), 2);
         assert_eq!(v.aliases[0].method, "exact");
         assert_eq!(v.install_base.len(), 2);
@@ -424,5 +519,122 @@ mod tests {
         );
         assert_eq!(v.service_credits.active_total, 55);
         assert_eq!(v.service_credits.expiring.len(), 2);
+    }
+
+    #[test]
+    fn a_limit_cuts_each_list_but_not_its_total_or_the_counts() {
+        let (_d, s) = testdb::build();
+        let acme = || match find(&s.conn, "ACC1") {
+            Lookup::Found(a) => a,
+            other => panic!("{other:?}"),
+        };
+        let all = account_360(&s.conn, acme(), None).unwrap();
+        let one = account_360(&s.conn, acme(), Some(1)).unwrap();
+        // The first row of each list is the first row of the full list.
+        assert_eq!(one.install_base, all.install_base[..1]);
+        assert_eq!(one.leads, all.leads[..1]);
+        assert_eq!(one.opportunities, all.opportunities[..1]);
+        assert_eq!(
+            one.service_credits.expiring,
+            all.service_credits.expiring[..1]
+        );
+        for v in [&all, &one] {
+            assert_eq!(v.install_base_total, 2);
+            assert_eq!(v.leads_total, 2);
+            assert_eq!(v.opportunities_total, 1);
+            assert_eq!(v.service_credits.expiring_total, 2);
+            assert_eq!(v.risk_levels, all.risk_levels);
+            assert_eq!(v.product_families, all.product_families);
+        }
+        let none = account_360(&s.conn, acme(), Some(0)).unwrap();
+        assert!(none.install_base.is_empty() && none.leads.is_empty());
+        assert_eq!((none.install_base_total, none.leads_total), (2, 2));
+    }
+
+    #[test]
+    fn assets_come_in_the_order_sql_sorts_them() {
+        let (_d, s) = testdb::build();
+        // No date and no serial, equal keys (the row id decides), lower and upper case.
+        s.conn
+            .execute_batch(
+                "INSERT INTO install_base (serial_number, product_name, eol_date, account_id,
+                   source_file, source_sheet, source_row) VALUES
+                   ('b', 'p1', '2021-01-01', 'ACC2', 'f', 's', 1),
+                   (NULL, 'p2', '2021-01-01', 'ACC2', 'f', 's', 2),
+                   ('B', 'p3', '2021-01-01', 'ACC2', 'f', 's', 3),
+                   ('a', 'p4', NULL, 'ACC2', 'f', 's', 4),
+                   (NULL, 'p5', NULL, 'ACC2', 'f', 's', 5),
+                   ('b', 'p6', '2021-01-01', 'ACC2', 'f', 's', 6),
+                   ('z', 'p7', '2019-12-31', 'ACC2', 'f', 's', 7),
+                   ('b', 'p8', '2021-01-01', 'ACC2', 'f', 's', 8);",
+            )
+            .unwrap();
+        let mut stmt = s
+            .conn
+            .prepare(
+                "SELECT product_name FROM install_base WHERE account_id = 'ACC2'
+                 ORDER BY eol_date IS NULL, eol_date, serial_number, id",
+            )
+            .unwrap();
+        let want: Vec<Option<String>> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let acc2 = || match find(&s.conn, "ACC2") {
+            Lookup::Found(a) => a,
+            other => panic!("{other:?}"),
+        };
+        let got = |limit| -> Vec<Option<String>> {
+            account_360(&s.conn, acc2(), limit)
+                .unwrap()
+                .install_base
+                .into_iter()
+                .map(|a| a.product_name)
+                .collect()
+        };
+        assert_eq!(want.len(), 9);
+        assert_eq!(got(None), want);
+        assert_eq!(got(Some(4)), want[..4]);
+    }
+
+    #[test]
+    fn counts_are_most_first_then_by_value_with_none_first() {
+        let (_d, s) = testdb::build();
+        s.conn
+            .execute_batch(
+                "INSERT INTO install_base (account_id, risk_level, product_family, source_file,
+                   source_sheet, source_row)
+                 VALUES ('ACC3', 'LOW', 'Storage', 'f', 's', 1), ('ACC3', 'LOW', NULL, 'f', 's', 2),
+                        ('ACC3', 'HIGH', NULL, 'f', 's', 3), ('ACC3', NULL, 'Storage', 'f', 's', 4);",
+            )
+            .unwrap();
+        let Lookup::Found(a) = find(&s.conn, "ACC3") else {
+            panic!()
+        };
+        let v = account_360(&s.conn, a, None).unwrap();
+        let got = |c: &[Count]| -> Vec<(Option<String>, i64)> {
+            c.iter().map(|c| (c.value.clone(), c.count)).collect()
+        };
+        // The same order as SQL's `ORDER BY count DESC, value` (NULL sorts first).
+        for (list, column) in [
+            (&v.risk_levels, "risk_level"),
+            (&v.product_families, "product_family"),
+        ] {
+            let mut stmt = s
+                .conn
+                .prepare(&format!(
+                    "SELECT {column}, count(*) FROM install_base WHERE account_id = 'ACC3'
+                     GROUP BY 1 ORDER BY 2 DESC, 1"
+                ))
+                .unwrap();
+            let want: Vec<(Option<String>, i64)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(got(list), want, "{column}");
+        }
+        assert_eq!(v.install_base_total, 9);
     }
 }

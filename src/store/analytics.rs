@@ -1,5 +1,6 @@
-//! Queries behind `analytics` that `dashboard` and `territories` do not share: the score
-//! histogram, the product-family mix and support coverage. Each is one `GROUP BY`.
+//! Rollups behind `analytics` that `dashboard` and `territories` do not share: the score
+//! histogram, the product-family mix and support coverage. The lead side of each comes from
+//! [`views::lead_mix`]; the install-base side is one `GROUP BY` over an index.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::store::views::LeadMix;
 
 /// One 10-point score bucket.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,8 +21,9 @@ pub struct Bucket {
     pub leads: i64,
 }
 
-/// Active leads in ten 10-point buckets, `[0, 10)` … `[90, 100]`, empty buckets included.
-pub fn score_histogram(conn: &Connection) -> Result<Vec<Bucket>> {
+/// Active leads in ten 10-point buckets, `[0, 10)` … `[90, 100]`, empty buckets included
+/// (a score below 0 counts in the first, 100 or more in the last).
+pub fn score_histogram(mix: &LeadMix) -> Vec<Bucket> {
     let mut buckets: Vec<Bucket> = (0..10)
         .map(|i| Bucket {
             from: i * 10,
@@ -28,17 +31,14 @@ pub fn score_histogram(conn: &Connection) -> Result<Vec<Bucket>> {
             leads: 0,
         })
         .collect();
-    let mut stmt = conn.prepare(
-        "SELECT max(0, min(9, CAST(score / 10 AS INTEGER))), count(*) FROM leads
-         WHERE active = 1 GROUP BY 1",
-    )?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-        let (i, n) = row?;
+    for &(score, n) in &mix.scores {
+        // `as` truncates toward zero, as SQL's CAST(score / 10 AS INTEGER) did.
+        let i = ((score / 10.0) as i64).clamp(0, 9);
         if let Some(b) = usize::try_from(i).ok().and_then(|i| buckets.get_mut(i)) {
-            b.leads = n;
+            b.leads += n;
         }
     }
-    Ok(buckets)
+    buckets
 }
 
 /// Install base and active leads of one product family.
@@ -53,18 +53,15 @@ pub struct FamilyMix {
 }
 
 /// Per product family, most install base first.
-pub fn family_mix(conn: &Connection) -> Result<Vec<FamilyMix>> {
+pub fn family_mix(conn: &Connection, mix: &LeadMix) -> Result<Vec<FamilyMix>> {
     let mut map: BTreeMap<Option<String>, (i64, i64)> = BTreeMap::new();
     let mut stmt = conn.prepare("SELECT product_family, count(*) FROM install_base GROUP BY 1")?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
         let (f, n): (Option<String>, i64) = row?;
         map.entry(f).or_default().0 = n;
     }
-    let mut stmt =
-        conn.prepare("SELECT product_family, count(*) FROM leads WHERE active = 1 GROUP BY 1")?;
-    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
-        let (f, n): (Option<String>, i64) = row?;
-        map.entry(f).or_default().1 = n;
+    for (f, n) in &mix.families {
+        map.entry(f.clone()).or_default().1 = *n;
     }
     let mut out: Vec<FamilyMix> = map
         .into_iter()
@@ -103,10 +100,14 @@ const COVERAGE: &str = "CASE
     ELSE 'unknown' END";
 
 /// The four coverage classes, always in the order covered, expired, uncovered, unknown.
+/// The install base is counted per distinct `support_status` first (a walk of the `ib_status`
+/// index) and only those few values are classed, not every row.
 pub fn coverage(conn: &Connection) -> Result<Vec<Coverage>> {
     let mut counts: BTreeMap<String, i64> = BTreeMap::new();
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COVERAGE}, count(*) FROM install_base GROUP BY 1"
+        "SELECT {COVERAGE}, sum(n) FROM
+           (SELECT support_status, count(*) AS n FROM install_base GROUP BY support_status)
+         GROUP BY 1"
     ))?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
         let (c, n): (String, i64) = row?;
@@ -144,7 +145,7 @@ mod tests {
                  UPDATE leads SET score = 0 WHERE lead_id = 'CCCC0004';",
             )
             .unwrap();
-        let h = score_histogram(&s.conn).unwrap();
+        let h = score_histogram(&crate::store::views::lead_mix(&s.conn).unwrap());
         assert_eq!(h.len(), 10);
         let counts: Vec<i64> = h.iter().map(|b| b.leads).collect();
         // 0 → first bucket; 71 → [70, 80); 92.5 and 100 → the last bucket.
@@ -192,7 +193,7 @@ mod tests {
     #[test]
     fn family_mix_counts_install_base_and_leads() {
         let (_d, s) = testdb::build();
-        let m = family_mix(&s.conn).unwrap();
+        let m = family_mix(&s.conn, &crate::store::views::lead_mix(&s.conn).unwrap()).unwrap();
         assert_eq!(m[0].product_family.as_deref(), Some("Servers"));
         assert_eq!((m[0].install_base, m[0].leads), (4, 2));
         let net = m

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS account_aliases (
     PRIMARY KEY (alias, account_id, source_table)
 );
 CREATE INDEX IF NOT EXISTS alias_account ON account_aliases(account_id);
+-- `territories` counts accounts per territory by walking this instead of sorting the table.
+CREATE INDEX IF NOT EXISTS accounts_territory ON accounts(territory_id, territory_name);
 CREATE TABLE IF NOT EXISTS install_base (
     id                   INTEGER PRIMARY KEY,
     serial_number        TEXT,
@@ -67,7 +69,7 @@ CREATE TABLE IF NOT EXISTS opportunities (
     source_sheet     TEXT NOT NULL,
     source_row       INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS opp_account ON opportunities(account_id);
+CREATE INDEX IF NOT EXISTS opp_account_id ON opportunities(account_id, opportunity_id);
 CREATE INDEX IF NOT EXISTS opp_source ON opportunities(source_file);
 CREATE TABLE IF NOT EXISTS projects (
     id                   INTEGER PRIMARY KEY,
@@ -191,14 +193,17 @@ CREATE TABLE IF NOT EXISTS leads (
     run_id               INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leads_score ON leads(active, score DESC);
-CREATE INDEX IF NOT EXISTS leads_account ON leads(account_id);
+-- An account's best leads without reading (or sorting) the rest of them.
+CREATE INDEX IF NOT EXISTS leads_account_score ON leads(account_id, active, score DESC, lead_id);
 CREATE INDEX IF NOT EXISTS leads_territory ON leads(territory_id);
 -- Covering indexes for the rollups: the views aggregate these narrow indexes instead of
 -- reading every (wide, JSON-carrying) lead row.
 CREATE INDEX IF NOT EXISTS leads_rollup
     ON leads(active, territory_id, priority, score, estimated_value);
-CREATE INDEX IF NOT EXISTS leads_type ON leads(active, lead_type, priority);
-CREATE INDEX IF NOT EXISTS leads_family ON leads(active, product_family);
+-- One ordered walk of this gives the type × priority counts, the priority totals, the
+-- pipeline, the score histogram and the family mix (`views::lead_mix`).
+CREATE INDEX IF NOT EXISTS leads_mix
+    ON leads(active, lead_type, priority, product_family, score, estimated_value);
 CREATE INDEX IF NOT EXISTS ib_territory ON install_base(territory_id);
 CREATE INDEX IF NOT EXISTS ib_family ON install_base(product_family);
 CREATE INDEX IF NOT EXISTS ib_status ON install_base(support_status);
@@ -220,6 +225,12 @@ CREATE TABLE IF NOT EXISTS lead_events (
     run_id           INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
+-- Indexes the ones above replaced, each a prefix of its replacement (leads_family is folded
+-- into leads_mix); a database made before them loses them on its next write.
+DROP INDEX IF EXISTS opp_account;
+DROP INDEX IF EXISTS leads_account;
+DROP INDEX IF EXISTS leads_type;
+DROP INDEX IF EXISTS leads_family;
 ";
 
 /// Steps that bring an older database up to [`SCHEMA_VERSION`], by the version they start from.

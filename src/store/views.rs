@@ -2,7 +2,7 @@
 //! `GROUP BY` in SQL over active leads (or the install base); nothing loops a query per row.
 //! The structs here are also the views' JSON (field order is the documented order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -15,13 +15,19 @@ pub const PRIORITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 /// SQL for a lead's estimated value, or NULL when the trigger gave none (or gave a non-number).
 const ESTIMATE: &str = "l.estimated_value";
 
-/// Lead counts in the database: all rows and active ones (to tell "empty" from "nothing matched").
+/// Lead counts in the database: all rows and active ones.
 pub fn lead_totals(conn: &Connection) -> Result<(i64, i64)> {
     Ok(conn.query_row(
         "SELECT count(*), coalesce(sum(active), 0) FROM leads",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
+}
+
+/// Whether the database holds any lead, active or not (to tell "empty" from "nothing matched")
+/// without counting a million of them.
+pub fn has_leads(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM leads)", [], |r| r.get(0))?)
 }
 
 /// Active leads per priority.
@@ -70,25 +76,108 @@ pub struct Pipeline {
 
 /// Active leads per priority, and the pipeline estimate.
 pub fn overview(conn: &Connection) -> Result<(PriorityCounts, Pipeline)> {
-    let mut counts = PriorityCounts::default();
-    let mut stmt =
-        conn.prepare("SELECT priority, count(*) FROM leads WHERE active = 1 GROUP BY priority")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (p, n) = row?;
-        counts.add(&p, n);
+    let mix = lead_mix(conn)?;
+    Ok((mix.by_priority, mix.pipeline))
+}
+
+/// The rollups of active leads that do not depend on territory, from one pass over the
+/// `leads_mix` index: each aggregate on its own would scan every active lead again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeadMix {
+    /// Counts per (lead type, priority), ordered by type then priority, as
+    /// `query::counts_by_type_priority` returns them.
+    pub by_type_priority: Vec<(String, String, i64)>,
+    /// Counts per priority.
+    pub by_priority: PriorityCounts,
+    /// The pipeline estimate.
+    pub pipeline: Pipeline,
+    /// Counts per distinct score, lowest score first.
+    pub scores: Vec<(f64, i64)>,
+    /// Counts per product family (`None`: not classified).
+    pub families: BTreeMap<Option<String>, i64>,
+}
+
+impl LeadMix {
+    /// Active leads in all.
+    pub fn total(&self) -> i64 {
+        self.by_priority.total()
     }
-    let pipeline = conn.query_row(
-        &format!("SELECT sum({ESTIMATE}), count({ESTIMATE}) FROM leads l WHERE l.active = 1"),
-        [],
-        |r| {
-            Ok(Pipeline {
-                estimated_value: r.get(0)?,
-                leads_with_estimate: r.get(1)?,
-            })
-        },
-    )?;
-    Ok((counts, pipeline))
+}
+
+/// Reads the [`LeadMix`]. The `GROUP BY` follows the `leads_mix` index column for column, so
+/// SQLite streams the groups out of the index without sorting anything; there are few groups
+/// (types × priorities × families × distinct scores), folded here.
+pub fn lead_mix(conn: &Connection) -> Result<LeadMix> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT l.lead_type, l.priority, l.product_family, l.score, count(*), sum({ESTIMATE}),
+                count({ESTIMATE})
+         FROM leads l WHERE l.active = 1
+         GROUP BY l.lead_type, l.priority, l.product_family, l.score"
+    ))?;
+    let mut type_priority: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut scores: Vec<(f64, i64)> = Vec::new();
+    let mut mix = LeadMix::default();
+    let mut value = Sum::default();
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, f64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<f64>>(5)?,
+            r.get::<_, i64>(6)?,
+        ))
+    })?;
+    for row in rows {
+        let (ty, priority, family, score, n, estimate, with_estimate) = row?;
+        mix.by_priority.add(&priority, n);
+        *type_priority.entry((ty, priority)).or_default() += n;
+        *mix.families.entry(family).or_default() += n;
+        scores.push((score, n));
+        if let Some(v) = estimate {
+            value.add(v);
+        }
+        mix.pipeline.leads_with_estimate += with_estimate;
+    }
+    mix.pipeline.estimated_value = (mix.pipeline.leads_with_estimate > 0).then(|| value.total());
+    mix.by_type_priority = type_priority
+        .into_iter()
+        .map(|((ty, p), n)| (ty, p, n))
+        .collect();
+    // The same score comes once per (type, priority, family) group: merge them.
+    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (score, n) in scores {
+        match mix.scores.last_mut() {
+            Some(last) if last.0 == score => last.1 += n,
+            _ => mix.scores.push((score, n)),
+        }
+    }
+    Ok(mix)
+}
+
+/// Compensated (Neumaier) summation, so adding up per-group sums keeps the accuracy of SQLite's
+/// own `sum()` over the rows.
+#[derive(Debug, Default)]
+struct Sum {
+    sum: f64,
+    compensation: f64,
+}
+
+impl Sum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.compensation += (self.sum - t) + x;
+        } else {
+            self.compensation += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    fn total(&self) -> f64 {
+        self.sum + self.compensation
+    }
 }
 
 /// Active leads of one type per priority: the JSON rows of "leads by type".
@@ -153,63 +242,150 @@ pub enum TerritorySort {
     Pipeline,
 }
 
-/// Every territory seen in accounts, install base or active leads, in `sort` order.
-pub fn territories(conn: &Connection, sort: TerritorySort) -> Result<Vec<Territory>> {
-    let mut map: BTreeMap<Option<String>, Territory> = BTreeMap::new();
-    let entry = |map: &mut BTreeMap<Option<String>, Territory>, id: Option<String>| {
-        map.entry(id.clone()).or_insert_with(|| Territory {
-            territory_id: id,
+/// The territory `id` with its score sum, added empty when new (the id cloned once).
+fn entry(
+    map: &mut HashMap<Option<String>, (Territory, f64)>,
+    id: Option<String>,
+) -> &mut (Territory, f64) {
+    map.entry(id).or_insert_with_key(|id| {
+        let t = Territory {
+            territory_id: id.clone(),
             ..Territory::default()
-        });
-    };
+        };
+        (t, 0.0)
+    })
+}
+
+/// Every territory seen in accounts, install base or active leads, in `sort` order.
+///
+/// Three `GROUP BY`s, each walking an index in territory order (`accounts_territory`,
+/// `ib_territory`, `leads_rollup`); a million-lead database has tens of thousands of
+/// territories, so each row costs one hash lookup here and the id is cloned once per territory.
+pub fn territories(conn: &Connection, sort: TerritorySort) -> Result<Vec<Territory>> {
+    // Each territory and the sum of its active leads' scores (for the average).
+    let mut map: HashMap<Option<String>, (Territory, f64)> = HashMap::new();
     let mut stmt = conn.prepare(
         "SELECT territory_id, max(territory_name), count(*) FROM accounts GROUP BY territory_id",
     )?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
         let (id, name, n): (Option<String>, Option<String>, i64) = row?;
-        entry(&mut map, id.clone());
-        if let Some(t) = map.get_mut(&id) {
-            t.territory_name = name;
-            t.accounts = n;
-        }
+        let (t, _) = entry(&mut map, id);
+        t.territory_name = name;
+        t.accounts = n;
     }
     let mut stmt =
         conn.prepare("SELECT territory_id, count(*) FROM install_base GROUP BY territory_id")?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
         let (id, n): (Option<String>, i64) = row?;
-        entry(&mut map, id.clone());
-        if let Some(t) = map.get_mut(&id) {
-            t.install_base = n;
-        }
+        entry(&mut map, id).0.install_base = n;
     }
+    add_leads(conn, &mut map)?;
+    let mut out = finish(map);
+    sort_territories(&mut out, sort);
+    Ok(out)
+}
+
+/// The `n` territories with the most active leads (then highest average score), as
+/// [`territories`] sorted by leads and cut to those with leads would give them, for a fraction
+/// of the work: one pass counts leads and sums scores per territory to rank them, and only the
+/// `n` kept get their priorities, pipeline, accounts and install base, by index lookups.
+pub fn leaderboard(conn: &Connection, n: usize) -> Result<Vec<Territory>> {
+    let mut stmt = conn.prepare(
+        "SELECT territory_id, count(*), sum(score) FROM leads WHERE active = 1
+         GROUP BY territory_id",
+    )?;
+    let mut ranked: Vec<Territory> = stmt
+        .query_map([], |r| {
+            let leads: i64 = r.get(1)?;
+            let score: f64 = r.get(2)?;
+            Ok(Territory {
+                territory_id: r.get(0)?,
+                leads,
+                avg_score: Some(score / leads as f64),
+                ..Territory::default()
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    sort_territories(&mut ranked, TerritorySort::Leads);
+    ranked.truncate(n);
+    // The figures shown are computed exactly as `territories` computes them.
+    let mut leads = conn.prepare(&format!(
+        "SELECT l.priority, count(*), sum(l.score), sum({ESTIMATE}) FROM leads l
+         WHERE l.active = 1 AND l.territory_id IS ?1 GROUP BY l.priority"
+    ))?;
+    // `IS` matches the NULL territory too, as `GROUP BY` groups it.
+    let mut accounts = conn
+        .prepare("SELECT max(territory_name), count(*) FROM accounts WHERE territory_id IS ?1")?;
+    let mut install_base =
+        conn.prepare("SELECT count(*) FROM install_base WHERE territory_id IS ?1")?;
+    let mut out = Vec::with_capacity(ranked.len());
+    for r in ranked {
+        let mut t = Territory {
+            territory_id: r.territory_id,
+            ..Territory::default()
+        };
+        let mut score_sum = 0.0;
+        for row in leads.query_map([&t.territory_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })? {
+            let (priority, n, score, value): (String, i64, f64, Option<f64>) = row?;
+            add_priority(&mut t, &mut score_sum, &priority, n, score, value);
+        }
+        (t.territory_name, t.accounts) =
+            accounts.query_row([&t.territory_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        t.install_base = install_base.query_row([&t.territory_id], |r| r.get(0))?;
+        out.push(average(t, score_sum));
+    }
+    Ok(out)
+}
+
+/// Adds one territory's active leads of one priority: `n` leads, their score sum and pipeline.
+fn add_priority(
+    t: &mut Territory,
+    score_sum: &mut f64,
+    priority: &str,
+    n: i64,
+    score: f64,
+    value: Option<f64>,
+) {
+    *score_sum += score;
+    t.leads += n;
+    t.by_priority.add(priority, n);
+    if let Some(v) = value {
+        t.pipeline = Some(t.pipeline.unwrap_or(0.0) + v);
+    }
+}
+
+/// `t` with its average score, given the sum of its leads' scores.
+fn average(mut t: Territory, score_sum: f64) -> Territory {
+    if t.leads > 0 {
+        t.avg_score = Some(score_sum / t.leads as f64);
+    }
+    t
+}
+
+/// Adds the active leads per territory and priority (a walk of `leads_rollup`) to `map`.
+fn add_leads(conn: &Connection, map: &mut HashMap<Option<String>, (Territory, f64)>) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
         "SELECT l.territory_id, l.priority, count(*), sum(l.score), sum({ESTIMATE})
          FROM leads l WHERE l.active = 1 GROUP BY l.territory_id, l.priority"
     ))?;
-    let mut score_sums: BTreeMap<Option<String>, f64> = BTreeMap::new();
     for row in stmt.query_map([], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     })? {
         let (id, priority, n, score, value): (Option<String>, String, i64, f64, Option<f64>) = row?;
-        entry(&mut map, id.clone());
-        *score_sums.entry(id.clone()).or_default() += score;
-        if let Some(t) = map.get_mut(&id) {
-            t.leads += n;
-            t.by_priority.add(&priority, n);
-            if let Some(v) = value {
-                t.pipeline = Some(t.pipeline.unwrap_or(0.0) + v);
-            }
-        }
+        let (t, score_sum) = entry(map, id);
+        add_priority(t, score_sum, &priority, n, score, value);
     }
-    let mut out: Vec<Territory> = map.into_values().collect();
-    for t in &mut out {
-        if t.leads > 0 {
-            let sum = score_sums.get(&t.territory_id).copied().unwrap_or(0.0);
-            t.avg_score = Some(sum / t.leads as f64);
-        }
-    }
-    sort_territories(&mut out, sort);
-    Ok(out)
+    Ok(())
+}
+
+/// The territories with their average scores, in no particular order (every sort order ends
+/// with the id, so the hash map's order never shows).
+fn finish(map: HashMap<Option<String>, (Territory, f64)>) -> Vec<Territory> {
+    map.into_values()
+        .map(|(t, score_sum)| average(t, score_sum))
+        .collect()
 }
 
 fn sort_territories(ts: &mut [Territory], sort: TerritorySort) {
@@ -247,6 +423,128 @@ mod tests {
         assert_eq!(pipe.estimated_value, Some(12500.5));
         assert_eq!(pipe.leads_with_estimate, 2);
         assert_eq!(lead_totals(&s.conn).unwrap(), (5, 4));
+    }
+
+    #[test]
+    fn lead_mix_adds_up_to_the_plain_aggregates() {
+        let (_d, s) = testdb::build();
+        // More than one lead per score, type and family, and a second estimate.
+        s.conn
+            .execute_batch(
+                "INSERT INTO leads SELECT 'X' || lead_id, lead_type, rule, install_base_id,
+                   serial_number, product_name, product_family, account_id, territory_id, title,
+                   description, recommended_action, score, priority, factors, reasons,
+                   recommended_services, recommended_skus, days_since_eol, extra,
+                   estimated_value * 3 + 0.1, status, active, closed_reason, created_at,
+                   updated_at, run_id FROM leads;
+                 UPDATE leads SET product_family = NULL WHERE lead_id = 'XCCCC0004';",
+            )
+            .unwrap();
+        let conn = &s.conn;
+        let sql = |q: &str| -> Vec<(Option<String>, i64)> {
+            let mut stmt = conn.prepare(q).unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let mix = lead_mix(conn).unwrap();
+        assert_eq!(
+            mix.by_type_priority,
+            crate::store::query::counts_by_type_priority(conn).unwrap()
+        );
+        let by_priority: Vec<(Option<String>, i64)> = PRIORITIES
+            .iter()
+            .zip(mix.by_priority.as_array())
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, n)| (Some((*p).to_string()), n))
+            .collect();
+        assert_eq!(
+            by_priority,
+            sql(
+                "SELECT priority, count(*) FROM leads WHERE active = 1 GROUP BY 1
+                 ORDER BY CASE priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1
+                   WHEN 'MEDIUM' THEN 2 ELSE 3 END"
+            )
+        );
+        let families: Vec<(Option<String>, i64)> = mix.families.clone().into_iter().collect();
+        assert_eq!(
+            families,
+            sql("SELECT product_family, count(*) FROM leads WHERE active = 1 GROUP BY 1")
+        );
+        let scores: Vec<(Option<String>, i64)> = mix
+            .scores
+            .iter()
+            .map(|(s, n)| (Some(s.to_string()), *n))
+            .collect();
+        assert_eq!(
+            scores,
+            sql("SELECT CAST(score AS TEXT), count(*) FROM leads WHERE active = 1 GROUP BY score ORDER BY score")
+                .into_iter()
+                .map(|(s, n)| (s.map(|s| s.parse::<f64>().unwrap().to_string()), n))
+                .collect::<Vec<_>>()
+        );
+        let (sum, n): (Option<f64>, i64) = conn
+            .query_row(
+                "SELECT sum(estimated_value), count(estimated_value) FROM leads WHERE active = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(mix.pipeline.leads_with_estimate, n);
+        assert_eq!(n, 4);
+        assert_eq!(mix.pipeline.estimated_value, sum);
+        assert_eq!(mix.total(), 8);
+    }
+
+    #[test]
+    fn the_pipeline_sum_keeps_its_precision() {
+        // Naive left-to-right addition loses the 1.0 entirely; SQLite's sum() does not.
+        let mut s = Sum::default();
+        for x in [1e16, 1.0, -1e16] {
+            s.add(x);
+        }
+        assert_eq!(s.total(), 1.0);
+    }
+
+    #[test]
+    fn has_leads_counts_inactive_ones() {
+        let (_d, s) = testdb::build();
+        assert!(has_leads(&s.conn).unwrap());
+        s.conn
+            .execute("DELETE FROM leads WHERE active = 1", [])
+            .unwrap();
+        assert!(has_leads(&s.conn).unwrap());
+        s.conn.execute("DELETE FROM leads", []).unwrap();
+        assert!(!has_leads(&s.conn).unwrap());
+    }
+
+    #[test]
+    fn the_leaderboard_is_the_top_of_the_territory_table() {
+        let (_d, s) = testdb::build();
+        // A third territory with leads and no accounts, and leads without a territory.
+        s.conn
+            .execute_batch(
+                "INSERT INTO leads SELECT 'X' || lead_id, lead_type, rule, install_base_id,
+                   serial_number, product_name, product_family, account_id,
+                   CASE WHEN lead_id LIKE 'A%' THEN 'T3' END, title, description,
+                   recommended_action, score, priority, factors, reasons, recommended_services,
+                   recommended_skus, days_since_eol, extra, estimated_value, status, active,
+                   closed_reason, created_at, updated_at, run_id FROM leads;
+                 INSERT INTO install_base (territory_id, source_file, source_sheet, source_row)
+                   VALUES (NULL, 'f', 's', 1);",
+            )
+            .unwrap();
+        let mut all = territories(&s.conn, TerritorySort::Leads).unwrap();
+        all.retain(|t| t.leads > 0);
+        assert_eq!(all.len(), 4);
+        for n in [0, 2, 10] {
+            let top = leaderboard(&s.conn, n).unwrap();
+            assert_eq!(top, all[..n.min(all.len())], "top {n}");
+        }
+        let top = leaderboard(&s.conn, 10).unwrap();
+        let none = top.iter().find(|t| t.territory_id.is_none()).unwrap();
+        assert_eq!((none.leads, none.install_base, none.accounts), (2, 1, 0));
     }
 
     #[test]

@@ -182,6 +182,73 @@ fn table_output_snapshots() {
     insta::assert_snapshot!("explain_top", view(&w, &["explain", &id]));
 }
 
+// A sample's largest account has more leads and assets than the table shows: the table pages
+// them and says how many more there are; `--all` and the JSON give every row.
+#[test]
+fn account_pages_a_large_account_in_the_table_but_not_in_json() {
+    let w = Workdir::new();
+    w.ok(&["sample", "--out", "in", "--rows", "1000", "--format", "csv"]);
+    w.ok(&[
+        "run",
+        "--data",
+        "in",
+        "--db",
+        "s.db",
+        "--as-of",
+        "2025-09-01",
+    ]);
+    let top = w.sql(
+        "s.db",
+        "SELECT account_id, count(*) FROM leads WHERE active = 1
+         GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    );
+    let (id, leads) = top[0].split_once('|').unwrap();
+    let leads: usize = leads.parse().unwrap();
+    let assets: usize = w.sql(
+        "s.db",
+        &format!("SELECT count(*) FROM install_base WHERE account_id = '{id}'"),
+    )[0]
+    .parse()
+    .unwrap();
+    assert!(leads > 60 && assets > 60, "{leads} leads, {assets} assets");
+
+    let table = w.ok(&["account", id, "--db", "s.db"]);
+    assert!(table.contains(&format!("\nleads: {leads}\n")), "{table}");
+    assert!(
+        table.contains(&format!("install base: {assets} assets")),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("… and {} more", leads - 50)),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("… and {} more", assets - 50)),
+        "{table}"
+    );
+
+    let ten = w.ok(&["account", id, "--limit", "10", "--db", "s.db"]);
+    assert!(ten.contains(&format!("… and {} more", leads - 10)), "{ten}");
+
+    let all = w.ok(&["account", id, "--all", "--db", "s.db"]);
+    assert!(!all.contains("more (`--all`"), "{all}");
+    assert!(all.len() > table.len());
+
+    let json = w.json(&["account", id, "--db", "s.db"]);
+    assert_eq!(json["leads"].as_array().unwrap().len(), leads);
+    assert_eq!(json["install_base"].as_array().unwrap().len(), assets);
+    let five = w.json(&["account", id, "--limit", "5", "--db", "s.db"]);
+    assert_eq!(five["leads"].as_array().unwrap().len(), 5);
+    assert_eq!(five["leads"][0], json["leads"][0]);
+    assert_eq!(five["install_base"].as_array().unwrap().len(), 5);
+
+    let csv = w.ok(&["account", id, "--format", "csv", "--db", "s.db"]);
+    assert_eq!(
+        csv::Reader::from_reader(csv.as_bytes()).records().count(),
+        leads
+    );
+}
+
 #[test]
 fn views_on_a_missing_or_empty_database() {
     let w = Workdir::new();
