@@ -46,19 +46,14 @@ fn helper_failed(name: &str, why: &str) -> Box<EvalAltResult> {
 /// Registers every helper on `engine`.
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<HostFailure>("HostFailure");
+    // Named functions, not closures: the fast path (`rules::fast`) calls these same ones.
     engine.register_fn("fmt_int", fmt_int);
-    engine.register_fn("fmt_int", |n: f64| fmt_int(n.round() as INT));
-    engine.register_fn("contains_ci", |text: &str, word: &str| {
-        text.to_lowercase().contains(&word.to_lowercase())
-    });
-    engine.register_fn("has_word", |text: &str, word: &str| has_word(text, word));
-    engine.register_fn("has_code", |text: &str, prefix: &str| {
-        has_code(text, prefix)
-    });
+    engine.register_fn("fmt_int", fmt_float);
+    engine.register_fn("contains_ci", contains_ci);
+    engine.register_fn("has_word", has_word);
+    engine.register_fn("has_code", has_code);
     engine.register_fn("days_between", days_between);
-    engine.register_fn("generation", |name: &str| {
-        generation(name).map_or(Dynamic::UNIT, Dynamic::from_int)
-    });
+    engine.register_fn("generation", generation_value);
     engine.register_fn("log", |ctx: NativeCallContext, msg: Dynamic| {
         eprintln!("note: {}: {msg}", ctx.call_source().unwrap_or("rules"));
     });
@@ -78,6 +73,16 @@ pub fn fmt_int(n: INT) -> String {
         out.push(ch);
     }
     out
+}
+
+/// `fmt_int` on a float: rounded to the nearest integer first (`2.5` → `"3"`).
+pub fn fmt_float(n: f64) -> String {
+    fmt_int(n.round() as INT)
+}
+
+/// Case-insensitive substring: `contains_ci("HPE Compute", "compute")`.
+pub fn contains_ci(text: &str, word: &str) -> bool {
+    text.to_lowercase().contains(&word.to_lowercase())
 }
 
 /// True when `word` occurs in `text` case-insensitively with no letter or digit directly
@@ -127,6 +132,11 @@ pub fn generation(name: &str) -> Option<INT> {
             .unwrap_or(rest.len());
         rest[..end].parse::<INT>().ok()
     })
+}
+
+/// [`generation`] as scripts see it: the number, or `()` when there is none.
+pub fn generation_value(name: &str) -> Dynamic {
+    generation(name).map_or(Dynamic::UNIT, Dynamic::from_int)
 }
 
 fn parse_date(name: &str, v: &Dynamic) -> Result<Option<NaiveDate>, Box<EvalAltResult>> {
