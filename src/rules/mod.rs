@@ -7,6 +7,7 @@
 mod api;
 mod diag;
 mod engine;
+pub(crate) mod fast;
 mod loader;
 /// A map as rules receive it: shared (each call copies a pointer, not the map) and read-only (a
 /// rule that assigns to its input gets an error instead of changing what later rules see).
@@ -79,9 +80,17 @@ impl RuleSet {
         let mut names = loader::known_names(&cfg_keys);
         names.retain(|n| !api::HELPERS.contains(&n.as_str()));
         let functions = function_names(&loaded.rules);
+        let mut rules = loaded.rules;
+        if fast::enabled() {
+            // Rules with imports run their top level on each call (to bind the aliases), which
+            // compiled code does not do: they stay interpreted.
+            for r in rules.iter_mut().filter(|r| !r.eval_top) {
+                r.fast = Some(std::sync::Arc::new(fast::Compiled::new(&r.ast, &engine)));
+            }
+        }
         Ok(RuleSet {
             engine,
-            rules: loaded.rules,
+            rules,
             sources: loaded.sources,
             hash: loaded.hash,
             cfg_shared: share(map.clone()),
@@ -137,6 +146,16 @@ impl RuleSet {
         args: impl FuncArgs,
         ctx: &EvalContext,
     ) -> Result<Dynamic> {
+        let args: Vec<Dynamic> = {
+            let mut v = Vec::with_capacity(4);
+            args.parse(&mut v);
+            v
+        };
+        // Fast path first; `None` means "not sure", and Rhai runs the call as before (so the
+        // result or error is always Rhai's).
+        if let Some(out) = rule.fast.as_ref().and_then(|f| f.call(name, &args)) {
+            return Ok(out);
+        }
         let opts = CallFnOptions::new()
             .eval_ast(rule.eval_top)
             .rewind_scope(true);
