@@ -146,8 +146,8 @@ impl RuleSet {
         args: impl FuncArgs,
         ctx: &EvalContext,
     ) -> Result<Dynamic> {
-        let args: Vec<Dynamic> = {
-            let mut v = Vec::with_capacity(4);
+        let args = {
+            let mut v = rhai::FnArgsVec::<Dynamic>::new();
             args.parse(&mut v);
             v
         };

@@ -259,12 +259,22 @@ impl Cx<'_> {
         })
     }
 
+    /// A `{ … }` written as a statement or an expression: Rhai counts an operation for it even
+    /// when it is empty (unlike the body of an `if` or a loop).
+    fn counted_block(&mut self, stmts: &[Stmt]) -> CResult<Code> {
+        let block = self.block(stmts)?;
+        Ok(code(move |m| {
+            m.tick(W)?;
+            block(m)
+        }))
+    }
+
     fn stmt(&mut self, s: &Stmt) -> CResult<Code> {
         match s {
-            Stmt::Noop(_) => Ok(code(|_| Ok(Val::Unit))),
+            Stmt::Noop(_) => Ok(code(|m| m.tick(W).map(|()| Val::Unit))),
             Stmt::Expr(e) => self.expr(e),
             Stmt::FnCall(x, _) => self.call(x),
-            Stmt::Block(b) => self.block(b.statements()),
+            Stmt::Block(b) => self.counted_block(b.statements()),
             Stmt::Var(x, flags, _) => {
                 if flags.intersects(ASTFlags::CONSTANT | ASTFlags::EXPORTED) {
                     return Err("`const` or `export`".into());
@@ -435,7 +445,7 @@ impl Cx<'_> {
                     Ok(Val::Map(Arc::new(map)))
                 }))
             }
-            Expr::Stmt(b) => self.block(b.statements()),
+            Expr::Stmt(b) => self.counted_block(b.statements()),
             Expr::FnCall(x, _) => self.call(x),
             Expr::And(list, _) | Expr::Or(list, _) => {
                 // `&&` stops at the first false, `||` at the first true; each operand must be a

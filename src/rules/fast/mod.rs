@@ -48,9 +48,10 @@ pub(crate) enum Val {
     Str(ImmutableString),
     Array(Arc<Array>),
     Map(Arc<Map>),
-    /// Entry argument `n`, a map (usually shared and read-only), read in place. Rhai would hold a
-    /// copy; for reads that is the same, and anything else done with it (returning it, storing
-    /// it, comparing it, changing it) bails rather than reason about sharing and access modes.
+    /// Entry argument `n`, a map (usually shared and read-only) or any shared value, read in
+    /// place. Rhai would hold a copy; for reads that is the same, and anything else done with it
+    /// (returning it, storing it, comparing it, changing it, reading a shared non-map) bails
+    /// rather than reason about sharing and access modes.
     Arg(usize),
 }
 
@@ -323,13 +324,15 @@ impl Compiled {
             args,
             fns: &self.fns,
             lim: &self.lim,
-            stack: Vec::with_capacity(f.slots.max(8)),
+            stack: take_stack(),
             base: 0,
             ops: 0,
             depth: 1,
         };
         for (n, a) in args.iter().enumerate() {
-            let v = if a.is_map() {
+            // A shared argument is taken for a map without locking it to look (locks are atomic
+            // operations, a visible cost at this scale); if it is not one, reading it bails.
+            let v = if a.is_shared() || a.is_map() {
                 Val::Arg(n)
             } else {
                 Val::from_dynamic(a).ok_or("argument of an unsupported type")?
@@ -337,11 +340,35 @@ impl Compiled {
             m.stack.push(v);
         }
         m.stack.resize(f.slots, Val::Unit);
-        let out = match m.tick(compile::W).and_then(|()| body(&mut m)) {
+        let out = m.tick(compile::W).and_then(|()| body(&mut m));
+        let ops = m.ops;
+        give_back_stack(m.stack);
+        let out = match out {
             Ok(v) | Err(Stop::Return(v)) => v,
             Err(Stop::Bail(why)) => return Err(why),
         };
         let out = out.into_dynamic().ok_or("returns an input map")?;
-        Ok((out, m.ops))
+        Ok((out, ops))
     }
+}
+
+thread_local! {
+    /// One slot stack per thread, reused across calls: a call is ~1µs and allocating the stack
+    /// was a visible part of it.
+    static STACK: std::cell::RefCell<Vec<Val>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn take_stack() -> Vec<Val> {
+    STACK
+        .with(|s| s.try_borrow_mut().map(|mut v| std::mem::take(&mut *v)).ok())
+        .unwrap_or_default()
+}
+
+fn give_back_stack(mut stack: Vec<Val>) {
+    stack.clear();
+    STACK.with(|s| {
+        if let Ok(mut v) = s.try_borrow_mut() {
+            *v = stack;
+        }
+    });
 }

@@ -532,6 +532,7 @@ fn unit_fn() { }
 fn let_only(a) { let b = a; }
 fn if_no_else(a) { if a { 1 } }
 fn chars(c) { [c.to_upper(), c.to_lower(), c + c, c == 'a'] }
+fn empties(a) { {} { {} { {} } } ;;; a }
 "#;
 
 /// Functions in [`EDGES`] and how many arguments each takes.
@@ -727,8 +728,63 @@ fn limits_bail_where_rhai_stops() {
         );
     }
     let _ = diff(&engine, &ops, &ast, &fast, "lits", &[], &mut tally);
+    let _ = diff(&engine, &ops, &ast, &fast, "empties", &[s("x")], &mut tally);
     eprintln!("limits: {tally:?}");
     assert!(tally.fast > 0 && tally.bailed() > 0, "{tally:?}");
+}
+
+#[test]
+fn unsupported_constructs_stay_interpreted() {
+    let engine = build_engine(&Limits::default(), Path::new("rules"));
+    let ast = engine
+        .compile(
+            r#"
+fn spins(n) { let i = 0; while i < n { i += 1; } i }
+fn constant() { const X = 1; X }
+fn switches(x) { switch x { 1 => "one", _ => "other" } }
+fn caller(n) { spins(n) + 1 }
+fn fine(n) { n + 1 }
+fn prints(x) { print(x); x }
+fn method_on_prop(m) { m.list.push(1); m }
+fn unknown_fn(x) { x.trim() }
+"#,
+        )
+        .unwrap();
+    let fast = Compiled::new(&ast, &engine);
+    let report: BTreeMap<String, Option<String>> = fast
+        .report()
+        .into_iter()
+        .map(|(f, why)| (f, why.map(str::to_string)))
+        .collect();
+    let why = |f: &str| report[f].clone().unwrap_or_default();
+    assert!(why("spins/1").contains("while"), "{report:?}");
+    assert!(why("constant/0").contains("const"), "{report:?}");
+    assert!(why("switches/1").contains("switch"), "{report:?}");
+    assert!(why("caller/1").contains("calls `spins`"), "{report:?}");
+    assert!(why("prints/1").contains("print"), "{report:?}");
+    assert!(
+        why("method_on_prop/1").contains("inside a chain"),
+        "{report:?}"
+    );
+    assert!(why("unknown_fn/1").contains("trim"), "{report:?}");
+    assert_eq!(report["fine/1"], None);
+    assert!(fast.call("caller", &[Dynamic::from_int(3)]).is_none());
+    assert_eq!(
+        fast.call("fine", &[Dynamic::from_int(3)]).unwrap().as_int(),
+        Ok(4)
+    );
+
+    // A script function that replaces a built-in would change what every call means: nothing
+    // in that script is compiled.
+    let ast = engine
+        .compile("fn contains(a, b) { true }\nfn f(s) { \"x\" in s }")
+        .unwrap();
+    let fast = Compiled::new(&ast, &engine);
+    assert!(
+        fast.report()
+            .iter()
+            .all(|(_, why)| why.is_some_and(|w| w.contains("contains")))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -840,4 +896,148 @@ fn cfg_keys_reach_compiled_code() {
     assert_eq!(tally.bailed(), 0, "{tally:?}");
     let hits: Vec<String> = out.into_iter().map(|o| sig(&o.unwrap())).collect();
     assert!(hits.iter().any(|h| h.contains("Gen12")), "{hits:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro benchmark (`cargo test --release --lib fast::tests::bench -- --ignored --nocapture`)
+// ---------------------------------------------------------------------------------------------
+
+/// One rule call: the rule's index, the function and its arguments.
+type Call = (usize, &'static str, Vec<Dynamic>);
+
+/// Every rule call of a sample evaluation, with its arguments, by rule.
+fn sample_calls(rows: usize) -> (RuleSet, Vec<Call>) {
+    use crate::pipeline::{Mode, Settings, execute};
+    use crate::score::context::{item_map, read_accounts, read_items};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    crate::sample::write_sample(&input, rows, 5, crate::sample::SampleFormat::Csv).unwrap();
+    let cfg = Config::load(&root().join("config/onelead.yaml"), true).unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+    let settings = Settings {
+        cfg: cfg.clone(),
+        db: tmp.path().join("t.db"),
+        inputs: vec![input],
+        rules_dir: root().join("rules"),
+        as_of,
+    };
+    let store = crate::store::Store::open(&settings.db).unwrap();
+    let mut set = RuleSet::load(&root().join("rules"), &cfg).unwrap();
+    set.set_as_of(as_of);
+    let mode = Mode {
+        command: "load",
+        ingest: true,
+        make_leads: false,
+        commit: true,
+    };
+    execute(&store, &settings, &set, mode, &|_, _| {}, &mut |_| Ok(())).unwrap();
+    let accounts = read_accounts(&store.conn).unwrap();
+    let catalog = crate::recommend::Catalog::read(&store.conn, &cfg).unwrap();
+    let cfg_d = set.cfg();
+    let lead_maps = leads(&set);
+    let mut calls = Vec::new();
+    for row in &read_items(&store.conn, 0, usize::MAX).unwrap() {
+        let mut item = item_map(row, as_of);
+        for (i, r) in set.rules.iter().enumerate() {
+            if r.kind == RuleKind::Classify {
+                let args = vec![Dynamic::from_map(item.clone()), cfg_d.clone()];
+                calls.push((i, "classify", args.clone()));
+                if let Some(m) = r.fast.as_ref().unwrap().call("classify", &args) {
+                    item.extend(m.try_cast::<Map>().unwrap_or_default());
+                }
+            }
+        }
+        let family = item
+            .get("product_family")
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let item = share(item);
+        let account = accounts.shared(row.account_id.as_deref()).clone();
+        for (i, r) in set.rules.iter().enumerate() {
+            match r.kind {
+                RuleKind::Trigger => {
+                    calls.push((
+                        i,
+                        "trigger",
+                        vec![item.clone(), account.clone(), cfg_d.clone()],
+                    ));
+                }
+                RuleKind::Scoring => {
+                    let lead = lead_maps[calls.len() % lead_maps.len()].clone();
+                    let args = vec![item.clone(), account.clone(), lead, cfg_d.clone()];
+                    calls.push((i, "score", args));
+                }
+                RuleKind::Services => {
+                    if let Some(svc) = catalog.candidates(&family).first() {
+                        let lead = lead_maps[calls.len() % lead_maps.len()].clone();
+                        let args = vec![lead, share(svc.map.clone()), cfg_d.clone()];
+                        calls.push((i, "boost", args));
+                    }
+                }
+                RuleKind::Classify => {}
+            }
+        }
+    }
+    (set, calls)
+}
+
+/// The fastest of `reps` runs of `f`, in ns: on a shared, loaded machine the minimum is the
+/// run that was not preempted, with the inputs in cache (as they are in the pipeline, which
+/// builds an item's maps right before its calls).
+fn best_ns(reps: usize, mut f: impl FnMut()) -> f64 {
+    (0..reps)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e9
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+#[ignore = "a benchmark: run in release with --ignored --nocapture"]
+fn bench_rule_calls() {
+    const ROWS: usize = 5000;
+    let (set, calls) = sample_calls(ROWS);
+    let mut per_rule: BTreeMap<usize, (usize, f64, f64)> = BTreeMap::new();
+    for (i, name, args) in &calls {
+        let r = &set.rules[*i];
+        let fast = r.fast.as_ref().unwrap();
+        let fast_ns = best_ns(7, || assert!(fast.call(name, args).is_some()));
+        let rhai_ns = best_ns(7, || {
+            let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+            let out = set.engine.call_fn_with_options::<Dynamic>(
+                options,
+                &mut Scope::new(),
+                &r.ast,
+                name,
+                args.clone(),
+            );
+            assert!(out.is_ok());
+        });
+        let e = per_rule.entry(*i).or_default();
+        *e = (e.0 + 1, e.1 + fast_ns, e.2 + rhai_ns);
+    }
+    let (mut total_fast, mut total_rhai) = (0.0, 0.0);
+    for (i, (n, f, r)) in &per_rule {
+        let n = *n as f64;
+        let id = set.rules[*i].id();
+        eprintln!(
+            "{id:28} {:6.0} ns fast {:6.0} ns rhai  x{:.1}",
+            f / n,
+            r / n,
+            r / f
+        );
+        total_fast += f;
+        total_rhai += r;
+    }
+    let items = ROWS as f64;
+    eprintln!(
+        "per item: {:.2} us fast, {:.2} us rhai (x{:.1}); {} calls",
+        total_fast / items / 1e3,
+        total_rhai / items / 1e3,
+        total_rhai / total_fast,
+        calls.len()
+    );
 }
