@@ -113,6 +113,29 @@ impl RuleSet {
         &self.rules
     }
 
+    /// Every rule function as `(rule id, name/arity, None)` when the fast path runs it, or with
+    /// `Some(reason)` when it is interpreted. Empty when `ONELEAD_NO_FAST` turned it off.
+    pub fn fast_report(&self) -> Vec<(String, String, Option<String>)> {
+        if !fast::enabled() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for r in &self.rules {
+            match &r.fast {
+                Some(f) => out.extend(
+                    f.report()
+                        .into_iter()
+                        .map(|(sig, why)| (r.id(), sig, why.map(str::to_string))),
+                ),
+                None => out.extend(r.ast.iter_functions().map(|f| {
+                    let sig = format!("{}/{}", f.name, f.params.len());
+                    (r.id(), sig, Some("the rule imports modules".to_string()))
+                })),
+            }
+        }
+        out
+    }
+
     /// SHA-256 (hex) over every rule and module file (relative path and text) and the config parts
     /// rules see (`thresholds`, `scoring_weights`): equal hashes mean equal results.
     pub fn hash(&self) -> &str {

@@ -20,7 +20,7 @@ use rhai::{
 };
 
 use super::ops::{self, BinOp, Env, Native, UnOp};
-use super::{Code, Func, Machine, Res, Stop, Val, array_sizes, bail, code, map_sizes};
+use super::{Code, Func, Machine, Res, Stop, Val, array_sizes, bail, code, map_sizes, stop};
 
 /// Operations counted per compiled node. Rhai counts one per statement, one per expression and
 /// one or two more for a call, a variable or a chain step; counting three per node (and per
@@ -137,7 +137,7 @@ fn compile_fn(
 /// Calls `fns[idx]` with its arguments already pushed at `base`.
 fn enter(m: &mut Machine<'_>, idx: usize, base: usize) -> Res {
     let fns = m.fns;
-    let f = fns.get(idx).ok_or(Stop::Bail("unknown function"))?;
+    let f = fns.get(idx).ok_or_else(|| stop("unknown function"))?;
     let Ok(body) = &f.body else {
         return bail("calls an interpreted function");
     };
@@ -155,24 +155,9 @@ fn enter(m: &mut Machine<'_>, idx: usize, base: usize) -> Res {
     m.depth = depth;
     m.stack.truncate(base);
     match r {
-        Ok(v) | Err(Stop::Return(v)) => Ok(v),
-        Err(e) => Err(e),
+        Err(Stop::Return) => Ok(std::mem::take(&mut m.ret)),
+        r => r,
     }
-}
-
-/// Runs a native on evaluated arguments, counting the data it scans.
-fn run_native(m: &mut Machine<'_>, n: Native, vals: &[Val]) -> Res {
-    let Some((recv, rest)) = vals.split_first() else {
-        return bail("native without arguments");
-    };
-    let env = Env {
-        args: m.args,
-        lim: m.lim,
-    };
-    let mut scanned = 0;
-    let r = ops::call(&env, &mut scanned, n, recv, rest);
-    m.tick(scanned)?;
-    r
 }
 
 fn eval_all(m: &mut Machine<'_>, codes: &[Code]) -> Result<StaticVec<Val>, Stop> {
@@ -181,6 +166,72 @@ fn eval_all(m: &mut Machine<'_>, codes: &[Code]) -> Result<StaticVec<Val>, Stop>
         vals.push(c(m)?);
     }
     Ok(vals)
+}
+
+/// An operand of an operator or a native call. Constants and local variables are read in
+/// place rather than copied: copying a string is a reference-count update, an atomic operation,
+/// and those made up much of a call's cost.
+enum Operand {
+    Const(Val),
+    Local(usize),
+    Code(Code),
+}
+
+/// The operands of one operator or call, evaluated left to right.
+struct Operands {
+    list: Vec<Operand>,
+    weight: u64,
+}
+
+impl Operands {
+    /// Runs every computed operand (in order), then hands `f` all operands by reference, with
+    /// what natives may read and a counter for the data they scan.
+    fn with<R>(
+        &self,
+        m: &mut Machine<'_>,
+        f: impl FnOnce(&Env, &mut u64, &[&Val]) -> Result<R, Stop>,
+    ) -> Result<R, Stop> {
+        m.tick(self.weight)?;
+        let mut owned: StaticVec<Val> = StaticVec::new();
+        for o in &self.list {
+            if let Operand::Code(c) = o {
+                owned.push(c(m)?);
+            }
+        }
+        let mut scanned = 0;
+        let r = {
+            let mut computed = owned.iter();
+            let mut refs: StaticVec<&Val> = StaticVec::new();
+            for o in &self.list {
+                refs.push(match o {
+                    Operand::Const(v) => v,
+                    Operand::Local(s) => m.get(*s)?,
+                    Operand::Code(_) => computed.next().ok_or_else(|| stop("operand"))?,
+                });
+            }
+            let env = Env {
+                args: m.args,
+                lim: m.lim,
+            };
+            f(&env, &mut scanned, &refs)
+        };
+        m.tick(scanned)?;
+        r
+    }
+}
+
+/// The constant an expression always evaluates to, if it is a literal.
+fn literal(e: &Expr) -> Option<Val> {
+    match e {
+        Expr::DynamicConstant(d, _) => Val::from_dynamic(d),
+        Expr::BoolConstant(b, _) => Some(Val::Bool(*b)),
+        Expr::IntegerConstant(n, _) => Some(Val::Int(*n)),
+        Expr::FloatConstant(x, _) => Some(Val::Float(**x)),
+        Expr::CharConstant(c, _) => Some(Val::Char(*c)),
+        Expr::StringConstant(s, _) => Some(Val::Str(s.clone())),
+        Expr::Unit(_) => Some(Val::Unit),
+        _ => None,
+    }
 }
 
 /// One chain step after the root: `.prop`, `[index]` or `.method(args)`.
@@ -236,6 +287,36 @@ impl Cx<'_> {
 
     fn exprs(&mut self, es: &[Expr]) -> CResult<Vec<Code>> {
         es.iter().map(|e| self.expr(e)).collect()
+    }
+
+    fn operand(&mut self, e: &Expr) -> CResult<Operand> {
+        Ok(if let Some(slot) = self.local(e) {
+            Operand::Local(slot)
+        } else if let Some(v) = literal(e) {
+            Operand::Const(v)
+        } else {
+            Operand::Code(self.expr(e)?)
+        })
+    }
+
+    fn operands<'e>(&mut self, es: impl IntoIterator<Item = &'e Expr>) -> CResult<Operands> {
+        let mut list = es
+            .into_iter()
+            .map(|e| self.operand(e))
+            .collect::<CResult<Vec<_>>>()?;
+        // Computed operands run before any is read in place, so a local read in place must not
+        // come before code that could assign to it (`x + { x = 1; 0 }`): read those in order.
+        if let Some(last) = list.iter().rposition(|o| matches!(o, Operand::Code(_))) {
+            for o in &mut list[..last] {
+                if let Operand::Local(slot) = *o {
+                    *o = Operand::Code(read_local(slot));
+                }
+            }
+        }
+        Ok(Operands {
+            weight: W * (1 + list.len() as u64),
+            list,
+        })
     }
 
     /// A block: its own scope, its value the last statement's (`()` when empty).
@@ -317,7 +398,7 @@ impl Cx<'_> {
                     };
                     for (i, d) in items.iter().enumerate() {
                         m.tick(W)?;
-                        let v = Val::from_dynamic(d).ok_or(Stop::Bail("array element type"))?;
+                        let v = Val::from_dynamic(d).ok_or_else(|| stop("array element type"))?;
                         if let Some(c) = counter {
                             m.set(c, Val::Int(i as INT))?;
                         }
@@ -338,7 +419,8 @@ impl Cx<'_> {
                 }
                 Ok(code(move |m| {
                     m.tick(W)?;
-                    Err(Stop::Return(value(m)?))
+                    m.ret = value(m)?;
+                    Err(Stop::Return)
                 }))
             }
             _ => Err(format!("statement not supported: {}", stmt_kind(s))),
@@ -397,18 +479,24 @@ impl Cx<'_> {
                 let slot = self
                     .lookup(&v.1)
                     .ok_or_else(|| format!("`{}` is not a local variable", v.1))?;
-                Ok(code(move |m| {
-                    m.tick(W)?;
-                    m.get(slot).cloned()
-                }))
+                Ok(read_local(slot))
             }
             Expr::InterpolatedString(parts, _) => {
-                let parts = self.exprs(parts)?;
+                // Parts are read one at a time, in order, so locals can be read in place.
+                let parts = parts
+                    .iter()
+                    .map(|p| self.operand(p))
+                    .collect::<CResult<Vec<_>>>()?;
+                let weight = W * (1 + parts.len() as u64);
                 Ok(code(move |m| {
-                    m.tick(W)?;
-                    let mut buf = String::new();
+                    m.tick(weight)?;
+                    let mut buf = String::with_capacity(64);
                     for p in &parts {
-                        ops::display(&mut buf, &p(m)?)?;
+                        match p {
+                            Operand::Const(v) => ops::display(&mut buf, v)?,
+                            Operand::Local(s) => ops::display(&mut buf, m.get(*s)?)?,
+                            Operand::Code(c) => ops::display(&mut buf, &c(m)?)?,
+                        }
                     }
                     m.lim.check_str(buf.len())?;
                     Ok(Val::Str(buf.into()))
@@ -421,7 +509,7 @@ impl Cx<'_> {
                     let mut a = Array::with_capacity(items.len());
                     for c in &items {
                         let d = c(m)?.into_dynamic();
-                        a.push(d.ok_or(Stop::Bail("stores an input map"))?);
+                        a.push(d.ok_or_else(|| stop("stores an input map"))?);
                     }
                     m.lim.check_sizes(array_sizes(&a))?;
                     Ok(Val::Array(Arc::new(a)))
@@ -439,7 +527,7 @@ impl Cx<'_> {
                     let mut map = template.clone();
                     for (k, c) in &values {
                         let d = c(m)?.into_dynamic();
-                        map.insert(k.clone(), d.ok_or(Stop::Bail("stores an input map"))?);
+                        map.insert(k.clone(), d.ok_or_else(|| stop("stores an input map"))?);
                     }
                     m.lim.check_sizes(map_sizes(&map))?;
                     Ok(Val::Map(Arc::new(map)))
@@ -489,26 +577,28 @@ impl Cx<'_> {
         }
         if let Some(tok) = &x.op_token {
             return match &x.args[..] {
-                [a] => {
+                [_] => {
                     let op = match tok {
                         rhai::Token::Bang => UnOp::Not,
                         rhai::Token::Minus | rhai::Token::UnaryMinus => UnOp::Neg,
                         _ => return Err(format!("unary operator `{tok}`")),
                     };
-                    let a = self.expr(a)?;
+                    let args = self.operands(&x.args)?;
                     Ok(code(move |m| {
-                        m.tick(W)?;
-                        ops::unary(op, &a(m)?)
+                        args.with(m, |_, _, v| match v {
+                            [a] => ops::unary(op, a),
+                            _ => bail("operand count"),
+                        })
                     }))
                 }
-                [a, b] => {
+                [_, _] => {
                     let op = BinOp::of(tok).ok_or_else(|| format!("operator `{tok}`"))?;
-                    let (a, b) = (self.expr(a)?, self.expr(b)?);
+                    let args = self.operands(&x.args)?;
                     Ok(code(move |m| {
-                        m.tick(W)?;
-                        let x = a(m)?;
-                        let y = b(m)?;
-                        ops::binary(op, &x, &y, m.lim)
+                        args.with(m, |env, _, v| match v {
+                            [a, b] => ops::binary(op, a, b, env.lim),
+                            _ => bail("operand count"),
+                        })
                     }))
                 }
                 _ => Err(format!("operator `{tok}` with {} operands", x.args.len())),
@@ -539,11 +629,9 @@ impl Cx<'_> {
                 .ok_or_else(|| format!("`{name}` on something other than a local variable"))?;
             return Ok(mutating(n, slot, self.exprs(rest)?));
         }
-        let args = self.exprs(&x.args)?;
+        let args = self.operands(&x.args)?;
         Ok(code(move |m| {
-            m.tick(W)?;
-            let vals = eval_all(m, &args)?;
-            run_native(m, n, &vals)
+            args.with(m, |env, scanned, v| ops::call(env, scanned, n, v))
         }))
     }
 
@@ -638,16 +726,19 @@ impl Cx<'_> {
                 let next = match step {
                     Step::Prop(p) => ops::prop(&env, &cur, p)?,
                     Step::Index => {
-                        let i = vals.get(pos).ok_or(Stop::Bail("missing index"))?;
+                        let i = vals.get(pos).ok_or_else(|| stop("missing index"))?;
                         pos += 1;
                         ops::index(&env, &cur, i)?
                     }
                     Step::Method(native, count) => {
-                        let slice = vals
+                        let rest = vals
                             .get(pos..pos + count)
-                            .ok_or(Stop::Bail("missing argument"))?;
+                            .ok_or_else(|| stop("missing argument"))?;
                         pos += count;
-                        ops::call(&env, &mut scanned, *native, &cur, slice)?
+                        let mut all: StaticVec<&Val> = StaticVec::new();
+                        all.push(&cur);
+                        all.extend(rest.iter());
+                        ops::call(&env, &mut scanned, *native, &all)?
                     }
                 };
                 cur = Cow::Owned(next);
@@ -657,6 +748,14 @@ impl Cx<'_> {
             Ok(out)
         }))
     }
+}
+
+/// A copy of a local variable's value.
+fn read_local(slot: usize) -> Code {
+    code(move |m| {
+        m.tick(W)?;
+        m.get(slot).cloned()
+    })
 }
 
 /// `slot.replace(a, b)` / `slot.push(v)` (or `replace(slot, a, b)`), changing the variable.

@@ -38,8 +38,9 @@ pub fn enabled() -> bool {
 /// A value as compiled code sees it. Arrays and maps sit behind an `Arc` so that reading a
 /// variable or a constant is a pointer copy; writes go through `Arc::make_mut`, which keeps
 /// Rhai's value semantics (an assignment copies).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) enum Val {
+    #[default]
     Unit,
     Bool(bool),
     Int(INT),
@@ -105,13 +106,14 @@ impl Val {
     }
 }
 
-/// Why a call left the compiled code early.
-#[derive(Debug)]
+/// Why a call left the compiled code early. One byte, so that `Result<Val, Stop>` fits in two
+/// registers: every compiled node returns one, and returning through memory was a visible cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
-    /// Not sure: let Rhai run the call. The text says why (tests and tallies read it).
-    Bail(&'static str),
-    /// A `return` unwinding to the function boundary.
-    Return(Val),
+    /// Not sure: let Rhai run the call ([`stop`] records why, for tests and tallies).
+    Bail,
+    /// A `return` unwinding to the function boundary; the value waits in [`Machine::ret`].
+    Return,
 }
 
 pub(crate) type Res = Result<Val, Stop>;
@@ -125,8 +127,19 @@ pub(crate) fn code(f: impl Fn(&mut Machine<'_>) -> Res + Send + Sync + 'static) 
     Box::new(f)
 }
 
+thread_local! {
+    /// Why the last call on this thread bailed.
+    static WHY: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") };
+}
+
+/// A bail, recording why.
+pub(crate) fn stop(why: &'static str) -> Stop {
+    WHY.with(|w| w.set(why));
+    Stop::Bail
+}
+
 pub(crate) fn bail<T>(why: &'static str) -> Result<T, Stop> {
-    Err(Stop::Bail(why))
+    Err(stop(why))
 }
 
 /// The engine limits compiled code must stay within; 0 means unlimited, as in Rhai.
@@ -224,6 +237,8 @@ pub(crate) struct Machine<'a> {
     pub base: usize,
     pub ops: u64,
     pub depth: usize,
+    /// The value of the `return` being unwound (see [`Stop::Return`]).
+    pub ret: Val,
 }
 
 impl Machine<'_> {
@@ -242,14 +257,14 @@ impl Machine<'_> {
     pub(crate) fn get(&self, slot: usize) -> Result<&Val, Stop> {
         self.stack
             .get(self.base + slot)
-            .ok_or(Stop::Bail("slot out of range"))
+            .ok_or_else(|| stop("slot out of range"))
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, slot: usize) -> Result<&mut Val, Stop> {
         self.stack
             .get_mut(self.base + slot)
-            .ok_or(Stop::Bail("slot out of range"))
+            .ok_or_else(|| stop("slot out of range"))
     }
 
     #[inline]
@@ -328,6 +343,7 @@ impl Compiled {
             base: 0,
             ops: 0,
             depth: 1,
+            ret: Val::Unit,
         };
         for (n, a) in args.iter().enumerate() {
             // A shared argument is taken for a map without locking it to look (locks are atomic
@@ -344,8 +360,9 @@ impl Compiled {
         let ops = m.ops;
         give_back_stack(m.stack);
         let out = match out {
-            Ok(v) | Err(Stop::Return(v)) => v,
-            Err(Stop::Bail(why)) => return Err(why),
+            Ok(v) => v,
+            Err(Stop::Return) => m.ret,
+            Err(Stop::Bail) => return Err(WHY.with(std::cell::Cell::get)),
         };
         let out = out.into_dynamic().ok_or("returns an input map")?;
         Ok((out, ops))

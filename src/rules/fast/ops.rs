@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, FLOAT, FloatWrapper, INT, Token};
 
-use super::{Limits, Res, Stop, Val, array_sizes, bail};
+use super::{Limits, Res, Stop, Val, array_sizes, bail, stop};
 use crate::rules::api;
 
 /// A binary operator (also the base of an op-assignment such as `+=`).
@@ -144,16 +144,14 @@ impl Env<'_> {
         let d = self
             .args
             .get(n)
-            .ok_or(Stop::Bail("argument out of range"))?;
-        let m = d
-            .as_map_ref()
-            .map_err(|_| Stop::Bail("argument is not a map"))?;
+            .ok_or_else(|| stop("argument out of range"))?;
+        let m = d.as_map_ref().map_err(|_| stop("argument is not a map"))?;
         f(&m)
     }
 }
 
 fn read(d: &Dynamic) -> Res {
-    Val::from_dynamic(d).ok_or(Stop::Bail("value of an unsupported type"))
+    Val::from_dynamic(d).ok_or_else(|| stop("value of an unsupported type"))
 }
 
 /// `map.name` (and `map["name"]`). A missing key bails: with `fail_on_invalid_map_property` Rhai
@@ -222,7 +220,7 @@ fn int_op(op: BinOp, x: INT, y: INT) -> Res {
         BinOp::BitOr => Some(Val::Int(x | y)),
         BinOp::BitXor => Some(Val::Int(x ^ y)),
     };
-    v.ok_or(Stop::Bail("integer overflow or division by zero"))
+    v.ok_or_else(|| stop("integer overflow or division by zero"))
 }
 
 /// Float arithmetic, and comparisons with Rhai's relative-epsilon rule (checked builds compare
@@ -340,7 +338,7 @@ pub(crate) fn unary(op: UnOp, v: &Val) -> Res {
         (UnOp::Neg, Val::Int(n)) => n
             .checked_neg()
             .map(Val::Int)
-            .ok_or(Stop::Bail("integer overflow")),
+            .ok_or_else(|| stop("integer overflow")),
         (UnOp::Neg, Val::Float(x)) => Ok(Val::Float(-x)),
         _ => bail("unary operator on an unsupported type"),
     }
@@ -382,7 +380,10 @@ pub(crate) fn op_assign(op: BinOp, target: &mut Val, rhs: Val, lim: &Limits) -> 
             let a = Arc::make_mut(a);
             match v {
                 Array(b) => a.extend(b.iter().cloned()),
-                v => a.push(v.into_dynamic().ok_or(Stop::Bail("stores an input map"))?),
+                v => a.push(
+                    v.into_dynamic()
+                        .ok_or_else(|| stop("stores an input map"))?,
+                ),
             }
             return lim.check_sizes(array_sizes(a));
         }
@@ -459,10 +460,13 @@ fn len_of(n: usize) -> Val {
     Val::Int(INT::try_from(n).unwrap_or(INT::MAX))
 }
 
-/// A native function that does not change its arguments: `recv` is the first argument (or the
-/// method receiver), `rest` the others. `ops` gets work proportional to data (array scans).
-pub(crate) fn call(env: &Env, ops: &mut u64, n: Native, recv: &Val, rest: &[Val]) -> Res {
+/// A native function that does not change its arguments; the first is the method receiver, if
+/// called as one. `ops` gets work proportional to data (array scans).
+pub(crate) fn call(env: &Env, ops: &mut u64, n: Native, args: &[&Val]) -> Res {
     let lim = env.lim;
+    let Some((&recv, rest)) = args.split_first() else {
+        return bail("native without arguments");
+    };
     match (n, rest) {
         (Native::Contains, [v]) => contains(env, ops, recv, v),
         (Native::ToLower, []) => match recv {
@@ -504,7 +508,7 @@ pub(crate) fn call(env: &Env, ops: &mut u64, n: Native, recv: &Val, rest: &[Val]
             _ => bail("`generation` on a non-string"),
         },
         (Native::DaysBetween, [to]) => {
-            let (Some(a), Some(b)) = (recv.clone().into_dynamic(), to.clone().into_dynamic())
+            let (Some(a), Some(b)) = (recv.clone().into_dynamic(), (*to).clone().into_dynamic())
             else {
                 return bail("`days_between` on an input map");
             };
@@ -539,7 +543,7 @@ pub(crate) fn mutate(n: Native, target: &mut Val, rest: &[Val], lim: &Limits) ->
             let d = v
                 .clone()
                 .into_dynamic()
-                .ok_or(Stop::Bail("stores an input map"))?;
+                .ok_or_else(|| stop("stores an input map"))?;
             let a = Arc::make_mut(a);
             a.push(d);
             lim.check_sizes(array_sizes(a))?;
