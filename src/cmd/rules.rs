@@ -18,7 +18,22 @@ pub fn check(args: &RulesCheckArgs) -> Result<()> {
         .unwrap_or_else(|| cfg.resolve(&cfg.rules_dir));
     let set = RuleSet::load(&dir, &cfg)?;
     let line = summary(&set, &dir.display().to_string());
-    writeln!(std::io::stdout().lock(), "{line}")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    let report = set.fast_report();
+    if !report.is_empty() {
+        let compiled = report.iter().filter(|(.., why)| why.is_none()).count();
+        writeln!(
+            out,
+            "fast path: {compiled} of {} rule functions compiled",
+            report.len()
+        )?;
+        for (rule, sig, why) in &report {
+            if let Some(why) = why {
+                writeln!(out, "  interpreted: {rule} {sig}: {why}")?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -46,19 +46,14 @@ fn helper_failed(name: &str, why: &str) -> Box<EvalAltResult> {
 /// Registers every helper on `engine`.
 pub fn register(engine: &mut Engine) {
     engine.register_type_with_name::<HostFailure>("HostFailure");
+    // Named functions, not closures: the fast path (`rules::fast`) calls these same ones.
     engine.register_fn("fmt_int", fmt_int);
-    engine.register_fn("fmt_int", |n: f64| fmt_int(n.round() as INT));
-    engine.register_fn("contains_ci", |text: &str, word: &str| {
-        text.to_lowercase().contains(&word.to_lowercase())
-    });
-    engine.register_fn("has_word", |text: &str, word: &str| has_word(text, word));
-    engine.register_fn("has_code", |text: &str, prefix: &str| {
-        has_code(text, prefix)
-    });
+    engine.register_fn("fmt_int", fmt_float);
+    engine.register_fn("contains_ci", contains_ci);
+    engine.register_fn("has_word", has_word);
+    engine.register_fn("has_code", has_code);
     engine.register_fn("days_between", days_between);
-    engine.register_fn("generation", |name: &str| {
-        generation(name).map_or(Dynamic::UNIT, Dynamic::from_int)
-    });
+    engine.register_fn("generation", generation_value);
     engine.register_fn("log", |ctx: NativeCallContext, msg: Dynamic| {
         eprintln!("note: {}: {msg}", ctx.call_source().unwrap_or("rules"));
     });
@@ -80,9 +75,53 @@ pub fn fmt_int(n: INT) -> String {
     out
 }
 
+/// `fmt_int` on a float: rounded to the nearest integer first (`2.5` → `"3"`).
+pub fn fmt_float(n: f64) -> String {
+    fmt_int(n.round() as INT)
+}
+
+/// Case-insensitive substring: `contains_ci("HPE Compute", "compute")`.
+pub fn contains_ci(text: &str, word: &str) -> bool {
+    if text.is_ascii() && word.is_ascii() {
+        return word.is_empty() || find_ascii_ci(text.as_bytes(), word.as_bytes(), 0).is_some();
+    }
+    text.to_lowercase().contains(&word.to_lowercase())
+}
+
+/// The first `i >= from` where `needle` (non-empty) matches `hay` ignoring ASCII case.
+///
+/// Why: the helpers run tens of times per item, and lowering copies of the text dominated them.
+/// For ASCII, lowering maps byte to byte (same length, same positions), so searching the
+/// original bytes case-insensitively finds exactly the matches the lowered copies would.
+fn find_ascii_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() {
+        return None;
+    }
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| p + from)
+}
+
 /// True when `word` occurs in `text` case-insensitively with no letter or digit directly
 /// before or after it.
 fn word_hits(text: &str, word: &str) -> bool {
+    if text.is_ascii() && word.is_ascii() {
+        // The same leftmost, non-overlapping matches `match_indices` yields on lowered copies.
+        let (text, word) = (text.as_bytes(), word.as_bytes());
+        let mut from = 0;
+        while let Some(i) = find_ascii_ci(text, word, from) {
+            let before = i.checked_sub(1).and_then(|j| text.get(j));
+            let after = text.get(i + word.len());
+            if !before.is_some_and(u8::is_ascii_alphanumeric)
+                && !after.is_some_and(u8::is_ascii_alphanumeric)
+            {
+                return true;
+            }
+            from = i + word.len();
+        }
+        return false;
+    }
     let (text, word) = (text.to_lowercase(), word.to_lowercase());
     if word.is_empty() {
         return false;
@@ -102,6 +141,19 @@ pub fn has_word(text: &str, word: &str) -> bool {
 /// True when a token of `text` starts with `prefix` (case-insensitive) directly followed by a
 /// digit: `has_code("HP DL360p Gen8", "DL")`, but not `("2.5in MDL HDD", "DL")`.
 pub fn has_code(text: &str, prefix: &str) -> bool {
+    if text.is_ascii() && prefix.is_ascii() {
+        // Tokens split on non-alphanumeric bytes, compared without lowered copies.
+        let p = prefix.as_bytes();
+        return !p.is_empty()
+            && text
+                .as_bytes()
+                .split(|b| !b.is_ascii_alphanumeric())
+                .any(|t| {
+                    t.len() > p.len()
+                        && t[..p.len()].eq_ignore_ascii_case(p)
+                        && t[p.len()].is_ascii_digit()
+                });
+    }
     let prefix = prefix.to_lowercase();
     if prefix.is_empty() {
         return false;
@@ -127,6 +179,11 @@ pub fn generation(name: &str) -> Option<INT> {
             .unwrap_or(rest.len());
         rest[..end].parse::<INT>().ok()
     })
+}
+
+/// [`generation`] as scripts see it: the number, or `()` when there is none.
+pub fn generation_value(name: &str) -> Dynamic {
+    generation(name).map_or(Dynamic::UNIT, Dynamic::from_int)
 }
 
 fn parse_date(name: &str, v: &Dynamic) -> Result<Option<NaiveDate>, Box<EvalAltResult>> {
@@ -184,6 +241,86 @@ mod tests {
         assert!(has_code("HP BL460c G7 E5649 Kit", "bl"));
         assert!(!has_code("HP 500GB 3G SATA 7.2K 2.5in MDL HDD", "DL"));
         assert!(!has_code("HPE BLc Encl Single Fan Option", "BL"));
+    }
+
+    /// The helpers as first written (lowered copies, no ASCII shortcut): the reference the
+    /// faster versions must agree with on every input.
+    fn reference_contains_ci(text: &str, word: &str) -> bool {
+        text.to_lowercase().contains(&word.to_lowercase())
+    }
+
+    fn reference_has_word(text: &str, word: &str) -> bool {
+        let (text, word) = (text.to_lowercase(), word.to_lowercase());
+        if word.is_empty() {
+            return false;
+        }
+        text.match_indices(&word).any(|(i, m)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + m.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+    }
+
+    fn reference_has_code(text: &str, prefix: &str) -> bool {
+        let prefix = prefix.to_lowercase();
+        if prefix.is_empty() {
+            return false;
+        }
+        text.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .any(|t| {
+                t.strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn helpers_agree_with_the_reference(
+            text in "[aAbBdDlL0-9 .,/_-]{0,16}|[aAdDlLİßK 0-9-]{0,8}|.{0,12}",
+            word in "[aAbBdDlL0-9 -]{0,4}|[aAdDlLİßK]{0,2}|.{0,3}",
+        ) {
+            proptest::prop_assert_eq!(has_word(&text, &word), reference_has_word(&text, &word));
+            proptest::prop_assert_eq!(has_code(&text, &word), reference_has_code(&text, &word));
+            proptest::prop_assert_eq!(contains_ci(&text, &word), reference_contains_ci(&text, &word));
+        }
+    }
+
+    #[test]
+    fn helpers_agree_on_overlapping_and_edge_matches() {
+        for (text, word) in [
+            ("aaa", "aa"),
+            ("aa a", "aa"),
+            ("xaa aa", "aa"),
+            ("ababa", "aba"),
+            ("-a-a-", "-a-"),
+            ("a--a--a", "a--a"),
+            ("", ""),
+            ("x", ""),
+            ("DL", "dl"),
+            ("dl380 DL", "DL"),
+            ("BL460c", "bl"),
+            ("AP", "ap"),
+            ("AP-325", "ap"),
+            ("3PAR", "3par"),
+        ] {
+            assert_eq!(
+                has_word(text, word),
+                reference_has_word(text, word),
+                "{text:?} {word:?}"
+            );
+            assert_eq!(
+                has_code(text, word),
+                reference_has_code(text, word),
+                "{text:?} {word:?}"
+            );
+            assert_eq!(
+                contains_ci(text, word),
+                reference_contains_ci(text, word),
+                "{text:?} {word:?}"
+            );
+        }
     }
 
     #[test]

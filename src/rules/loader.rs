@@ -107,6 +107,7 @@ pub(crate) fn load(
                         source: text,
                         ast,
                         eval_top,
+                        fast: None,
                     });
                 }
             }

@@ -7,6 +7,7 @@
 mod api;
 mod diag;
 mod engine;
+pub(crate) mod fast;
 mod loader;
 mod memo;
 /// A map as rules receive it: shared (each call copies a pointer, not the map) and read-only (a
@@ -85,8 +86,15 @@ impl RuleSet {
         let mut names = loader::known_names(&cfg_keys);
         names.retain(|n| !api::HELPERS.contains(&n.as_str()));
         let functions = function_names(&loaded.rules);
-        let memos = loaded
-            .rules
+        let mut rules = loaded.rules;
+        if fast::enabled() {
+            // Rules with imports run their top level on each call (to bind the aliases), which
+            // compiled code does not do: they stay interpreted.
+            for r in rules.iter_mut().filter(|r| !r.eval_top) {
+                r.fast = Some(std::sync::Arc::new(fast::Compiled::new(&r.ast, &engine)));
+            }
+        }
+        let memos = rules
             .iter()
             .map(|r| {
                 // The per-item entry point is the last one (`lead_type` is called once).
@@ -100,7 +108,7 @@ impl RuleSet {
         Ok(RuleSet {
             memos,
             engine,
-            rules: loaded.rules,
+            rules,
             sources: loaded.sources,
             hash: loaded.hash,
             cfg_shared: share(map.clone()),
@@ -123,6 +131,29 @@ impl RuleSet {
     /// Every rule, sorted by path.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Every rule function as `(rule id, name/arity, None)` when the fast path runs it, or with
+    /// `Some(reason)` when it is interpreted. Empty when `ONELEAD_NO_FAST` turned it off.
+    pub fn fast_report(&self) -> Vec<(String, String, Option<String>)> {
+        if !fast::enabled() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for r in &self.rules {
+            match &r.fast {
+                Some(f) => out.extend(
+                    f.report()
+                        .into_iter()
+                        .map(|(sig, why)| (r.id(), sig, why.map(str::to_string))),
+                ),
+                None => out.extend(r.ast.iter_functions().map(|f| {
+                    let sig = format!("{}/{}", f.name, f.params.len());
+                    (r.id(), sig, Some("the rule imports modules".to_string()))
+                })),
+            }
+        }
+        out
     }
 
     /// SHA-256 (hex) over every rule and module file (relative path and text) and the config parts
@@ -203,6 +234,16 @@ impl RuleSet {
         args: impl FuncArgs,
         ctx: &EvalContext,
     ) -> Result<Dynamic> {
+        let args = {
+            let mut v = rhai::FnArgsVec::<Dynamic>::new();
+            args.parse(&mut v);
+            v
+        };
+        // Fast path first; `None` means "not sure", and Rhai runs the call as before (so the
+        // result or error is always Rhai's).
+        if let Some(out) = rule.fast.as_ref().and_then(|f| f.call(name, &args)) {
+            return Ok(out);
+        }
         let opts = CallFnOptions::new()
             .eval_ast(rule.eval_top)
             .rewind_scope(true);

@@ -106,6 +106,8 @@ pub struct Rule {
     pub(crate) ast: AST,
     /// Run the top level (its imports) before each call; see `loader::has_imports`.
     pub(crate) eval_top: bool,
+    /// Its functions compiled for the fast path (`None`: every call goes through Rhai).
+    pub(crate) fast: Option<std::sync::Arc<crate::rules::fast::Compiled>>,
 }
 
 impl Rule {
