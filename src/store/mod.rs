@@ -203,4 +203,58 @@ mod migration_tests {
             .unwrap();
         assert_eq!(has, 2);
     }
+
+    /// The indexes a version-2 database has that version 3 replaced, and the ones it added.
+    const V2_ONLY: [&str; 4] = ["opp_account", "leads_account", "leads_type", "leads_family"];
+    const V3_ONLY: [&str; 4] = [
+        "leads_mix",
+        "leads_account_score",
+        "opp_account_id",
+        "accounts_territory",
+    ];
+
+    fn indexes(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_view_on_a_version_2_database_gets_the_version_3_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::CREATE).unwrap();
+            conn.execute_batch(
+                "DROP INDEX leads_mix; DROP INDEX leads_account_score; DROP INDEX opp_account_id;
+                 DROP INDEX accounts_territory;
+                 CREATE INDEX opp_account ON opportunities(account_id);
+                 CREATE INDEX leads_account ON leads(account_id);
+                 CREATE INDEX leads_type ON leads(active, lead_type, priority);
+                 CREATE INDEX leads_family ON leads(active, product_family);",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            let before = indexes(&conn);
+            assert!(V2_ONLY.iter().all(|i| before.iter().any(|b| b == i)));
+        }
+        let store = Store::open_existing(&path).unwrap();
+        let after = indexes(&store.conn);
+        for i in V3_ONLY {
+            assert!(after.iter().any(|a| a == i), "{i} missing: {after:?}");
+        }
+        for i in V2_ONLY {
+            assert!(!after.iter().any(|a| a == i), "{i} left: {after:?}");
+        }
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 3);
+    }
 }
