@@ -78,11 +78,17 @@ impl Workdir {
 
     /// Runs `onelead args…` in the folder.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(&[], args)
+    }
+
+    /// [`Workdir::run`] with extra environment variables.
+    pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_onelead"))
             .args(args)
             .current_dir(self.path())
             .env("NO_COLOR", "1")
             .env_remove("ONELEAD_DB")
+            .envs(env.iter().copied())
             .output()
             .expect("run onelead")
     }
