@@ -239,8 +239,8 @@ impl RuleSet {
             args.parse(&mut v);
             v
         };
-        // Fast path first; `None` means "not sure", and Rhai runs the call as before (so the
-        // result or error is always Rhai's).
+        // Fast path first: it answers only with the value Rhai would return. `None` means "not
+        // sure", and Rhai runs the call as before, so every error is still Rhai's.
         if let Some(out) = rule.fast.as_ref().and_then(|f| f.call(name, &args)) {
             return Ok(out);
         }

@@ -143,6 +143,56 @@ fn run_works_out_of_the_box_on_the_bundled_sample() {
     assert_eq!(types.len(), 3, "{types:?}");
 }
 
+/// Every derived field and lead column a run writes, without the run's wall-clock timestamps.
+fn outcome(w: &Workdir, db: &str) -> Vec<String> {
+    let mut rows = w.sql(
+        db,
+        "SELECT id, risk_level, product_family, days_since_eol, days_since_expiry
+         FROM install_base ORDER BY id",
+    );
+    rows.extend(w.sql(
+        db,
+        "SELECT lead_id, lead_type, rule, title, description, recommended_action, score, priority,
+                factors, reasons, recommended_services, recommended_skus, extra, status, active
+         FROM leads ORDER BY lead_id",
+    ));
+    rows
+}
+
+/// Rule calls run compiled unless `ONELEAD_NO_FAST=1`; both must write exactly the same
+/// results, with a compiled rule (`cross_sell`) and an interpreted one (`loopy`) side by side.
+#[test]
+fn the_fast_path_and_the_interpreter_write_the_same_results() {
+    let w = Workdir::new();
+    w.write("rules/triggers/cross_sell.rhai", CROSS_SELL);
+    w.write(
+        "rules/triggers/loopy.rhai",
+        "fn lead_type() { \"Loopy\" }\nfn trigger(item, account, cfg) {\n  let n = 0;\n  while n < 2 { n += 1; }\n  if item.risk_level == \"CRITICAL\" { #{ title: `loop ${n}`, description: \"d\", action: \"a\" } }\n}\n",
+    );
+    let check = w.ok(&["rules", "check"]);
+    assert!(
+        check.contains("interpreted: triggers/loopy trigger/3"),
+        "{check}"
+    );
+    let mut inputs = vec![sample()];
+    inputs.extend(shared_data().map(|d| d.display().to_string()));
+    for (n, data) in inputs.iter().enumerate() {
+        let (fast, slow) = (format!("fast{n}.db"), format!("slow{n}.db"));
+        for (db, env) in [(&fast, "0"), (&slow, "1")] {
+            let args = ["run", "--data", data, "--db", db, "--as-of", "2025-10-29"];
+            let out = w.run_env(&[("ONELEAD_NO_FAST", env)], &args);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let (a, b) = (outcome(&w, &fast), outcome(&w, &slow));
+        assert!(a.len() > 100, "{data}: {} rows", a.len());
+        assert!(a == b, "{data}: the fast path and the interpreter disagree");
+    }
+}
+
 const CROSS_SELL: &str = r#"
 fn lead_type() { "Cross-sell - Storage Expansion" }
 

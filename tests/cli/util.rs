@@ -89,6 +89,7 @@ impl Workdir {
             .env("NO_COLOR", "1")
             .env_remove("ONELEAD_DB")
             .env_remove("ONELEAD_NO_MEMO")
+            .env_remove("ONELEAD_NO_FAST")
             .envs(env.iter().copied())
             .output()
             .expect("run onelead")

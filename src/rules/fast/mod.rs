@@ -134,7 +134,7 @@ thread_local! {
 
 /// A bail, recording why.
 pub(crate) fn stop(why: &'static str) -> Stop {
-    WHY.with(|w| w.set(why));
+    let _ = WHY.try_with(|w| w.set(why));
     Stop::Bail
 }
 
@@ -362,7 +362,7 @@ impl Compiled {
         let out = match out {
             Ok(v) => v,
             Err(Stop::Return) => m.ret,
-            Err(Stop::Bail) => return Err(WHY.with(std::cell::Cell::get)),
+            Err(Stop::Bail) => return Err(WHY.try_with(std::cell::Cell::get).unwrap_or("")),
         };
         let out = out.into_dynamic().ok_or("returns an input map")?;
         Ok((out, ops))
@@ -377,13 +377,15 @@ thread_local! {
 
 fn take_stack() -> Vec<Val> {
     STACK
-        .with(|s| s.try_borrow_mut().map(|mut v| std::mem::take(&mut *v)).ok())
+        .try_with(|s| s.try_borrow_mut().map(|mut v| std::mem::take(&mut *v)).ok())
+        .ok()
+        .flatten()
         .unwrap_or_default()
 }
 
 fn give_back_stack(mut stack: Vec<Val>) {
     stack.clear();
-    STACK.with(|s| {
+    let _ = STACK.try_with(|s| {
         if let Ok(mut v) = s.try_borrow_mut() {
             *v = stack;
         }
