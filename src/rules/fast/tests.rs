@@ -194,6 +194,7 @@ fn shipped_rules_match_rhai_on_sample_items() {
         ingest: true,
         make_leads: false,
         commit: true,
+        changes: false,
     };
     execute(&store, &settings, &set, mode, &|_, _| {}, &mut |_| Ok(())).unwrap();
     let accounts = read_accounts(&store.conn).unwrap();
@@ -930,6 +931,7 @@ fn sample_calls(rows: usize) -> (RuleSet, Vec<Call>) {
         ingest: true,
         make_leads: false,
         commit: true,
+        changes: false,
     };
     execute(&store, &settings, &set, mode, &|_, _| {}, &mut |_| Ok(())).unwrap();
     let accounts = read_accounts(&store.conn).unwrap();
