@@ -5,6 +5,7 @@
 //! `account_aliases` with its method and similarity, so it can be audited.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 
 use rusqlite::{Connection, params};
 
@@ -65,13 +66,100 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     (strsim::normalized_levenshtein(a, b) * 100.0).round()
 }
 
-/// The highest [`similarity`] two names of these lengths (in chars) can have.
-fn similarity_bound(a: usize, b: usize) -> f64 {
-    let longest = a.max(b);
-    if longest == 0 {
-        return 100.0;
+/// The [`similarity`] of two names at edit distance `d` whose longer one has `longest` chars,
+/// with the same arithmetic as `strsim::normalized_levenshtein` (so the two always agree).
+fn similarity_at(d: usize, longest: usize) -> f64 {
+    ((1.0 - d as f64 / longest as f64) * 100.0).round()
+}
+
+/// The largest edit distance at which two names whose longer one has `longest` chars still
+/// reach `threshold`.
+fn max_distance(longest: usize, threshold: f64) -> usize {
+    let mut d = 0;
+    while d < longest && similarity_at(d + 1, longest) >= threshold {
+        d += 1;
     }
-    ((1.0 - a.abs_diff(b) as f64 / longest as f64) * 100.0).round()
+    d
+}
+
+/// Levenshtein distance in chars, or `None` once it is certain to exceed `limit`. Equal to
+/// `strsim::levenshtein` whenever that is at most `limit`.
+fn bounded_levenshtein(
+    a: &[char],
+    b: &[char],
+    limit: usize,
+    row: &mut Vec<usize>,
+) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    row.clear();
+    row.extend(0..=b.len());
+    for (i, ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        let mut best = row[0];
+        for (j, cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            let v = if ca == cb {
+                diag
+            } else {
+                1 + diag.min(up).min(row[j])
+            };
+            diag = up;
+            row[j + 1] = v;
+            best = best.min(v);
+        }
+        // Every later cell is at least the smallest of this row.
+        if best > limit {
+            return None;
+        }
+    }
+    Some(row[b.len()]).filter(|d| *d <= limit)
+}
+
+/// A `Hasher` for keys that are already well-mixed `u64`s.
+#[derive(Default, Clone, Copy)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type SegmentMap = HashMap<u64, Vec<u32>, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// The key of one segment: first char of the name, name length, segment number and its chars.
+fn segment_hash(first: char, len: usize, seg: usize, chars: &[char]) -> u64 {
+    let mut h = (u64::from(first) << 40) ^ ((len as u64) << 20) ^ seg as u64;
+    for c in chars {
+        h = (h.rotate_left(21) ^ u64::from(*c)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    // splitmix64's finaliser: the table uses both the low and the high bits.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
+}
+
+/// Start and length of each of the `parts` segments that cut `len` chars as evenly as possible.
+fn segments(len: usize, parts: usize) -> impl Iterator<Item = (usize, usize)> {
+    let short = len / parts;
+    let long_from = parts - len % parts;
+    (0..parts).map(move |i| {
+        let start = i * short + i.saturating_sub(long_from);
+        (start, if i < long_from { short } else { short + 1 })
+    })
 }
 
 /// What a rebuild produced, for the load report.
@@ -105,49 +193,148 @@ struct Alias {
     occurrences: i64,
 }
 
-/// Name lookup for name-only sources. Fuzzy candidates are blocked by the first character of the
-/// normalised name, so matching stays near-linear in the number of accounts.
-#[derive(Default)]
+/// Name lookup for name-only sources. A fuzzy match must share the normalised name's first
+/// character (blocking, as before) and reach the threshold; among the best, the name added last
+/// wins.
+///
+/// Finding it does not scan the block: at a million rows a block holds thousands of names and
+/// the scans made the rebuild quadratic. Each name is cut into `k + 1` segments, `k` being the
+/// largest edit distance any name can be from it and still match; `k` edits leave at least one
+/// segment untouched, so a match contains one of its segments verbatim, shifted by at most `k`.
+/// A lookup lists the names that share such a segment and runs Levenshtein only on those; the
+/// answer is the same as a full scan's.
 struct NameIndex {
+    threshold: f64,
     exact: HashMap<String, String>,
-    /// First character → (key, account, key length in chars), in insertion order (ties go to
-    /// the last-added best match, so the order must not change).
-    blocks: HashMap<char, Vec<(String, String, usize)>>,
+    /// Every fuzzy candidate in insertion order: (chars of the key, account).
+    names: Vec<(Vec<char>, String)>,
+    /// `segment_hash` → indices into `names`.
+    segments: SegmentMap,
+    /// Names too short to cut into enough segments (only with a very low threshold): always
+    /// checked, by first character.
+    unsegmented: HashMap<char, Vec<u32>>,
+    longest: usize,
+    /// Per name, the last lookup that listed it (so each is checked once per lookup).
+    seen: Vec<u32>,
+    lookups: u32,
+    row: Vec<usize>,
 }
 
 impl NameIndex {
+    fn new(threshold: f64) -> Self {
+        NameIndex {
+            threshold,
+            exact: HashMap::new(),
+            names: Vec::new(),
+            segments: SegmentMap::default(),
+            unsegmented: HashMap::new(),
+            longest: 0,
+            seen: Vec::new(),
+            lookups: 0,
+            row: Vec::new(),
+        }
+    }
+
+    /// The largest edit distance between a name of `len` chars and any name that can match it.
+    fn reach(&self, len: usize) -> usize {
+        let mut k = max_distance(len, self.threshold);
+        // A longer name may differ by more edits; it needs at least `other - len` of them.
+        let mut other = len + 1;
+        while k < len && other - len <= max_distance(other, self.threshold) {
+            k = k.max(max_distance(other, self.threshold));
+            other += 1;
+        }
+        k
+    }
+
     fn add(&mut self, key: &str, account: &str) {
         if key.is_empty() || self.exact.contains_key(key) {
             return;
         }
         self.exact.insert(key.to_string(), account.to_string());
-        if let Some(c) = key.chars().next() {
-            self.blocks.entry(c).or_default().push((
-                key.to_string(),
-                account.to_string(),
-                key.chars().count(),
-            ));
+        let chars: Vec<char> = key.chars().collect();
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let len = chars.len();
+        let parts = self.reach(len) + 1;
+        if parts > len {
+            self.unsegmented.entry(chars[0]).or_default().push(id);
+        } else {
+            for (seg, (start, n)) in segments(len, parts).enumerate() {
+                let h = segment_hash(chars[0], len, seg, &chars[start..start + n]);
+                self.segments.entry(h).or_default().push(id);
+            }
         }
+        self.longest = self.longest.max(len);
+        self.names.push((chars, account.to_string()));
+        self.seen.push(0);
     }
 
-    /// `(account, method, similarity)` of the best match at or above `threshold`.
-    fn find(&self, key: &str, threshold: f64) -> Option<(String, &'static str, f64)> {
+    /// `(account, method, similarity)` of the best match at or above the threshold.
+    fn find(&mut self, key: &str) -> Option<(String, &'static str, f64)> {
         if let Some(a) = self.exact.get(key) {
             return Some((a.clone(), "normalised", 100.0));
         }
-        let block = self.blocks.get(&key.chars().next()?)?;
-        let len = key.chars().count();
-        block
-            .iter()
-            // The edit distance is at least the length difference, so this bound on the
-            // similarity skips most of a block with an integer compare instead of a Levenshtein
-            // run; it never skips a name that could reach the threshold. Blocks hold thousands
-            // of names at a million rows, where the full scan dominated the account rebuild.
-            .filter(|(_, _, n)| similarity_bound(len, *n) >= threshold)
-            .map(|(k, a, _)| (similarity(key, k), a))
-            .filter(|(s, _)| *s >= threshold)
-            .max_by(|x, y| x.0.total_cmp(&y.0))
-            .map(|(s, a)| (a.clone(), "fuzzy", s))
+        let chars: Vec<char> = key.chars().collect();
+        let first = *chars.first()?;
+        let len = chars.len();
+        self.lookups = self.lookups.wrapping_add(1);
+        if self.lookups == 0 {
+            self.seen.iter_mut().for_each(|s| *s = 0);
+            self.lookups = 1;
+        }
+        let mut candidates: Vec<u32> = Vec::new();
+        if let Some(ids) = self.unsegmented.get(&first) {
+            candidates.extend(ids);
+        }
+        let shortest = len - max_distance(len, self.threshold).min(len);
+        for other in shortest.max(1)..=self.longest {
+            let limit = max_distance(len.max(other), self.threshold);
+            if other.abs_diff(len) > limit {
+                if other > len {
+                    break;
+                }
+                continue;
+            }
+            let parts = self.reach(other) + 1;
+            if parts > other {
+                continue; // those are in `unsegmented`
+            }
+            for (seg, (start, n)) in segments(other, parts).enumerate() {
+                let from = start.saturating_sub(limit);
+                let to = (start + limit).min(len.saturating_sub(n));
+                for at in from..=to {
+                    if at + n > len {
+                        break;
+                    }
+                    let h = segment_hash(first, other, seg, &chars[at..at + n]);
+                    if let Some(ids) = self.segments.get(&h) {
+                        candidates.extend(ids);
+                    }
+                }
+            }
+        }
+        let mut best: Option<(f64, u32)> = None;
+        for id in candidates {
+            let seen = &mut self.seen[id as usize];
+            if *seen == self.lookups {
+                continue;
+            }
+            *seen = self.lookups;
+            let (name, _) = &self.names[id as usize];
+            if name.first() != Some(&first) {
+                continue; // a hash collision from another block
+            }
+            let longest = len.max(name.len());
+            let limit = max_distance(longest, self.threshold);
+            let Some(d) = bounded_levenshtein(&chars, name, limit, &mut self.row) else {
+                continue;
+            };
+            let sim = similarity_at(d, longest);
+            if sim >= self.threshold && best.is_none_or(|(s, i)| sim > s || (sim == s && id > i)) {
+                best = Some((sim, id));
+            }
+        }
+        best.map(|(s, id)| (self.names[id as usize].1.clone(), "fuzzy", s))
     }
 }
 
@@ -170,7 +357,7 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
 
     let mut accounts: Vec<Account> = Vec::new();
     let mut aliases: Vec<Alias> = Vec::new();
-    let mut index = NameIndex::default();
+    let mut index = NameIndex::new(cfg.fuzzy_threshold);
     let mut stats = AccountStats::default();
 
     // Territories seen anywhere, with the names filed under them.
@@ -282,11 +469,9 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
     for (customer, customer_id, st_name, n) in rows {
         let key = canon(norm(&customer));
         let st_key = st_name.as_deref().map(|s| canon(norm(s)));
-        let found = index.find(&key, cfg.fuzzy_threshold).or_else(|| {
-            st_key
-                .as_deref()
-                .and_then(|k| index.find(k, cfg.fuzzy_threshold))
-        });
+        let found = index
+            .find(&key)
+            .or_else(|| st_key.as_deref().and_then(|k| index.find(k)));
         let (account, method, sim) = if let Some(f) = found {
             f
         } else {
@@ -337,7 +522,7 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
         .collect::<rusqlite::Result<_>>()?;
     for (name, n) in rows {
         let key = canon(norm(&name));
-        let (account, method, sim) = index.find(&key, cfg.fuzzy_threshold).unwrap_or_else(|| {
+        let (account, method, sim) = index.find(&key).unwrap_or_else(|| {
             let id = format!("N-{}", slug(&key));
             accounts.push(Account {
                 id: id.clone(),
@@ -395,16 +580,7 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
     }
     stats.accounts = accounts.len();
 
-    conn.execute_batch(
-        "UPDATE install_base SET account_id = CASE WHEN territory_id IS NULL THEN NULL
-             ELSE 'ST-' || territory_id END;
-         UPDATE opportunities SET account_id = CASE WHEN territory_id IS NULL THEN NULL
-             ELSE 'ST-' || territory_id END;
-         UPDATE projects SET account_id = CASE WHEN territory_id IS NULL THEN NULL
-             ELSE 'ST-' || territory_id END;
-         UPDATE service_credits SET account_id = NULL;",
-    )?;
-    // One joined UPDATE per table instead of one full-table UPDATE per name, which made the
+    // One UPDATE per table, reading a temp table of links, instead of one full-table UPDATE per name, which made the
     // rebuild quadratic (names × rows). The temp table keeps the last account given for a name,
     // as the per-name UPDATEs in order did.
     conn.execute_batch(
@@ -428,7 +604,7 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for c in customers {
-            match index.find(&canon(norm(&c)), cfg.fuzzy_threshold) {
+            match index.find(&canon(norm(&c))) {
                 Some((account, _, _)) => {
                     ins.execute(params!["service_credits", c, account])?;
                 }
@@ -436,17 +612,36 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
             }
         }
     }
-    conn.execute_batch(
-        "UPDATE projects SET account_id = l.account_id FROM temp.name_links AS l
-           WHERE l.source_table = 'projects' AND projects.territory_id IS NULL
-             AND projects.customer = l.name;
-         UPDATE opportunities SET account_id = l.account_id FROM temp.name_links AS l
-           WHERE l.source_table = 'opportunities' AND opportunities.territory_id IS NULL
-             AND opportunities.account_name = l.name;
-         UPDATE service_credits SET account_id = l.account_id FROM temp.name_links AS l
-           WHERE l.source_table = 'service_credits' AND service_credits.customer = l.name;
-         DELETE FROM temp.name_links;",
-    )?;
+    // Each table in one pass that writes only the rows whose account changes: `load` already
+    // files territory rows under `ST-<territory>`, so on a fresh load most rows are left alone
+    // (rewriting a million rows, and their index entries, was most of the rebuild). A row
+    // without a territory takes the account last linked to its name, or none.
+    let link = |table: &str, column: &str| {
+        format!(
+            "(SELECT l.account_id FROM temp.name_links AS l
+              WHERE l.source_table = '{table}' AND l.name = {table}.{column})"
+        )
+    };
+    let by_territory = |fallback: &str| {
+        format!("CASE WHEN territory_id IS NULL THEN {fallback} ELSE 'ST-' || territory_id END")
+    };
+    let mut sql = String::new();
+    for (table, account) in [
+        ("install_base", by_territory("NULL")),
+        (
+            "opportunities",
+            by_territory(&link("opportunities", "account_name")),
+        ),
+        ("projects", by_territory(&link("projects", "customer"))),
+        ("service_credits", link("service_credits", "customer")),
+    ] {
+        let _ = write!(
+            sql,
+            "UPDATE {table} SET account_id = {account} WHERE account_id IS NOT {account};\n"
+        );
+    }
+    sql.push_str("DELETE FROM temp.name_links;");
+    conn.execute_batch(&sql)?;
     Ok(stats)
 }
 
@@ -536,27 +731,121 @@ mod tests {
     }
 
     #[test]
-    fn similarity_bound_is_never_below_the_similarity() {
-        for (a, b) in [
-            ("apple", "apples"),
-            ("abc", "abcdefgh"),
-            ("kelul", "kelul health"),
-            ("", ""),
-        ] {
-            let bound = similarity_bound(a.chars().count(), b.chars().count());
-            assert!(bound >= similarity(a, b), "{a} {b}");
+    fn bounded_levenshtein_agrees_with_strsim_within_its_limit() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "apple",
+            "apples",
+            "applied",
+            "kelul",
+            "kelul health",
+            "東京海上",
+            "東京海上日動",
+            "quinbri media",
+            "quinros media",
+            "quinbri medai",
+            "abcdefgh",
+        ];
+        let mut row = Vec::new();
+        for a in words {
+            for b in words {
+                let want = strsim::levenshtein(a, b);
+                let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+                for limit in 0..8 {
+                    let got = bounded_levenshtein(&ca, &cb, limit, &mut row);
+                    assert_eq!(got, (want <= limit).then_some(want), "{a:?} {b:?} {limit}");
+                }
+            }
+        }
+    }
+
+    /// The block scan the index replaced: the reference its answers must equal.
+    fn scan(
+        names: &[(String, String)],
+        key: &str,
+        threshold: f64,
+    ) -> Option<(String, &'static str, f64)> {
+        if let Some((_, a)) = names.iter().find(|(k, _)| k == key) {
+            return Some((a.clone(), "normalised", 100.0));
+        }
+        let first = key.chars().next()?;
+        names
+            .iter()
+            .filter(|(k, _)| k.starts_with(first))
+            .map(|(k, a)| (similarity(key, k), a))
+            .filter(|(s, _)| *s >= threshold)
+            .max_by(|x, y| x.0.total_cmp(&y.0))
+            .map(|(s, a)| (a.clone(), "fuzzy", s))
+    }
+
+    #[test]
+    fn index_finds_what_a_full_scan_finds() {
+        // A splitmix64 stream: names from syllables, then typo'd variants of earlier names.
+        let mut state = 7_u64;
+        let mut next = move |n: u64| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) % n) as usize
+        };
+        let syllables = [
+            "ar", "bel", "cor", "quin", "ros", "bri", "ul", "x", "東京", "é",
+        ];
+        let words = ["media", "bank", "steel", "", "a", "health care systems"];
+        for threshold in [85.0, 95.0, 70.0, 50.0, 20.0, 0.0, 100.0] {
+            let mut ix = NameIndex::new(threshold);
+            let mut names: Vec<(String, String)> = Vec::new();
+            let mut fuzzy = 0;
+            for i in 0..600 {
+                let key = if names.is_empty() || next(3) == 0 {
+                    let mut k: String = (0..=next(3)).map(|_| syllables[next(10)]).collect();
+                    let w = words[next(6)];
+                    if !w.is_empty() {
+                        k = format!("{k} {w}");
+                    }
+                    k
+                } else {
+                    let mut c: Vec<char> = names[next(names.len() as u64)].0.chars().collect();
+                    for _ in 0..=next(3) {
+                        let at = next(c.len() as u64 + 1);
+                        match next(3) {
+                            0 if at < c.len() => {
+                                c.remove(at);
+                            }
+                            1 if at < c.len() => c[at] = 'z',
+                            _ => c.insert(at, 'e'),
+                        }
+                    }
+                    c.into_iter().collect()
+                };
+                let got = ix.find(&key);
+                assert_eq!(got, scan(&names, &key, threshold), "{key:?} at {threshold}");
+                fuzzy += usize::from(got.is_some_and(|g| g.1 == "fuzzy"));
+                if next(2) == 0 && !key.is_empty() && !names.iter().any(|(k, _)| *k == key) {
+                    let account = format!("A{i}");
+                    ix.add(&key, &account);
+                    names.push((key, account));
+                }
+            }
+            // The comparison must have exercised fuzzy matches, not only misses.
+            assert!(fuzzy > 10 || threshold == 100.0, "{fuzzy} at {threshold}");
         }
     }
 
     #[test]
     fn index_blocks_by_first_letter_and_prefers_exact() {
-        let mut ix = NameIndex::default();
+        let mut ix = NameIndex::new(85.0);
         ix.add("analog devices", "ST-1");
         ix.add("apple", "ST-2");
-        assert_eq!(ix.find("apple", 85.0).unwrap().1, "normalised");
-        let (a, m, s) = ix.find("analog device", 85.0).unwrap();
+        assert_eq!(ix.find("apple").unwrap().1, "normalised");
+        let (a, m, s) = ix.find("analog device").unwrap();
         assert_eq!((a.as_str(), m), ("ST-1", "fuzzy"));
         assert!(s >= 85.0);
-        assert!(ix.find("zebra", 85.0).is_none());
+        assert!(ix.find("zebra").is_none());
+        // Same letters, another first character: not in the block.
+        assert!(ix.find("bnalog devices").is_none());
     }
 }
