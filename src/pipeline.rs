@@ -124,7 +124,10 @@ pub fn execute(
     };
     let tx = store.begin()?;
     progress("begin", 0);
+    let mut deferred = Vec::new();
     let ingest = if ingest_inputs {
+        deferred = load::defer_indexes(tx.conn)?;
+        let mut writer = load::Writer::new(tx.conn)?;
         let mut report = IngestReport::default();
         let mut rows = 0_u64;
         for path in &files {
@@ -135,7 +138,7 @@ pub fn execute(
                 if rows % 10_000 == 0 {
                     progress("load", rows);
                 }
-                load::insert(tx.conn, &rec)
+                writer.insert(&rec)
             })?;
         }
         progress("load", rows);
@@ -145,6 +148,7 @@ pub fn execute(
     };
     progress("accounts", 0);
     let accounts = account::rebuild(tx.conn, &settings.cfg.accounts)?;
+    load::create_indexes(tx.conn, &deferred)?;
     progress("accounts", accounts.accounts as u64);
     tx.conn.execute(
         "INSERT INTO runs (started_at, finished_at, command, as_of, inputs, rules_hash,
