@@ -7,12 +7,20 @@ use chrono::NaiveDate;
 use rusqlite::params;
 
 use crate::config::Config;
-use crate::derive::account::{self, AccountStats};
+use crate::derive::account::{self, AccountStats, NameTally};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestReport};
 use crate::rules::RuleSet;
 use crate::score::{Evaluator, Outcome};
 use crate::store::{Store, load};
+
+/// The tables accounts are derived from.
+const ACCOUNT_SOURCES: &[&str] = &[
+    "install_base",
+    "opportunities",
+    "projects",
+    "service_credits",
+];
 
 /// Paths and dates resolved from flags, environment and config ("high args").
 #[derive(Debug, Clone)]
@@ -125,29 +133,42 @@ pub fn execute(
     let tx = store.begin()?;
     progress("begin", 0);
     let mut deferred = Vec::new();
+    // Set when the tables the accounts are derived from held nothing before this run and
+    // still hold only what it wrote: the names are then counted as they are read.
+    let mut tally = None;
     let ingest = if ingest_inputs {
+        let mut fresh = load::all_empty(tx.conn, ACCOUNT_SOURCES)?;
         deferred = load::defer_indexes(tx.conn)?;
         let mut writer = load::Writer::new(tx.conn)?;
-        let mut report = IngestReport::default();
+        let mut names = NameTally::default();
         let mut rows = 0_u64;
-        for path in &files {
-            let name = file_name(path);
-            load::forget_file(tx.conn, &name)?;
-            ingest::ingest_file(path, &settings.cfg.ingest, &mut report, &mut |rec| {
-                rows += 1;
-                if rows % 10_000 == 0 {
-                    progress("load", rows);
+        let report = ingest::ingest_files(
+            &files,
+            &settings.cfg.ingest,
+            &mut |rec| names.add(rec),
+            &mut |item| match item {
+                ingest::Item::File(path) => {
+                    // Only a file named twice in one run finds rows of its own to replace.
+                    fresh &= load::forget_file(tx.conn, &file_name(&path))? == 0;
+                    Ok(())
                 }
-                writer.insert(&rec)
-            })?;
-        }
+                ingest::Item::Record(rec) => {
+                    rows += 1;
+                    if rows % 10_000 == 0 {
+                        progress("load", rows);
+                    }
+                    writer.insert(&rec)
+                }
+            },
+        )?;
         progress("load", rows);
+        tally = fresh.then_some(names);
         Some(report)
     } else {
         None
     };
     progress("accounts", 0);
-    let accounts = account::rebuild(tx.conn, &settings.cfg.accounts)?;
+    let accounts = account::rebuild(tx.conn, &settings.cfg.accounts, tally)?;
     load::create_indexes(tx.conn, &deferred)?;
     progress("accounts", accounts.accounts as u64);
     tx.conn.execute(

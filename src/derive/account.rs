@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Statement, params};
 
 use crate::config::AccountsConfig;
 use crate::error::Result;
+use crate::model::Record;
 
 /// Legal-form words dropped when normalising (whole words only).
 const LEGAL_SUFFIXES: &[&str] = &[
@@ -338,10 +339,82 @@ impl NameIndex {
     }
 }
 
+/// The tables whose rows without a territory are linked to accounts by name: (table, name
+/// column, temp table of name → account links).
+const LINKED: [(&str, &str, &str); 3] = [
+    ("projects", "customer", "temp.links_projects"),
+    ("opportunities", "account_name", "temp.links_opportunities"),
+    ("service_credits", "customer", "temp.links_credits"),
+];
+
+/// `(territory, name)` → rows.
+type PairCounts = HashMap<(String, Option<String>), i64>;
+
+/// The names the account rebuild reads from the data tables, counted while a load reads the
+/// records instead of by grouping the tables afterwards (each GROUP BY sorted every row of its
+/// table). Only valid when the tables hold exactly the counted records: see [`rebuild`].
+#[derive(Debug, Default)]
+pub struct NameTally {
+    install_base: PairCounts,
+    opportunities: PairCounts,
+    projects: PairCounts,
+    /// Opportunities without a territory: account name → rows.
+    opportunity_names: HashMap<String, i64>,
+    credit_customers: HashSet<String>,
+}
+
+impl NameTally {
+    /// Counts one record as it is written.
+    pub fn add(&mut self, rec: &Record) {
+        let pair = |counts: &mut PairCounts, t: &Option<String>, name: &Option<String>| {
+            if let Some(t) = t {
+                *counts.entry((t.clone(), name.clone())).or_default() += 1;
+            }
+        };
+        match rec {
+            Record::InstallBase(r) => {
+                pair(&mut self.install_base, &r.territory_id, &r.account_name);
+            }
+            Record::Opportunity(r) => {
+                pair(&mut self.opportunities, &r.territory_id, &r.account_name);
+                if let (None, Some(name)) = (&r.territory_id, &r.account_name) {
+                    *self.opportunity_names.entry(name.clone()).or_default() += 1;
+                }
+            }
+            Record::Project(r) => pair(&mut self.projects, &r.territory_id, &r.customer),
+            Record::ServiceCredit(r) => {
+                if let Some(c) = &r.customer {
+                    if !self.credit_customers.contains(c) {
+                        self.credit_customers.insert(c.clone());
+                    }
+                }
+            }
+            Record::Service(_) | Record::Catalog(_) => {}
+        }
+    }
+}
+
+/// `(territory, name, rows)` in the order `GROUP BY territory, name` returns them: by territory,
+/// then name, a missing name first (SQLite's BINARY order is Rust's byte order).
+fn sorted_pairs(counts: PairCounts) -> Vec<(String, Option<String>, i64)> {
+    let mut rows: Vec<_> = counts.into_iter().map(|((t, n), c)| (t, n, c)).collect();
+    rows.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    rows
+}
+
 /// Rebuilds `accounts` and `account_aliases` and sets `account_id` on every data table.
 /// Account ids are derived from the data (`ST-<territory>`, `C-<customer id>`, `N-<name>`),
 /// so they are the same on every run.
-pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> {
+///
+/// `tally` may be given when the data tables were empty when the transaction began and hold
+/// exactly the records it counted, each written by [`crate::store::load::Writer`] (which files
+/// territory rows under their account already); the result is the same, computed without
+/// grouping or rewriting those tables.
+pub fn rebuild(
+    conn: &Connection,
+    cfg: &AccountsConfig,
+    tally: Option<NameTally>,
+) -> Result<AccountStats> {
     conn.execute_batch("DELETE FROM account_aliases; DELETE FROM accounts;")?;
     let norm = |s: &str| normalize(s, &cfg.legal_suffixes);
     // Config alias groups: variant key → canonical key (first of the group).
@@ -362,33 +435,36 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
 
     // Territories seen anywhere, with the names filed under them.
     let mut territories: BTreeMap<String, Vec<(String, i64, &'static str)>> = BTreeMap::new();
-    for (sql, table) in [
+    let fresh = tally.is_some();
+    let mut tally = tally.unwrap_or_default();
+    for (sql, table, counted) in [
         (
             "SELECT territory_id, account_name, count(*) FROM install_base
              WHERE territory_id IS NOT NULL GROUP BY 1, 2",
             "install_base",
+            std::mem::take(&mut tally.install_base),
         ),
         (
             "SELECT territory_id, account_name, count(*) FROM opportunities
              WHERE territory_id IS NOT NULL GROUP BY 1, 2",
             "opportunities",
+            std::mem::take(&mut tally.opportunities),
         ),
         (
             "SELECT territory_id, customer, count(*) FROM projects
              WHERE territory_id IS NOT NULL GROUP BY 1, 2",
             "projects",
+            std::mem::take(&mut tally.projects),
         ),
     ] {
-        let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (t, name, n) = row?;
+        let rows: Vec<(String, Option<String>, i64)> = if fresh {
+            sorted_pairs(counted)
+        } else {
+            conn.prepare(sql)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for (t, name, n) in rows {
             let names = territories.entry(t).or_default();
             if let Some(name) = name {
                 names.push((name, n, table));
@@ -513,13 +589,20 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
         link_by_name.push(("projects", customer, account));
     }
 
-    let mut stmt = conn.prepare(
-        "SELECT account_name, count(*) FROM opportunities
-         WHERE territory_id IS NULL AND account_name IS NOT NULL GROUP BY 1",
-    )?;
-    let rows: Vec<(String, i64)> = stmt
+    let rows: Vec<(String, i64)> = if fresh {
+        let mut rows: Vec<_> = std::mem::take(&mut tally.opportunity_names)
+            .into_iter()
+            .collect();
+        rows.sort_unstable();
+        rows
+    } else {
+        conn.prepare(
+            "SELECT account_name, count(*) FROM opportunities
+             WHERE territory_id IS NULL AND account_name IS NOT NULL GROUP BY 1",
+        )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<rusqlite::Result<_>>()?
+    };
     for (name, n) in rows {
         let key = canon(norm(&name));
         let (account, method, sim) = index.find(&key).unwrap_or_else(|| {
@@ -580,67 +663,89 @@ pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> 
     }
     stats.accounts = accounts.len();
 
-    // One UPDATE per table, reading a temp table of links, instead of one full-table UPDATE per name, which made the
-    // rebuild quadratic (names × rows). The temp table keeps the last account given for a name,
-    // as the per-name UPDATEs in order did.
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS name_links (
-             source_table TEXT NOT NULL, name TEXT NOT NULL, account_id TEXT NOT NULL,
-             PRIMARY KEY (source_table, name));
-         DELETE FROM temp.name_links;",
-    )?;
+    // One UPDATE per table, reading a temp table of name → account links, instead of one
+    // full-table UPDATE per name, which made the rebuild quadratic (names × rows). A link
+    // replaces an earlier one for the same name, as the per-name UPDATEs in order did.
+    for (_, _, links) in LINKED {
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (
+                 name TEXT PRIMARY KEY, account_id TEXT NOT NULL) WITHOUT ROWID;
+             DELETE FROM {links};",
+            links.trim_start_matches("temp.")
+        ))?;
+    }
     {
-        let mut ins = conn.prepare(
-            "INSERT OR REPLACE INTO temp.name_links (source_table, name, account_id)
-             VALUES (?1, ?2, ?3)",
-        )?;
-        for (table, name, account) in &link_by_name {
-            ins.execute(params![table, name, account])?;
-        }
-        let mut stmt = conn.prepare(
-            "SELECT customer FROM service_credits WHERE customer IS NOT NULL GROUP BY customer",
-        )?;
-        let customers: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
+        let mut ins: Vec<Statement<'_>> = LINKED
+            .iter()
+            .map(|(_, _, links)| {
+                conn.prepare(&format!(
+                    "INSERT OR REPLACE INTO {links} (name, account_id) VALUES (?1, ?2)"
+                ))
+            })
             .collect::<rusqlite::Result<_>>()?;
+        for (table, name, account) in &link_by_name {
+            let i = usize::from(*table != "projects");
+            ins[i].execute(params![name, account])?;
+        }
+        let customers: Vec<String> = if fresh {
+            let mut c: Vec<String> = std::mem::take(&mut tally.credit_customers)
+                .into_iter()
+                .collect();
+            c.sort_unstable();
+            c
+        } else {
+            conn.prepare(
+                "SELECT customer FROM service_credits WHERE customer IS NOT NULL GROUP BY customer",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+        };
         for c in customers {
             match index.find(&canon(norm(&c))) {
                 Some((account, _, _)) => {
-                    ins.execute(params!["service_credits", c, account])?;
+                    ins[2].execute(params![c, account])?;
                 }
                 None => stats.unmatched_credit_customers += 1,
             }
         }
     }
-    // Each table in one pass that writes only the rows whose account changes: `load` already
-    // files territory rows under `ST-<territory>`, so on a fresh load most rows are left alone
-    // (rewriting a million rows, and their index entries, was most of the rebuild). A row
-    // without a territory takes the account last linked to its name, or none.
-    let link = |table: &str, column: &str| {
-        format!(
-            "(SELECT l.account_id FROM temp.name_links AS l
-              WHERE l.source_table = '{table}' AND l.name = {table}.{column})"
-        )
-    };
-    let by_territory = |fallback: &str| {
-        format!("CASE WHEN territory_id IS NULL THEN {fallback} ELSE 'ST-' || territory_id END")
-    };
+    // Each table in one pass. A row with a territory belongs to `ST-<territory>`; one without
+    // takes the account last linked to its name, or none. Fresh tables were written with the
+    // territory accounts already, so only the rows without a territory are visited, each with
+    // one lookup; otherwise only the rows whose account changes are written.
     let mut sql = String::new();
-    for (table, account) in [
-        ("install_base", by_territory("NULL")),
-        (
-            "opportunities",
-            by_territory(&link("opportunities", "account_name")),
-        ),
-        ("projects", by_territory(&link("projects", "customer"))),
-        ("service_credits", link("service_credits", "customer")),
-    ] {
-        let _ = write!(
-            sql,
-            "UPDATE {table} SET account_id = {account} WHERE account_id IS NOT {account};\n"
+    if !fresh {
+        sql.push_str(
+            "UPDATE install_base SET account_id = 'ST-' || territory_id
+               WHERE account_id IS NOT ('ST-' || territory_id);\n",
         );
     }
-    sql.push_str("DELETE FROM temp.name_links;");
+    for (table, column, links) in LINKED {
+        let link = format!("(SELECT account_id FROM {links} WHERE name = {table}.{column})");
+        let territory = table != "service_credits";
+        let _ = if fresh {
+            let only = if territory {
+                "territory_id IS NULL AND "
+            } else {
+                ""
+            };
+            writeln!(
+                sql,
+                "UPDATE {table} SET account_id = {link} WHERE {only}{column} IS NOT NULL;"
+            )
+        } else {
+            let account = if territory {
+                format!("CASE WHEN territory_id IS NULL THEN {link} ELSE 'ST-' || territory_id END")
+            } else {
+                link
+            };
+            writeln!(
+                sql,
+                "UPDATE {table} SET account_id = {account} WHERE account_id IS NOT {account};"
+            )
+        };
+        let _ = writeln!(sql, "DELETE FROM {links};");
+    }
     conn.execute_batch(&sql)?;
     Ok(stats)
 }

@@ -10,14 +10,31 @@ use crate::error::Result;
 use crate::model::{CatalogRecord, Record, SourceRef};
 use crate::store::schema::{DATA_TABLES, DEFERRED_INDEXES};
 
-/// Deletes every row that an earlier load of `file` (a file name) wrote.
-pub fn forget_file(conn: &Connection, file: &str) -> Result<()> {
+/// Deletes every row that an earlier load of `file` (a file name) wrote; returns how many.
+pub fn forget_file(conn: &Connection, file: &str) -> Result<usize> {
+    let mut deleted = 0;
     // Mappings reference catalog rows, so they go first (reverse load order).
     for table in DATA_TABLES.iter().rev() {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE source_file = ?1"))?
+        deleted += conn
+            .prepare_cached(&format!("DELETE FROM {table} WHERE source_file = ?1"))?
             .execute([file])?;
     }
-    Ok(())
+    Ok(deleted)
+}
+
+/// True when none of `tables` has a row.
+pub fn all_empty(conn: &Connection, tables: &[&str]) -> Result<bool> {
+    for table in tables {
+        if conn
+            .prepare_cached(&format!("SELECT 1 FROM {table} LIMIT 1"))?
+            .query([])?
+            .next()?
+            .is_some()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Drops the [`DEFERRED_INDEXES`] of data tables that are empty, inside the run's transaction,
@@ -26,12 +43,7 @@ pub fn forget_file(conn: &Connection, file: &str) -> Result<()> {
 pub fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
     let mut dropped = Vec::new();
     for (table, index) in DEFERRED_INDEXES {
-        let empty = conn
-            .prepare_cached(&format!("SELECT 1 FROM {table} LIMIT 1"))?
-            .query([])?
-            .next()?
-            .is_none();
-        if !empty {
+        if !all_empty(conn, &[table])? {
             continue;
         }
         let sql: Option<String> = conn
