@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::params;
 
 use crate::config::Config;
-use crate::derive::account::{self, AccountStats, NameTally};
+use crate::derive::account::{self, AccountStats, NameRows, NameTally};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestReport};
 use crate::rules::RuleSet;
@@ -168,8 +168,28 @@ pub fn execute(
         None
     };
     progress("accounts", 0);
-    let accounts = account::rebuild(tx.conn, &settings.cfg.accounts, tally)?;
-    load::create_indexes(tx.conn, &deferred)?;
+    // Install-base rows are never rewritten by the account rebuild, so its indexes can be built
+    // while the accounts are derived; the other tables' after the rebuild has updated them.
+    let (ib_indexes, other_indexes): (Vec<_>, Vec<_>) = deferred
+        .into_iter()
+        .partition(|(table, _)| *table == "install_base");
+    let accounts = if let Some(tally) = tally {
+        std::thread::scope(|scope| {
+            let cfg = &settings.cfg.accounts;
+            let planner = scope.spawn(move || account::plan(NameRows::from_tally(tally), cfg));
+            load::create_indexes(tx.conn, &ib_indexes)?;
+            let plan = match planner.join() {
+                Ok(plan) => plan,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            account::write(tx.conn, plan, cfg, true)
+        })?
+    } else {
+        let accounts = account::rebuild(tx.conn, &settings.cfg.accounts)?;
+        load::create_indexes(tx.conn, &ib_indexes)?;
+        accounts
+    };
+    load::create_indexes(tx.conn, &other_indexes)?;
     progress("accounts", accounts.accounts as u64);
     tx.conn.execute(
         "INSERT INTO runs (started_at, finished_at, command, as_of, inputs, rules_hash,

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use rusqlite::{Connection, Statement, params};
+use rusqlite::{Connection, params};
 
 use crate::config::AccountsConfig;
 use crate::error::Result;
@@ -170,7 +170,7 @@ pub struct AccountStats {
     pub accounts: usize,
     /// Alias rows written.
     pub aliases: usize,
-    /// Names merged by fuzzy similarity.
+    /// NameRows merged by fuzzy similarity.
     pub fuzzy_merges: usize,
     /// Service-credit customers that matched no account.
     pub unmatched_credit_customers: usize,
@@ -211,7 +211,7 @@ struct NameIndex {
     names: Vec<(Vec<char>, String)>,
     /// `segment_hash` → indices into `names`.
     segments: SegmentMap,
-    /// Names too short to cut into enough segments (only with a very low threshold): always
+    /// NameRows too short to cut into enough segments (only with a very low threshold): always
     /// checked, by first character.
     unsegmented: HashMap<char, Vec<u32>>,
     longest: usize,
@@ -347,17 +347,36 @@ const LINKED: [(&str, &str, &str); 3] = [
     ("service_credits", "customer", "temp.links_credits"),
 ];
 
-/// `(territory, name)` → rows.
-type PairCounts = HashMap<(String, Option<String>), i64>;
+/// Rows per name under one territory.
+#[derive(Debug, Default)]
+struct TerritoryNames {
+    /// Rows without a name.
+    unnamed: i64,
+    named: HashMap<String, i64>,
+}
+
+/// Territory → names.
+type PairCounts = HashMap<String, TerritoryNames>;
+
+fn count(map: &mut HashMap<String, i64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
 
 /// The names the account rebuild reads from the data tables, counted while a load reads the
 /// records instead of by grouping the tables afterwards (each GROUP BY sorted every row of its
-/// table). Only valid when the tables hold exactly the counted records: see [`rebuild`].
+/// table). Only valid when the tables hold exactly the counted records: see [`NameRows`].
 #[derive(Debug, Default)]
 pub struct NameTally {
     install_base: PairCounts,
     opportunities: PairCounts,
     projects: PairCounts,
+    /// Projects without a territory: (customer, Account ST Name) → (max customer id, rows).
+    project_names: HashMap<(String, Option<String>), (Option<String>, i64)>,
     /// Opportunities without a territory: account name → rows.
     opportunity_names: HashMap<String, i64>,
     credit_customers: HashSet<String>,
@@ -367,8 +386,14 @@ impl NameTally {
     /// Counts one record as it is written.
     pub fn add(&mut self, rec: &Record) {
         let pair = |counts: &mut PairCounts, t: &Option<String>, name: &Option<String>| {
-            if let Some(t) = t {
-                *counts.entry((t.clone(), name.clone())).or_default() += 1;
+            let Some(t) = t else { return };
+            let names = match counts.get_mut(t.as_str()) {
+                Some(names) => names,
+                None => counts.entry(t.clone()).or_default(),
+            };
+            match name {
+                Some(name) => count(&mut names.named, name),
+                None => names.unnamed += 1,
             }
         };
         match rec {
@@ -378,10 +403,23 @@ impl NameTally {
             Record::Opportunity(r) => {
                 pair(&mut self.opportunities, &r.territory_id, &r.account_name);
                 if let (None, Some(name)) = (&r.territory_id, &r.account_name) {
-                    *self.opportunity_names.entry(name.clone()).or_default() += 1;
+                    count(&mut self.opportunity_names, name);
                 }
             }
-            Record::Project(r) => pair(&mut self.projects, &r.territory_id, &r.customer),
+            Record::Project(r) => {
+                pair(&mut self.projects, &r.territory_id, &r.customer);
+                if let (None, Some(customer)) = (&r.territory_id, &r.customer) {
+                    let group = self
+                        .project_names
+                        .entry((customer.clone(), r.st_name.clone()))
+                        .or_default();
+                    // `max(customer_id)`: NULLs are skipped, text compares by bytes.
+                    if r.customer_id > group.0 {
+                        group.0.clone_from(&r.customer_id);
+                    }
+                    group.1 += 1;
+                }
+            }
             Record::ServiceCredit(r) => {
                 if let Some(c) = &r.customer {
                     if !self.credit_customers.contains(c) {
@@ -396,26 +434,147 @@ impl NameTally {
 
 /// `(territory, name, rows)` in the order `GROUP BY territory, name` returns them: by territory,
 /// then name, a missing name first (SQLite's BINARY order is Rust's byte order).
-fn sorted_pairs(counts: PairCounts) -> Vec<(String, Option<String>, i64)> {
-    let mut rows: Vec<_> = counts.into_iter().map(|((t, n), c)| (t, n, c)).collect();
-    rows.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+fn sorted_pairs(counts: PairCounts) -> TerritoryRows {
+    let mut territories: Vec<(String, TerritoryNames)> = counts.into_iter().collect();
+    territories.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut rows = Vec::new();
+    for (t, names) in territories {
+        if names.unnamed > 0 {
+            rows.push((t.clone(), None, names.unnamed));
+        }
+        let mut named: Vec<(String, i64)> = names.named.into_iter().collect();
+        named.sort_unstable();
+        rows.extend(named.into_iter().map(|(n, c)| (t.clone(), Some(n), c)));
+    }
     rows
+}
+
+/// `(territory, name, rows)`, by territory then name.
+type TerritoryRows = Vec<(String, Option<String>, i64)>;
+
+/// A project customer without a territory: (customer, max customer id, Account ST Name, rows).
+type ProjectName = (String, Option<String>, Option<String>, i64);
+
+/// Everything the rebuild reads from the data tables, in the order it reads it.
+#[derive(Debug, PartialEq)]
+pub struct NameRows {
+    /// `(territory, name, rows)` per table that has territories, by territory then name.
+    territories: [(&'static str, TerritoryRows); 3],
+    /// By rows (most first), then customer, then Account ST Name.
+    project_names: Vec<ProjectName>,
+    /// Opportunities without a territory: (account name, rows), by name.
+    opportunity_names: Vec<(String, i64)>,
+    /// Every service-credit customer, sorted.
+    credit_customers: Vec<String>,
+}
+
+impl NameRows {
+    /// Reads the names from the data tables.
+    pub fn read(conn: &Connection) -> Result<NameRows> {
+        let pairs = |sql: &str| -> Result<TerritoryRows> {
+            Ok(conn
+                .prepare(sql)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(NameRows {
+            territories: [
+                (
+                    "install_base",
+                    pairs(
+                        "SELECT territory_id, account_name, count(*) FROM install_base
+                         WHERE territory_id IS NOT NULL GROUP BY 1, 2",
+                    )?,
+                ),
+                (
+                    "opportunities",
+                    pairs(
+                        "SELECT territory_id, account_name, count(*) FROM opportunities
+                         WHERE territory_id IS NOT NULL GROUP BY 1, 2",
+                    )?,
+                ),
+                (
+                    "projects",
+                    pairs(
+                        "SELECT territory_id, customer, count(*) FROM projects
+                         WHERE territory_id IS NOT NULL GROUP BY 1, 2",
+                    )?,
+                ),
+            ],
+            project_names: conn
+                .prepare(
+                    "SELECT customer, max(customer_id), st_name, count(*) FROM projects
+                     WHERE territory_id IS NULL AND customer IS NOT NULL GROUP BY customer, st_name
+                     ORDER BY count(*) DESC, customer",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?,
+            opportunity_names: conn
+                .prepare(
+                    "SELECT account_name, count(*) FROM opportunities
+                     WHERE territory_id IS NULL AND account_name IS NOT NULL GROUP BY 1",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?,
+            credit_customers: conn
+                .prepare(
+                    "SELECT customer FROM service_credits WHERE customer IS NOT NULL
+                     GROUP BY customer",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?,
+        })
+    }
+
+    /// The names a [`NameTally`] counted, in the order [`NameRows::read`] would return them from
+    /// tables that hold exactly the counted records. SQLite's sorter keeps rows that tie on the
+    /// ORDER BY in the order the GROUP BY produced them, so project names that tie on rows and
+    /// customer come by Account ST Name (a test checks this against SQLite).
+    pub fn from_tally(tally: NameTally) -> NameRows {
+        let mut project_names: Vec<ProjectName> = tally
+            .project_names
+            .into_iter()
+            .map(|((customer, st), (id, n))| (customer, id, st, n))
+            .collect();
+        project_names
+            .sort_unstable_by(|a, b| b.3.cmp(&a.3).then_with(|| (&a.0, &a.2).cmp(&(&b.0, &b.2))));
+        let mut opportunity_names: Vec<(String, i64)> =
+            tally.opportunity_names.into_iter().collect();
+        opportunity_names.sort_unstable();
+        let mut credit_customers: Vec<String> = tally.credit_customers.into_iter().collect();
+        credit_customers.sort_unstable();
+        NameRows {
+            territories: [
+                ("install_base", sorted_pairs(tally.install_base)),
+                ("opportunities", sorted_pairs(tally.opportunities)),
+                ("projects", sorted_pairs(tally.projects)),
+            ],
+            project_names,
+            opportunity_names,
+            credit_customers,
+        }
+    }
+}
+
+/// The accounts, aliases and name links derived from [`NameRows`], ready to be written.
+pub struct Plan {
+    accounts: Vec<Account>,
+    aliases: Vec<Alias>,
+    /// Name → account, per table of [`LINKED`], in the order they were decided.
+    links: [Vec<(String, String)>; 3],
+    stats: AccountStats,
 }
 
 /// Rebuilds `accounts` and `account_aliases` and sets `account_id` on every data table.
 /// Account ids are derived from the data (`ST-<territory>`, `C-<customer id>`, `N-<name>`),
 /// so they are the same on every run.
-///
-/// `tally` may be given when the data tables were empty when the transaction began and hold
-/// exactly the records it counted, each written by [`crate::store::load::Writer`] (which files
-/// territory rows under their account already); the result is the same, computed without
-/// grouping or rewriting those tables.
-pub fn rebuild(
-    conn: &Connection,
-    cfg: &AccountsConfig,
-    tally: Option<NameTally>,
-) -> Result<AccountStats> {
-    conn.execute_batch("DELETE FROM account_aliases; DELETE FROM accounts;")?;
+pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> {
+    let names = NameRows::read(conn)?;
+    write(conn, plan(names, cfg), cfg, false)
+}
+
+/// Derives the accounts from the names: no database access, so it can run beside other work.
+pub fn plan(names: NameRows, cfg: &AccountsConfig) -> Plan {
     let norm = |s: &str| normalize(s, &cfg.legal_suffixes);
     // Config alias groups: variant key → canonical key (first of the group).
     let mut canonical: HashMap<String, String> = HashMap::new();
@@ -432,38 +591,11 @@ pub fn rebuild(
     let mut aliases: Vec<Alias> = Vec::new();
     let mut index = NameIndex::new(cfg.fuzzy_threshold);
     let mut stats = AccountStats::default();
+    let mut links: [Vec<(String, String)>; 3] = Default::default();
 
     // Territories seen anywhere, with the names filed under them.
     let mut territories: BTreeMap<String, Vec<(String, i64, &'static str)>> = BTreeMap::new();
-    let fresh = tally.is_some();
-    let mut tally = tally.unwrap_or_default();
-    for (sql, table, counted) in [
-        (
-            "SELECT territory_id, account_name, count(*) FROM install_base
-             WHERE territory_id IS NOT NULL GROUP BY 1, 2",
-            "install_base",
-            std::mem::take(&mut tally.install_base),
-        ),
-        (
-            "SELECT territory_id, account_name, count(*) FROM opportunities
-             WHERE territory_id IS NOT NULL GROUP BY 1, 2",
-            "opportunities",
-            std::mem::take(&mut tally.opportunities),
-        ),
-        (
-            "SELECT territory_id, customer, count(*) FROM projects
-             WHERE territory_id IS NOT NULL GROUP BY 1, 2",
-            "projects",
-            std::mem::take(&mut tally.projects),
-        ),
-    ] {
-        let rows: Vec<(String, Option<String>, i64)> = if fresh {
-            sorted_pairs(counted)
-        } else {
-            conn.prepare(sql)?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
+    for (table, rows) in names.territories {
         for (t, name, n) in rows {
             let names = territories.entry(t).or_default();
             if let Some(name) = name {
@@ -531,18 +663,9 @@ pub fn rebuild(
     }
 
     // Name-only rows: projects (customer, then Account ST Name) and opportunities without a territory.
-    let mut link_by_name: Vec<(&'static str, String, String)> = Vec::new(); // (table, raw name, account)
     // A set, not a scan of `accounts`: with thousands of name-only customers the scan was quadratic.
     let mut known_ids: HashSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
-    let mut stmt = conn.prepare(
-        "SELECT customer, max(customer_id), st_name, count(*) FROM projects
-         WHERE territory_id IS NULL AND customer IS NOT NULL GROUP BY customer, st_name
-         ORDER BY count(*) DESC, customer",
-    )?;
-    let rows: Vec<(String, Option<String>, Option<String>, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (customer, customer_id, st_name, n) in rows {
+    for (customer, customer_id, st_name, n) in names.project_names {
         let key = canon(norm(&customer));
         let st_key = st_name.as_deref().map(|s| canon(norm(s)));
         let found = index
@@ -586,24 +709,10 @@ pub fn rebuild(
             let s = similarity(&k, &key);
             push_alias(&mut aliases, &st, &k, &account, "st_name", s, "projects", n);
         }
-        link_by_name.push(("projects", customer, account));
+        links[0].push((customer, account));
     }
 
-    let rows: Vec<(String, i64)> = if fresh {
-        let mut rows: Vec<_> = std::mem::take(&mut tally.opportunity_names)
-            .into_iter()
-            .collect();
-        rows.sort_unstable();
-        rows
-    } else {
-        conn.prepare(
-            "SELECT account_name, count(*) FROM opportunities
-             WHERE territory_id IS NULL AND account_name IS NOT NULL GROUP BY 1",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?
-    };
-    for (name, n) in rows {
+    for (name, n) in names.opportunity_names {
         let key = canon(norm(&name));
         let (account, method, sim) = index.find(&key).unwrap_or_else(|| {
             let id = format!("N-{}", slug(&key));
@@ -627,10 +736,40 @@ pub fn rebuild(
             "opportunities",
             n,
         );
-        link_by_name.push(("opportunities", name, account));
+        links[1].push((name, account));
     }
 
-    // Write accounts and aliases, then link the data tables.
+    for c in names.credit_customers {
+        match index.find(&canon(norm(&c))) {
+            Some((account, _, _)) => links[2].push((c, account)),
+            None => stats.unmatched_credit_customers += 1,
+        }
+    }
+    Plan {
+        accounts,
+        aliases,
+        links,
+        stats,
+    }
+}
+
+/// Replaces `accounts` and `account_aliases` with the plan's and sets `account_id` on every data
+/// table. `fresh`: the data tables were empty when the transaction began and every row since
+/// was written by [`crate::store::load::Writer`], which files territory rows under their
+/// account already.
+pub fn write(
+    conn: &Connection,
+    plan: Plan,
+    cfg: &AccountsConfig,
+    fresh: bool,
+) -> Result<AccountStats> {
+    let Plan {
+        accounts,
+        aliases,
+        links,
+        mut stats,
+    } = plan;
+    conn.execute_batch("DELETE FROM account_aliases; DELETE FROM accounts;")?;
     {
         let mut ins = conn.prepare(
             "INSERT INTO accounts (account_id, name, normalized_name, territory_id, territory_name,
@@ -666,47 +805,18 @@ pub fn rebuild(
     // One UPDATE per table, reading a temp table of name → account links, instead of one
     // full-table UPDATE per name, which made the rebuild quadratic (names × rows). A link
     // replaces an earlier one for the same name, as the per-name UPDATEs in order did.
-    for (_, _, links) in LINKED {
+    for ((_, _, table), links) in LINKED.iter().zip(&links) {
         conn.execute_batch(&format!(
             "CREATE TEMP TABLE IF NOT EXISTS {} (
                  name TEXT PRIMARY KEY, account_id TEXT NOT NULL) WITHOUT ROWID;
-             DELETE FROM {links};",
-            links.trim_start_matches("temp.")
+             DELETE FROM {table};",
+            table.trim_start_matches("temp.")
         ))?;
-    }
-    {
-        let mut ins: Vec<Statement<'_>> = LINKED
-            .iter()
-            .map(|(_, _, links)| {
-                conn.prepare(&format!(
-                    "INSERT OR REPLACE INTO {links} (name, account_id) VALUES (?1, ?2)"
-                ))
-            })
-            .collect::<rusqlite::Result<_>>()?;
-        for (table, name, account) in &link_by_name {
-            let i = usize::from(*table != "projects");
-            ins[i].execute(params![name, account])?;
-        }
-        let customers: Vec<String> = if fresh {
-            let mut c: Vec<String> = std::mem::take(&mut tally.credit_customers)
-                .into_iter()
-                .collect();
-            c.sort_unstable();
-            c
-        } else {
-            conn.prepare(
-                "SELECT customer FROM service_credits WHERE customer IS NOT NULL GROUP BY customer",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?
-        };
-        for c in customers {
-            match index.find(&canon(norm(&c))) {
-                Some((account, _, _)) => {
-                    ins[2].execute(params![c, account])?;
-                }
-                None => stats.unmatched_credit_customers += 1,
-            }
+        let mut ins = conn.prepare(&format!(
+            "INSERT OR REPLACE INTO {table} (name, account_id) VALUES (?1, ?2)"
+        ))?;
+        for (name, account) in links {
+            ins.execute(params![name, account])?;
         }
     }
     // Each table in one pass. A row with a territory belongs to `ST-<territory>`; one without
@@ -938,6 +1048,58 @@ mod tests {
             // The comparison must have exercised fuzzy matches, not only misses.
             assert!(fuzzy > 10 || threshold == 100.0, "{fuzzy} at {threshold}");
         }
+    }
+
+    #[test]
+    fn a_tally_gives_the_names_the_tables_give() {
+        use crate::model::{
+            InstallBaseRecord, OpportunityRecord, ProjectRecord, ServiceCreditRecord,
+        };
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::schema::CREATE).unwrap();
+        let mut writer = crate::store::load::Writer::new(&conn).unwrap();
+        let mut tally = NameTally::default();
+        let s = |x: &str| Some(x.to_string());
+        let texts = [None, s("b"), s("a"), s("B"), s("é"), s(""), s("a b")];
+        let mut records = Vec::new();
+        for i in 0..400_usize {
+            let pick = |k: usize| texts[(i * k + i / 7) % texts.len()].clone();
+            let territory = if i % 3 == 0 { None } else { pick(5) };
+            records.push(Record::InstallBase(InstallBaseRecord {
+                territory_id: territory.clone(),
+                account_name: pick(3),
+                ..Default::default()
+            }));
+            records.push(Record::Opportunity(OpportunityRecord {
+                territory_id: territory.clone(),
+                account_name: pick(2),
+                ..Default::default()
+            }));
+            records.push(Record::Project(ProjectRecord {
+                territory_id: territory,
+                customer: pick(11),
+                // Ties on rows and customer with different ST names, and ids to take the max of.
+                st_name: pick(13),
+                customer_id: pick(17),
+                ..Default::default()
+            }));
+            records.push(Record::ServiceCredit(ServiceCreditRecord {
+                customer: pick(19),
+                ..Default::default()
+            }));
+        }
+        for rec in &records {
+            tally.add(rec);
+            writer.insert(rec).unwrap();
+        }
+        let counted = NameRows::from_tally(tally);
+        assert!(
+            counted
+                .project_names
+                .windows(2)
+                .any(|w| w[0].3 == w[1].3 && w[0].0 == w[1].0)
+        );
+        assert_eq!(counted, NameRows::read(&conn).unwrap());
     }
 
     #[test]

@@ -38,9 +38,10 @@ pub fn all_empty(conn: &Connection, tables: &[&str]) -> Result<bool> {
 }
 
 /// Drops the [`DEFERRED_INDEXES`] of data tables that are empty, inside the run's transaction,
-/// and returns the statements that create them again (see [`create_indexes`]). A run that fails
-/// or is killed before it commits leaves them in place, as it leaves everything.
-pub fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
+/// and returns the statements that create them again, with their tables (see
+/// [`create_indexes`]). A run that fails or is killed before it commits leaves them in place,
+/// as it leaves everything.
+pub fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
     let mut dropped = Vec::new();
     for (table, index) in DEFERRED_INDEXES {
         if !all_empty(conn, &[table])? {
@@ -55,16 +56,16 @@ pub fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
             .optional()?;
         if let Some(sql) = sql {
             conn.execute_batch(&format!("DROP INDEX {index}"))?;
-            dropped.push(sql);
+            dropped.push((*table, sql));
         }
     }
     Ok(dropped)
 }
 
 /// Creates the indexes [`defer_indexes`] dropped, now that the rows are in.
-pub fn create_indexes(conn: &Connection, sql: &[String]) -> Result<()> {
-    for s in sql {
-        conn.execute_batch(s)?;
+pub fn create_indexes(conn: &Connection, indexes: &[(&str, String)]) -> Result<()> {
+    for (_, sql) in indexes {
+        conn.execute_batch(sql)?;
     }
     Ok(())
 }
