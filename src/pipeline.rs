@@ -149,7 +149,7 @@ pub fn execute(
             &mut |item| match item {
                 ingest::Item::File(path) => {
                     // Only a file named twice in one run finds rows of its own to replace.
-                    fresh &= load::forget_file(tx.conn, &file_name(&path))? == 0;
+                    fresh &= load::forget_file(tx.conn, &file_name(path))? == 0;
                     Ok(())
                 }
                 ingest::Item::Record(rec) => {
@@ -157,7 +157,7 @@ pub fn execute(
                     if rows % 10_000 == 0 {
                         progress("load", rows);
                     }
-                    writer.insert(&rec)
+                    writer.insert(rec)
                 }
             },
         )?;

@@ -121,9 +121,13 @@ pub enum Item {
 const BATCH: usize = 1024;
 const BATCHES_WAITING: usize = 8;
 
-/// The reading thread's end of the channel: collects items into batches.
+/// The reading thread's end of the channels: collects items into batches, and takes back the
+/// batches the writer is done with, so the records are freed by the thread that allocated them
+/// (freeing another thread's allocations contends for its allocator arena) and the batch
+/// vectors are reused.
 struct Batcher {
     tx: std::sync::mpsc::SyncSender<Vec<Item>>,
+    done: std::sync::mpsc::Receiver<Vec<Item>>,
     batch: Vec<Item>,
 }
 
@@ -137,7 +141,13 @@ impl Batcher {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let mut next = None;
+        while let Ok(mut used) = self.done.try_recv() {
+            used.clear();
+            next = Some(used);
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.batch, next);
         // The writer hung up because it failed; its error is the one reported.
         self.tx.send(batch).map_err(|_| Error::BadInput {
             location: "input".into(),
@@ -148,20 +158,23 @@ impl Batcher {
 
 /// Reads `files` in order, like [`ingest_file`] on each, and hands every item to `sink`, which
 /// runs on the calling thread while the files are read and cleaned on another, so the two
-/// overlap. `observe` sees each record on the reading thread before it is sent. Items arrive in file order, each file's records after its [`Item::File`]. The first
-/// error stops everything and is returned: a reading error, or the sink's, whichever comes
-/// first in file order (the sink never sees records past a reading error).
+/// overlap. `observe` sees each record on the reading thread before it is sent. Items arrive
+/// in file order, each file's records after its [`Item::File`]. The first error stops
+/// everything and is returned: a reading error, or the sink's, whichever comes first in file
+/// order (the sink never sees records past a reading error).
 pub fn ingest_files(
     files: &[PathBuf],
     cfg: &IngestConfig,
     observe: &mut (dyn FnMut(&Record) + Send),
-    sink: &mut dyn FnMut(Item) -> Result<()>,
+    sink: &mut dyn FnMut(&Item) -> Result<()>,
 ) -> Result<IngestReport> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_WAITING);
+        let (done_tx, done) = std::sync::mpsc::channel();
         let reader = scope.spawn(move || -> Result<IngestReport> {
             let mut out = Batcher {
                 tx,
+                done,
                 batch: Vec::with_capacity(BATCH),
             };
             let mut report = IngestReport::default();
@@ -181,13 +194,13 @@ pub fn ingest_files(
             read.map(|()| report)
         });
         let mut failed = None;
-        'batches: for batch in &rx {
-            for item in batch {
-                if let Err(e) = sink(item) {
-                    failed = Some(e);
-                    break 'batches;
-                }
+        for batch in &rx {
+            if let Some(e) = batch.iter().find_map(|item| sink(item).err()) {
+                failed = Some(e);
+                break;
             }
+            // Back to the reader to be dropped there; gone if it has finished.
+            let _ = done_tx.send(batch);
         }
         drop(rx);
         let read = match reader.join() {

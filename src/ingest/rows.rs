@@ -1,6 +1,8 @@
 //! Tabular rows → records: one recognised sheet (or CSV file) is read row by row through a
 //! [`TableReader`], which cleans each mapped cell, reports coercions and emits one [`Record`].
 
+use std::sync::Arc;
+
 use calamine::Data;
 
 use super::clean::{self, Cleaned};
@@ -16,8 +18,8 @@ use crate::model::{
 #[derive(Debug)]
 pub struct TableReader {
     map: ColumnMap,
-    file: String,
-    sheet: String,
+    file: Arc<str>,
+    sheet: Arc<str>,
     /// Services sheet: the practice / sub-practice of the current group, filled down.
     fill: (Option<String>, Option<String>),
     /// Records emitted so far.
@@ -46,8 +48,8 @@ impl RowCtx<'_> {
             Cleaned::Missing => None,
             Cleaned::Coerced(raw) => {
                 let example = CoercionExample {
-                    file: self.src.file.clone(),
-                    sheet: self.src.sheet.clone(),
+                    file: self.src.file.to_string(),
+                    sheet: self.src.sheet.to_string(),
                     row: self.src.row,
                     raw,
                 };
@@ -85,8 +87,8 @@ impl TableReader {
     pub fn new(map: ColumnMap, file: &str, sheet: &str) -> Self {
         TableReader {
             map,
-            file: file.to_string(),
-            sheet: sheet.to_string(),
+            file: file.into(),
+            sheet: sheet.into(),
             fill: (None, None),
             rows: 0,
         }
@@ -114,8 +116,8 @@ impl TableReader {
             map: &self.map,
             report,
             src: SourceRef {
-                file: self.file.clone(),
-                sheet: self.sheet.clone(),
+                file: Arc::clone(&self.file),
+                sheet: Arc::clone(&self.sheet),
                 row,
             },
         };

@@ -75,7 +75,7 @@ fn xlsx_with_snake_case_headers_and_odd_sheet_names() {
     assert_eq!(a.territory_id.as_deref(), Some("56088"));
     assert_eq!(a.eol_date, chrono::NaiveDate::from_ymd_opt(2015, 7, 1));
     assert_eq!(
-        (a.src.file.as_str(), a.src.sheet.as_str(), a.src.row),
+        (&*a.src.file, &*a.src.sheet, a.src.row),
         ("odd.xlsx", "ib export (2)", 4)
     );
     let Record::InstallBase(b) = &records[1] else {

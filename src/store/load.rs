@@ -188,8 +188,8 @@ impl<'c> Writer<'c> {
                     r.service_source,
                     r.support_status,
                     r.service_agreement_id,
-                    s.file,
-                    s.sheet,
+                    &*s.file,
+                    &*s.sheet,
                     s.row
                 ])?;
             }
@@ -201,8 +201,8 @@ impl<'c> Writer<'c> {
                     r.territory_id,
                     r.account_name,
                     r.product_line,
-                    s.file,
-                    s.sheet,
+                    &*s.file,
+                    &*s.sheet,
                     s.row
                 ])?;
             }
@@ -228,8 +228,8 @@ impl<'c> Writer<'c> {
                     r.third_party_svc_cost,
                     r.third_party_mat_cost,
                     r.labor_cost,
-                    s.file,
-                    s.sheet,
+                    &*s.file,
+                    &*s.sheet,
                     s.row
                 ])?;
             }
@@ -239,8 +239,8 @@ impl<'c> Writer<'c> {
                     r.practice,
                     r.sub_practice,
                     r.service,
-                    s.file,
-                    s.sheet,
+                    &*s.file,
+                    &*s.sheet,
                     s.row
                 ])?;
             }
@@ -259,8 +259,8 @@ impl<'c> Writer<'c> {
                     r.active,
                     r.expiry_bucket,
                     date(r.contract_end),
-                    s.file,
-                    s.sheet,
+                    &*s.file,
+                    &*s.sheet,
                     s.row
                 ])?;
             }
