@@ -99,6 +99,18 @@ impl TableReader {
         self.map.spec.kind
     }
 
+    /// Which columns the table reads, by column index.
+    pub fn columns_used(&self) -> Vec<bool> {
+        let mut used = Vec::new();
+        for c in self.map.cols.iter().flatten() {
+            if used.len() <= *c {
+                used.resize(c + 1, false);
+            }
+            used[*c] = true;
+        }
+        used
+    }
+
     /// Cleans one data row (`row` = 1-based row number as the user sees it) and emits its record.
     /// Blank rows are skipped.
     pub fn read_row(
@@ -111,6 +123,18 @@ impl TableReader {
         if cells.iter().all(clean::is_blank) {
             return Ok(());
         }
+        self.read_cells(row, cells, report, sink)
+    }
+
+    /// [`TableReader::read_row`] for a row already known not to be blank; only the columns of
+    /// [`TableReader::columns_used`] are read.
+    pub fn read_cells(
+        &mut self,
+        row: u32,
+        cells: &[Data],
+        report: &mut IngestReport,
+        sink: &mut dyn FnMut(Record) -> Result<()>,
+    ) -> Result<()> {
         let mut cx = RowCtx {
             cells,
             map: &self.map,
