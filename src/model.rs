@@ -1,14 +1,17 @@
 //! Plain domain records: what ingest produces and the store writes. No behaviour lives here.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 
 /// Where a record came from: kept on every stored row so any value can be traced to its cell.
+/// The names are shared by every record of a sheet rather than copied into each.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SourceRef {
     /// The file name as given (path relative to where the user pointed).
-    pub file: String,
+    pub file: Arc<str>,
     /// The sheet name; empty for CSV files.
-    pub sheet: String,
+    pub sheet: Arc<str>,
     /// The 1-based row number in the sheet or CSV file (header row included in the count).
     pub row: u32,
 }

@@ -7,12 +7,20 @@ use chrono::NaiveDate;
 use rusqlite::params;
 
 use crate::config::Config;
-use crate::derive::account::{self, AccountStats};
+use crate::derive::account::{self, AccountStats, NameRows, NameTally};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestReport};
 use crate::rules::RuleSet;
 use crate::score::{Evaluator, Outcome};
 use crate::store::{Store, load};
+
+/// The tables accounts are derived from.
+const ACCOUNT_SOURCES: &[&str] = &[
+    "install_base",
+    "opportunities",
+    "projects",
+    "service_credits",
+];
 
 /// Paths and dates resolved from flags, environment and config ("high args").
 #[derive(Debug, Clone)]
@@ -127,27 +135,65 @@ pub fn execute(
     };
     let tx = store.begin()?;
     progress("begin", 0);
+    let mut deferred = Vec::new();
+    // Set when the tables the accounts are derived from held nothing before this run and
+    // still hold only what it wrote: the names are then counted as they are read.
+    let mut tally = None;
     let ingest = if ingest_inputs {
-        let mut report = IngestReport::default();
+        let mut fresh = load::all_empty(tx.conn, ACCOUNT_SOURCES)?;
+        deferred = load::defer_indexes(tx.conn)?;
+        let mut writer = load::Writer::new(tx.conn)?;
+        let mut names = NameTally::default();
         let mut rows = 0_u64;
-        for path in &files {
-            let name = file_name(path);
-            load::forget_file(tx.conn, &name)?;
-            ingest::ingest_file(path, &settings.cfg.ingest, &mut report, &mut |rec| {
-                rows += 1;
-                if rows % 10_000 == 0 {
-                    progress("load", rows);
+        let report = ingest::ingest_files(
+            &files,
+            &settings.cfg.ingest,
+            &mut |rec| names.add(rec),
+            &mut |item| match item {
+                ingest::Item::File(path) => {
+                    // Only a file named twice in one run finds rows of its own to replace.
+                    fresh &= load::forget_file(tx.conn, &file_name(path))? == 0;
+                    Ok(())
                 }
-                load::insert(tx.conn, &rec)
-            })?;
-        }
+                ingest::Item::Record(rec) => {
+                    rows += 1;
+                    if rows % 10_000 == 0 {
+                        progress("load", rows);
+                    }
+                    writer.insert(rec)
+                }
+            },
+        )?;
         progress("load", rows);
+        tally = fresh.then_some(names);
         Some(report)
     } else {
         None
     };
     progress("accounts", 0);
-    let accounts = derive_accounts(tx.conn, &settings.cfg.accounts, ingest.is_some())?;
+    // Install-base rows are never rewritten by the account rebuild, so its indexes can be built
+    // while the accounts are derived; the other tables' after the rebuild has updated them.
+    let (ib_indexes, other_indexes): (Vec<_>, Vec<_>) = deferred
+        .into_iter()
+        .partition(|(table, _)| *table == "install_base");
+    let accounts = if let Some(tally) = tally {
+        std::thread::scope(|scope| {
+            let cfg = &settings.cfg.accounts;
+            let planner = scope.spawn(move || account::plan(NameRows::from_tally(tally), cfg));
+            load::create_indexes(tx.conn, &ib_indexes)?;
+            let plan = match planner.join() {
+                Ok(plan) => plan,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            account::write(tx.conn, plan, cfg, true)
+        })?
+    } else {
+        let accounts = derive_accounts(tx.conn, &settings.cfg.accounts, ingest.is_some())?;
+        load::create_indexes(tx.conn, &ib_indexes)?;
+        accounts
+    };
+    remember_accounts(tx.conn, &settings.cfg.accounts, &accounts)?;
+    load::create_indexes(tx.conn, &other_indexes)?;
     progress("accounts", accounts.accounts as u64);
     tx.conn.execute(
         "INSERT INTO runs (started_at, finished_at, command, as_of, inputs, rules_hash,
@@ -226,12 +272,21 @@ fn derive_accounts(
             return Ok(stats);
         }
     }
-    let stats = account::rebuild(conn, cfg)?;
+    account::rebuild(conn, cfg)
+}
+
+/// Records what the accounts were derived from, for [`derive_accounts`].
+fn remember_accounts(
+    conn: &rusqlite::Connection,
+    cfg: &crate::config::AccountsConfig,
+    stats: &account::AccountStats,
+) -> Result<()> {
+    let key = format!("{cfg:?}");
     conn.execute(
         "INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts', ?1)",
-        [serde_json::to_string(&(key, &stats)).unwrap_or_default()],
+        [serde_json::to_string(&(key, stats)).unwrap_or_default()],
     )?;
-    Ok(stats)
+    Ok(())
 }
 
 /// The name rows are filed under: reloading a file of the same name replaces its rows.

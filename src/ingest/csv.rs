@@ -95,6 +95,37 @@ fn cells(rec: &::csv::ByteRecord, first: bool) -> Vec<Data> {
         .collect()
 }
 
+/// True when a field reads as blank: what [`clean::is_blank`] says of its [`cells`] value.
+fn blank_field(field: &[u8]) -> bool {
+    std::str::from_utf8(field).is_ok_and(|s| s.trim().is_empty())
+}
+
+/// A data row as [`cells`] would give it, except that columns not in `used` are left empty
+/// (nothing reads them) and the text of the others is written into the strings `row` already
+/// holds instead of new ones.
+fn fill_cells(rec: &::csv::ByteRecord, used: &[bool], row: &mut Vec<Data>) {
+    row.truncate(rec.len());
+    row.resize(rec.len(), Data::Empty);
+    for ((field, used), cell) in rec
+        .iter()
+        .zip(used.iter().chain(std::iter::repeat(&false)))
+        .zip(row.iter_mut())
+    {
+        if !used || field.is_empty() {
+            *cell = Data::Empty;
+            continue;
+        }
+        let text = String::from_utf8_lossy(field);
+        match cell {
+            Data::String(s) => {
+                s.clear();
+                s.push_str(&text);
+            }
+            other => *other = Data::String(text.into_owned()),
+        }
+    }
+}
+
 /// Reads one CSV file; see [`super::ingest_file`].
 pub fn read_csv(
     path: &Path,
@@ -123,8 +154,9 @@ pub fn read_csv(
     // a newline (an unclosed quote runs to the end of the file, final newline included, which
     // the line arithmetic below counts once too often).
     let mut last = (0_u32, false, false);
-    let mut next = |first: bool| -> Result<Option<(u32, Vec<Data>)>> {
-        match rdr.read_byte_record(&mut rec) {
+    // Reads the next record into `rec`; returns its line.
+    let mut next = |rec: &mut ::csv::ByteRecord| -> Result<Option<u32>> {
+        match rdr.read_byte_record(rec) {
             // A quote opened and never closed swallows the rest of the file into one value; the
             // csv crate accepts that silently, which would lose every row after it.
             Ok(false) if last.1 && index.borrow().quotes % 2 == 1 => Err(Error::BadInput {
@@ -146,7 +178,7 @@ pub fn read_csv(
                     .next_back()
                     .is_some_and(|f| f.last() == Some(&b'\n'));
                 last = (line, inside > 0, ends_nl);
-                Ok(Some((line, cells(&rec, first))))
+                Ok(Some(line))
             }
             Err(e) => Err(match e.into_kind() {
                 ::csv::ErrorKind::Io(io) => Error::io(path, io),
@@ -162,9 +194,10 @@ pub fn read_csv(
     let mut buffered: Vec<(u32, Vec<Data>)> = Vec::new();
     let mut first = true;
     while buffered.len() < HEADER_SCAN_ROWS {
-        let Some((line, row)) = next(first)? else {
+        let Some(line) = next(&mut rec)? else {
             break;
         };
+        let row = cells(&rec, first);
         first = false;
         if !row.iter().all(clean::is_blank) {
             buffered.push((line, row));
@@ -234,8 +267,16 @@ pub fn read_csv(
     for (line, row) in buffered.drain(..).skip(index + 1) {
         reader.read_row(line, &row, report, sink)?;
     }
-    while let Some((line, row)) = next(false)? {
-        reader.read_row(line, &row, report, sink)?;
+    // The rest is streamed: only the columns the table reads are decoded, into buffers reused
+    // from row to row.
+    let used = reader.columns_used();
+    let mut row: Vec<Data> = Vec::new();
+    while let Some(line) = next(&mut rec)? {
+        if rec.iter().all(blank_field) {
+            continue; // as `read_row` skips a blank row
+        }
+        fill_cells(&rec, &used, &mut row);
+        reader.read_cells(line, &row, report, sink)?;
     }
     Ok(FileSummary {
         file: file.to_string(),
@@ -251,6 +292,69 @@ pub fn read_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streamed_rows_read_as_whole_rows_do() {
+        let headers: Vec<String> = [
+            "Import_Date",
+            "PRJ Siebel ID",
+            "PRJ Customer",
+            "Unused",
+            "PRJ Start Date",
+            "PRJ Size",
+            "Labor Cost",
+            "Account ST Name",
+            "PRJ System Status",
+        ]
+        .iter()
+        .map(|h| (*h).to_string())
+        .collect();
+        let map =
+            detect::map_columns(detect::spec(SheetKind::Project).unwrap(), &headers, None).unwrap();
+        let text: &[u8] = b"x,OPE-1,Acme,u,2024-01-02,$1M - $5M,12,ST,CLSD\n\
+            ,,,only unused,,,,,\n\
+            , ,\t, ,,,,,\n\
+            ,,,,,,,,\n\
+            y,NOT AVAILABLE, Caf\xE9 ,u, soon ,-,Yes,(null),x\n\
+            short,OPE-2\n\
+            a,OPE-3,C,u,2024-01-02,s,1,ST,S,extra,more\n\
+            \xEF\xBB\xBF,\xE2\x80\x83,,,,,,,\n";
+        let mut rdr = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text);
+        let (mut whole, mut streamed) = (
+            TableReader::new(map.clone(), "f.csv", ""),
+            TableReader::new(map, "f.csv", ""),
+        );
+        let used = streamed.columns_used();
+        let (mut a, mut b) = (IngestReport::default(), IngestReport::default());
+        let (mut ra, mut rb) = (Vec::new(), Vec::new());
+        let mut rec = ::csv::ByteRecord::new();
+        let mut row = Vec::new();
+        let mut line = 1;
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            line += 1;
+            whole
+                .read_row(line, &cells(&rec, false), &mut a, &mut |r| {
+                    ra.push(r);
+                    Ok(())
+                })
+                .unwrap();
+            if !rec.iter().all(blank_field) {
+                fill_cells(&rec, &used, &mut row);
+                streamed
+                    .read_cells(line, &row, &mut b, &mut |r| {
+                        rb.push(r);
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+        }
+        assert_eq!(ra.len(), 6, "{ra:#?}");
+        assert_eq!(ra, rb);
+        assert_eq!(a, b);
+    }
 
     #[test]
     fn delimiter_is_sniffed_from_the_first_line() {

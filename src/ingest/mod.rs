@@ -106,6 +106,114 @@ pub fn ingest_file(
     Ok(())
 }
 
+/// One step of reading several files, in file order.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // nearly every item is a record: boxing would allocate each
+pub enum Item {
+    /// The records that follow come from this file.
+    File(PathBuf),
+    /// One record.
+    Record(Record),
+}
+
+/// Records handed from the reading thread to the writer in one go, and how many such batches
+/// may wait: enough to keep both threads busy, a few MiB at most.
+const BATCH: usize = 1024;
+const BATCHES_WAITING: usize = 8;
+
+/// The reading thread's end of the channels: collects items into batches, and takes back the
+/// batches the writer is done with, so the records are freed by the thread that allocated them
+/// (freeing another thread's allocations contends for its allocator arena) and the batch
+/// vectors are reused.
+struct Batcher {
+    tx: std::sync::mpsc::SyncSender<Vec<Item>>,
+    done: std::sync::mpsc::Receiver<Vec<Item>>,
+    batch: Vec<Item>,
+}
+
+impl Batcher {
+    fn push(&mut self, item: Item) -> Result<()> {
+        self.batch.push(item);
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let mut next = None;
+        while let Ok(mut used) = self.done.try_recv() {
+            used.clear();
+            next = Some(used);
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.batch, next);
+        // The writer hung up because it failed; its error is the one reported.
+        self.tx.send(batch).map_err(|_| Error::BadInput {
+            location: "input".into(),
+            message: "the writer stopped".into(),
+        })
+    }
+}
+
+/// Reads `files` in order, like [`ingest_file`] on each, and hands every item to `sink`, which
+/// runs on the calling thread while the files are read and cleaned on another, so the two
+/// overlap. `observe` sees each record on the reading thread before it is sent. Items arrive
+/// in file order, each file's records after its [`Item::File`]. The first error stops
+/// everything and is returned: a reading error, or the sink's, whichever comes first in file
+/// order (the sink never sees records past a reading error).
+pub fn ingest_files(
+    files: &[PathBuf],
+    cfg: &IngestConfig,
+    observe: &mut (dyn FnMut(&Record) + Send),
+    sink: &mut dyn FnMut(&Item) -> Result<()>,
+) -> Result<IngestReport> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_WAITING);
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let reader = scope.spawn(move || -> Result<IngestReport> {
+            let mut out = Batcher {
+                tx,
+                done,
+                batch: Vec::with_capacity(BATCH),
+            };
+            let mut report = IngestReport::default();
+            let mut read = || -> Result<()> {
+                for path in files {
+                    out.push(Item::File(path.clone()))?;
+                    ingest_file(path, cfg, &mut report, &mut |rec| {
+                        observe(&rec);
+                        out.push(Item::Record(rec))
+                    })?;
+                }
+                Ok(())
+            };
+            let read = read();
+            // What was read before an error is delivered too, as a single thread would have.
+            out.flush()?;
+            read.map(|()| report)
+        });
+        let mut failed = None;
+        for batch in &rx {
+            if let Some(e) = batch.iter().find_map(|item| sink(item).err()) {
+                failed = Some(e);
+                break;
+            }
+            // Back to the reader to be dropped there; gone if it has finished.
+            let _ = done_tx.send(batch);
+        }
+        drop(rx);
+        let read = match reader.join() {
+            Ok(read) => read,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        match failed {
+            Some(e) => Err(e),
+            None => read,
+        }
+    })
+}
+
 /// `cfg.sheets` as (sheet name, kind); an unknown table key is a config error.
 fn forced_kinds(cfg: &IngestConfig) -> Result<Vec<(String, SheetKind)>> {
     cfg.sheets

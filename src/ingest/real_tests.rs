@@ -73,8 +73,8 @@ fn aug29_sheets_counts_and_values() {
     assert_eq!(ib.product_line, None, "(null) is missing");
     assert_eq!(ib.territory_id.as_deref(), Some("56088"));
     assert_eq!(ib.service_agreement_id.as_deref(), Some("104164014992"));
-    assert_eq!((ib.src.sheet.as_str(), ib.src.row), ("Install Base", 2));
-    assert_eq!(ib.src.file, "DataExportAug29th.xlsx");
+    assert_eq!((&*ib.src.sheet, ib.src.row), ("Install Base", 2));
+    assert_eq!(&*ib.src.file, "DataExportAug29th.xlsx");
     let ib_rows: Vec<_> = records
         .iter()
         .filter_map(|r| match r {

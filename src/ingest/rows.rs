@@ -1,6 +1,8 @@
 //! Tabular rows → records: one recognised sheet (or CSV file) is read row by row through a
 //! [`TableReader`], which cleans each mapped cell, reports coercions and emits one [`Record`].
 
+use std::sync::Arc;
+
 use calamine::Data;
 
 use super::clean::{self, Cleaned};
@@ -16,8 +18,8 @@ use crate::model::{
 #[derive(Debug)]
 pub struct TableReader {
     map: ColumnMap,
-    file: String,
-    sheet: String,
+    file: Arc<str>,
+    sheet: Arc<str>,
     /// Services sheet: the practice / sub-practice of the current group, filled down.
     fill: (Option<String>, Option<String>),
     /// Records emitted so far.
@@ -46,8 +48,8 @@ impl RowCtx<'_> {
             Cleaned::Missing => None,
             Cleaned::Coerced(raw) => {
                 let example = CoercionExample {
-                    file: self.src.file.clone(),
-                    sheet: self.src.sheet.clone(),
+                    file: self.src.file.to_string(),
+                    sheet: self.src.sheet.to_string(),
                     row: self.src.row,
                     raw,
                 };
@@ -85,8 +87,8 @@ impl TableReader {
     pub fn new(map: ColumnMap, file: &str, sheet: &str) -> Self {
         TableReader {
             map,
-            file: file.to_string(),
-            sheet: sheet.to_string(),
+            file: file.into(),
+            sheet: sheet.into(),
             fill: (None, None),
             rows: 0,
         }
@@ -95,6 +97,18 @@ impl TableReader {
     /// The kind being read.
     pub fn kind(&self) -> SheetKind {
         self.map.spec.kind
+    }
+
+    /// Which columns the table reads, by column index.
+    pub fn columns_used(&self) -> Vec<bool> {
+        let mut used = Vec::new();
+        for c in self.map.cols.iter().flatten() {
+            if used.len() <= *c {
+                used.resize(c + 1, false);
+            }
+            used[*c] = true;
+        }
+        used
     }
 
     /// Cleans one data row (`row` = 1-based row number as the user sees it) and emits its record.
@@ -109,13 +123,25 @@ impl TableReader {
         if cells.iter().all(clean::is_blank) {
             return Ok(());
         }
+        self.read_cells(row, cells, report, sink)
+    }
+
+    /// [`TableReader::read_row`] for a row already known not to be blank; only the columns of
+    /// [`TableReader::columns_used`] are read.
+    pub fn read_cells(
+        &mut self,
+        row: u32,
+        cells: &[Data],
+        report: &mut IngestReport,
+        sink: &mut dyn FnMut(Record) -> Result<()>,
+    ) -> Result<()> {
         let mut cx = RowCtx {
             cells,
             map: &self.map,
             report,
             src: SourceRef {
-                file: self.file.clone(),
-                sheet: self.sheet.clone(),
+                file: Arc::clone(&self.file),
+                sheet: Arc::clone(&self.sheet),
                 row,
             },
         };

@@ -4,6 +4,8 @@
 //! followed by product rows is a category header; a `Fixed SKU | Flex SKU | ...` row ends block 1
 //! and starts the SKU tables, whose rows apply to whole categories.
 
+use std::sync::Arc;
+
 use calamine::{Data, Range};
 
 use super::clean::{self, raw_text};
@@ -130,9 +132,10 @@ pub fn read_sku_sheet(
         .skip(first)
         .map(|(i, r)| (top + i as u32 + 1, r))
         .collect();
+    let (file, sheet): (Arc<str>, Arc<str>) = (file.into(), sheet.into());
     let src = |row: u32| SourceRef {
-        file: file.to_string(),
-        sheet: sheet.to_string(),
+        file: Arc::clone(&file),
+        sheet: Arc::clone(&sheet),
         row,
     };
     let letter = |c: usize| column_letter(col0 + c as u32);

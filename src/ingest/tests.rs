@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::Workbook;
 
-use super::{IngestReport, collect_inputs, ingest_file};
+use super::{IngestReport, Item, collect_inputs, ingest_file, ingest_files};
 use crate::config::IngestConfig;
 use crate::error::Error;
 use crate::model::Record;
@@ -75,7 +75,7 @@ fn xlsx_with_snake_case_headers_and_odd_sheet_names() {
     assert_eq!(a.territory_id.as_deref(), Some("56088"));
     assert_eq!(a.eol_date, chrono::NaiveDate::from_ymd_opt(2015, 7, 1));
     assert_eq!(
-        (a.src.file.as_str(), a.src.sheet.as_str(), a.src.row),
+        (&*a.src.file, &*a.src.sheet, a.src.row),
         ("odd.xlsx", "ib export (2)", 4)
     );
     let Record::InstallBase(b) = &records[1] else {
@@ -304,6 +304,85 @@ fn sink_errors_stop_the_read() {
     );
     assert!(err.is_err());
     assert_eq!(calls, 1);
+}
+
+/// Services rows `P,0` .. `P,n-1` under a header.
+fn services_csv(n: usize) -> Vec<u8> {
+    let mut text = String::from("Practice,Services\n");
+    for i in 0..n {
+        let _ = writeln!(text, "P,{i}");
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn files_read_on_another_thread_arrive_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // More rows than one batch, so the reader runs ahead of the writer.
+    let a = write(dir.path(), "a.csv", &services_csv(3000));
+    let b = write(dir.path(), "b.csv", &services_csv(2));
+    let mut seen = Vec::new();
+    let mut observed = 0;
+    let report = ingest_files(
+        &[a.clone(), b.clone()],
+        &IngestConfig::default(),
+        &mut |_| observed += 1,
+        &mut |item| {
+            seen.push(match item {
+                Item::File(p) => format!("file {}", p.display()),
+                Item::Record(Record::Service(r)) => format!("{} {}", r.src.file, r.src.row),
+                Item::Record(other) => format!("{other:?}"),
+            });
+            Ok(())
+        },
+    )
+    .unwrap();
+    let mut want = vec![format!("file {}", a.display())];
+    want.extend((2..3002).map(|row| format!("a.csv {row}")));
+    want.push(format!("file {}", b.display()));
+    want.extend(["b.csv 2".to_string(), "b.csv 3".to_string()]);
+    assert_eq!(seen, want);
+    assert_eq!(observed, 3002);
+    assert_eq!(report.files.len(), 2);
+    assert_eq!(report.rows["services"], 3002);
+}
+
+#[test]
+fn the_first_error_in_file_order_wins_and_stops_both_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.csv", &services_csv(5000));
+    let bad = write(dir.path(), "bad.csv", b"name,age\nann,3\n");
+    // The writer fails first: its error is returned and the reader stops.
+    let mut calls = 0;
+    let err = ingest_files(
+        &[good.clone(), bad.clone()],
+        &IngestConfig::default(),
+        &mut |_| {},
+        &mut |_| {
+            calls += 1;
+            if calls == 10 {
+                return Err(Error::NotFound("stop".into()));
+            }
+            Ok(())
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err}");
+    assert_eq!(calls, 10);
+    // A reading error before the writer fails: the reading error, after every earlier item.
+    let mut items = 0;
+    let err = ingest_files(
+        &[good, bad],
+        &IngestConfig::default(),
+        &mut |_| {},
+        &mut |_| {
+            items += 1;
+            Ok(())
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bad.csv"), "{err}");
+    assert_eq!(items, 1 + 5000 + 1);
 }
 
 #[test]

@@ -1,193 +1,328 @@
 //! Writing ingested records. Loading a file replaces every row an earlier load of the same file
 //! name wrote, so loading the same exports twice never duplicates anything.
 
+use chrono::Datelike;
 use chrono::NaiveDate;
-use rusqlite::{Connection, params};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params};
 
 use crate::error::Result;
 use crate::model::{CatalogRecord, Record, SourceRef};
-use crate::store::schema::DATA_TABLES;
+use crate::store::schema::{DATA_TABLES, DEFERRED_INDEXES};
 
-/// Deletes every row that an earlier load of `file` (a file name) wrote.
-pub fn forget_file(conn: &Connection, file: &str) -> Result<()> {
+/// Deletes every row that an earlier load of `file` (a file name) wrote; returns how many.
+pub fn forget_file(conn: &Connection, file: &str) -> Result<usize> {
+    let mut deleted = 0;
     // Mappings reference catalog rows, so they go first (reverse load order).
     for table in DATA_TABLES.iter().rev() {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE source_file = ?1"))?
+        deleted += conn
+            .prepare_cached(&format!("DELETE FROM {table} WHERE source_file = ?1"))?
             .execute([file])?;
+    }
+    Ok(deleted)
+}
+
+/// True when none of `tables` has a row.
+pub fn all_empty(conn: &Connection, tables: &[&str]) -> Result<bool> {
+    for table in tables {
+        if conn
+            .prepare_cached(&format!("SELECT 1 FROM {table} LIMIT 1"))?
+            .query([])?
+            .next()?
+            .is_some()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Drops the [`DEFERRED_INDEXES`] of data tables that are empty, inside the run's transaction,
+/// and returns the statements that create them again, with their tables (see
+/// [`create_indexes`]). A run that fails or is killed before it commits leaves them in place,
+/// as it leaves everything.
+pub fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
+    let mut dropped = Vec::new();
+    for (table, index) in DEFERRED_INDEXES {
+        if !all_empty(conn, &[table])? {
+            continue;
+        }
+        let sql: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1 AND tbl_name = ?2",
+                [index, table],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(sql) = sql {
+            conn.execute_batch(&format!("DROP INDEX {index}"))?;
+            dropped.push((*table, sql));
+        }
+    }
+    Ok(dropped)
+}
+
+/// Creates the indexes [`defer_indexes`] dropped, now that the rows are in.
+pub fn create_indexes(conn: &Connection, indexes: &[(&str, String)]) -> Result<()> {
+    for (_, sql) in indexes {
+        conn.execute_batch(sql)?;
     }
     Ok(())
 }
 
-fn date(d: Option<NaiveDate>) -> Option<String> {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
+/// A date as `YYYY-MM-DD`, bound as text without a `String` per value.
+enum DateText {
+    Ymd([u8; 10]),
+    /// Years outside 0..=9999, which `%Y` writes with a sign or more digits.
+    Other(String),
 }
 
-/// Writes one record.
-pub fn insert(conn: &Connection, rec: &Record) -> Result<()> {
-    match rec {
-        Record::InstallBase(r) => {
-            let s = &r.src;
-            conn.prepare_cached(
+impl ToSql for DateText {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(match self {
+            DateText::Ymd(b) => b,
+            DateText::Other(s) => s.as_bytes(),
+        })))
+    }
+}
+
+fn date(d: Option<NaiveDate>) -> Option<DateText> {
+    d.map(|d| match u16::try_from(d.year()) {
+        Ok(y) if y <= 9999 => {
+            let mut b = *b"0000-00-00";
+            for (i, v) in [(0, y / 100), (2, y % 100)] {
+                b[i] = b'0' + (v / 10) as u8;
+                b[i + 1] = b'0' + (v % 10) as u8;
+            }
+            for (i, v) in [(5, d.month()), (8, d.day())] {
+                b[i] = b'0' + (v / 10) as u8;
+                b[i + 1] = b'0' + (v % 10) as u8;
+            }
+            DateText::Ymd(b)
+        }
+        _ => DateText::Other(d.format("%Y-%m-%d").to_string()),
+    })
+}
+
+/// Writes records, with one INSERT statement per table prepared once for the whole load.
+pub struct Writer<'c> {
+    conn: &'c Connection,
+    install_base: Statement<'c>,
+    opportunities: Statement<'c>,
+    projects: Statement<'c>,
+    services: Statement<'c>,
+    service_credits: Statement<'c>,
+    catalog: Statement<'c>,
+    sku_mappings: Statement<'c>,
+}
+
+impl<'c> Writer<'c> {
+    /// Prepares the statements. Rows with a sales territory are filed under its account
+    /// (`ST-<territory>`, NULL without one) as they are written, which is what the account
+    /// rebuild would set: it then has only the name-linked rows left to write.
+    pub fn new(conn: &'c Connection) -> Result<Writer<'c>> {
+        Ok(Writer {
+            conn,
+            install_base: conn.prepare(
                 "INSERT INTO install_base (serial_number, product_id, product_name, product_line,
                  platform, business_area, territory_id, account_name, business_unit, eol_date,
                  eosl_date, service_start, service_end, service_source, support_status,
-                 service_agreement_id, source_file, source_sheet, source_row)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
-            )?
-            .execute(params![
-                r.serial_number,
-                r.product_id,
-                r.product_name,
-                r.product_line,
-                r.platform,
-                r.business_area,
-                r.territory_id,
-                r.account_name,
-                r.business_unit,
-                date(r.eol_date),
-                date(r.eosl_date),
-                date(r.service_start),
-                date(r.service_end),
-                r.service_source,
-                r.support_status,
-                r.service_agreement_id,
-                s.file,
-                s.sheet,
-                s.row
-            ])?;
-        }
-        Record::Opportunity(r) => {
-            let s = &r.src;
-            conn.prepare_cached(
+                 service_agreement_id, source_file, source_sheet, source_row, account_id)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,
+                 'ST-' || ?7)",
+            )?,
+            opportunities: conn.prepare(
                 "INSERT INTO opportunities (opportunity_id, name, territory_id, account_name,
-                 product_line, source_file, source_sheet, source_row)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            )?
-            .execute(params![
-                r.opportunity_id,
-                r.name,
-                r.territory_id,
-                r.account_name,
-                r.product_line,
-                s.file,
-                s.sheet,
-                s.row
-            ])?;
-        }
-        Record::Project(r) => {
-            let s = &r.src;
-            conn.prepare_cached(
+                 product_line, source_file, source_sheet, source_row, account_id)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'ST-' || ?3)",
+            )?,
+            projects: conn.prepare(
                 "INSERT INTO projects (project_id, raw_project_id, project_number, description,
                  customer, customer_id, territory_id, st_name, practice, status, system_status,
                  size_category, start_date, end_date, country, business_area,
                  third_party_svc_cost, third_party_mat_cost, labor_cost,
-                 source_file, source_sheet, source_row)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
-            )?
-            .execute(params![
-                r.project_id,
-                r.raw_project_id,
-                r.project_number,
-                r.description,
-                r.customer,
-                r.customer_id,
-                r.territory_id,
-                r.st_name,
-                r.practice,
-                r.status,
-                r.system_status,
-                r.size_category,
-                date(r.start_date),
-                date(r.end_date),
-                r.country,
-                r.business_area,
-                r.third_party_svc_cost,
-                r.third_party_mat_cost,
-                r.labor_cost,
-                s.file,
-                s.sheet,
-                s.row
-            ])?;
-        }
-        Record::Service(r) => {
-            let s = &r.src;
-            conn.prepare_cached(
+                 source_file, source_sheet, source_row, account_id)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,
+                 'ST-' || ?7)",
+            )?,
+            services: conn.prepare(
                 "INSERT INTO services (practice, sub_practice, service, source_file, source_sheet,
                  source_row) VALUES (?1,?2,?3,?4,?5,?6)",
-            )?
-            .execute(params![
-                r.practice,
-                r.sub_practice,
-                r.service,
-                s.file,
-                s.sheet,
-                s.row
-            ])?;
-        }
-        Record::ServiceCredit(r) => {
-            let s = &r.src;
-            conn.prepare_cached(
+            )?,
+            service_credits: conn.prepare(
                 "INSERT INTO service_credits (project_id, project_name, customer, country_code,
                  practice, purchased, converted, delivered, converted_not_delivered, active,
                  expiry_bucket, contract_end, source_file, source_sheet, source_row)
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
-            )?
-            .execute(params![
-                r.project_id,
-                r.project_name,
-                r.customer,
-                r.country_code,
-                r.practice,
-                r.purchased,
-                r.converted,
-                r.delivered,
-                r.converted_not_delivered,
-                r.active,
-                r.expiry_bucket,
-                date(r.contract_end),
-                s.file,
-                s.sheet,
-                s.row
-            ])?;
-        }
-        Record::Catalog(r) => insert_catalog(conn, r)?,
+            )?,
+            catalog: conn.prepare(
+                "INSERT INTO service_catalog (product_family, category, service, skus, source_file,
+                 source_sheet, source_row, source_column) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            )?,
+            sku_mappings: conn.prepare(
+                "INSERT INTO service_sku_mappings (catalog_id, product_family, category, service,
+                 sku, source_file, source_sheet, source_row) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            )?,
+        })
     }
-    Ok(())
-}
 
-fn insert_catalog(conn: &Connection, r: &CatalogRecord) -> Result<()> {
-    let SourceRef { file, sheet, row } = &r.src;
-    let skus = (!r.skus.is_empty()).then(|| r.skus.join("/"));
-    conn.prepare_cached(
-        "INSERT INTO service_catalog (product_family, category, service, skus, source_file,
-         source_sheet, source_row, source_column) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-    )?
-    .execute(params![
-        r.product_family,
-        r.category,
-        r.service,
-        skus,
-        file,
-        sheet,
-        row,
-        r.column
-    ])?;
-    let catalog_id = conn.last_insert_rowid();
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO service_sku_mappings (catalog_id, product_family, category, service, sku,
-         source_file, source_sheet, source_row) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-    )?;
-    for sku in &r.skus {
-        stmt.execute(params![
-            catalog_id,
+    /// Writes one record.
+    pub fn insert(&mut self, rec: &Record) -> Result<()> {
+        match rec {
+            Record::InstallBase(r) => {
+                let s = &r.src;
+                self.install_base.execute(params![
+                    r.serial_number,
+                    r.product_id,
+                    r.product_name,
+                    r.product_line,
+                    r.platform,
+                    r.business_area,
+                    r.territory_id,
+                    r.account_name,
+                    r.business_unit,
+                    date(r.eol_date),
+                    date(r.eosl_date),
+                    date(r.service_start),
+                    date(r.service_end),
+                    r.service_source,
+                    r.support_status,
+                    r.service_agreement_id,
+                    &*s.file,
+                    &*s.sheet,
+                    s.row
+                ])?;
+            }
+            Record::Opportunity(r) => {
+                let s = &r.src;
+                self.opportunities.execute(params![
+                    r.opportunity_id,
+                    r.name,
+                    r.territory_id,
+                    r.account_name,
+                    r.product_line,
+                    &*s.file,
+                    &*s.sheet,
+                    s.row
+                ])?;
+            }
+            Record::Project(r) => {
+                let s = &r.src;
+                self.projects.execute(params![
+                    r.project_id,
+                    r.raw_project_id,
+                    r.project_number,
+                    r.description,
+                    r.customer,
+                    r.customer_id,
+                    r.territory_id,
+                    r.st_name,
+                    r.practice,
+                    r.status,
+                    r.system_status,
+                    r.size_category,
+                    date(r.start_date),
+                    date(r.end_date),
+                    r.country,
+                    r.business_area,
+                    r.third_party_svc_cost,
+                    r.third_party_mat_cost,
+                    r.labor_cost,
+                    &*s.file,
+                    &*s.sheet,
+                    s.row
+                ])?;
+            }
+            Record::Service(r) => {
+                let s = &r.src;
+                self.services.execute(params![
+                    r.practice,
+                    r.sub_practice,
+                    r.service,
+                    &*s.file,
+                    &*s.sheet,
+                    s.row
+                ])?;
+            }
+            Record::ServiceCredit(r) => {
+                let s = &r.src;
+                self.service_credits.execute(params![
+                    r.project_id,
+                    r.project_name,
+                    r.customer,
+                    r.country_code,
+                    r.practice,
+                    r.purchased,
+                    r.converted,
+                    r.delivered,
+                    r.converted_not_delivered,
+                    r.active,
+                    r.expiry_bucket,
+                    date(r.contract_end),
+                    &*s.file,
+                    &*s.sheet,
+                    s.row
+                ])?;
+            }
+            Record::Catalog(r) => self.insert_catalog(r)?,
+        }
+        Ok(())
+    }
+
+    fn insert_catalog(&mut self, r: &CatalogRecord) -> Result<()> {
+        let SourceRef { file, sheet, row } = &r.src;
+        let skus = (!r.skus.is_empty()).then(|| r.skus.join("/"));
+        self.catalog.execute(params![
             r.product_family,
             r.category,
             r.service,
-            sku,
+            skus,
             file,
             sheet,
-            row
+            row,
+            r.column
         ])?;
+        let catalog_id = self.conn.last_insert_rowid();
+        for sku in &r.skus {
+            self.sku_mappings.execute(params![
+                catalog_id,
+                r.product_family,
+                r.category,
+                r.service,
+                sku,
+                file,
+                sheet,
+                row
+            ])?;
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        for (y, m, d) in [
+            (2024, 5, 1),
+            (1999, 12, 31),
+            (2099, 12, 31),
+            (1, 1, 1),
+            (0, 2, 29),
+            (9999, 12, 31),
+            (10000, 1, 1),
+            (-44, 3, 15),
+        ] {
+            let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let got = date(Some(day)).unwrap();
+            let text = match &got {
+                DateText::Ymd(b) => std::str::from_utf8(b).unwrap().to_string(),
+                DateText::Other(s) => s.clone(),
+            };
+            assert_eq!(text, day.format("%Y-%m-%d").to_string());
+        }
+        assert!(date(None).is_none());
+    }
 }

@@ -103,13 +103,17 @@ impl Store {
         // upper bound, not an allocation, and changes nothing about durability.
         // WAL lets views read the last committed state while a run writes; the busy timeout
         // makes a second writer wait instead of failing with "database is locked".
+        // Temporary storage stays file-backed (the default): with it, SQLite's sorter packs the
+        // keys of a CREATE INDEX or GROUP BY into one buffer of up to the cache size and spills
+        // beyond that, instead of allocating every key separately with no bound (in memory),
+        // which made building an index on a million rows about a quarter slower.
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| db_err(&self.path, &e))?;
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
+                 PRAGMA foreign_keys = ON; PRAGMA temp_store = FILE; \
                  PRAGMA cache_size = -131072;",
             )
             .map_err(|e| db_err(&self.path, &e))?;
