@@ -233,7 +233,9 @@ mod migration_tests {
         let path = dir.path().join("v2.db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(schema::CREATE).unwrap();
+            // Version 2 had no `fingerprint` column (version 3 adds it with the indexes).
+            let v2 = schema::CREATE.replace("    fingerprint          INTEGER,\n", "");
+            conn.execute_batch(&v2).unwrap();
             conn.execute_batch(
                 "DROP INDEX leads_mix; DROP INDEX leads_account_score; DROP INDEX opp_account_id;
                  DROP INDEX accounts_territory;
