@@ -105,6 +105,8 @@ pub struct Ledger {
     changes: Option<ChangeBuilder>,
     run_id: i64,
     now: String,
+    /// Leads inserted, updated and left alone, for `ONELEAD_TIMINGS`.
+    pub writes: [u64; 3],
 }
 
 impl Ledger {
@@ -137,6 +139,7 @@ impl Ledger {
             changes,
             run_id,
             now: now.to_string(),
+            writes: [0; 3],
         })
     }
 
@@ -163,6 +166,7 @@ impl Ledger {
         }
         match prior {
             None => {
+                self.writes[0] += 1;
                 out.new_leads += 1;
                 insert(conn, lead, enc, self.run_id, &self.now)?;
                 // Into an empty table every lead is new: one statement logs them all at the end.
@@ -171,12 +175,14 @@ impl Ledger {
                 }
             }
             Some(p) if !p.active => {
+                self.writes[1] += 1;
                 out.reopened += 1;
                 update(conn, lead, enc, self.run_id)?;
                 event(conn, &lead.lead_id, &self.now, "reopened", self.run_id)?;
             }
-            Some(p) if p.fingerprint == Some(enc.fingerprint) => {}
+            Some(p) if p.fingerprint == Some(enc.fingerprint) => self.writes[2] += 1,
             Some(p) => {
+                self.writes[1] += 1;
                 update(conn, lead, enc, self.run_id)?;
                 // The digest reports priority moves; the event reuses the from/to columns.
                 if p.priority != lead.priority {
@@ -209,7 +215,12 @@ impl Ledger {
             mut changes,
             run_id,
             now,
+            writes,
         } = self;
+        if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+            let [inserted, updated, unchanged] = writes;
+            eprintln!("leads: {inserted} inserted, {updated} updated, {unchanged} unchanged");
+        }
         let mut gone: Vec<&String> = prior
             .iter()
             .filter(|(id, p)| p.active && !seen.contains(*id))
