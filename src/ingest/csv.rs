@@ -64,10 +64,10 @@ impl<R: Read> Read for LineCounting<R> {
         let n = self.inner.read(buf)?;
         let mut index = self.index.borrow_mut();
         let start = index.read;
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
+        for i in memchr::memchr2_iter(b'\n', b'"', &buf[..n]) {
+            if buf[i] == b'\n' {
                 index.pending.push_back(start + i as u64);
-            } else if *b == b'"' {
+            } else {
                 index.quotes += 1;
             }
         }
@@ -296,14 +296,21 @@ mod tests {
     #[test]
     fn streamed_rows_read_as_whole_rows_do() {
         let headers: Vec<String> = [
-            "Import_Date", "PRJ Siebel ID", "PRJ Customer", "Unused", "PRJ Start Date", "PRJ Size",
-            "Labor Cost", "Account ST Name", "PRJ System Status",
+            "Import_Date",
+            "PRJ Siebel ID",
+            "PRJ Customer",
+            "Unused",
+            "PRJ Start Date",
+            "PRJ Size",
+            "Labor Cost",
+            "Account ST Name",
+            "PRJ System Status",
         ]
         .iter()
         .map(|h| (*h).to_string())
         .collect();
-        let map = detect::map_columns(detect::spec(SheetKind::Project).unwrap(), &headers, None)
-            .unwrap();
+        let map =
+            detect::map_columns(detect::spec(SheetKind::Project).unwrap(), &headers, None).unwrap();
         let text: &[u8] = b"x,OPE-1,Acme,u,2024-01-02,$1M - $5M,12,ST,CLSD\n\
             ,,,only unused,,,,,\n\
             , ,\t, ,,,,,\n\
