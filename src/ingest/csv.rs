@@ -64,10 +64,10 @@ impl<R: Read> Read for LineCounting<R> {
         let n = self.inner.read(buf)?;
         let mut index = self.index.borrow_mut();
         let start = index.read;
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' {
+        for i in memchr::memchr2_iter(b'\n', b'"', &buf[..n]) {
+            if buf[i] == b'\n' {
                 index.pending.push_back(start + i as u64);
-            } else if *b == b'"' {
+            } else {
                 index.quotes += 1;
             }
         }
