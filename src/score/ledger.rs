@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ToSql, params};
 
 use super::Outcome;
 use super::diff::{ChangeBuilder, LeadState};
@@ -310,42 +310,48 @@ fn event(conn: &Connection, id: &str, now: &str, kind: &str, run_id: i64) -> Res
     Ok(())
 }
 
+/// The evaluated columns of a lead, as `?1`–`?23` of [`insert`] and [`update`].
+fn columns<'a>(lead: &'a Lead, enc: &'a Encoded, run_id: &'a i64) -> [&'a dyn ToSql; 23] {
+    [
+        &lead.lead_id,
+        &lead.lead_type,
+        &lead.rule,
+        &lead.install_base_id,
+        &lead.serial_number,
+        &lead.product_name,
+        &lead.product_family,
+        &lead.account_id,
+        &lead.territory_id,
+        &lead.title,
+        &lead.description,
+        &lead.recommended_action,
+        &lead.score,
+        &lead.priority,
+        &enc.factors,
+        &enc.reasons,
+        &enc.services,
+        &enc.skus,
+        &lead.days_since_eol,
+        &enc.extra,
+        &enc.estimated_value,
+        &enc.fingerprint,
+        run_id,
+    ]
+}
+
 fn insert(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64, now: &str) -> Result<()> {
+    let mut values = columns(lead, enc, &run_id).to_vec();
+    values.push(&now);
     conn.prepare_cached(
         "INSERT INTO leads (lead_id, lead_type, rule, install_base_id, serial_number, product_name,
            product_family, account_id, territory_id, title, description, recommended_action, score,
            priority, factors, reasons, recommended_services, recommended_skus, days_since_eol,
-           extra, estimated_value, fingerprint, status, active, closed_reason, created_at,
-           updated_at, run_id)
+           extra, estimated_value, fingerprint, run_id, status, active, closed_reason, created_at,
+           updated_at)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,
-           'new',1,NULL,?23,?23,?24)",
+           ?23,'new',1,NULL,?24,?24)",
     )?
-    .execute(params![
-        lead.lead_id,
-        lead.lead_type,
-        lead.rule,
-        lead.install_base_id,
-        lead.serial_number,
-        lead.product_name,
-        lead.product_family,
-        lead.account_id,
-        lead.territory_id,
-        lead.title,
-        lead.description,
-        lead.recommended_action,
-        lead.score,
-        lead.priority,
-        enc.factors,
-        enc.reasons,
-        enc.services,
-        enc.skus,
-        lead.days_since_eol,
-        enc.extra,
-        enc.estimated_value,
-        enc.fingerprint,
-        now,
-        run_id,
-    ])?;
+    .execute(values.as_slice())?;
     Ok(())
 }
 
@@ -360,30 +366,6 @@ fn update(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64) -> Result<
            active = 1, closed_reason = NULL, run_id = ?23
          WHERE lead_id = ?1",
     )?
-    .execute(params![
-        lead.lead_id,
-        lead.lead_type,
-        lead.rule,
-        lead.install_base_id,
-        lead.serial_number,
-        lead.product_name,
-        lead.product_family,
-        lead.account_id,
-        lead.territory_id,
-        lead.title,
-        lead.description,
-        lead.recommended_action,
-        lead.score,
-        lead.priority,
-        enc.factors,
-        enc.reasons,
-        enc.services,
-        enc.skus,
-        lead.days_since_eol,
-        enc.extra,
-        enc.estimated_value,
-        enc.fingerprint,
-        run_id,
-    ])?;
+    .execute(columns(lead, enc, &run_id).as_slice())?;
     Ok(())
 }
