@@ -30,26 +30,29 @@ pub struct LeadState {
 /// Every active lead, by id.
 pub type Snapshot = BTreeMap<String, LeadState>;
 
+/// The columns [`lead_state`] reads; callers add the `WHERE`.
+pub(crate) const LEAD_STATE_SQL: &str =
+    "SELECT l.lead_id, l.lead_type, l.priority, l.score, a.name, l.product_name,
+     l.serial_number FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id";
+
+/// One row of [`LEAD_STATE_SQL`].
+pub(crate) fn lead_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeadState> {
+    Ok(LeadState {
+        lead_id: r.get(0)?,
+        lead_type: r.get(1)?,
+        priority: r.get(2)?,
+        score: r.get(3)?,
+        account: r.get(4)?,
+        product: r.get(5)?,
+        serial: r.get(6)?,
+    })
+}
+
 /// Reads the active leads.
 pub fn snapshot(conn: &Connection) -> Result<Snapshot> {
-    let mut stmt = conn.prepare(
-        "SELECT l.lead_id, l.lead_type, l.priority, l.score, a.name, l.product_name,
-         l.serial_number FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
-         WHERE l.active = 1",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(LeadState {
-            lead_id: r.get(0)?,
-            lead_type: r.get(1)?,
-            priority: r.get(2)?,
-            score: r.get(3)?,
-            account: r.get(4)?,
-            product: r.get(5)?,
-            serial: r.get(6)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!("{LEAD_STATE_SQL} WHERE l.active = 1"))?;
     let mut out = Snapshot::new();
-    for r in rows {
+    for r in stmt.query_map([], lead_state)? {
         let r = r?;
         out.insert(r.lead_id.clone(), r);
     }

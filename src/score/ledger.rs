@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use rusqlite::{Connection, ToSql, params};
 
 use super::Outcome;
-use super::diff::{ChangeBuilder, LeadState};
+use super::diff::{ChangeBuilder, LEAD_STATE_SQL, LeadState, lead_state};
 use super::lead::Lead;
 use crate::error::Result;
 
@@ -284,22 +284,8 @@ fn state(lead: &Lead) -> LeadState {
 
 fn read_state(conn: &Connection, id: &str) -> Result<LeadState> {
     Ok(conn
-        .prepare_cached(
-            "SELECT l.lead_id, l.lead_type, l.priority, l.score, a.name, l.product_name,
-             l.serial_number FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
-             WHERE l.lead_id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok(LeadState {
-                lead_id: r.get(0)?,
-                lead_type: r.get(1)?,
-                priority: r.get(2)?,
-                score: r.get(3)?,
-                account: r.get(4)?,
-                product: r.get(5)?,
-                serial: r.get(6)?,
-            })
-        })?)
+        .prepare_cached(&format!("{LEAD_STATE_SQL} WHERE l.lead_id = ?1"))?
+        .query_row([id], lead_state)?)
 }
 
 fn event(conn: &Connection, id: &str, now: &str, kind: &str, run_id: i64) -> Result<()> {
