@@ -12,7 +12,7 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cp -r rules config "$work/"
 "$bin" sample --out "$work/data" --rows "$rows" --format csv >/dev/null
 cd "$work"
-"$bin" watch --data data --db w.db --as-of 2025-10-29 >watch.log 2>&1 &
+ONELEAD_TIMINGS=1 "$bin" watch --data data --db w.db --as-of 2025-10-29 >watch.log 2>&1 &
 pid=$!
 
 wait_for() { # wait_for PATTERN COUNT: until the log holds COUNT lines matching PATTERN

@@ -262,6 +262,10 @@ mod tests {
         for (id, ..) in testdb::LEADS {
             let lead = lead_view::lead_by_id(&s.conn, id).unwrap().unwrap();
             let score_value = lead.score;
+            assert_eq!(
+                lead.reasons,
+                ["trigger fired", "age: old", "value: big", "value: bigger"]
+            );
             let e = explain(lead, Vec::new());
             assert!((e.factor_total - score_value).abs() < 1e-9, "{id}");
             assert_eq!(e.trigger.reasons, ["trigger fired"]);

@@ -43,7 +43,9 @@ pub struct Lead {
     pub score: f64,
     /// Factor name → value, weight, contribution, reasons.
     pub factors: std::collections::BTreeMap<String, Factor>,
-    /// The trigger's reasons followed by every factor's reasons.
+    /// The trigger's reasons followed by every factor's reasons (`factor: reason`). A lead
+    /// fresh from evaluation holds only the trigger's: the store keeps the factors' reasons
+    /// once, under `factors`, and appends them when it reads a lead back.
     pub reasons: Vec<String>,
     /// Title from the trigger.
     pub title: String,

@@ -21,6 +21,8 @@ pub struct Prior {
     priority: String,
     score: f64,
     fingerprint: Option<i64>,
+    /// [`index_keys`] of the stored row.
+    keys: u64,
 }
 
 /// A lead's stored columns, encoded by the worker that evaluated it (off the writer thread).
@@ -32,6 +34,30 @@ pub struct Encoded {
     extra: String,
     estimated_value: Option<f64>,
     fingerprint: i64,
+    keys: u64,
+}
+
+/// A hash of the columns the `leads` indexes hold besides `active`, `priority` and `score`
+/// (which the ledger compares directly). When none of them changed, an update leaves the
+/// indexes alone: SQLite only touches an index whose columns the `SET` names, and rewriting
+/// five index entries per lead made a re-evaluation that changed only text 3–4× slower.
+fn index_keys(
+    lead_type: &str,
+    account_id: Option<&str>,
+    territory_id: Option<&str>,
+    product_family: Option<&str>,
+    estimated_value: Option<f64>,
+) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (
+        lead_type,
+        account_id,
+        territory_id,
+        product_family,
+        estimated_value.map(f64::to_bits),
+    )
+        .hash(&mut h);
+    h.finish()
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -93,6 +119,13 @@ impl Encoded {
             extra,
             estimated_value,
             fingerprint: i64::from_ne_bytes(h.finish().to_ne_bytes()),
+            keys: index_keys(
+                &lead.lead_type,
+                lead.account_id.as_deref(),
+                lead.territory_id.as_deref(),
+                lead.product_family.as_deref(),
+                estimated_value,
+            ),
         }
     }
 }
@@ -112,8 +145,10 @@ pub struct Ledger {
 impl Ledger {
     /// Reads every lead's state; `track` also builds the change report.
     pub fn read(conn: &Connection, run_id: i64, now: &str, track: bool) -> Result<Ledger> {
-        let mut stmt =
-            conn.prepare("SELECT lead_id, active, priority, score, fingerprint FROM leads")?;
+        let mut stmt = conn.prepare(
+            "SELECT lead_id, active, priority, score, fingerprint, lead_type, account_id,
+             territory_id, product_family, estimated_value FROM leads",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -122,6 +157,13 @@ impl Ledger {
                     priority: r.get(2)?,
                     score: r.get(3)?,
                     fingerprint: r.get(4)?,
+                    keys: index_keys(
+                        r.get_ref(5)?.as_str()?,
+                        r.get_ref(6)?.as_str_or_null()?,
+                        r.get_ref(7)?.as_str_or_null()?,
+                        r.get_ref(8)?.as_str_or_null()?,
+                        r.get(9)?,
+                    ),
                 },
             ))
         })?;
@@ -181,6 +223,12 @@ impl Ledger {
                 event(conn, &lead.lead_id, &self.now, "reopened", self.run_id)?;
             }
             Some(p) if p.fingerprint == Some(enc.fingerprint) => self.writes[2] += 1,
+            Some(p)
+                if p.priority == lead.priority && p.score == lead.score && p.keys == enc.keys =>
+            {
+                self.writes[1] += 1;
+                update_content(conn, lead, enc, self.run_id)?;
+            }
             Some(p) => {
                 self.writes[1] += 1;
                 update(conn, lead, enc, self.run_id)?;
@@ -350,6 +398,21 @@ fn update(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64) -> Result<
            factors = ?15, reasons = ?16, recommended_services = ?17, recommended_skus = ?18,
            days_since_eol = ?19, extra = ?20, estimated_value = ?21, fingerprint = ?22,
            active = 1, closed_reason = NULL, run_id = ?23
+         WHERE lead_id = ?1",
+    )?
+    .execute(columns(lead, enc, &run_id).as_slice())?;
+    Ok(())
+}
+
+/// [`update`] for a lead whose indexed columns are all unchanged: it names no indexed column,
+/// so SQLite rewrites the row and leaves every index alone.
+fn update_content(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE leads SET rule = ?3, install_base_id = ?4, serial_number = ?5,
+           product_name = ?6, title = ?10, description = ?11, recommended_action = ?12,
+           factors = ?15, reasons = ?16, recommended_services = ?17, recommended_skus = ?18,
+           days_since_eol = ?19, extra = ?20, fingerprint = ?22, closed_reason = NULL,
+           run_id = ?23
          WHERE lead_id = ?1",
     )?
     .execute(columns(lead, enc, &run_id).as_slice())?;

@@ -145,11 +145,18 @@ impl Evaluator<'_> {
         if self.make_leads {
             (out.closed, out.changes) = ledger.close_untriggered(conn)?;
         }
+        let closed_secs = t.elapsed().as_secs_f64();
         for sql in &deferred {
             conn.execute_batch(sql)?;
         }
         write_secs += t.elapsed().as_secs_f64();
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+            eprintln!("timing: evaluate-close {closed_secs:.3}s {}", out.closed);
+            eprintln!(
+                "timing: evaluate-indexes {:.3}s {}",
+                t.elapsed().as_secs_f64() - closed_secs,
+                deferred.len()
+            );
             eprintln!("timing: evaluate-rules {eval_secs:.3}s {}", out.items);
             eprintln!("timing: evaluate-write {write_secs:.3}s {}", out.leads);
         }
@@ -195,7 +202,6 @@ impl Evaluator<'_> {
             lead_map.insert("title".into(), hit.title.clone().into());
             lead_map.insert("rule".into(), hit.rule.clone().into());
             let mut factors = BTreeMap::new();
-            let mut reasons = hit.reasons.clone();
             let mut total = 0.0;
             let lead_shared = crate::rules::share(lead_map.clone());
             for f in self
@@ -210,7 +216,6 @@ impl Evaluator<'_> {
                     .unwrap_or(0.0);
                 let contribution = round6(f.value * weight);
                 total += contribution;
-                reasons.extend(f.reasons.iter().map(|r| format!("{}: {r}", f.name)));
                 factors.insert(
                     f.name,
                     Factor {
@@ -255,7 +260,9 @@ impl Evaluator<'_> {
                 priority: self.cfg.priority_thresholds.priority(score).to_string(),
                 score,
                 factors,
-                reasons,
+                // The factors' reasons are stored once, under `factors`; reading the lead back
+                // appends them (`store::query::lead_from_row`).
+                reasons: hit.reasons,
                 title: hit.title,
                 description: hit.description,
                 recommended_action: hit.action,

@@ -147,14 +147,21 @@ fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
 /// Builds a [`Lead`] from a row selected with [`LEAD_COLUMNS`].
 pub fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
     let skus: String = r.get(19)?;
+    let factors: std::collections::BTreeMap<String, crate::score::lead::Factor> =
+        from_json(&r.get::<_, String>(5)?);
+    // The column holds the trigger's own reasons; the factors' follow, named.
+    let mut reasons: Vec<String> = from_json(&r.get::<_, String>(6)?);
+    for (name, f) in &factors {
+        reasons.extend(f.reasons.iter().map(|r| format!("{name}: {r}")));
+    }
     Ok(Lead {
         lead_id: r.get(0)?,
         lead_type: r.get(1)?,
         rule: r.get(2)?,
         priority: r.get(3)?,
         score: r.get(4)?,
-        factors: from_json(&r.get::<_, String>(5)?),
-        reasons: from_json(&r.get::<_, String>(6)?),
+        factors,
+        reasons,
         title: r.get(7)?,
         description: r.get(8)?,
         recommended_action: r.get(9)?,

@@ -4,10 +4,11 @@
 /// Bumped when the schema changes incompatibly; stored in `PRAGMA user_version`.
 /// 2: `leads.estimated_value` and the rollup indexes. 3: `leads.fingerprint`, `meta`, and the
 /// views' indexes (`leads_mix`, `leads_account_score`, `opp_account_id`, `accounts_territory`).
+/// 4: `leads.reasons` holds the trigger's own reasons only (the factors' are in `factors`).
 /// A view on an older database brings it up to date first (once: the `CREATE` batch below,
 /// seconds at a million rows); without `leads_mix` a 1M-row dashboard falls back to reading
 /// every lead row (12 s).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Creates every table and index that does not exist yet.
 pub const CREATE: &str = r"
@@ -243,6 +244,21 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, "ALTER TABLE leads ADD COLUMN estimated_value REAL;"),
     // A hash of a lead's evaluated columns: re-evaluation rewrites only the leads it changed.
     (2, "ALTER TABLE leads ADD COLUMN fingerprint INTEGER;"),
+    // `reasons` repeated every factor reason after the trigger's (a third of a lead row); keep
+    // the trigger's, the first `len − Σ factor reasons`. The fingerprint no longer matches, so
+    // the next evaluation rewrites each lead once.
+    (
+        3,
+        "UPDATE leads SET reasons = (
+           SELECT json_group_array(r.value) FROM (
+             SELECT value FROM json_each(leads.reasons)
+             WHERE key < json_array_length(leads.reasons) - (
+               SELECT coalesce(sum(json_array_length(f.value, '$.reasons')), 0)
+               FROM json_each(leads.factors) f)
+             ORDER BY key) r),
+           fingerprint = NULL
+         WHERE json_valid(reasons) AND json_valid(factors);",
+    ),
 ];
 
 /// Indexes of the data tables that a load into an empty table builds once, after the rows are
