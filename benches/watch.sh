@@ -8,7 +8,7 @@ rows=${1:-100000}
 cargo build --release --quiet
 bin=$PWD/target/release/onelead
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; cp "$work/watch.log" /tmp/watch.log 2>/dev/null; rm -rf "$work"' EXIT
 cp -r rules config "$work/"
 "$bin" sample --out "$work/data" --rows "$rows" --format csv >/dev/null
 cd "$work"

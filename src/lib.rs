@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod config;
 pub mod derive;
 pub mod error;
+pub mod fxhash;
 pub mod ingest;
 pub mod lifecycle;
 pub mod model;

@@ -11,6 +11,7 @@ use rusqlite::{Connection, params};
 
 use crate::config::AccountsConfig;
 use crate::error::Result;
+use crate::fxhash::{FastMap, FastSet};
 use crate::model::Record;
 
 /// Legal-form words dropped when normalising (whole words only).
@@ -346,47 +347,6 @@ const LINKED: [(&str, &str, &str); 3] = [
     ("opportunities", "account_name", "temp.links_opportunities"),
     ("service_credits", "customer", "temp.links_credits"),
 ];
-
-/// FxHash (rustc's hasher, with a final mix): the tally hashes a name or two for every row
-/// read, where SipHash's resistance to chosen keys buys nothing.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl std::hash::Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-    fn finish(&self) -> u64 {
-        let h = (self.0 ^ (self.0 >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        h ^ (h >> 29)
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517C_C1B7_2722_0A95);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
-type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// Rows per name under one territory.
 #[derive(Debug, Default)]

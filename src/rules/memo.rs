@@ -17,12 +17,14 @@
 //! and the unchanged rules then answer from memory.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rhai::{AST, Dynamic, ImmutableString};
 use rhai::{ASTNode, Expr, Stmt};
+
+use crate::fxhash::Fx;
 
 /// Calls that are not pure functions of their arguments, or that reach code the analysis does
 /// not see.
@@ -53,42 +55,6 @@ const MIN_HIT_PERCENT: u64 = 30;
 /// Most results kept per rule; past this, misses are computed and not stored. Enough for every
 /// trigger result of a 200k-item install base in `watch`.
 const MAX_ENTRIES: usize = 200_000;
-
-/// The multiply-rotate hash rustc uses for its own tables: keys here are short and not
-/// attacker-chosen in any way that matters (a slow rule is the worst case), and SipHash showed
-/// up in the profile.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0_u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type Fx = BuildHasherDefault<FxHasher>;
 
 /// One key component: a field value as Rhai distinguishes it (`1` ≠ `1.0`, `""` ≠ `()`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -119,7 +119,12 @@ impl ChangeBuilder {
 
     /// Counts an active lead after the change.
     pub fn count_after(&mut self, priority: &str) {
-        *self.report.after.entry(priority.to_string()).or_default() += 1;
+        // Called once per lead: look up before allocating a key.
+        if let Some(n) = self.report.after.get_mut(priority) {
+            *n += 1;
+        } else {
+            self.report.after.insert(priority.to_string(), 1);
+        }
     }
 
     /// A lead active after but not before.

@@ -146,8 +146,8 @@ impl Evaluator<'_> {
             (out.closed, out.changes) = ledger.close_untriggered(conn)?;
         }
         let closed_secs = t.elapsed().as_secs_f64();
-        for sql in &deferred {
-            conn.execute_batch(sql)?;
+        if !deferred.is_empty() {
+            build_indexes(conn, &deferred)?;
         }
         write_secs += t.elapsed().as_secs_f64();
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
@@ -291,6 +291,18 @@ impl Evaluator<'_> {
     }
 }
 
+/// Builds the `leads` indexes a first evaluation deferred. SQLite's sorter may take as much
+/// memory as the page cache allows, on top of the cache itself: with the 128 MiB cache, these
+/// sorts were the peak of a million-row run (526 MiB). A small cache for the duration bounds
+/// both; the sort spills to a temporary file instead, which costs little for keys this small.
+fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
+    let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA cache_size = -16384")?;
+    let built = sqls.iter().try_for_each(|sql| conn.execute_batch(sql));
+    conn.execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+    Ok(built?)
+}
+
 /// Writes one evaluated chunk in row order: derived fields, then each lead.
 fn write_chunk(
     conn: &Connection,
@@ -304,11 +316,11 @@ fn write_chunk(
             write_derived(conn, &derived)?;
         }
         for (mut lead, enc) in leads {
-            if !ledger.seen.insert(lead.lead_id.clone()) {
+            if !ledger.claim(conn, &lead.lead_id)? {
                 // Two assets hashed to the same short id: the later one gets a longer id.
                 let key = asset_key(lead.serial_number.as_deref(), lead.install_base_id);
                 lead.lead_id = lead::lead_id(&key, &lead.lead_type, 13);
-                ledger.seen.insert(lead.lead_id.clone());
+                ledger.claim(conn, &lead.lead_id)?;
             }
             ledger.write(conn, &lead, &enc, out)?;
             out.leads += 1;
