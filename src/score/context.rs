@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rhai::{Dynamic, Map};
 use rusqlite::Connection;
 
@@ -119,10 +119,12 @@ pub fn item_map(row: &ItemRow, as_of: NaiveDate) -> Map {
         if *f == "eol_date" && d.is_some() && real.is_none() {
             placeholder = true;
         }
-        m.insert(
-            (*f).into(),
-            real.map_or(Dynamic::UNIT, |d| d.format("%Y-%m-%d").to_string().into()),
-        );
+        // A stored date is already `YYYY-MM-DD`; only another form is written out again.
+        let text = |d: NaiveDate| match v.as_deref() {
+            Some(s) if days::canonical(s).is_some() => s.into(),
+            _ => d.format("%Y-%m-%d").to_string().into(),
+        };
+        m.insert((*f).into(), real.map_or(Dynamic::UNIT, text));
         parsed.push(d);
     }
     m.insert("eol_placeholder".into(), placeholder.into());
@@ -130,7 +132,17 @@ pub fn item_map(row: &ItemRow, as_of: NaiveDate) -> Map {
         |d: Option<NaiveDate>| days::days_since(d, as_of).map_or(Dynamic::UNIT, Dynamic::from);
     m.insert("days_since_eol".into(), dyn_days(parsed[0]));
     m.insert("days_since_expiry".into(), dyn_days(parsed[3]));
-    m.insert("as_of".into(), as_of.format("%Y-%m-%d").to_string().into());
+    let as_of_text = if (0..=9999).contains(&as_of.year()) {
+        format!(
+            "{:04}-{:02}-{:02}",
+            as_of.year(),
+            as_of.month(),
+            as_of.day()
+        )
+    } else {
+        as_of.format("%Y-%m-%d").to_string()
+    };
+    m.insert("as_of".into(), as_of_text.into());
     m.insert("product_family".into(), "".into());
     m.insert("risk_level".into(), "".into());
     m

@@ -8,7 +8,8 @@ pub mod diff;
 pub mod lead;
 mod ledger;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -17,6 +18,7 @@ use rusqlite::{Connection, params};
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::fxhash::{FastMap, Fx};
 use crate::recommend::{self, Catalog};
 use crate::rules::{EvalContext, RuleSet};
 use context::{Accounts, ItemRow, StoredDerived, int_field, str_field};
@@ -40,7 +42,27 @@ type RecommendKey = (String, String, String, String);
 /// nothing but type, title and rule — so equal keys give equal results. A million items
 /// produce only a few thousand distinct keys; without the cache every lead re-ran every boost
 /// rule for every candidate service (tens of script calls per lead).
-type RecommendCache = std::sync::RwLock<HashMap<RecommendKey, Vec<lead::Recommendation>>>;
+/// Hashed by [`recommend_hash`], so a lookup borrows the lead's strings instead of copying four
+/// of them for every lead; equal hashes share a bucket.
+type RecommendCache =
+    std::sync::RwLock<FastMap<u64, Vec<(RecommendKey, Vec<lead::Recommendation>)>>>;
+
+fn recommend_hash(hit: &crate::rules::TriggerHit, family: &str) -> u64 {
+    Fx::default().hash_one((&hit.lead_type, &hit.title, &hit.rule, family))
+}
+
+/// The recommendations computed earlier for this lead's type, title, rule and family.
+fn cached_recommendation(
+    cache: &RecommendCache,
+    hit: &crate::rules::TriggerHit,
+    family: &str,
+) -> Option<Vec<lead::Recommendation>> {
+    let c = cache.read().ok()?;
+    let (_, recs) = c.get(&recommend_hash(hit, family))?.iter().find(|(k, _)| {
+        k.0 == hit.lead_type && k.1 == hit.title && k.2 == hit.rule && k.3 == family
+    })?;
+    Some(recs.clone())
+}
 
 /// What an evaluation did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -92,11 +114,13 @@ pub struct Evaluator<'a> {
 impl Evaluator<'_> {
     /// Evaluates every item; `progress` is told how many items are done so far.
     pub fn run(&self, conn: &Connection, run_id: i64, progress: &dyn Fn(u64)) -> Result<Outcome> {
+        let setup = std::time::Instant::now();
         let accounts = context::read_accounts(conn)?;
         let catalog = Catalog::read(conn, self.cfg)?;
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut out = Outcome::default();
         let mut ledger = ledger::Ledger::read(conn, run_id, &now, self.track_changes)?;
+        let setup_secs = setup.elapsed().as_secs_f64();
         let deferred = if self.make_leads && ledger.is_empty() {
             ledger::defer_indexes(conn)?
         } else {
@@ -151,6 +175,10 @@ impl Evaluator<'_> {
         }
         write_secs += t.elapsed().as_secs_f64();
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+            eprintln!(
+                "timing: evaluate-setup {setup_secs:.3}s {}",
+                accounts.maps.len()
+            );
             eprintln!("timing: evaluate-close {closed_secs:.3}s {}", out.closed);
             eprintln!(
                 "timing: evaluate-indexes {:.3}s {}",
@@ -203,7 +231,7 @@ impl Evaluator<'_> {
             lead_map.insert("rule".into(), hit.rule.clone().into());
             let mut factors = BTreeMap::new();
             let mut total = 0.0;
-            let lead_shared = crate::rules::share(lead_map.clone());
+            let lead_shared = crate::rules::share(lead_map);
             for f in self
                 .rules
                 .score_shared(&item, account, &lead_shared, &ctx)?
@@ -227,21 +255,18 @@ impl Evaluator<'_> {
                 );
             }
             let score = round6(total);
-            let family = derived.fields.product_family.clone().unwrap_or_default();
-            let key = (
-                hit.lead_type.clone(),
-                hit.title.clone(),
-                hit.rule.clone(),
-                family,
-            );
-            let cached = cache.read().ok().and_then(|c| c.get(&key).cloned());
-            let recs = if let Some(recs) = cached {
+            let family = derived.fields.product_family.as_deref().unwrap_or("");
+            let recs = if let Some(recs) = cached_recommendation(cache, &hit, family) {
                 recs
             } else {
+                let lead_map = lead_shared
+                    .read_lock::<Map>()
+                    .map(|m| m.clone())
+                    .unwrap_or_default();
                 let recs = recommend::recommend(
                     catalog,
                     self.rules,
-                    &key.3,
+                    family,
                     &lead_map,
                     self.cfg.top_services,
                     &ctx,
@@ -249,7 +274,15 @@ impl Evaluator<'_> {
                 // A poisoned lock only means another thread panicked; skipping the cache is safe.
                 if let Ok(mut c) = cache.write() {
                     if c.len() < RECOMMEND_CACHE_LIMIT {
-                        c.insert(key, recs.clone());
+                        let key = (
+                            hit.lead_type.clone(),
+                            hit.title.clone(),
+                            hit.rule.clone(),
+                            family.to_string(),
+                        );
+                        c.entry(recommend_hash(&hit, family))
+                            .or_default()
+                            .push((key, recs.clone()));
                     }
                 }
                 recs
