@@ -11,7 +11,7 @@ use crate::derive::account::{self, AccountStats, NameRows, NameTally};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestReport};
 use crate::rules::RuleSet;
-use crate::score::{Evaluator, Outcome};
+use crate::score::{Carry, Evaluator, Outcome};
 use crate::store::{Store, load};
 
 /// The tables accounts are derived from.
@@ -106,7 +106,9 @@ pub struct Mode<'a> {
 }
 
 /// Runs the job in one transaction. `inspect` is called before the end of the transaction
-/// (after the leads are written), so a what-if can read its own uncommitted results.
+/// (after the leads are written), so a what-if can read its own uncommitted results. `carry`
+/// (`watch`) holds what the last committed run kept for this one; it is replaced after a
+/// commit and left empty after a failure.
 pub fn execute(
     store: &Store,
     settings: &Settings,
@@ -114,6 +116,7 @@ pub fn execute(
     mode: Mode<'_>,
     progress: &dyn Fn(&str, u64),
     inspect: &mut dyn FnMut(&rusqlite::Connection) -> Result<()>,
+    mut carry: Option<&mut Carry>,
 ) -> Result<RunReport> {
     let Mode {
         command,
@@ -135,6 +138,14 @@ pub fn execute(
     };
     let tx = store.begin()?;
     progress("begin", 0);
+    // No other connection can commit while this transaction holds the write lock, so this is
+    // the version the database has until the commit; our own commits leave it alone.
+    let version: i64 = tx.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    let mut carried = carry
+        .as_deref_mut()
+        .map(std::mem::take)
+        .filter(|c| c.version == version)
+        .unwrap_or_default();
     let mut deferred = Vec::new();
     // Set when the tables the accounts are derived from held nothing before this run and
     // still hold only what it wrote: the names are then counted as they are read.
@@ -176,6 +187,10 @@ pub fn execute(
     let (ib_indexes, other_indexes): (Vec<_>, Vec<_>) = deferred
         .into_iter()
         .partition(|(table, _)| *table == "install_base");
+    // The carried account maps are stale once anything they are derived from may have changed.
+    if ingest_inputs {
+        carried.accounts = None;
+    }
     let accounts = if let Some(tally) = tally {
         std::thread::scope(|scope| {
             let cfg = &settings.cfg.accounts;
@@ -188,7 +203,11 @@ pub fn execute(
             account::write(tx.conn, plan, cfg, true)
         })?
     } else {
-        let accounts = derive_accounts(tx.conn, &settings.cfg.accounts, ingest.is_some())?;
+        let (accounts, rebuilt) =
+            derive_accounts(tx.conn, &settings.cfg.accounts, ingest.is_some())?;
+        if rebuilt {
+            carried.accounts = None;
+        }
         load::create_indexes(tx.conn, &ib_indexes)?;
         accounts
     };
@@ -215,7 +234,9 @@ pub fn execute(
         track_changes: changes,
     };
     progress("evaluate", 0);
-    let evaluation = evaluator.run(tx.conn, run_id, &|n| progress("evaluate", n))?;
+    let keep = carry.is_some() && commit;
+    let (evaluation, mut next) =
+        evaluator.run(tx.conn, run_id, &|n| progress("evaluate", n), carried, keep)?;
     if std::env::var_os("ONELEAD_TIMINGS").is_some() {
         for (rule, cacheable, lookups, hits) in rules.memo_stats() {
             let state = if cacheable { "cached" } else { "uncached" };
@@ -243,18 +264,23 @@ pub fn execute(
     if commit {
         progress("commit", 0);
         tx.commit()?;
+        if let Some(c) = carry {
+            next.version = version;
+            *c = next;
+        }
     }
     Ok(report)
 }
 
 /// Rebuilds the accounts, unless nothing they derive from changed since the last rebuild: no
 /// file was ingested (only `load`/`run`/`watch` ingest, and each rebuilds) and the account
-/// settings are the same. A rules-only re-evaluation then skips the name matching.
+/// settings are the same. A rules-only re-evaluation then skips the name matching. True with
+/// the stats when the accounts were rebuilt.
 fn derive_accounts(
     conn: &rusqlite::Connection,
     cfg: &crate::config::AccountsConfig,
     ingested: bool,
-) -> Result<account::AccountStats> {
+) -> Result<(account::AccountStats, bool)> {
     let key = format!("{cfg:?}");
     if !ingested {
         let stored: Option<String> = conn
@@ -269,10 +295,10 @@ fn derive_accounts(
             .and_then(|s| serde_json::from_str::<(String, account::AccountStats)>(&s).ok())
             .filter(|(k, _)| *k == key);
         if let Some((_, stats)) = cached {
-            return Ok(stats);
+            return Ok((stats, false));
         }
     }
-    account::rebuild(conn, cfg)
+    Ok((account::rebuild(conn, cfg)?, true))
 }
 
 /// Records what the accounts were derived from, for [`derive_accounts`].
@@ -295,4 +321,113 @@ pub fn file_name(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODE: Mode<'static> = Mode {
+        command: "watch",
+        ingest: false,
+        make_leads: true,
+        commit: true,
+        changes: true,
+    };
+
+    fn settings(db: &Path) -> Settings {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Settings::resolve(
+            &root.join("config/onelead.yaml"),
+            Some(db),
+            &[root.join("data/sample")],
+            Some(&root.join("rules")),
+            NaiveDate::from_ymd_opt(2025, 9, 1),
+        )
+        .unwrap()
+    }
+
+    type Row = (String, String, f64, bool, Option<i64>, String);
+
+    fn leads(store: &Store) -> Vec<Row> {
+        let mut stmt = store
+            .conn
+            .prepare(
+                "SELECT lead_id, priority, score, active, fingerprint, title FROM leads
+                 ORDER BY lead_id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn run(store: &Store, s: &Settings, mode: Mode<'_>, carry: Option<&mut Carry>) -> RunReport {
+        let rules = load_rules(s).unwrap();
+        execute(store, s, &rules, mode, &|_, _| {}, &mut |_| Ok(()), carry).unwrap()
+    }
+
+    /// Two databases built alike, one re-evaluated with what `watch` carries between saves and
+    /// one from scratch each time, must agree after every step — including after another
+    /// connection wrote to the database, when the carried state is stale.
+    #[test]
+    fn carried_state_gives_what_a_fresh_read_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a_db, b_db) = (dir.path().join("a.db"), dir.path().join("b.db"));
+        let (a, b) = (Store::open(&a_db).unwrap(), Store::open(&b_db).unwrap());
+        let (mut sa, mut sb) = (settings(&a_db), settings(&b_db));
+        let mut carry = Carry::default();
+        let first = Mode {
+            ingest: true,
+            ..MODE
+        };
+        run(&a, &sa, first, Some(&mut carry));
+        run(&b, &sb, first, None);
+        assert!(!carry.is_empty());
+        assert_eq!(leads(&a), leads(&b));
+
+        // A weight edit moves scores: the carried states must say what was stored.
+        for s in [&mut sa, &mut sb] {
+            for w in s.cfg.scoring_weights.values_mut() {
+                *w = 0.25;
+            }
+        }
+        let ra = run(&a, &sa, MODE, Some(&mut carry));
+        let rb = run(&b, &sb, MODE, None);
+        assert!(!carry.is_empty());
+        assert_eq!(ra.evaluation.changes, rb.evaluation.changes);
+        assert!(!ra.evaluation.changes.unwrap_or_default().is_empty());
+        assert_eq!(leads(&a), leads(&b));
+
+        // Another connection closes leads; the same rules must reopen them.
+        for db in [&a_db, &b_db] {
+            let other = rusqlite::Connection::open(db).unwrap();
+            other
+                .execute_batch("UPDATE leads SET active = 0 WHERE rowid % 3 = 0")
+                .unwrap();
+        }
+        let ra = run(&a, &sa, MODE, Some(&mut carry));
+        let rb = run(&b, &sb, MODE, None);
+        assert!(rb.evaluation.reopened > 0);
+        assert_eq!(ra.evaluation.reopened, rb.evaluation.reopened);
+        assert_eq!(ra.evaluation.changes, rb.evaluation.changes);
+        assert_eq!(leads(&a), leads(&b));
+
+        // Nothing changed since: nothing to report on either side.
+        let ra = run(&a, &sa, MODE, Some(&mut carry));
+        let rb = run(&b, &sb, MODE, None);
+        assert_eq!(ra.evaluation.changes, rb.evaluation.changes);
+        assert!(rb.evaluation.changes.unwrap_or_default().is_empty());
+        assert_eq!(leads(&a), leads(&b));
+    }
 }

@@ -43,6 +43,7 @@ pub fn load_and_evaluate(
         },
         &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),
+        None,
     )?;
     progress.finish();
     Ok((settings, store, report))

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::{self, Mode, Settings};
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
+use crate::score::Carry;
 use crate::store::Store;
 use crate::store::query;
 
@@ -39,7 +40,9 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     rules.retain_caches();
     let store = Store::open(&settings.db)?;
     let out = &mut std::io::stdout();
-    rerun(&store, &settings, &rules, true, args, out)?;
+    // What each evaluation keeps for the next save (lead states, account maps).
+    let mut carry = Carry::default();
+    rerun(&store, &settings, &rules, true, args, out, &mut carry)?;
 
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(DEBOUNCE, tx)
@@ -113,7 +116,15 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             None
         };
         let candidate = next_rules.as_ref().unwrap_or(&rules);
-        match rerun(&store, &next_settings, candidate, touched.data, args, out) {
+        match rerun(
+            &store,
+            &next_settings,
+            candidate,
+            touched.data,
+            args,
+            out,
+            &mut carry,
+        ) {
             Ok(()) => {
                 settings = next_settings;
                 if let Some(r) = next_rules {
@@ -173,6 +184,7 @@ fn rerun(
     ingest: bool,
     args: &WatchArgs,
     out: &mut dyn Write,
+    carry: &mut Carry,
 ) -> Result<()> {
     let report = pipeline::execute(
         store,
@@ -187,6 +199,7 @@ fn rerun(
         },
         &|_, _| {},
         &mut |_| Ok(()),
+        Some(carry),
     )?;
     let style = Style::detect();
     let changes = report.evaluation.changes.clone().unwrap_or_default();

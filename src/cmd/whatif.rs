@@ -41,6 +41,7 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
         },
         &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),
+        None,
     )?;
     progress.finish();
     let changes = report.evaluation.changes.unwrap_or_default();

@@ -132,9 +132,45 @@ impl Encoded {
     }
 }
 
+/// Every stored lead's state by id, as the ledger compares it. `watch` keeps it from one
+/// evaluation to the next (see [`super::Carry`]) instead of reading every lead again.
+pub type LeadStates = FastMap<String, Prior>;
+
+/// Reads every lead's state.
+pub fn read_states(conn: &Connection) -> Result<LeadStates> {
+    let mut stmt = conn.prepare(
+        "SELECT lead_id, active, priority, score, fingerprint, lead_type, account_id,
+         territory_id, product_family, estimated_value FROM leads",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Prior {
+                active: r.get(1)?,
+                priority: r.get(2)?,
+                score: r.get(3)?,
+                fingerprint: r.get(4)?,
+                keys: index_keys(
+                    r.get_ref(5)?.as_str()?,
+                    r.get_ref(6)?.as_str_or_null()?,
+                    r.get_ref(7)?.as_str_or_null()?,
+                    r.get_ref(8)?.as_str_or_null()?,
+                    r.get(9)?,
+                ),
+                seen: false,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<LeadStates>>()?)
+}
+
 /// The writer's state for one evaluation.
 pub struct Ledger {
-    prior: FastMap<String, Prior>,
+    prior: LeadStates,
+    /// The table held no lead when the evaluation began.
+    was_empty: bool,
+    /// Keep `prior` up to date as leads are written, to hand it to the next evaluation.
+    keep: bool,
     /// Hashes of the ids this evaluation inserted (ids already stored are marked in `prior`):
     /// 8 bytes a lead instead of a copy of every id, 60 MB at a million leads.
     inserted: FastSet<u64>,
@@ -146,32 +182,9 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Reads every lead's state; `track` also builds the change report.
-    pub fn read(conn: &Connection, run_id: i64, now: &str, track: bool) -> Result<Ledger> {
-        let mut stmt = conn.prepare(
-            "SELECT lead_id, active, priority, score, fingerprint, lead_type, account_id,
-             territory_id, product_family, estimated_value FROM leads",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Prior {
-                    active: r.get(1)?,
-                    priority: r.get(2)?,
-                    score: r.get(3)?,
-                    fingerprint: r.get(4)?,
-                    keys: index_keys(
-                        r.get_ref(5)?.as_str()?,
-                        r.get_ref(6)?.as_str_or_null()?,
-                        r.get_ref(7)?.as_str_or_null()?,
-                        r.get_ref(8)?.as_str_or_null()?,
-                        r.get(9)?,
-                    ),
-                    seen: false,
-                },
-            ))
-        })?;
-        let prior = rows.collect::<rusqlite::Result<FastMap<_, _>>>()?;
+    /// Starts from the stored leads' `prior` states; `track` also builds the change report,
+    /// `keep` brings `prior` up to date for the next evaluation.
+    pub fn new(prior: LeadStates, keep: bool, run_id: i64, now: &str, track: bool) -> Ledger {
         let changes = track.then(|| {
             let mut c = ChangeBuilder::default();
             for p in prior.values().filter(|p| p.active) {
@@ -179,14 +192,16 @@ impl Ledger {
             }
             c
         });
-        Ok(Ledger {
+        Ledger {
+            was_empty: prior.is_empty(),
             prior,
+            keep,
             inserted: FastSet::default(),
             changes,
             run_id,
             now: now.to_string(),
             writes: [0; 3],
-        })
+        }
     }
 
     /// Claims `id` for this evaluation; false when it already holds it (two assets whose ids
@@ -208,7 +223,7 @@ impl Ledger {
 
     /// True when the database held no lead at all.
     pub fn is_empty(&self) -> bool {
-        self.prior.is_empty()
+        self.was_empty
     }
 
     /// Writes one triggered lead if it is new, reopened or changed.
@@ -237,7 +252,7 @@ impl Ledger {
                 out.new_leads += 1;
                 insert(conn, lead, enc, self.run_id, &self.now)?;
                 // Into an empty table every lead is new: one statement logs them all at the end.
-                if !self.prior.is_empty() {
+                if !self.was_empty {
                     event(conn, &lead.lead_id, &self.now, "created", self.run_id)?;
                 }
             }
@@ -273,17 +288,41 @@ impl Ledger {
                 }
             }
         }
+        if self.keep {
+            self.remember(lead, enc);
+        }
         Ok(())
     }
 
+    /// Records what was just written as the lead's state.
+    fn remember(&mut self, lead: &Lead, enc: &Encoded) {
+        if let Some(p) = self.prior.get_mut(&lead.lead_id) {
+            if p.priority != lead.priority {
+                p.priority.clone_from(&lead.priority);
+            }
+            (p.active, p.score, p.fingerprint, p.keys) =
+                (true, lead.score, Some(enc.fingerprint), enc.keys);
+        } else {
+            let p = Prior {
+                active: true,
+                priority: lead.priority.clone(),
+                score: lead.score,
+                fingerprint: Some(enc.fingerprint),
+                keys: enc.keys,
+                seen: true,
+            };
+            self.prior.insert(lead.lead_id.clone(), p);
+        }
+    }
+
     /// Marks active leads this evaluation did not trigger as inactive (they keep their status and
-    /// history) and returns how many, with the change report if one was asked for.
-    pub fn close_untriggered(
-        self,
-        conn: &Connection,
-    ) -> Result<(usize, Option<super::diff::ChangeReport>)> {
+    /// history) and returns how many, with the change report if one was asked for and, when
+    /// kept, every lead's state after the evaluation.
+    pub fn close_untriggered(self, conn: &Connection) -> Result<Settled> {
         let Ledger {
-            prior,
+            mut prior,
+            was_empty,
+            keep,
             mut changes,
             inserted: _,
             run_id,
@@ -294,13 +333,13 @@ impl Ledger {
             let [inserted, updated, unchanged] = writes;
             eprintln!("leads: {inserted} inserted, {updated} updated, {unchanged} unchanged");
         }
-        let mut gone: Vec<&String> = prior
+        let mut gone: Vec<String> = prior
             .iter()
             .filter(|(_, p)| p.active && !p.seen)
-            .map(|(id, _)| id)
+            .map(|(id, _)| id.clone())
             .collect();
         gone.sort();
-        if prior.is_empty() {
+        if was_empty {
             conn.execute(
                 "INSERT INTO lead_events (lead_id, at, kind, run_id)
                  SELECT lead_id, ?1, 'created', ?2 FROM leads ORDER BY rowid",
@@ -322,8 +361,33 @@ impl Ledger {
             )?
             .execute(params![id, now, run_id])?;
         }
-        Ok((gone.len(), changes.map(ChangeBuilder::finish)))
+        let states = keep.then(|| {
+            for id in &gone {
+                if let Some(p) = prior.get_mut(id) {
+                    p.active = false;
+                }
+            }
+            for p in prior.values_mut() {
+                p.seen = false;
+            }
+            prior
+        });
+        Ok(Settled {
+            closed: gone.len(),
+            changes: changes.map(ChangeBuilder::finish),
+            states,
+        })
     }
+}
+
+/// What [`Ledger::close_untriggered`] returns.
+pub struct Settled {
+    /// Leads closed.
+    pub closed: usize,
+    /// The change report, when tracked.
+    pub changes: Option<super::diff::ChangeReport>,
+    /// Every lead's state after the evaluation, when kept.
+    pub states: Option<LeadStates>,
 }
 
 /// Drops the secondary indexes of the (empty) `leads` table and returns the statements that
@@ -468,7 +532,7 @@ mod tests {
         let conn = &store.conn;
         lead_row(conn, "OLD1", true);
         lead_row(conn, "OLD2", true);
-        let mut ledger = Ledger::read(conn, 2, "now", false).unwrap();
+        let mut ledger = Ledger::new(read_states(conn).unwrap(), false, 2, "now", false);
         // Stored before: marked in `prior`.
         assert!(ledger.claim(conn, "OLD1").unwrap());
         assert!(!ledger.claim(conn, "OLD1").unwrap());
@@ -477,8 +541,7 @@ mod tests {
         lead_row(conn, "NEW1", true);
         assert!(!ledger.claim(conn, "NEW1").unwrap());
         // The one stored lead not claimed is closed.
-        let (closed, _) = ledger.close_untriggered(conn).unwrap();
-        assert_eq!(closed, 1);
+        assert_eq!(ledger.close_untriggered(conn).unwrap().closed, 1);
         let active: String = conn
             .query_row(
                 "SELECT group_concat(lead_id) FROM leads WHERE active = 1",
@@ -521,7 +584,7 @@ mod tests {
 
     /// Writes `l` as evaluation `run` would; returns [inserted, updated, unchanged].
     fn write(conn: &Connection, run: i64, l: &Lead) -> [u64; 3] {
-        let mut ledger = Ledger::read(conn, run, "now", false).unwrap();
+        let mut ledger = Ledger::new(read_states(conn).unwrap(), false, run, "now", false);
         assert!(ledger.claim(conn, &l.lead_id).unwrap());
         ledger
             .write(conn, l, &Encoded::of(l), &mut Outcome::default())

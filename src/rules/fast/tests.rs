@@ -196,7 +196,16 @@ fn shipped_rules_match_rhai_on_sample_items() {
         commit: true,
         changes: false,
     };
-    execute(&store, &settings, &set, mode, &|_, _| {}, &mut |_| Ok(())).unwrap();
+    execute(
+        &store,
+        &settings,
+        &set,
+        mode,
+        &|_, _| {},
+        &mut |_| Ok(()),
+        None,
+    )
+    .unwrap();
     let accounts = read_accounts(&store.conn).unwrap();
     let catalog = crate::recommend::Catalog::read(&store.conn, &cfg).unwrap();
     let rows = read_items(&store.conn, 0, usize::MAX).unwrap();
@@ -933,7 +942,16 @@ fn sample_calls(rows: usize) -> (RuleSet, Vec<Call>) {
         commit: true,
         changes: false,
     };
-    execute(&store, &settings, &set, mode, &|_, _| {}, &mut |_| Ok(())).unwrap();
+    execute(
+        &store,
+        &settings,
+        &set,
+        mode,
+        &|_, _| {},
+        &mut |_| Ok(()),
+        None,
+    )
+    .unwrap();
     let accounts = read_accounts(&store.conn).unwrap();
     let catalog = crate::recommend::Catalog::read(&store.conn, &cfg).unwrap();
     let cfg_d = set.cfg();
