@@ -8,7 +8,7 @@ rows=${1:-100000}
 cargo build --release --quiet
 bin=$PWD/target/release/onelead
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; cp "$work/watch.log" /tmp/watch.log 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cp -r rules config "$work/"
 "$bin" sample --out "$work/data" --rows "$rows" --format csv >/dev/null
 cd "$work"
@@ -37,3 +37,6 @@ measure() { # measure LABEL SED-EXPR FILE: apply the edit, time until the next r
 echo "watch latency on $rows install-base rows (save → printed report, includes the 300 ms debounce):"
 measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' config/onelead.yaml
 measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' rules/triggers/hardware_refresh.rhai
+# Where each rerun's time went (ONELEAD_TIMINGS): the stages of every evaluation, in order.
+echo "stages per evaluation (first run, then each change):"
+grep -E '^timing: |^leads: |changed ──' watch.log | sed 's/^/  /'

@@ -140,7 +140,7 @@ pub fn execute(
     progress("begin", 0);
     // No other connection can commit while this transaction holds the write lock, so this is
     // the version the database has until the commit; our own commits leave it alone.
-    let version: i64 = tx.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    let version = store.data_version()?;
     let mut carried = carry
         .as_deref_mut()
         .map(std::mem::take)
@@ -263,9 +263,11 @@ pub fn execute(
     inspect(tx.conn)?;
     if commit {
         progress("commit", 0);
+        let bulk = tx.is_bulk();
         tx.commit()?;
         if let Some(c) = carry {
-            next.version = version;
+            // Leaving a first load's rollback journal moves the version for this connection too.
+            next.version = if bulk { store.data_version()? } else { version };
             *c = next;
         }
     }

@@ -39,6 +39,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let mut rules = pipeline::load_rules(&settings)?;
     rules.retain_caches();
     let store = Store::open(&settings.db)?;
+    store.defer_checkpoints()?;
     let out = &mut std::io::stdout();
     // What each evaluation keeps for the next save (lead states, account maps).
     let mut carry = Carry::default();
@@ -186,6 +187,8 @@ fn rerun(
     out: &mut dyn Write,
     carry: &mut Carry,
 ) -> Result<()> {
+    // A spinner while a large install base re-evaluates (stderr terminals only).
+    let progress = crate::cmd::load::Progress::new();
     let report = pipeline::execute(
         store,
         settings,
@@ -197,10 +200,12 @@ fn rerun(
             commit: true,
             changes: true,
         },
-        &|_, _| {},
+        &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),
         Some(carry),
-    )?;
+    );
+    progress.finish();
+    let report = report?;
     let style = Style::detect();
     let changes = report.evaluation.changes.clone().unwrap_or_default();
     report::diff::write(out, &changes, style)?;
@@ -223,7 +228,8 @@ fn rerun(
         }
     }
     out.flush()?;
-    Ok(())
+    // After the report, not inside the commit: the results were durable in the log already.
+    store.checkpoint()
 }
 
 /// Folders to watch. Files are watched through their folder, because editors save by writing a
