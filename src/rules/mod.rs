@@ -417,25 +417,27 @@ impl RuleSet {
                     rule.id()
                 )
             };
-            let (value, reasons) = if let Some(mut map) = v.clone().try_cast::<rhai::Map>() {
-                let value = map
-                    .remove("value")
-                    .and_then(|d| number(&d))
-                    .ok_or_else(|| {
+            // Taken apart in place: the cache handed over its own copy.
+            let (value, reasons) = match v.try_cast_result::<rhai::Map>() {
+                Ok(mut map) => {
+                    let value = map
+                        .remove("value")
+                        .and_then(|d| number(&d))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "rule `{}` returned a map without a numeric `value`",
+                                rule.id()
+                            ))
+                        })?;
+                    let reasons = take_reasons(&mut map).map_err(|t| {
                         bad(format!(
-                            "rule `{}` returned a map without a numeric `value`",
+                            "rule `{}` returned `reasons` as `{t}`, not an array of strings",
                             rule.id()
                         ))
                     })?;
-                let reasons = take_reasons(&mut map).map_err(|t| {
-                    bad(format!(
-                        "rule `{}` returned `reasons` as `{t}`, not an array of strings",
-                        rule.id()
-                    ))
-                })?;
-                (value, reasons)
-            } else {
-                (number(&v).ok_or_else(|| bad(shape()))?, Vec::new())
+                    (value, reasons)
+                }
+                Err(v) => (number(&v).ok_or_else(|| bad(shape()))?, Vec::new()),
             };
             if !value.is_finite() || !(0.0..=100.0).contains(&value) {
                 return Err(bad(format!(
@@ -509,8 +511,9 @@ fn take_reasons(map: &mut rhai::Map) -> std::result::Result<Vec<String>, String>
     let Some(v) = map.remove("reasons") else {
         return Ok(Vec::new());
     };
-    let kind = v.type_name().to_string();
-    let arr = v.try_cast::<rhai::Array>().ok_or_else(|| kind.clone())?;
+    let arr = v
+        .try_cast_result::<rhai::Array>()
+        .map_err(|v| v.type_name().to_string())?;
     arr.into_iter()
         .map(|r| {
             r.into_string()

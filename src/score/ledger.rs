@@ -62,9 +62,10 @@ fn index_keys(
     h.finish()
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
-    // Sized for a typical factors column, so the buffer rarely grows while writing.
-    let mut buf = Vec::with_capacity(640);
+/// `v` as JSON, in a buffer of `capacity` bytes to start with: sized per column, because a
+/// lead's buffers wait in memory until its chunk is written.
+fn json<T: serde::Serialize>(v: &T, capacity: usize) -> String {
+    let mut buf = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut buf, v) {
         Ok(()) => String::from_utf8(buf).unwrap_or_else(|_| "null".into()),
         Err(_) => "null".into(),
@@ -74,11 +75,11 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 impl Encoded {
     /// Encodes the JSON columns and fingerprints every column a re-evaluation can change.
     pub fn of(lead: &Lead) -> Encoded {
-        let factors = json(&lead.factors);
-        let reasons = json(&lead.reasons);
-        let services = json(&lead.recommended_services);
+        let factors = json(&lead.factors, 640);
+        let reasons = json(&lead.reasons, 128);
+        let services = json(&lead.recommended_services, 256);
         let skus = lead.recommended_skus.join(",");
-        let extra = json(&lead.extra);
+        let extra = json(&lead.extra, 16);
         // A column of its own, so pipeline sums read an index instead of parsing JSON.
         let estimated_value = lead
             .extra
