@@ -34,7 +34,7 @@ measure() { # measure LABEL SED-EXPR FILE: apply the edit, time until the next r
   awk -v a="$t0" -v b="$t1" -v l="$1" 'BEGIN { printf "%-40s %6.3f s\n", l, b - a }'
   sleep 1
 }
-echo "watch latency on $rows install-base rows (save → printed report, includes the 300 ms debounce):"
+echo "watch latency on $rows install-base rows (save → printed report, includes the 150 ms debounce):"
 measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' config/onelead.yaml
 measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' rules/triggers/hardware_refresh.rhai
 # Where each rerun's time went (ONELEAD_TIMINGS): the stages of every evaluation, in order.

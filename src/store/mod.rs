@@ -126,7 +126,8 @@ impl Store {
     /// instead of the WAL: new pages need no undo record, so every page is written once, where
     /// the WAL writes it twice (log, then checkpoint at commit: 15 s of a million-row run).
     /// Atomicity is the same — a failed or killed run rolls back to the empty database — and
-    /// nothing could be read from the database meanwhile anyway. WAL returns after the
+    /// nothing could be read from the database meanwhile anyway. (With `synchronous = NORMAL`,
+    /// a power cut at the wrong moment can cost the file; it held nothing yet.) WAL returns after the
     /// transaction. If another connection holds the database, the switch fails and the run
     /// keeps the WAL.
     pub fn begin(&self) -> Result<Tx<'_>> {
