@@ -110,9 +110,16 @@ impl Store {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| db_err(&self.path, &e))?;
+        // While a first run holds the file in its rollback journal (see `begin`), the switch to
+        // WAL cannot happen; this connection then waits for the run like any reader would.
+        if let Err(e) = self.conn.execute_batch("PRAGMA journal_mode = WAL") {
+            if !is_busy(&e) {
+                return Err(db_err(&self.path, &e));
+            }
+        }
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                "PRAGMA synchronous = NORMAL; \
                  PRAGMA foreign_keys = ON; PRAGMA temp_store = FILE; \
                  PRAGMA cache_size = -131072;",
             )
@@ -227,10 +234,24 @@ fn set_journal(conn: &Connection, mode: &str) -> bool {
     .is_ok_and(|m| m.eq_ignore_ascii_case(mode))
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
+    let message = if is_busy(e) {
+        "it is locked by another onelead that is writing it (a first run into an empty \
+         database holds it until it ends); try again when that has finished"
+            .to_string()
+    } else {
+        e.to_string()
+    };
     Error::Database {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message,
     }
 }
 
@@ -271,6 +292,23 @@ mod journal_tests {
         // A database with rows keeps the WAL, so views can read while a run writes.
         let tx = store.begin().unwrap();
         assert_eq!(mode(tx.conn), "wal");
+    }
+
+    #[test]
+    fn a_view_opened_during_a_first_run_does_not_fail_on_the_journal_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let store = Store::open(&path).unwrap();
+        let tx = store.begin().unwrap();
+        assert_eq!(mode(tx.conn), "truncate");
+        tx.conn.execute_batch(ROW).unwrap();
+        // The view cannot switch the file to WAL while the run holds it; it opens anyway and
+        // reads the last committed state (empty).
+        let view = Store::open_existing(&path).unwrap();
+        assert_eq!(rows(&view.conn), 0);
+        drop(view);
+        tx.commit().unwrap();
+        assert_eq!(mode(&store.conn), "wal");
     }
 }
 
