@@ -277,6 +277,12 @@ impl Memo {
         self.retain.store(true, Ordering::Relaxed);
     }
 
+    /// Whether [`Memo::retain`] was called.
+    #[cfg(test)]
+    pub fn retained(&self) -> bool {
+        self.retain.load(Ordering::Relaxed)
+    }
+
     /// Whether this rule's results can be cached at all.
     pub fn cacheable(&self) -> bool {
         self.reads.is_some()

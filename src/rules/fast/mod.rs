@@ -311,6 +311,11 @@ impl Compiled {
         }
     }
 
+    /// True when every function of the rule runs on the fast path.
+    pub fn compiled_whole(&self) -> bool {
+        self.fns.iter().all(|f| f.body.is_ok())
+    }
+
     /// Every function as `name/arity`, with `None` when compiled or the reason it is not.
     pub fn report(&self) -> Vec<(String, Option<&str>)> {
         self.fns

@@ -324,6 +324,32 @@ fn lib_modules_can_be_imported_and_their_errors_point_into_them() {
 }
 
 #[test]
+fn watch_keeps_caches_only_for_rules_that_run_interpreted() {
+    let s = Scratch::new();
+    s.write("lib/text.rhai", "fn shout(x) { x.to_upper() }\n");
+    s.write(
+        "triggers/a.rhai",
+        "fn lead_type() { \"A\" }\nfn trigger(item, account, cfg) { () }\n",
+    );
+    s.write("triggers/b.rhai", "import \"lib/text\" as text;\nfn lead_type() { text::shout(\"b\") }\nfn trigger(item, account, cfg) { () }\n");
+    let set = s.load().unwrap();
+    set.retain_caches();
+    let retained: Vec<(String, bool)> = set
+        .rules()
+        .iter()
+        .zip(&set.memos)
+        .filter(|(r, _)| r.lead_type.is_some())
+        .map(|(r, m)| (r.name.clone(), m.retained()))
+        .collect();
+    let compiled = super::fast::enabled();
+    // `a` runs on the fast path (unless it is switched off); `b` imports, so Rhai runs it.
+    assert_eq!(
+        retained,
+        [("a".to_string(), !compiled), ("b".to_string(), true)]
+    );
+}
+
+#[test]
 fn eval_is_disabled() {
     let s = Scratch::new();
     s.write(
