@@ -116,7 +116,7 @@ fn root() -> PathBuf {
 fn shipped() -> (RuleSet, Arc<AtomicU64>) {
     let cfg = Config::load(&root().join("config/onelead.yaml"), true).unwrap();
     let mut set = RuleSet::load(&root().join("rules"), &cfg).unwrap();
-    set.set_as_of(chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap());
+    set.set_as_of(SAMPLE_AS_OF);
     let ops = count_ops(&mut set.engine);
     (set, ops)
 }
@@ -170,25 +170,33 @@ fn leads(set: &RuleSet) -> Vec<Dynamic> {
         .collect()
 }
 
-#[test]
-fn shipped_rules_match_rhai_on_sample_items() {
+/// The day the sample evaluations count from.
+const SAMPLE_AS_OF: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2025, 9, 1) {
+    Some(d) => d,
+    None => chrono::NaiveDate::MIN,
+};
+
+/// A generated CSV sample of `rows` install-base rows (seed `seed`) loaded and classified with
+/// `set` into a fresh database; returns the folder (kept alive), the store and the config.
+fn loaded_sample(
+    rows: usize,
+    seed: u64,
+    set: &RuleSet,
+) -> (tempfile::TempDir, crate::store::Store, Config) {
     use crate::pipeline::{Mode, Settings, execute};
-    use crate::score::context::{item_map, read_accounts, read_items};
 
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in");
-    crate::sample::write_sample(&input, 1500, 11, crate::sample::SampleFormat::Csv).unwrap();
+    crate::sample::write_sample(&input, rows, seed, crate::sample::SampleFormat::Csv).unwrap();
     let cfg = Config::load(&root().join("config/onelead.yaml"), true).unwrap();
-    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
     let settings = Settings {
         cfg: cfg.clone(),
         db: tmp.path().join("t.db"),
         inputs: vec![input],
         rules_dir: root().join("rules"),
-        as_of,
+        as_of: SAMPLE_AS_OF,
     };
     let store = crate::store::Store::open(&settings.db).unwrap();
-    let (set, ops) = shipped();
     let mode = Mode {
         command: "load",
         ingest: true,
@@ -199,13 +207,22 @@ fn shipped_rules_match_rhai_on_sample_items() {
     execute(
         &store,
         &settings,
-        &set,
+        set,
         mode,
         &|_, _| {},
         &mut |_| Ok(()),
         None,
     )
     .unwrap();
+    (tmp, store, cfg)
+}
+
+#[test]
+fn shipped_rules_match_rhai_on_sample_items() {
+    use crate::score::context::{item_map, read_accounts, read_items};
+
+    let (set, ops) = shipped();
+    let (_tmp, store, cfg) = loaded_sample(1500, 11, &set);
     let accounts = read_accounts(&store.conn).unwrap();
     let catalog = crate::recommend::Catalog::read(&store.conn, &cfg).unwrap();
     let rows = read_items(&store.conn, 0, usize::MAX).unwrap();
@@ -216,7 +233,7 @@ fn shipped_rules_match_rhai_on_sample_items() {
     let mut tally = Tally::default();
     let mut families = BTreeSet::new();
     for row in &rows {
-        let mut item = item_map(row, as_of);
+        let mut item = item_map(row, SAMPLE_AS_OF);
         for out in call(
             &set,
             &ops,
@@ -917,48 +934,19 @@ type Call = (usize, &'static str, Vec<Dynamic>);
 
 /// Every rule call of a sample evaluation, with its arguments, by rule.
 fn sample_calls(rows: usize) -> (RuleSet, Vec<Call>) {
-    use crate::pipeline::{Mode, Settings, execute};
     use crate::score::context::{item_map, read_accounts, read_items};
 
-    let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    crate::sample::write_sample(&input, rows, 5, crate::sample::SampleFormat::Csv).unwrap();
     let cfg = Config::load(&root().join("config/onelead.yaml"), true).unwrap();
-    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
-    let settings = Settings {
-        cfg: cfg.clone(),
-        db: tmp.path().join("t.db"),
-        inputs: vec![input],
-        rules_dir: root().join("rules"),
-        as_of,
-    };
-    let store = crate::store::Store::open(&settings.db).unwrap();
     let mut set = RuleSet::load(&root().join("rules"), &cfg).unwrap();
-    set.set_as_of(as_of);
-    let mode = Mode {
-        command: "load",
-        ingest: true,
-        make_leads: false,
-        commit: true,
-        changes: false,
-    };
-    execute(
-        &store,
-        &settings,
-        &set,
-        mode,
-        &|_, _| {},
-        &mut |_| Ok(()),
-        None,
-    )
-    .unwrap();
+    set.set_as_of(SAMPLE_AS_OF);
+    let (_tmp, store, cfg) = loaded_sample(rows, 5, &set);
     let accounts = read_accounts(&store.conn).unwrap();
     let catalog = crate::recommend::Catalog::read(&store.conn, &cfg).unwrap();
     let cfg_d = set.cfg();
     let lead_maps = leads(&set);
     let mut calls = Vec::new();
     for row in &read_items(&store.conn, 0, usize::MAX).unwrap() {
-        let mut item = item_map(row, as_of);
+        let mut item = item_map(row, SAMPLE_AS_OF);
         for (i, r) in set.rules.iter().enumerate() {
             if r.kind == RuleKind::Classify {
                 let args = vec![Dynamic::from_map(item.clone()), cfg_d.clone()];
