@@ -379,26 +379,18 @@ fn record(
         })
 }
 
-const ITEM_TEXT: &[&str] = &[
-    "serial_number",
-    "product_id",
-    "product_name",
-    "product_line",
-    "platform",
-    "business_area",
-    "business_unit",
-    "territory_id",
-    "support_status",
-    "service_source",
-    "service_agreement_id",
-    "as_of",
-    "product_family",
-    "risk_level",
-    "eol_date",
-    "eosl_date",
-    "service_start",
-    "service_end",
-];
+/// The item's text fields as evaluation fills them: the columns, the dates, and what classify
+/// and the as-of date add.
+static ITEM_TEXT: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    use crate::score::context::{DATE_FIELDS, TEXT_FIELDS};
+    let derived: &[&'static str] = &["as_of", "product_family", "risk_level"];
+    TEXT_FIELDS
+        .iter()
+        .chain(derived)
+        .chain(DATE_FIELDS)
+        .copied()
+        .collect()
+});
 const ITEM_NUM: &[&str] = &["id", "days_since_eol", "days_since_expiry"];
 const ACCOUNT_NUM: &[&str] = &[
     "install_base_count",
@@ -417,7 +409,7 @@ const ACCOUNT_TEXT: &[&str] = &[
 
 fn item() -> impl Strategy<Value = Map> {
     (
-        record(ITEM_TEXT, text()),
+        record(ITEM_TEXT.as_slice(), text()),
         record(
             ITEM_NUM,
             prop_oneof![3 => number(), 1 => Just(Dynamic::UNIT)],
@@ -698,64 +690,19 @@ fn limits_bail_where_rhai_stops() {
     let mut tally = Tally::default();
     let s = |x: &str| Dynamic::from(x.to_string());
     let list = |n: usize| Dynamic::from_array(vec![Dynamic::from_int(1); n]);
-    for n in 0..12 {
-        let _ = diff(
-            &engine,
-            &ops,
-            &ast,
-            &fast,
-            "rec",
-            &[Dynamic::from_int(n)],
-            &mut tally,
-        );
-        let _ = diff(
-            &engine,
-            &ops,
-            &ast,
-            &fast,
-            "grow",
-            &[s("ab"), list(n as usize)],
-            &mut tally,
-        );
-        let _ = diff(
-            &engine,
-            &ops,
-            &ast,
-            &fast,
-            "pushes",
-            &[list(n as usize)],
-            &mut tally,
-        );
-        let _ = diff(
-            &engine,
-            &ops,
-            &ast,
-            &fast,
-            "loop_counter",
-            &[list(n as usize * 4)],
-            &mut tally,
-        );
-        let _ = diff(
-            &engine,
-            &ops,
-            &ast,
-            &fast,
-            "loop_ret",
-            &[list(n as usize * 10), Dynamic::from_int(2)],
-            &mut tally,
-        );
-        let _ = diff(
-            &engine,
-            &ops,
-            &ast,
-            &fast,
-            "plus_eq",
-            &[s(&"x".repeat(n as usize * 4)), s("0123456789")],
-            &mut tally,
-        );
+    let mut check = |name: &str, args: &[Dynamic]| {
+        let _ = diff(&engine, &ops, &ast, &fast, name, args, &mut tally);
+    };
+    for n in 0..12_usize {
+        check("rec", &[Dynamic::from_int(n as i64)]);
+        check("grow", &[s("ab"), list(n)]);
+        check("pushes", &[list(n)]);
+        check("loop_counter", &[list(n * 4)]);
+        check("loop_ret", &[list(n * 10), Dynamic::from_int(2)]);
+        check("plus_eq", &[s(&"x".repeat(n * 4)), s("0123456789")]);
     }
-    let _ = diff(&engine, &ops, &ast, &fast, "lits", &[], &mut tally);
-    let _ = diff(&engine, &ops, &ast, &fast, "empties", &[s("x")], &mut tally);
+    check("lits", &[]);
+    check("empties", &[s("x")]);
     eprintln!("limits: {tally:?}");
     assert!(tally.fast > 0 && tally.bailed() > 0, "{tally:?}");
 }
