@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
-use rhai::{Dynamic, Map};
+use rhai::{Dynamic, ImmutableString, Map};
 use rusqlite::Connection;
 
 use crate::derive::days;
@@ -16,10 +16,11 @@ use crate::error::Result;
 pub struct ItemRow {
     /// Row id.
     pub id: i64,
-    /// Text columns, in [`TEXT_FIELDS`] order.
-    pub text: Vec<Option<String>>,
+    /// Text columns, in [`TEXT_FIELDS`] order. Rhai's own string type: the item map shares
+    /// them instead of copying each one.
+    pub text: Vec<Option<ImmutableString>>,
     /// Date columns, in [`DATE_FIELDS`] order, as stored (`YYYY-MM-DD`).
-    pub dates: Vec<Option<String>>,
+    pub dates: Vec<Option<ImmutableString>>,
     /// Unified account.
     pub account_id: Option<String>,
     /// Where the row came from, for runtime diagnostics.
@@ -79,14 +80,13 @@ pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Ite
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params![after, limit as i64], |r| {
         let nt = TEXT_FIELDS.len();
-        let mut text = Vec::with_capacity(nt);
-        for i in 0..nt {
-            text.push(r.get::<_, Option<String>>(7 + i)?);
-        }
-        let mut dates = Vec::with_capacity(DATE_FIELDS.len());
-        for i in 0..DATE_FIELDS.len() {
-            dates.push(r.get::<_, Option<String>>(7 + nt + i)?);
-        }
+        let shared = |i: usize| -> rusqlite::Result<Option<ImmutableString>> {
+            Ok(r.get_ref(i)?.as_str_or_null()?.map(ImmutableString::from))
+        };
+        let text = (7..7 + nt).map(shared).collect::<rusqlite::Result<_>>()?;
+        let dates = (7 + nt..7 + nt + DATE_FIELDS.len())
+            .map(shared)
+            .collect::<rusqlite::Result<_>>()?;
         Ok(ItemRow {
             id: r.get(0)?,
             account_id: r.get(1)?,
@@ -106,10 +106,40 @@ pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Ite
 
 /// The `item` map for one row, with day counts against `as_of`.
 pub fn item_map(row: &ItemRow, as_of: NaiveDate) -> Map {
-    let mut m = Map::new();
-    m.insert("id".into(), Dynamic::from(row.id));
+    item_map_at(row, &AsOf::new(as_of))
+}
+
+/// The as-of date with its text, made once per evaluation rather than once per item.
+pub struct AsOf {
+    date: NaiveDate,
+    text: ImmutableString,
+}
+
+impl AsOf {
+    /// `date` and its `YYYY-MM-DD` text.
+    pub fn new(date: NaiveDate) -> AsOf {
+        let text = if (0..=9999).contains(&date.year()) {
+            format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+        } else {
+            date.format("%Y-%m-%d").to_string()
+        };
+        AsOf {
+            date,
+            text: text.into(),
+        }
+    }
+}
+
+/// [`item_map`] with the as-of text made already.
+pub fn item_map_at(row: &ItemRow, as_of: &AsOf) -> Map {
+    // Gathered, then built in one go: a map from a list is one bulk build, where two dozen
+    // inserts each search and split nodes.
+    let mut fields: Vec<(rhai::Identifier, Dynamic)> =
+        Vec::with_capacity(TEXT_FIELDS.len() + DATE_FIELDS.len() + 7);
+    fields.push(("id".into(), Dynamic::from(row.id)));
     for (f, v) in TEXT_FIELDS.iter().zip(&row.text) {
-        m.insert((*f).into(), v.clone().unwrap_or_default().into());
+        let v = v.clone().map_or_else(|| "".into(), Dynamic::from);
+        fields.push(((*f).into(), v));
     }
     let mut placeholder = false;
     let mut parsed = Vec::with_capacity(DATE_FIELDS.len());
@@ -120,32 +150,22 @@ pub fn item_map(row: &ItemRow, as_of: NaiveDate) -> Map {
             placeholder = true;
         }
         // A stored date is already `YYYY-MM-DD`; only another form is written out again.
-        let text = |d: NaiveDate| match v.as_deref() {
-            Some(s) if days::canonical(s).is_some() => s.into(),
+        let text = |d: NaiveDate| match v {
+            Some(s) if days::canonical(s).is_some() => Dynamic::from(s.clone()),
             _ => d.format("%Y-%m-%d").to_string().into(),
         };
-        m.insert((*f).into(), real.map_or(Dynamic::UNIT, text));
+        fields.push(((*f).into(), real.map_or(Dynamic::UNIT, text)));
         parsed.push(d);
     }
-    m.insert("eol_placeholder".into(), placeholder.into());
+    fields.push(("eol_placeholder".into(), placeholder.into()));
     let dyn_days =
-        |d: Option<NaiveDate>| days::days_since(d, as_of).map_or(Dynamic::UNIT, Dynamic::from);
-    m.insert("days_since_eol".into(), dyn_days(parsed[0]));
-    m.insert("days_since_expiry".into(), dyn_days(parsed[3]));
-    let as_of_text = if (0..=9999).contains(&as_of.year()) {
-        format!(
-            "{:04}-{:02}-{:02}",
-            as_of.year(),
-            as_of.month(),
-            as_of.day()
-        )
-    } else {
-        as_of.format("%Y-%m-%d").to_string()
-    };
-    m.insert("as_of".into(), as_of_text.into());
-    m.insert("product_family".into(), "".into());
-    m.insert("risk_level".into(), "".into());
-    m
+        |d: Option<NaiveDate>| days::days_since(d, as_of.date).map_or(Dynamic::UNIT, Dynamic::from);
+    fields.push(("days_since_eol".into(), dyn_days(parsed[0])));
+    fields.push(("days_since_expiry".into(), dyn_days(parsed[3])));
+    fields.push(("as_of".into(), as_of.text.clone().into()));
+    fields.push(("product_family".into(), "".into()));
+    fields.push(("risk_level".into(), "".into()));
+    fields.into_iter().collect()
 }
 
 /// Day count of a map field, if it is an integer.
