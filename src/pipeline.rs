@@ -190,6 +190,7 @@ pub fn execute(
     // The carried account maps are stale once anything they are derived from may have changed.
     if ingest_inputs {
         carried.accounts = None;
+        carried.basis = None;
     }
     let accounts = if let Some(tally) = tally {
         std::thread::scope(|scope| {
@@ -207,6 +208,7 @@ pub fn execute(
             derive_accounts(tx.conn, &settings.cfg.accounts, ingest.is_some())?;
         if rebuilt {
             carried.accounts = None;
+            carried.basis = None;
         }
         load::create_indexes(tx.conn, &ib_indexes)?;
         accounts
@@ -235,8 +237,17 @@ pub fn execute(
     };
     progress("evaluate", 0);
     let keep = carry.is_some() && commit;
-    let (evaluation, mut next) =
-        evaluator.run(tx.conn, run_id, &|n| progress("evaluate", n), carried, keep)?;
+    let Some((evaluation, mut next)) =
+        evaluator.run(tx.conn, run_id, &|n| progress("evaluate", n), carried, keep)?
+    else {
+        // A partial re-evaluation gave up (see `Evaluator::run`): nothing was ingested, so
+        // rolling back and evaluating everything, without the carried state, loses nothing.
+        drop(tx);
+        if let Some(c) = carry.as_deref_mut() {
+            *c = Carry::default();
+        }
+        return execute(store, settings, rules, mode, progress, inspect, carry);
+    };
     if std::env::var_os("ONELEAD_TIMINGS").is_some() {
         for (rule, cacheable, lookups, hits) in rules.memo_stats() {
             let state = if cacheable { "cached" } else { "uncached" };
@@ -431,5 +442,166 @@ mod tests {
         assert_eq!(ra.evaluation.changes, rb.evaluation.changes);
         assert!(rb.evaluation.changes.unwrap_or_default().is_empty());
         assert_eq!(leads(&a), leads(&b));
+    }
+
+    type FullRow = Vec<Option<String>>;
+
+    /// Every column of every lead but the timestamps, which differ between two databases.
+    fn full_leads(store: &Store) -> Vec<FullRow> {
+        let cols: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM pragma_table_info('leads')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|c: &String| !c.ends_with("_at"))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM leads ORDER BY lead_id",
+            cols.iter()
+                .map(|c| format!("CAST({c} AS TEXT)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut stmt = store.conn.prepare(&sql).unwrap();
+        stmt.query_map([], |r| (0..cols.len()).map(|i| r.get(i)).collect())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// One step: the change, then the triggers the partial evaluation must run (`None`:
+    /// everything).
+    type Step<'a> = (Box<dyn Fn() + 'a>, Option<Vec<&'a str>>);
+
+    const COLLIDING_TYPE: &str = "Renewal Copy 59126149";
+
+    /// After an edit to triggers alone, `watch` re-runs only the edited triggers; every lead,
+    /// count and change must be what a full evaluation gives — through an edit, a rename of the
+    /// lead type, a new trigger whose ids collide with another's (the partial evaluation must
+    /// give up and run everything), a removed trigger, and an edit that is not to a trigger.
+    #[test]
+    fn a_partial_re_evaluation_gives_what_a_full_one_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let rules = dir.path().join("rules");
+        for kind in ["classify", "triggers", "scoring", "services"] {
+            std::fs::create_dir_all(rules.join(kind)).unwrap();
+            for f in std::fs::read_dir(root.join("rules").join(kind)).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, rules.join(kind).join(f.file_name().unwrap())).unwrap();
+            }
+        }
+        let (a_db, b_db) = (dir.path().join("a.db"), dir.path().join("b.db"));
+        let (a, b) = (Store::open(&a_db).unwrap(), Store::open(&b_db).unwrap());
+        let (mut sa, mut sb) = (settings(&a_db), settings(&b_db));
+        sa.rules_dir.clone_from(&rules);
+        sb.rules_dir.clone_from(&rules);
+        let mut carry = Carry::default();
+        let first = Mode {
+            ingest: true,
+            ..MODE
+        };
+        run(&a, &sa, first, Some(&mut carry));
+        run(&b, &sb, first, None);
+
+        let edit = |file: &str, from: &str, to: &str| {
+            let path = rules.join("triggers").join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(from), "{file} has no `{from}`");
+            std::fs::write(&path, text.replace(from, to)).unwrap();
+        };
+        let steps: Vec<Step> = vec![
+            (
+                Box::new(|| edit("hardware_refresh.rhai", "Schedule a", "Plan a")),
+                Some(vec!["hardware_refresh"]),
+            ),
+            (
+                Box::new(|| {
+                    edit(
+                        "service_attach.rhai",
+                        "\"Service Attach - Coverage Gap\"",
+                        "\"Attach\"",
+                    );
+                }),
+                Some(vec!["service_attach"]),
+            ),
+            (
+                // A new trigger whose lead type was searched for (offline: 4·10^9 hashes) so
+                // that asset MXQ6DU83D2's id under it is another lead's stored id. A partial
+                // evaluation cannot settle who keeps the id; it must give up and run everything.
+                Box::new(|| {
+                    let path = rules.join("triggers/renewal.rhai");
+                    let text = std::fs::read_to_string(path).unwrap().replace(
+                        "\"Renewal - Expired Support\"",
+                        &format!("\"{COLLIDING_TYPE}\""),
+                    );
+                    std::fs::write(rules.join("triggers/renewal_copy.rhai"), text).unwrap();
+                }),
+                None,
+            ),
+            (
+                Box::new(|| {
+                    // The renewal lead that lost its id to the copy gets it back, which only a
+                    // full evaluation does.
+                    std::fs::remove_file(rules.join("triggers/renewal_copy.rhai")).unwrap();
+                }),
+                None,
+            ),
+            (
+                Box::new(|| {
+                    std::fs::remove_file(rules.join("triggers/service_attach.rhai")).unwrap();
+                }),
+                Some(vec!["service_attach"]),
+            ),
+            (
+                Box::new(|| {
+                    let path = rules.join("scoring/urgency.rhai");
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    std::fs::write(&path, format!("{text}\n// edited\n")).unwrap();
+                }),
+                None,
+            ),
+            (Box::new(|| {}), Some(vec![])),
+        ];
+        for (n, (change, expect)) in steps.iter().enumerate() {
+            change();
+            let ra = run(&a, &sa, MODE, Some(&mut carry));
+            let rb = run(&b, &sb, MODE, None);
+            let expect = expect
+                .as_ref()
+                .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>());
+            assert_eq!(ra.evaluation.only_triggers, expect, "step {n}");
+            assert_eq!(rb.evaluation.only_triggers, None, "step {n}");
+            let counts = |r: &RunReport| {
+                let e = &r.evaluation;
+                (e.items, e.leads, e.new_leads, e.closed, e.reopened)
+            };
+            assert_eq!(counts(&ra), counts(&rb), "step {n}");
+            assert_eq!(ra.evaluation.changes, rb.evaluation.changes, "step {n}");
+            assert_eq!(full_leads(&a), full_leads(&b), "step {n}");
+        }
+        // The search found what the collision step needs.
+        let id = crate::score::lead::lead_id("MXQ6DU83D2", COLLIDING_TYPE, 8);
+        let holders: i64 = b
+            .conn
+            .query_row(
+                "SELECT count(*) FROM leads WHERE lead_id = ?1 AND serial_number <> 'MXQ6DU83D2'",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(holders, 1, "{id}");
+        // The steps moved leads, or the comparison proved little.
+        let events: i64 = b
+            .conn
+            .query_row(
+                "SELECT count(*) FROM lead_events WHERE kind IN ('closed', 'created')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(events > 2 * full_leads(&b).len() as i64 / 3, "{events}");
     }
 }

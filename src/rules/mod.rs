@@ -162,6 +162,31 @@ impl RuleSet {
         &self.hash
     }
 
+    /// What the results of an evaluation with these rules and `cfg` depend on, split so that
+    /// `watch` can tell an edit to triggers alone from any other (see [`Basis::changed_triggers`]).
+    pub fn basis(&self, cfg: &Config) -> Basis {
+        let triggers: Vec<(String, u64)> = self
+            .of(RuleKind::Trigger)
+            .map(|r| (r.name.clone(), hash_of(&(&r.path, &r.source))))
+            .collect();
+        let trigger_paths: Vec<String> = self
+            .of(RuleKind::Trigger)
+            .map(|r| r.path.display().to_string())
+            .collect();
+        // Everything else: the config (thresholds, weights, as-of, services, limits...), the
+        // other rules and every module a rule may import.
+        let rest: Vec<(&String, &String)> = self
+            .sources
+            .iter()
+            .filter(|(path, _)| !trigger_paths.contains(path))
+            .collect();
+        let cfg_text = format!("{cfg:?}");
+        Basis {
+            common: hash_of(&(cfg_text, self.cfg_digest, rest)),
+            triggers,
+        }
+    }
+
     /// The scoring factors (file stems), sorted.
     pub fn factor_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.of(RuleKind::Scoring).map(|r| r.name.clone()).collect();
@@ -318,18 +343,23 @@ impl RuleSet {
         account: &rhai::Map,
         ctx: &EvalContext,
     ) -> Result<Vec<TriggerHit>> {
-        self.triggers_shared(&share(item.clone()), &share(account.clone()), ctx)
+        self.triggers_shared(&share(item.clone()), &share(account.clone()), ctx, None)
     }
 
-    /// [`RuleSet::triggers`] on values made once with [`share`], for the per-item hot path.
+    /// [`RuleSet::triggers`] on values made once with [`share`], for the per-item hot path;
+    /// only the triggers `only` names (file stems) when given.
     pub fn triggers_shared(
         &self,
         item: &Dynamic,
         account: &Dynamic,
         ctx: &EvalContext,
+        only: Option<&[String]>,
     ) -> Result<Vec<TriggerHit>> {
         let mut hits = Vec::new();
         for (rule, memo) in self.memoised(RuleKind::Trigger) {
+            if only.is_some_and(|o| !o.contains(&rule.name)) {
+                continue;
+            }
             let keys = [
                 memo::Arg::Shared(item),
                 memo::Arg::Shared(account),
@@ -499,10 +529,44 @@ impl RuleSet {
 
 /// A digest of a map's contents; `Map` is ordered, so equal maps print alike.
 fn digest(map: &rhai::Map) -> u64 {
-    use std::hash::{Hash, Hasher};
+    hash_of(&format!("{map:?}"))
+}
+
+fn hash_of<T: std::hash::Hash>(x: &T) -> u64 {
+    use std::hash::Hasher;
     let mut h = std::hash::DefaultHasher::new();
-    format!("{map:?}").hash(&mut h);
+    x.hash(&mut h);
     h.finish()
+}
+
+/// What an evaluation's results depend on (see [`RuleSet::basis`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Basis {
+    /// The config, the as-of date and every rule and module file but the triggers.
+    common: u64,
+    /// Each trigger's file stem with a hash of its path and text, in path order.
+    triggers: Vec<(String, u64)>,
+}
+
+impl Basis {
+    /// The triggers (file stems) added, edited or removed since `old`, when nothing else
+    /// changed: re-running only those gives every lead a full evaluation would. `None` when
+    /// anything else changed.
+    pub fn changed_triggers(&self, old: &Basis) -> Option<Vec<String>> {
+        if self.common != old.common {
+            return None;
+        }
+        let mut changed: Vec<String> = self
+            .triggers
+            .iter()
+            .filter(|t| !old.triggers.contains(t))
+            .chain(old.triggers.iter().filter(|t| !self.triggers.contains(t)))
+            .map(|(name, _)| name.clone())
+            .collect();
+        changed.sort();
+        changed.dedup();
+        Some(changed)
+    }
 }
 
 fn number(d: &Dynamic) -> Option<f64> {

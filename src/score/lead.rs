@@ -85,6 +85,11 @@ pub struct Lead {
     pub updated_at: String,
 }
 
+/// Length of a lead id; a lead whose short id another asset took first gets [`LONG_ID`].
+pub const SHORT_ID: usize = 8;
+/// See [`SHORT_ID`].
+pub const LONG_ID: usize = 13;
+
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// FNV-1a: tiny, stable across Rust versions and platforms (unlike `DefaultHasher`).

@@ -5,6 +5,7 @@
 //! whole table.
 
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rusqlite::{Connection, ToSql, params};
 
@@ -15,7 +16,7 @@ use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet, Fx};
 
 /// What the database held for one lead before this evaluation.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Prior {
     active: bool,
     priority: String,
@@ -23,8 +24,34 @@ pub struct Prior {
     fingerprint: Option<i64>,
     /// [`index_keys`] of the stored row.
     keys: u64,
-    /// Triggered again by this evaluation.
-    seen: bool,
+    /// [`rule_key`] of the trigger that made it.
+    rule: u64,
+    /// Triggered again by this evaluation. Atomic because the workers read the states (to skip
+    /// encoding unchanged leads) while the writer marks them.
+    seen: AtomicBool,
+}
+
+impl Clone for Prior {
+    fn clone(&self) -> Prior {
+        Prior {
+            priority: self.priority.clone(),
+            seen: AtomicBool::new(self.seen.load(Ordering::Relaxed)),
+            ..*self
+        }
+    }
+}
+
+impl Prior {
+    /// True when a lead evaluated to `fingerprint` needs no write: it is active and the same.
+    pub fn unchanged(&self, fingerprint: i64) -> bool {
+        self.active && self.fingerprint == Some(fingerprint)
+    }
+}
+
+/// How states name the trigger rule (file stem) behind a lead: 8 bytes instead of a string per
+/// lead.
+pub fn rule_key(rule: &str) -> u64 {
+    Fx::default().hash_one(rule)
 }
 
 /// A lead's stored columns, encoded by the worker that evaluated it (off the writer thread).
@@ -73,55 +100,17 @@ fn json<T: serde::Serialize>(v: &T, capacity: usize) -> String {
 }
 
 impl Encoded {
-    /// Encodes the JSON columns and fingerprints every column a re-evaluation can change.
-    pub fn of(lead: &Lead) -> Encoded {
-        let factors = json(&lead.factors, 640);
-        let reasons = json(&lead.reasons, 128);
-        let services = json(&lead.recommended_services, 256);
-        let skus = lead.recommended_skus.join(",");
-        let extra = json(&lead.extra, 16);
-        // A column of its own, so pipeline sums read an index instead of parsing JSON.
-        let estimated_value = lead
-            .extra
-            .get("estimated_value")
-            .and_then(serde_json::Value::as_f64);
-        // SipHash with fixed keys: stable across runs of one build. A different build may hash
-        // differently, which only costs one full rewrite.
-        let mut h = std::hash::DefaultHasher::new();
-        (
-            &lead.lead_type,
-            &lead.rule,
-            lead.install_base_id,
-            &lead.serial_number,
-            &lead.product_name,
-            &lead.product_family,
-            &lead.account_id,
-            &lead.territory_id,
-        )
-            .hash(&mut h);
-        (
-            &lead.title,
-            &lead.description,
-            &lead.recommended_action,
-            lead.score.to_bits(),
-            &lead.priority,
-            &factors,
-            &reasons,
-            &services,
-            &skus,
-            lead.days_since_eol,
-            &extra,
-            estimated_value.map(f64::to_bits),
-        )
-            .hash(&mut h);
+    /// Encodes the JSON columns of a lead whose [`fingerprint`] is `fingerprint`.
+    pub fn of(lead: &Lead, fingerprint: i64) -> Encoded {
+        let estimated_value = estimated_value(lead);
         Encoded {
-            factors,
-            reasons,
-            services,
-            skus,
-            extra,
+            factors: json(&lead.factors, 640),
+            reasons: json(&lead.reasons, 128),
+            services: json(&lead.recommended_services, 256),
+            skus: lead.recommended_skus.join(","),
+            extra: json(&lead.extra, 16),
             estimated_value,
-            fingerprint: i64::from_ne_bytes(h.finish().to_ne_bytes()),
+            fingerprint,
             keys: index_keys(
                 &lead.lead_type,
                 lead.account_id.as_deref(),
@@ -133,6 +122,64 @@ impl Encoded {
     }
 }
 
+/// `extra.estimated_value`: a column of its own, so pipeline sums read an index instead of
+/// parsing JSON.
+fn estimated_value(lead: &Lead) -> Option<f64> {
+    lead.extra
+        .get("estimated_value")
+        .and_then(serde_json::Value::as_f64)
+}
+
+/// A hash of every column a re-evaluation can change, taken from the lead's fields rather than
+/// its JSON: a worker finds an unchanged lead without encoding it (most leads, after an edit).
+/// SipHash with fixed keys: stable across runs of one build. A different build may hash
+/// differently, which only costs one full rewrite.
+pub fn fingerprint(lead: &Lead) -> i64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (
+        &lead.lead_type,
+        &lead.rule,
+        lead.install_base_id,
+        &lead.serial_number,
+        &lead.product_name,
+        &lead.product_family,
+        &lead.account_id,
+        &lead.territory_id,
+    )
+        .hash(&mut h);
+    (
+        &lead.title,
+        &lead.description,
+        &lead.recommended_action,
+        lead.score.to_bits(),
+        &lead.priority,
+        &lead.reasons,
+        &lead.recommended_skus,
+        lead.days_since_eol,
+    )
+        .hash(&mut h);
+    lead.factors.len().hash(&mut h);
+    for (name, f) in &lead.factors {
+        let bits = (
+            f.value.to_bits(),
+            f.weight.to_bits(),
+            f.contribution.to_bits(),
+        );
+        (name, bits, &f.reasons).hash(&mut h);
+    }
+    lead.recommended_services.len().hash(&mut h);
+    for r in &lead.recommended_services {
+        (&r.service, &r.skus, r.priority, &r.product).hash(&mut h);
+    }
+    // Usually empty; JSON is the one stable form of arbitrary values.
+    if lead.extra.is_empty() {
+        0_u8.hash(&mut h);
+    } else {
+        json(&lead.extra, 64).hash(&mut h);
+    }
+    i64::from_ne_bytes(h.finish().to_ne_bytes())
+}
+
 /// Every stored lead's state by id, as the ledger compares it. `watch` keeps it from one
 /// evaluation to the next (see [`super::Carry`]) instead of reading every lead again.
 pub type LeadStates = FastMap<String, Prior>;
@@ -141,7 +188,7 @@ pub type LeadStates = FastMap<String, Prior>;
 pub fn read_states(conn: &Connection) -> Result<LeadStates> {
     let mut stmt = conn.prepare(
         "SELECT lead_id, active, priority, score, fingerprint, lead_type, account_id,
-         territory_id, product_family, estimated_value FROM leads",
+         territory_id, product_family, estimated_value, rule FROM leads",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -158,7 +205,8 @@ pub fn read_states(conn: &Connection) -> Result<LeadStates> {
                     r.get_ref(8)?.as_str_or_null()?,
                     r.get(9)?,
                 ),
-                seen: false,
+                rule: rule_key(r.get_ref(10)?.as_str()?),
+                seen: AtomicBool::new(false),
             },
         ))
     })?;
@@ -166,15 +214,21 @@ pub fn read_states(conn: &Connection) -> Result<LeadStates> {
 }
 
 /// The writer's state for one evaluation.
-pub struct Ledger {
-    prior: LeadStates,
+pub struct Ledger<'s> {
+    /// Read-only for the evaluation (the workers read it too); what changes is collected in
+    /// `fresh` and applied by [`Settled::apply`].
+    prior: &'s LeadStates,
     /// The table held no lead when the evaluation began.
     was_empty: bool,
-    /// Keep `prior` up to date as leads are written, to hand it to the next evaluation.
+    /// Collect the states of the leads written, to hand them to the next evaluation.
     keep: bool,
+    fresh: Vec<(String, Prior)>,
     /// Hashes of the ids this evaluation inserted (ids already stored are marked in `prior`):
     /// 8 bytes a lead instead of a copy of every id, 60 MB at a million leads.
     inserted: FastSet<u64>,
+    /// A partial evaluation re-runs only these triggers ([`rule_key`]s): every other stored
+    /// lead stands as it is.
+    scope: Option<FastSet<u64>>,
     changes: Option<ChangeBuilder>,
     run_id: i64,
     now: String,
@@ -182,10 +236,18 @@ pub struct Ledger {
     pub writes: [u64; 3],
 }
 
-impl Ledger {
+impl<'s> Ledger<'s> {
     /// Starts from the stored leads' `prior` states; `track` also builds the change report,
-    /// `keep` brings `prior` up to date for the next evaluation.
-    pub fn new(prior: LeadStates, keep: bool, run_id: i64, now: &str, track: bool) -> Ledger {
+    /// `keep` collects the states for the next evaluation. With `scope`, only the leads of those
+    /// triggers are evaluated (see [`Ledger::in_scope`]).
+    pub fn new(
+        prior: &'s LeadStates,
+        keep: bool,
+        run_id: i64,
+        now: &str,
+        track: bool,
+        scope: Option<FastSet<u64>>,
+    ) -> Ledger<'s> {
         let changes = track.then(|| {
             let mut c = ChangeBuilder::default();
             for p in prior.values().filter(|p| p.active) {
@@ -197,7 +259,9 @@ impl Ledger {
             was_empty: prior.is_empty(),
             prior,
             keep,
+            fresh: Vec::new(),
             inserted: FastSet::default(),
+            scope,
             changes,
             run_id,
             now: now.to_string(),
@@ -208,8 +272,8 @@ impl Ledger {
     /// Claims `id` for this evaluation; false when it already holds it (two assets whose ids
     /// collide).
     pub fn claim(&mut self, conn: &Connection, id: &str) -> Result<bool> {
-        if let Some(p) = self.prior.get_mut(id) {
-            return Ok(!std::mem::replace(&mut p.seen, true));
+        if let Some(p) = self.prior.get(id) {
+            return Ok(!p.seen.swap(true, Ordering::Relaxed));
         }
         if self.inserted.insert(Fx::default().hash_one(id)) {
             return Ok(true);
@@ -222,17 +286,30 @@ impl Ledger {
         Ok(!taken)
     }
 
-    /// True when the database held no lead at all.
-    pub fn is_empty(&self) -> bool {
-        self.was_empty
+    /// In a partial evaluation, false when `id` is stored for a trigger outside the scope: which
+    /// of the two would hold the id in a full evaluation depends on the order they are met in,
+    /// so the caller must evaluate everything instead.
+    pub fn in_scope(&self, id: &str) -> bool {
+        match (&self.scope, self.prior.get(id)) {
+            (Some(scope), Some(p)) => scope.contains(&p.rule),
+            _ => true,
+        }
     }
 
-    /// Writes one triggered lead if it is new, reopened or changed.
+    /// True when only some triggers are evaluated.
+    pub fn is_partial(&self) -> bool {
+        self.scope.is_some()
+    }
+
+    /// Writes one triggered lead if it is new, reopened or changed. `enc` is `None` when the
+    /// worker found the lead unchanged under the id it evaluated; it is encoded here if the lead
+    /// needs writing after all.
     pub fn write(
         &mut self,
         conn: &Connection,
         lead: &Lead,
-        enc: &Encoded,
+        fingerprint: i64,
+        enc: Option<Encoded>,
         out: &mut Outcome,
     ) -> Result<()> {
         let prior = self.prior.get(&lead.lead_id);
@@ -247,11 +324,16 @@ impl Ledger {
                 _ => c.added(state(lead)),
             }
         }
+        if prior.is_some_and(|p| p.unchanged(fingerprint)) {
+            self.writes[2] += 1;
+            return Ok(());
+        }
+        let enc = enc.unwrap_or_else(|| Encoded::of(lead, fingerprint));
         match prior {
             None => {
                 self.writes[0] += 1;
                 out.new_leads += 1;
-                insert(conn, lead, enc, self.run_id, &self.now)?;
+                insert(conn, lead, &enc, self.run_id, &self.now)?;
                 // Into an empty table every lead is new: one statement logs them all at the end.
                 if !self.was_empty {
                     event(conn, &lead.lead_id, &self.now, "created", self.run_id)?;
@@ -260,19 +342,18 @@ impl Ledger {
             Some(p) if !p.active => {
                 self.writes[1] += 1;
                 out.reopened += 1;
-                update(conn, lead, enc, self.run_id)?;
+                update(conn, lead, &enc, self.run_id)?;
                 event(conn, &lead.lead_id, &self.now, "reopened", self.run_id)?;
             }
-            Some(p) if p.fingerprint == Some(enc.fingerprint) => self.writes[2] += 1,
             Some(p)
                 if p.priority == lead.priority && p.score == lead.score && p.keys == enc.keys =>
             {
                 self.writes[1] += 1;
-                update_content(conn, lead, enc, self.run_id)?;
+                update_content(conn, lead, &enc, self.run_id)?;
             }
             Some(p) => {
                 self.writes[1] += 1;
-                update(conn, lead, enc, self.run_id)?;
+                update(conn, lead, &enc, self.run_id)?;
                 // The digest reports priority moves; the event reuses the from/to columns.
                 if p.priority != lead.priority {
                     conn.prepare_cached(
@@ -290,55 +371,55 @@ impl Ledger {
             }
         }
         if self.keep {
-            self.remember(lead, enc);
-        }
-        Ok(())
-    }
-
-    /// Records what was just written as the lead's state.
-    fn remember(&mut self, lead: &Lead, enc: &Encoded) {
-        if let Some(p) = self.prior.get_mut(&lead.lead_id) {
-            if p.priority != lead.priority {
-                p.priority.clone_from(&lead.priority);
-            }
-            (p.active, p.score, p.fingerprint, p.keys) =
-                (true, lead.score, Some(enc.fingerprint), enc.keys);
-        } else {
             let p = Prior {
                 active: true,
                 priority: lead.priority.clone(),
                 score: lead.score,
                 fingerprint: Some(enc.fingerprint),
                 keys: enc.keys,
-                seen: true,
+                rule: rule_key(&lead.rule),
+                seen: AtomicBool::new(false),
             };
-            self.prior.insert(lead.lead_id.clone(), p);
+            self.fresh.push((lead.lead_id.clone(), p));
         }
+        Ok(())
     }
 
     /// Marks active leads this evaluation did not trigger as inactive (they keep their status and
     /// history) and returns how many, with the change report if one was asked for and, when
-    /// kept, every lead's state after the evaluation.
+    /// kept, what changed in the states. In a partial evaluation, the active leads of the
+    /// triggers outside the scope stand: they count as triggered.
     pub fn close_untriggered(self, conn: &Connection) -> Result<Settled> {
         let Ledger {
-            mut prior,
+            prior,
             was_empty,
             keep,
+            fresh,
             mut changes,
-            inserted: _,
+            scope,
             run_id,
             now,
             writes,
+            inserted: _,
         } = self;
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
             let [inserted, updated, unchanged] = writes;
             eprintln!("leads: {inserted} inserted, {updated} updated, {unchanged} unchanged");
         }
-        let mut gone: Vec<String> = prior
-            .iter()
-            .filter(|(_, p)| p.active && !p.seen)
-            .map(|(id, _)| id.clone())
-            .collect();
+        let mut gone = Vec::new();
+        let mut kept = 0;
+        for (id, p) in prior.iter().filter(|(_, p)| p.active) {
+            if scope.as_ref().is_none_or(|s| s.contains(&p.rule)) {
+                if !p.seen.load(Ordering::Relaxed) {
+                    gone.push(id.clone());
+                }
+            } else {
+                kept += 1;
+                if let Some(c) = &mut changes {
+                    c.count_after(&p.priority);
+                }
+            }
+        }
         gone.sort();
         if was_empty {
             conn.execute(
@@ -362,21 +443,11 @@ impl Ledger {
             )?
             .execute(params![id, now, run_id])?;
         }
-        let states = keep.then(|| {
-            for id in &gone {
-                if let Some(p) = prior.get_mut(id) {
-                    p.active = false;
-                }
-            }
-            for p in prior.values_mut() {
-                p.seen = false;
-            }
-            prior
-        });
         Ok(Settled {
             closed: gone.len(),
+            kept,
             changes: changes.map(ChangeBuilder::finish),
-            states,
+            update: keep.then_some(StateUpdate { fresh, gone }),
         })
     }
 }
@@ -385,10 +456,56 @@ impl Ledger {
 pub struct Settled {
     /// Leads closed.
     pub closed: usize,
+    /// Active leads outside a partial evaluation's scope: triggered as before.
+    pub kept: usize,
     /// The change report, when tracked.
     pub changes: Option<super::diff::ChangeReport>,
-    /// Every lead's state after the evaluation, when kept.
-    pub states: Option<LeadStates>,
+    /// What changed in the states, when kept.
+    update: Option<StateUpdate>,
+}
+
+struct StateUpdate {
+    fresh: Vec<(String, Prior)>,
+    gone: Vec<String>,
+}
+
+impl Settled {
+    /// Brings `states` up to date with what the evaluation wrote; `None` unless the ledger kept
+    /// its changes.
+    pub fn apply(&mut self, mut states: LeadStates) -> Option<LeadStates> {
+        let StateUpdate { fresh, gone } = self.update.take()?;
+        unsee(&states);
+        for id in &gone {
+            if let Some(p) = states.get_mut(id) {
+                p.active = false;
+            }
+        }
+        states.extend(fresh);
+        Some(states)
+    }
+}
+
+/// True when re-running only the triggers in `scope` can give every lead a full evaluation
+/// would. Not so when a lead outside the scope holds a long id (its short one was taken when it
+/// was written) and the holder of its short id is not a standing lead outside the scope: a full
+/// evaluation could give the short id back, which a partial one never revisits.
+pub fn settles_alone(states: &LeadStates, scope: &FastSet<u64>) -> bool {
+    let standing = |p: &Prior| p.active && !scope.contains(&p.rule);
+    states
+        .iter()
+        .filter(|(id, p)| id.len() > super::lead::SHORT_ID && standing(p))
+        .all(|(id, _)| {
+            id.get(..super::lead::SHORT_ID)
+                .and_then(|short| states.get(short))
+                .is_some_and(standing)
+        })
+}
+
+/// Forgets which leads an abandoned evaluation marked as seen.
+pub fn unsee(states: &LeadStates) {
+    for p in states.values() {
+        p.seen.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Drops the secondary indexes of the (empty) `leads` table and returns the statements that
@@ -533,7 +650,8 @@ mod tests {
         let conn = &store.conn;
         lead_row(conn, "OLD1", true);
         lead_row(conn, "OLD2", true);
-        let mut ledger = Ledger::new(read_states(conn).unwrap(), false, 2, "now", false);
+        let states = read_states(conn).unwrap();
+        let mut ledger = Ledger::new(&states, false, 2, "now", false, None);
         // Stored before: marked in `prior`.
         assert!(ledger.claim(conn, "OLD1").unwrap());
         assert!(!ledger.claim(conn, "OLD1").unwrap());
@@ -585,10 +703,18 @@ mod tests {
 
     /// Writes `l` as evaluation `run` would; returns [inserted, updated, unchanged].
     fn write(conn: &Connection, run: i64, l: &Lead) -> [u64; 3] {
-        let mut ledger = Ledger::new(read_states(conn).unwrap(), false, run, "now", false);
+        let states = read_states(conn).unwrap();
+        let mut ledger = Ledger::new(&states, false, run, "now", false, None);
         assert!(ledger.claim(conn, &l.lead_id).unwrap());
+        let fp = fingerprint(l);
         ledger
-            .write(conn, l, &Encoded::of(l), &mut Outcome::default())
+            .write(
+                conn,
+                l,
+                fp,
+                Some(Encoded::of(l, fp)),
+                &mut Outcome::default(),
+            )
             .unwrap();
         ledger.writes
     }

@@ -18,7 +18,7 @@ use rusqlite::{Connection, params};
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::fxhash::{FastMap, Fx};
+use crate::fxhash::{FastMap, FastSet, Fx};
 use crate::recommend::{self, Catalog};
 use crate::rules::{EvalContext, RuleSet};
 use context::{Accounts, ItemRow, StoredDerived, int_field, str_field};
@@ -80,6 +80,9 @@ pub struct Outcome {
     /// What changed against the leads before this evaluation, when asked for.
     #[serde(skip)]
     pub changes: Option<diff::ChangeReport>,
+    /// The triggers (file stems) a partial re-evaluation ran; `None` when every rule ran.
+    #[serde(skip)]
+    pub only_triggers: Option<Vec<String>>,
 }
 
 /// What `watch` keeps from one evaluation for the next: every lead's state and the accounts'
@@ -93,6 +96,10 @@ pub struct Carry {
     states: Option<ledger::LeadStates>,
     /// Dropped by the pipeline when the accounts may have changed (ingest, rebuild).
     pub accounts: Option<std::sync::Arc<Accounts>>,
+    /// What the carried leads were evaluated from. While the data stands, an edit to triggers
+    /// alone re-runs only those triggers. Dropped by the pipeline when anything was ingested or
+    /// the accounts were rebuilt.
+    pub basis: Option<crate::rules::Basis>,
 }
 
 impl Carry {
@@ -109,8 +116,23 @@ struct Derived {
     changed: bool,
 }
 
-/// One evaluated item: its derived fields and encoded leads, or the rule error it hit.
-type ItemResult = Result<(Derived, Vec<(Lead, ledger::Encoded)>)>;
+/// One evaluated lead: its fingerprint and, unless the worker found it unchanged, its encoded
+/// columns.
+struct Evaluated {
+    lead: Lead,
+    fingerprint: i64,
+    enc: Option<ledger::Encoded>,
+}
+
+/// One evaluated item: its derived fields and leads, or the rule error it hit.
+type ItemResult = Result<(Derived, Vec<Evaluated>)>;
+
+/// How far a pass over the items got.
+enum Pass {
+    Done,
+    /// A partial evaluation met a lead id it cannot settle alone (see [`ledger::Ledger::in_scope`]).
+    Abandoned,
+}
 
 /// Rounds to 6 decimals so contributions add up to the total whatever the summation order.
 fn round6(x: f64) -> f64 {
@@ -135,6 +157,12 @@ impl Evaluator<'_> {
     /// Evaluates every item; `progress` is told how many items are done so far. `carried` is
     /// what the previous evaluation kept (empty unless `watch`); with `keep`, the result
     /// includes what the next one can reuse.
+    ///
+    /// When only triggers changed since the carried evaluation, only those run. `None` means
+    /// such a partial evaluation met a lead id it could not settle alone and stopped after
+    /// writing part of its results: the caller must roll the transaction back and evaluate
+    /// again without the carried state. (A savepoint would spare that, but journals every page
+    /// the evaluation touches, for a case that needs two assets' ids to collide.)
     pub fn run(
         &self,
         conn: &Connection,
@@ -142,70 +170,74 @@ impl Evaluator<'_> {
         progress: &dyn Fn(u64),
         carried: Carry,
         keep: bool,
-    ) -> Result<(Outcome, Carry)> {
+    ) -> Result<Option<(Outcome, Carry)>> {
         let setup = std::time::Instant::now();
+        let basis = self.rules.basis(self.cfg);
+        // Only triggers changed since the carried evaluation, on the same data: re-run those.
+        let partial = match (&carried.basis, &carried.states) {
+            (Some(old), Some(_)) if self.make_leads => basis.changed_triggers(old),
+            _ => None,
+        };
         let accounts = match carried.accounts {
             Some(a) => a,
             None => std::sync::Arc::new(context::read_accounts(conn)?),
         };
         let catalog = Catalog::read(conn, self.cfg)?;
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let mut out = Outcome::default();
         let states = match carried.states {
             Some(s) => s,
             None => ledger::read_states(conn)?,
         };
-        let mut ledger = ledger::Ledger::new(states, keep, run_id, &now, self.track_changes);
         let setup_secs = setup.elapsed().as_secs_f64();
-        let deferred = if self.make_leads && ledger.is_empty() {
+        let deferred = if self.make_leads && states.is_empty() {
             ledger::defer_indexes(conn)?
         } else {
             Vec::new()
         };
-        let mut after = 0;
-        let cache = RecommendCache::default();
-        let mut pending: Option<Vec<ItemResult>> = None;
-        // Where the time goes, for `ONELEAD_TIMINGS`: the two sides of the overlap.
-        let (mut eval_secs, mut write_secs) = (0.0_f64, 0.0_f64);
-        // Evaluating chunk k+1 (both cores, through rayon) overlaps writing chunk k (this
-        // thread, which owns the connection): writing is a third of the work and otherwise
-        // left the workers idle. Chunks are still written in row order, so the first error
-        // in row order is the one reported and the output never depends on thread timing.
-        loop {
-            let rows = context::read_items(conn, after, CHUNK)?;
-            let Some(last) = rows.last() else { break };
-            after = last.id;
-            let (written, results) = std::thread::scope(|s| {
-                let worker = s.spawn(|| {
-                    let t = std::time::Instant::now();
-                    let r = rows
-                        .par_iter()
-                        .map(|row| self.evaluate_item(row, &accounts, &catalog, &cache))
-                        .collect::<Vec<_>>();
-                    (r, t.elapsed().as_secs_f64())
-                });
-                let t = std::time::Instant::now();
-                let written = pending
-                    .take()
-                    .map_or(Ok(()), |p| write_chunk(conn, p, &mut ledger, &mut out));
-                write_secs += t.elapsed().as_secs_f64();
-                (written, worker.join())
-            });
-            written?;
-            let (results, secs) = results.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            eval_secs += secs;
-            pending = Some(results);
-            out.items += rows.len();
-            progress(out.items as u64);
+        let ctx = PassContext {
+            as_of: context::AsOf::new(self.as_of),
+            accounts: &accounts,
+            catalog: &catalog,
+            states: &states,
+        };
+        let scope: Option<FastSet<u64>> = partial
+            .as_ref()
+            .map(|s| s.iter().map(|r| ledger::rule_key(r)).collect())
+            .filter(|scope| ledger::settles_alone(&states, scope));
+        let partial = partial.filter(|_| scope.is_some());
+        let mut out = Outcome::default();
+        let mut ledger =
+            ledger::Ledger::new(&states, keep, run_id, &now, self.track_changes, scope);
+        let (pass, (eval_secs, mut write_secs)) = self.pass(
+            conn,
+            &ctx,
+            &mut ledger,
+            &mut out,
+            partial.as_deref(),
+            progress,
+        )?;
+        if let Pass::Abandoned = pass {
+            return Ok(None);
         }
+        if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+            let what = partial
+                .as_ref()
+                .map_or_else(|| "all".into(), |s| s.join(","));
+            eprintln!("timing: evaluate-triggers {what}");
+        }
+        out.only_triggers = partial;
         let t = std::time::Instant::now();
-        if let Some(p) = pending {
-            write_chunk(conn, p, &mut ledger, &mut out)?;
-        }
-        let mut states = None;
-        if self.make_leads {
-            let closed = ledger.close_untriggered(conn)?;
-            (out.closed, out.changes, states) = (closed.closed, closed.changes, closed.states);
+        let settled = if self.make_leads {
+            Some(ledger.close_untriggered(conn)?)
+        } else {
+            None
+        };
+        let mut next_states = None;
+        if let Some(mut settled) = settled {
+            out.closed = settled.closed;
+            out.leads += settled.kept;
+            out.changes = settled.changes.take();
+            next_states = settled.apply(states);
         }
         let closed_secs = t.elapsed().as_secs_f64();
         if !deferred.is_empty() {
@@ -228,26 +260,86 @@ impl Evaluator<'_> {
         }
         let next = Carry {
             version: 0,
-            states,
+            basis: next_states.is_some().then_some(basis),
+            states: next_states,
             accounts: keep.then_some(accounts),
         };
-        Ok((out, next))
+        Ok(Some((out, next)))
+    }
+
+    /// Evaluates every item (with `only`, only those triggers) and writes the results through
+    /// `ledger`; returns how far it got with the seconds spent evaluating and writing.
+    fn pass(
+        &self,
+        conn: &Connection,
+        cx: &PassContext<'_>,
+        ledger: &mut ledger::Ledger<'_>,
+        out: &mut Outcome,
+        only: Option<&[String]>,
+        progress: &dyn Fn(u64),
+    ) -> Result<(Pass, (f64, f64))> {
+        let mut after = 0;
+        let cache = RecommendCache::default();
+        let mut pending: Option<Vec<ItemResult>> = None;
+        // Where the time goes, for `ONELEAD_TIMINGS`: the two sides of the overlap.
+        let (mut eval_secs, mut write_secs) = (0.0_f64, 0.0_f64);
+        // Evaluating chunk k+1 (both cores, through rayon) overlaps writing chunk k (this
+        // thread, which owns the connection): writing is a third of the work and otherwise
+        // left the workers idle. Chunks are still written in row order, so the first error
+        // in row order is the one reported and the output never depends on thread timing.
+        loop {
+            let rows = context::read_items(conn, after, CHUNK)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let (written, results) = std::thread::scope(|s| {
+                let worker = s.spawn(|| {
+                    let t = std::time::Instant::now();
+                    let r = rows
+                        .par_iter()
+                        .map(|row| self.evaluate_item(row, cx, &cache, only))
+                        .collect::<Vec<_>>();
+                    (r, t.elapsed().as_secs_f64())
+                });
+                let t = std::time::Instant::now();
+                let written = pending
+                    .take()
+                    .map_or(Ok(Pass::Done), |p| write_chunk(conn, p, ledger, out));
+                write_secs += t.elapsed().as_secs_f64();
+                (written, worker.join())
+            });
+            let (results, secs) = results.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if let Pass::Abandoned = written? {
+                return Ok((Pass::Abandoned, (eval_secs, write_secs)));
+            }
+            eval_secs += secs;
+            pending = Some(results);
+            out.items += rows.len();
+            progress(out.items as u64);
+        }
+        let t = std::time::Instant::now();
+        let pass = match pending {
+            Some(p) => write_chunk(conn, p, ledger, out)?,
+            None => Pass::Done,
+        };
+        write_secs += t.elapsed().as_secs_f64();
+        Ok((pass, (eval_secs, write_secs)))
     }
 
     fn evaluate_item(
         &self,
         row: &ItemRow,
-        accounts: &Accounts,
-        catalog: &Catalog,
+        cx: &PassContext<'_>,
         cache: &RecommendCache,
-    ) -> Result<(Derived, Vec<(Lead, ledger::Encoded)>)> {
+        only: Option<&[String]>,
+    ) -> Result<(Derived, Vec<Evaluated>)> {
+        let (accounts, catalog) = (cx.accounts, cx.catalog);
         let serial = row.text("serial_number").unwrap_or("");
         let ctx = EvalContext {
             table: "install_base",
             row: row.source_row,
             key: serial,
         };
-        let mut item = context::item_map(row, self.as_of);
+        let mut item = context::item_map_at(row, &cx.as_of);
         self.rules.classify(&mut item, &ctx)?;
         let fields = StoredDerived {
             days_since_eol: int_field(&item, "days_since_eol"),
@@ -267,7 +359,7 @@ impl Evaluator<'_> {
         // Shared once per item: the ~10 rule calls below each copy a pointer, not the map.
         let item = crate::rules::share(item);
         let mut leads = Vec::new();
-        for hit in self.rules.triggers_shared(&item, account, &ctx)? {
+        for hit in self.rules.triggers_shared(&item, account, &ctx, only)? {
             let mut lead_map = Map::new();
             lead_map.insert("lead_type".into(), hit.lead_type.clone().into());
             lead_map.insert("title".into(), hit.title.clone().into());
@@ -332,7 +424,7 @@ impl Evaluator<'_> {
             };
             let key = asset_key(row.text("serial_number"), row.id);
             let lead = Lead {
-                lead_id: lead::lead_id(&key, &hit.lead_type, 8),
+                lead_id: lead::lead_id(&key, &hit.lead_type, lead::SHORT_ID),
                 priority: self.cfg.priority_thresholds.priority(score).to_string(),
                 score,
                 factors,
@@ -360,8 +452,17 @@ impl Evaluator<'_> {
                 created_at: String::new(),
                 updated_at: String::new(),
             };
-            let enc = ledger::Encoded::of(&lead);
-            leads.push((lead, enc));
+            // Most leads of a re-evaluation are as stored: those are not encoded at all.
+            let fingerprint = ledger::fingerprint(&lead);
+            let enc = match cx.states.get(&lead.lead_id) {
+                Some(p) if p.unchanged(fingerprint) => None,
+                _ => Some(ledger::Encoded::of(&lead, fingerprint)),
+            };
+            leads.push(Evaluated {
+                lead,
+                fingerprint,
+                enc,
+            });
         }
         Ok((derived, leads))
     }
@@ -385,30 +486,52 @@ fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
     Ok(built?)
 }
 
-/// Writes one evaluated chunk in row order: derived fields, then each lead.
+/// What every pass of one evaluation shares with the workers.
+struct PassContext<'a> {
+    as_of: context::AsOf,
+    accounts: &'a Accounts,
+    catalog: &'a Catalog,
+    states: &'a ledger::LeadStates,
+}
+
+/// Writes one evaluated chunk: derived fields, then the leads. Ids are claimed in row order, so
+/// which of two colliding assets keeps the short id never depends on anything else; the leads
+/// are then written grouped by trigger, so that one trigger's rows share pages: an edit to one
+/// trigger then rewrites the pages of its leads, not nearly every page of the table.
 fn write_chunk(
     conn: &Connection,
     results: Vec<ItemResult>,
     ledger: &mut ledger::Ledger,
     out: &mut Outcome,
-) -> Result<()> {
+) -> Result<Pass> {
+    let mut batch = Vec::with_capacity(results.len() * 2);
     for r in results {
         let (derived, leads) = r?;
         if derived.changed {
             write_derived(conn, &derived)?;
         }
-        for (mut lead, enc) in leads {
-            if !ledger.claim(conn, &lead.lead_id)? {
-                // Two assets hashed to the same short id: the later one gets a longer id.
-                let key = asset_key(lead.serial_number.as_deref(), lead.install_base_id);
-                lead.lead_id = lead::lead_id(&key, &lead.lead_type, 13);
-                ledger.claim(conn, &lead.lead_id)?;
+        for mut e in leads {
+            if !ledger.in_scope(&e.lead.lead_id) {
+                return Ok(Pass::Abandoned);
             }
-            ledger.write(conn, &lead, &enc, out)?;
-            out.leads += 1;
+            if !ledger.claim(conn, &e.lead.lead_id)? {
+                if ledger.is_partial() {
+                    return Ok(Pass::Abandoned);
+                }
+                // Two assets hashed to the same short id: the later one gets a longer id.
+                let key = asset_key(e.lead.serial_number.as_deref(), e.lead.install_base_id);
+                e.lead.lead_id = lead::lead_id(&key, &e.lead.lead_type, lead::LONG_ID);
+                ledger.claim(conn, &e.lead.lead_id)?;
+            }
+            batch.push(e);
         }
     }
-    Ok(())
+    batch.sort_by(|a, b| a.lead.rule.cmp(&b.lead.rule));
+    for e in batch {
+        ledger.write(conn, &e.lead, e.fingerprint, e.enc, out)?;
+        out.leads += 1;
+    }
+    Ok(Pass::Done)
 }
 
 /// The identity of an asset across runs: its serial number, or its row when it has none.
