@@ -296,6 +296,11 @@ impl<'s> Ledger<'s> {
         }
     }
 
+    /// True when `id` was stored before this evaluation.
+    pub fn is_stored(&self, id: &str) -> bool {
+        self.prior.contains_key(id)
+    }
+
     /// True when only some triggers are evaluated.
     pub fn is_partial(&self) -> bool {
         self.scope.is_some()
