@@ -25,18 +25,30 @@ wait_for() { # wait_for PATTERN COUNT: until the log holds COUNT lines matching 
 
 wait_for "^watching" 1
 sleep 1
-measure() { # measure LABEL SED-EXPR FILE: apply the edit, time until the next report
+once() { # once SED-EXPR FILE: apply the edit, print the seconds until the next report
   local n; n=$(grep -c "leads from" watch.log)
   local t0; t0=$(date +%s.%N)
-  sed -i "$2" "$3"
+  sed -i "$1" "$2"
   wait_for "leads from" $((n + 1))
-  local t1; t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" -v l="$1" 'BEGIN { printf "%-40s %6.3f s\n", l, b - a }'
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'
   sleep 1
 }
+# measure LABEL SED-FORWARD SED-BACK FILE: the edit and its undo, three times each (a shared
+# machine's timings wander by a third); prints every figure and the median.
+measure() {
+  local times=() i
+  for i in 1 2 3; do
+    times+=("$(once "$2" "$4")")
+    times+=("$(once "$3" "$4")")
+  done
+  local median; median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (v[3] + v[4]) / 2 }')
+  printf '%-36s median %6.3f s   (%s)\n' "$1" "$median" "${times[*]}"
+}
 echo "watch latency on $rows install-base rows (save → printed report, includes the 150 ms debounce):"
-measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' config/onelead.yaml
-measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' rules/triggers/hardware_refresh.rhai
+measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' \
+  's/urgency: 0.45/urgency: 0.35/; s/value: 0.20/value: 0.30/' config/onelead.yaml
+measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' \
+  's/Plan a hardware refresh/Schedule a hardware refresh/' rules/triggers/hardware_refresh.rhai
 # Where each rerun's time went (ONELEAD_TIMINGS): the stages of every evaluation, in order.
 echo "stages per evaluation (first run, then each change):"
 grep -E '^timing: |^leads: |changed ──' watch.log | sed 's/^/  /'
