@@ -564,6 +564,28 @@ mod tests {
                 None,
             ),
             (Box::new(|| {}), Some(vec![])),
+            (
+                // A classify rule returning a field that is not stored: partial evaluations
+                // must run the classify rules again rather than rebuild their results.
+                Box::new(|| {
+                    std::fs::write(
+                        rules.join("classify/segment.rhai"),
+                        "fn classify(item, cfg) { #{ segment: `seg-${item.risk_level}` } }",
+                    )
+                    .unwrap();
+                }),
+                None,
+            ),
+            (
+                Box::new(|| {
+                    edit(
+                        "hardware_refresh.rhai",
+                        "Plan a",
+                        "For ${item.segment}: plan a",
+                    );
+                }),
+                Some(vec!["hardware_refresh"]),
+            ),
         ];
         for (n, (change, expect)) in steps.iter().enumerate() {
             change();

@@ -307,6 +307,18 @@ impl RuleSet {
     /// Runs every classify rule in order, merging the fields each returns into `item` (later rules
     /// see earlier results); `()` changes nothing.
     pub fn classify(&self, item: &mut rhai::Map, ctx: &EvalContext) -> Result<()> {
+        self.classify_into(item, ctx, &[]).map(|_| ())
+    }
+
+    /// [`RuleSet::classify`], telling whether every field the rules returned is one of `plain`
+    /// and a string: the caller can then rebuild the result from those fields alone.
+    pub fn classify_into(
+        &self,
+        item: &mut rhai::Map,
+        ctx: &EvalContext,
+        plain: &[&str],
+    ) -> Result<bool> {
+        let mut only_plain = true;
         for (rule, memo) in self.memoised(RuleKind::Classify) {
             let keys = [
                 memo::Arg::Map(item),
@@ -331,9 +343,12 @@ impl RuleSet {
                 );
                 return Err(Self::contract(rule, "classify", &msg, ctx));
             };
+            only_plain &= fields
+                .iter()
+                .all(|(k, v)| v.is_string() && plain.contains(&k.as_str()));
             item.extend(fields);
         }
-        Ok(())
+        Ok(only_plain)
     }
 
     /// Runs every trigger, in path order, and returns those that fired.

@@ -106,7 +106,7 @@ pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Ite
 
 /// The `item` map for one row, with day counts against `as_of`.
 pub fn item_map(row: &ItemRow, as_of: NaiveDate) -> Map {
-    item_map_at(row, &AsOf::new(as_of))
+    item_map_at(row, &AsOf::new(as_of), false)
 }
 
 /// The as-of date with its text, made once per evaluation rather than once per item.
@@ -130,20 +130,100 @@ impl AsOf {
     }
 }
 
-/// [`item_map`] with the as-of text made already.
-pub fn item_map_at(row: &ItemRow, as_of: &AsOf) -> Map {
-    // Gathered, then built in one go: a map from a list is one bulk build, where two dozen
-    // inserts each search and split nodes.
-    let mut fields: Vec<(rhai::Identifier, Dynamic)> =
-        Vec::with_capacity(TEXT_FIELDS.len() + DATE_FIELDS.len() + 7);
-    fields.push(("id".into(), Dynamic::from(row.id)));
-    for (f, v) in TEXT_FIELDS.iter().zip(&row.text) {
-        let v = v.clone().map_or_else(|| "".into(), Dynamic::from);
-        fields.push(((*f).into(), v));
+/// The fields classify rules return, stored with each row (see [`StoredDerived`]).
+pub const CLASSIFIED: &[&str] = &["product_family", "risk_level"];
+
+/// How many fields [`item_map`] makes.
+const ITEM_LEN: usize = 1 + TEXT_FIELDS.len() + DATE_FIELDS.len() + 6;
+
+/// The item fields in the order [`item_values`] makes them.
+fn item_names() -> [&'static str; ITEM_LEN] {
+    let mut names = [""; ITEM_LEN];
+    let tail = [
+        "eol_placeholder",
+        "days_since_eol",
+        "days_since_expiry",
+        "as_of",
+        "product_family",
+        "risk_level",
+    ];
+    for (slot, name) in names.iter_mut().zip(
+        std::iter::once("id")
+            .chain(TEXT_FIELDS.iter().copied())
+            .chain(DATE_FIELDS.iter().copied())
+            .chain(tail),
+    ) {
+        *slot = name;
+    }
+    names
+}
+
+/// For each field in key order (a map's order), where [`item_values`] puts its value.
+fn key_order() -> &'static [usize; ITEM_LEN] {
+    static ORDER: std::sync::OnceLock<[usize; ITEM_LEN]> = std::sync::OnceLock::new();
+    ORDER.get_or_init(|| {
+        let names = item_names();
+        let mut order: [usize; ITEM_LEN] = std::array::from_fn(|i| i);
+        order.sort_by_key(|&i| names[i]);
+        order
+    })
+}
+
+thread_local! {
+    /// A finished item's map, whose nodes and keys the next item on this thread reuses: building
+    /// two dozen entries afresh was the largest part of a partial re-evaluation.
+    static SPARE: std::cell::RefCell<Option<Map>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Hands an item's map back for reuse (see [`item_map_at`]); a map someone else still holds
+/// is left to them.
+pub fn recycle(item: Dynamic) {
+    if let Some(m) = item
+        .try_cast_result::<Map>()
+        .ok()
+        .filter(|m| m.len() == ITEM_LEN)
+    {
+        let _ = SPARE.try_with(|s| s.replace(Some(m)));
+    }
+}
+
+/// [`item_map`] with the as-of text made already. With `classified`, the fields of
+/// [`CLASSIFIED`] hold the row's stored values instead of `""`: what the classify rules gave
+/// when they return only those fields, as strings.
+pub fn item_map_at(row: &ItemRow, as_of: &AsOf, classified: bool) -> Map {
+    let mut values = item_values(row, as_of, classified);
+    // A recycled map has exactly these keys (nothing adds or removes one while rules run, and
+    // only maps of this length come back): new values go in place, in key order.
+    let spare = SPARE.try_with(std::cell::RefCell::take).ok().flatten();
+    if let Some(mut m) = spare.filter(|m| m.len() == ITEM_LEN) {
+        for ((_, v), &i) in m.iter_mut().zip(key_order()) {
+            *v = std::mem::take(&mut values[i]);
+        }
+        return m;
+    }
+    item_names()
+        .into_iter()
+        .map(rhai::Identifier::from)
+        .zip(values)
+        .collect()
+}
+
+/// The values of an item's fields, in [`item_names`] order.
+fn item_values(row: &ItemRow, as_of: &AsOf, classified: bool) -> [Dynamic; ITEM_LEN] {
+    let mut values: [Dynamic; ITEM_LEN] = std::array::from_fn(|_| Dynamic::UNIT);
+    let mut slots = values.iter_mut();
+    let mut put = |v: Dynamic| {
+        if let Some(slot) = slots.next() {
+            *slot = v;
+        }
+    };
+    put(Dynamic::from(row.id));
+    for v in &row.text {
+        put(v.clone().map_or_else(|| "".into(), Dynamic::from));
     }
     let mut placeholder = false;
-    let mut parsed = Vec::with_capacity(DATE_FIELDS.len());
-    for (f, v) in DATE_FIELDS.iter().zip(&row.dates) {
+    let mut parsed = [None; DATE_FIELDS.len()];
+    for ((f, v), p) in DATE_FIELDS.iter().zip(&row.dates).zip(&mut parsed) {
         let d = v.as_deref().and_then(days::parse);
         let real = d.filter(|d| !days::is_placeholder(*d));
         if *f == "eol_date" && d.is_some() && real.is_none() {
@@ -154,18 +234,22 @@ pub fn item_map_at(row: &ItemRow, as_of: &AsOf) -> Map {
             Some(s) if days::canonical(s).is_some() => Dynamic::from(s.clone()),
             _ => d.format("%Y-%m-%d").to_string().into(),
         };
-        fields.push(((*f).into(), real.map_or(Dynamic::UNIT, text)));
-        parsed.push(d);
+        put(real.map_or(Dynamic::UNIT, text));
+        *p = d;
     }
-    fields.push(("eol_placeholder".into(), placeholder.into()));
+    put(placeholder.into());
     let dyn_days =
         |d: Option<NaiveDate>| days::days_since(d, as_of.date).map_or(Dynamic::UNIT, Dynamic::from);
-    fields.push(("days_since_eol".into(), dyn_days(parsed[0])));
-    fields.push(("days_since_expiry".into(), dyn_days(parsed[3])));
-    fields.push(("as_of".into(), as_of.text.clone().into()));
-    fields.push(("product_family".into(), "".into()));
-    fields.push(("risk_level".into(), "".into()));
-    fields.into_iter().collect()
+    put(dyn_days(parsed[0]));
+    put(dyn_days(parsed[3]));
+    put(as_of.text.clone().into());
+    let stored = |v: &Option<String>| match v {
+        Some(s) if classified => s.as_str().into(),
+        _ => Dynamic::from(""),
+    };
+    put(stored(&row.stored.product_family));
+    put(stored(&row.stored.risk_level));
+    values
 }
 
 /// Day count of a map field, if it is an integer.

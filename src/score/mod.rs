@@ -100,6 +100,9 @@ pub struct Carry {
     /// alone re-runs only those triggers. Dropped by the pipeline when anything was ingested or
     /// the accounts were rebuilt.
     pub basis: Option<crate::rules::Basis>,
+    /// The classify rules returned only the fields stored with each row, as strings, so a
+    /// partial evaluation takes those instead of running them.
+    pub plain_classify: bool,
 }
 
 impl Carry {
@@ -172,6 +175,7 @@ impl Evaluator<'_> {
         keep: bool,
     ) -> Result<Option<(Outcome, Carry)>> {
         let setup = std::time::Instant::now();
+        let plain_classify = carried.plain_classify;
         let basis = self.rules.basis(self.cfg);
         // Only triggers changed since the carried evaluation, on the same data: re-run those.
         let partial = match (&carried.basis, &carried.states) {
@@ -196,6 +200,8 @@ impl Evaluator<'_> {
         };
         let ctx = PassContext {
             as_of: context::AsOf::new(self.as_of),
+            classified: partial.is_some() && plain_classify,
+            plain: std::sync::atomic::AtomicBool::new(true),
             accounts: &accounts,
             catalog: &catalog,
             states: &states,
@@ -232,6 +238,8 @@ impl Evaluator<'_> {
         } else {
             None
         };
+        let plain_classify = ctx.plain.load(std::sync::atomic::Ordering::Relaxed);
+        drop(ctx);
         let mut next_states = None;
         if let Some(mut settled) = settled {
             out.closed = settled.closed;
@@ -260,6 +268,7 @@ impl Evaluator<'_> {
         }
         let next = Carry {
             version: 0,
+            plain_classify,
             basis: next_states.is_some().then_some(basis),
             states: next_states,
             accounts: keep.then_some(accounts),
@@ -344,13 +353,22 @@ impl Evaluator<'_> {
             row: row.source_row,
             key: serial,
         };
-        let mut item = context::item_map_at(row, &cx.as_of);
-        self.rules.classify(&mut item, &ctx)?;
-        let fields = StoredDerived {
-            days_since_eol: int_field(&item, "days_since_eol"),
-            days_since_expiry: int_field(&item, "days_since_expiry"),
-            risk_level: str_field(&item, "risk_level"),
-            product_family: str_field(&item, "product_family"),
+        let mut item = context::item_map_at(row, &cx.as_of, cx.classified);
+        let fields = if cx.classified {
+            row.stored.clone()
+        } else {
+            if !self
+                .rules
+                .classify_into(&mut item, &ctx, context::CLASSIFIED)?
+            {
+                cx.plain.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
+            StoredDerived {
+                days_since_eol: int_field(&item, "days_since_eol"),
+                days_since_expiry: int_field(&item, "days_since_expiry"),
+                risk_level: str_field(&item, "risk_level"),
+                product_family: str_field(&item, "product_family"),
+            }
         };
         let derived = Derived {
             id: row.id,
@@ -469,6 +487,7 @@ impl Evaluator<'_> {
                 enc,
             });
         }
+        context::recycle(item);
         Ok((derived, leads))
     }
 }
@@ -494,6 +513,12 @@ fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
 /// What every pass of one evaluation shares with the workers.
 struct PassContext<'a> {
     as_of: context::AsOf,
+    /// Take the classify results stored with each row instead of running the rules: a partial
+    /// evaluation, whose data and classify rules are those the stored results came from, when
+    /// those rules return only what is stored (see [`Carry::plain_classify`]).
+    classified: bool,
+    /// Cleared when a classify rule returns more than what is stored.
+    plain: std::sync::atomic::AtomicBool,
     accounts: &'a Accounts,
     catalog: &'a Catalog,
     states: &'a ledger::LeadStates,
