@@ -44,7 +44,7 @@ measure() {
   local median; median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (v[3] + v[4]) / 2 }')
   printf '%-36s median %6.3f s   (%s)\n' "$1" "$median" "${times[*]}"
 }
-echo "watch latency on $rows install-base rows (save → printed report, includes the 150 ms debounce):"
+echo "watch latency on $rows install-base rows (save → printed report, includes the 100 ms debounce):"
 measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' \
   's/urgency: 0.45/urgency: 0.35/; s/value: 0.20/value: 0.30/' config/onelead.yaml
 measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' \

@@ -25,7 +25,7 @@ use crate::store::query;
 /// save (temp file, write, rename) within a few milliseconds; every millisecond here is added
 /// to each save's round trip. A save split by a longer pause costs at most a second rerun,
 /// which finds nothing changed.
-const DEBOUNCE: Duration = Duration::from_millis(150);
+const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// What a batch of file events touched.
 #[derive(Debug, Default, PartialEq, Eq)]
