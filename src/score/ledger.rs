@@ -213,6 +213,20 @@ pub fn read_states(conn: &Connection) -> Result<LeadStates> {
     Ok(rows.collect::<rusqlite::Result<LeadStates>>()?)
 }
 
+/// What [`Ledger::claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Stored before this evaluation; now this lead's.
+    Stored,
+    /// Not stored; now this lead's.
+    New,
+    /// Claimed already in this evaluation.
+    Taken,
+    /// Stored for a trigger outside a partial evaluation's scope: the caller must evaluate
+    /// everything instead.
+    Foreign,
+}
+
 /// The writer's state for one evaluation.
 pub struct Ledger<'s> {
     /// Read-only for the evaluation (the workers read it too); what changes is collected in
@@ -239,7 +253,7 @@ pub struct Ledger<'s> {
 impl<'s> Ledger<'s> {
     /// Starts from the stored leads' `prior` states; `track` also builds the change report,
     /// `keep` collects the states for the next evaluation. With `scope`, only the leads of those
-    /// triggers are evaluated (see [`Ledger::in_scope`]).
+    /// triggers are evaluated (see [`Claim::Foreign`]).
     pub fn new(
         prior: &'s LeadStates,
         keep: bool,
@@ -269,36 +283,27 @@ impl<'s> Ledger<'s> {
         }
     }
 
-    /// Claims `id` for this evaluation; false when it already holds it (two assets whose ids
-    /// collide).
-    pub fn claim(&mut self, conn: &Connection, id: &str) -> Result<bool> {
+    /// Claims `id` for this evaluation, and says whether it was stored, new or taken already
+    /// (two assets whose ids collide).
+    pub fn claim(&mut self, conn: &Connection, id: &str) -> Result<Claim> {
         if let Some(p) = self.prior.get(id) {
-            return Ok(!p.seen.swap(true, Ordering::Relaxed));
+            // In a partial evaluation, an id stored for a trigger outside the scope: which of
+            // the two would hold it in a full evaluation depends on the order they are met in.
+            if self.scope.as_ref().is_some_and(|s| !s.contains(&p.rule)) {
+                return Ok(Claim::Foreign);
+            }
+            let taken = p.seen.swap(true, Ordering::Relaxed);
+            return Ok(if taken { Claim::Taken } else { Claim::Stored });
         }
         if self.inserted.insert(Fx::default().hash_one(id)) {
-            return Ok(true);
+            return Ok(Claim::New);
         }
         // Equal hashes: rare enough to ask the table. An id not in `prior` that the table holds
         // was inserted by this evaluation.
         let taken: bool = conn
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM leads WHERE lead_id = ?1)")?
             .query_row([id], |r| r.get(0))?;
-        Ok(!taken)
-    }
-
-    /// In a partial evaluation, false when `id` is stored for a trigger outside the scope: which
-    /// of the two would hold the id in a full evaluation depends on the order they are met in,
-    /// so the caller must evaluate everything instead.
-    pub fn in_scope(&self, id: &str) -> bool {
-        match (&self.scope, self.prior.get(id)) {
-            (Some(scope), Some(p)) => scope.contains(&p.rule),
-            _ => true,
-        }
-    }
-
-    /// True when `id` was stored before this evaluation.
-    pub fn is_stored(&self, id: &str) -> bool {
-        self.prior.contains_key(id)
+        Ok(if taken { Claim::Taken } else { Claim::New })
     }
 
     /// True when only some triggers are evaluated.
@@ -658,12 +663,12 @@ mod tests {
         let states = read_states(conn).unwrap();
         let mut ledger = Ledger::new(&states, false, 2, "now", false, None);
         // Stored before: marked in `prior`.
-        assert!(ledger.claim(conn, "OLD1").unwrap());
-        assert!(!ledger.claim(conn, "OLD1").unwrap());
+        assert_eq!(ledger.claim(conn, "OLD1").unwrap(), Claim::Stored);
+        assert_eq!(ledger.claim(conn, "OLD1").unwrap(), Claim::Taken);
         // New: the hash answers first, the table confirms a repeat.
-        assert!(ledger.claim(conn, "NEW1").unwrap());
+        assert_eq!(ledger.claim(conn, "NEW1").unwrap(), Claim::New);
         lead_row(conn, "NEW1", true);
-        assert!(!ledger.claim(conn, "NEW1").unwrap());
+        assert_eq!(ledger.claim(conn, "NEW1").unwrap(), Claim::Taken);
         // The one stored lead not claimed is closed.
         assert_eq!(ledger.close_untriggered(conn).unwrap().closed, 1);
         let active: String = conn
@@ -710,7 +715,7 @@ mod tests {
     fn write(conn: &Connection, run: i64, l: &Lead) -> [u64; 3] {
         let states = read_states(conn).unwrap();
         let mut ledger = Ledger::new(&states, false, run, "now", false, None);
-        assert!(ledger.claim(conn, &l.lead_id).unwrap());
+        assert_ne!(ledger.claim(conn, &l.lead_id).unwrap(), Claim::Taken);
         let fp = fingerprint(l);
         ledger
             .write(

@@ -133,7 +133,7 @@ type ItemResult = Result<(Derived, Vec<Evaluated>)>;
 /// How far a pass over the items got.
 enum Pass {
     Done,
-    /// A partial evaluation met a lead id it cannot settle alone (see [`ledger::Ledger::in_scope`]).
+    /// A partial evaluation met a lead id it cannot settle alone (see [`ledger::Claim::Foreign`]).
     Abandoned,
 }
 
@@ -541,31 +541,30 @@ fn write_chunk(
             write_derived(conn, &derived)?;
         }
         for mut e in leads {
-            if !ledger.in_scope(&e.lead.lead_id) {
-                return Ok(Pass::Abandoned);
-            }
-            if !ledger.claim(conn, &e.lead.lead_id)? {
-                if ledger.is_partial() {
-                    return Ok(Pass::Abandoned);
+            let stored = match ledger.claim(conn, &e.lead.lead_id)? {
+                ledger::Claim::Stored => true,
+                ledger::Claim::New => false,
+                ledger::Claim::Foreign => return Ok(Pass::Abandoned),
+                ledger::Claim::Taken if ledger.is_partial() => return Ok(Pass::Abandoned),
+                ledger::Claim::Taken => {
+                    // Two assets hashed to the same short id: the later one gets a longer id.
+                    let key = asset_key(e.lead.serial_number.as_deref(), e.lead.install_base_id);
+                    e.lead.lead_id = lead::lead_id(&key, &e.lead.lead_type, lead::LONG_ID);
+                    ledger.claim(conn, &e.lead.lead_id)? == ledger::Claim::Stored
                 }
-                // Two assets hashed to the same short id: the later one gets a longer id.
-                let key = asset_key(e.lead.serial_number.as_deref(), e.lead.install_base_id);
-                e.lead.lead_id = lead::lead_id(&key, &e.lead.lead_type, lead::LONG_ID);
-                ledger.claim(conn, &e.lead.lead_id)?;
-            }
-            batch.push(e);
+            };
+            batch.push((stored, e));
         }
     }
     // New leads go last, grouped by trigger; stored ones keep row order, whose locality the
     // index updates of a full rewrite like (grouping them too made those 10% slower). The order
     // is sorted, not the leads: moving them about cost more than the sort saved.
     let mut order: Vec<usize> = (0..batch.len()).collect();
-    let group = |i: usize| {
-        let e = &batch[i];
-        (!ledger.is_stored(&e.lead.lead_id)).then_some(e.lead.rule.as_str())
-    };
-    order.sort_by_key(|&i| group(i));
-    let mut batch: Vec<Option<Evaluated>> = batch.into_iter().map(Some).collect();
+    order.sort_by_key(|&i| {
+        let (stored, e) = &batch[i];
+        (!stored).then_some(e.lead.rule.as_str())
+    });
+    let mut batch: Vec<Option<Evaluated>> = batch.into_iter().map(|(_, e)| Some(e)).collect();
     for i in order {
         if let Some(e) = batch.get_mut(i).and_then(Option::take) {
             ledger.write(conn, &e.lead, e.fingerprint, e.enc, out)?;
