@@ -456,46 +456,19 @@ impl RuleSet {
                 memo::Arg::Shared(lead),
                 memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
             ];
+            // Checked once per distinct input and cached as such: a cache hit copies a number
+            // and a few strings instead of a map to take apart again.
             let v = memo.get_or(&keys, || {
                 let args = (item.clone(), account.clone(), lead.clone(), self.cfg());
-                self.call(rule, "score", args, ctx)
+                let raw = self.call(rule, "score", args, ctx)?;
+                let checked = Self::check_factor(rule, raw, ctx)?;
+                Ok::<_, Error>(Dynamic::from(CheckedFactor(std::sync::Arc::new(checked))))
             })?;
-            let kind = v.type_name();
-            let bad = |why: String| Self::contract(rule, "score", &why, ctx);
-            let shape = || {
-                format!(
-                    "rule `{}` returned `{kind}`; `score` must return a number or `#{{ value, reasons }}`",
-                    rule.id()
-                )
-            };
-            // Taken apart in place: the cache handed over its own copy.
-            let (value, reasons) = match v.try_cast_result::<rhai::Map>() {
-                Ok(mut map) => {
-                    let value = map
-                        .remove("value")
-                        .and_then(|d| number(&d))
-                        .ok_or_else(|| {
-                            bad(format!(
-                                "rule `{}` returned a map without a numeric `value`",
-                                rule.id()
-                            ))
-                        })?;
-                    let reasons = take_reasons(&mut map).map_err(|t| {
-                        bad(format!(
-                            "rule `{}` returned `reasons` as `{t}`, not an array of strings",
-                            rule.id()
-                        ))
-                    })?;
-                    (value, reasons)
-                }
-                Err(v) => (number(&v).ok_or_else(|| bad(shape()))?, Vec::new()),
-            };
-            if !value.is_finite() || !(0.0..=100.0).contains(&value) {
-                return Err(bad(format!(
-                    "factor `{}` returned {value}; factors must be between 0 and 100",
-                    rule.name
-                )));
-            }
+            let CheckedFactor(checked) = v.try_cast::<CheckedFactor>().ok_or_else(|| {
+                let msg = format!("rule `{}`: a cached result lost its type", rule.id());
+                Self::contract(rule, "score", &msg, ctx)
+            })?;
+            let (value, reasons) = (checked.0, checked.1.clone());
             out.push(FactorScore {
                 name: rule.name.clone(),
                 value,
@@ -503,6 +476,46 @@ impl RuleSet {
             });
         }
         Ok(out)
+    }
+
+    /// A factor rule's result as (value, reasons), or the contract it broke.
+    fn check_factor(rule: &Rule, v: Dynamic, ctx: &EvalContext) -> Result<(f64, Vec<String>)> {
+        let kind = v.type_name();
+        let bad = |why: String| Self::contract(rule, "score", &why, ctx);
+        let shape = || {
+            format!(
+                "rule `{}` returned `{kind}`; `score` must return a number or `#{{ value, reasons }}`",
+                rule.id()
+            )
+        };
+        let (value, reasons) = match v.try_cast_result::<rhai::Map>() {
+            Ok(mut map) => {
+                let value = map
+                    .remove("value")
+                    .and_then(|d| number(&d))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "rule `{}` returned a map without a numeric `value`",
+                            rule.id()
+                        ))
+                    })?;
+                let reasons = take_reasons(&mut map).map_err(|t| {
+                    bad(format!(
+                        "rule `{}` returned `reasons` as `{t}`, not an array of strings",
+                        rule.id()
+                    ))
+                })?;
+                (value, reasons)
+            }
+            Err(v) => (number(&v).ok_or_else(|| bad(shape()))?, Vec::new()),
+        };
+        if !value.is_finite() || !(0.0..=100.0).contains(&value) {
+            return Err(bad(format!(
+                "factor `{}` returned {value}; factors must be between 0 and 100",
+                rule.name
+            )));
+        }
+        Ok((value, reasons))
     }
 
     /// The sum of every services rule's boost for one (lead, service) pair.
@@ -553,6 +566,10 @@ fn hash_of<T: std::hash::Hash>(x: &T) -> u64 {
     x.hash(&mut h);
     h.finish()
 }
+
+/// A factor rule's checked result, as its cache keeps it (see [`RuleSet::score_shared`]).
+#[derive(Clone)]
+struct CheckedFactor(std::sync::Arc<(f64, Vec<String>)>);
 
 /// What an evaluation's results depend on (see [`RuleSet::basis`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
