@@ -26,6 +26,10 @@ use lead::{Factor, Lead};
 
 /// Items read and evaluated per chunk.
 const CHUNK: usize = 8192;
+/// The first chunk's size; each next one doubles up to [`CHUNK`]. The first chunk is evaluated
+/// with nothing to write alongside, so a small one gets both sides going sooner (a tenth of a
+/// second of a `watch` save at 100k items).
+const FIRST_CHUNK: usize = 1024;
 
 /// Most distinct (lead, family) recommendation results kept; past this, new ones are computed
 /// every time rather than cached, so a trigger that puts a serial number in its title cannot
@@ -297,7 +301,8 @@ impl Evaluator<'_> {
         // in row order is the one reported and the output never depends on thread timing.
         // The next chunk is read on this thread too, after the write: reading is a tenth of a
         // re-evaluation and ran alone while both cores waited.
-        let mut rows = context::read_items(conn, 0, CHUNK)?;
+        let mut size = FIRST_CHUNK;
+        let mut rows = context::read_items(conn, 0, size)?;
         while let Some(last) = rows.last() {
             let after = last.id;
             let (written, next, results) = std::thread::scope(|s| {
@@ -315,7 +320,10 @@ impl Evaluator<'_> {
                     .map_or(Ok(Pass::Done), |p| write_chunk(conn, p, ledger, out));
                 write_secs += t.elapsed().as_secs_f64();
                 let next = match written {
-                    Ok(Pass::Done) => context::read_items(conn, after, CHUNK),
+                    Ok(Pass::Done) => {
+                        size = (size * 2).min(CHUNK);
+                        context::read_items(conn, after, size)
+                    }
                     _ => Ok(Vec::new()),
                 };
                 (written, next, worker.join())
