@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Watch-mode latency: the time from saving a config or rule change to the printed change report,
 # on a generated install base (default 100k items). Nothing is re-ingested on such a change, so
-# this is rules evaluation + writing + the report. Usage: benches/watch.sh [ROWS]
+# this is rules evaluation + writing + the report. Usage: [ONELEAD_BIN=path] benches/watch.sh [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
-cargo build --release --quiet
-bin=$PWD/target/release/onelead
+# ONELEAD_BIN=path times another build (to compare two commits on the same machine state).
+if [ -z "${ONELEAD_BIN:-}" ]; then cargo build --release --quiet; fi
+bin=${ONELEAD_BIN:-$PWD/target/release/onelead}
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 cp -r rules config "$work/"
@@ -35,14 +36,20 @@ once() { # once SED-EXPR FILE: apply the edit, print the seconds until the next 
 }
 # measure LABEL SED-FORWARD SED-BACK FILE: the edit and its undo, three times each (a shared
 # machine's timings wander by a third); prints every figure and the median.
+# Also the watch process's CPU seconds per save (user + system, from /proc), which a busy
+# neighbour disturbs far less than the wall clock.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 measure() {
-  local times=() i
+  local times=() i c0 c1
+  c0=$(cpu_ticks)
   for i in 1 2 3; do
     times+=("$(once "$2" "$4")")
     times+=("$(once "$3" "$4")")
   done
+  c1=$(cpu_ticks)
   local median; median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (v[3] + v[4]) / 2 }')
-  printf '%-36s median %6.3f s   (%s)\n' "$1" "$median" "${times[*]}"
+  local cpu; cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / 6 }')
+  printf '%-36s median %6.3f s   cpu %5s s   (%s)\n' "$1" "$median" "$cpu" "${times[*]}"
 }
 echo "watch latency on $rows install-base rows (save → printed report, includes the 100 ms debounce):"
 measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' \
