@@ -69,8 +69,66 @@ impl ItemRow {
     }
 }
 
+/// Shares repeated cell values between rows: most columns hold a few dozen distinct values, so
+/// one string per value replaces one allocated (and freed, on another thread) per cell. A
+/// column whose values turn out mostly distinct (serial numbers) stops being interned.
+#[derive(Default)]
+pub struct Interner {
+    cols: Vec<Column>,
+}
+
+#[derive(Default)]
+struct Column {
+    values: crate::fxhash::FastSet<ImmutableString>,
+    lookups: u32,
+    hits: u32,
+    off: bool,
+}
+
+/// Lookups before a column's hit rate is judged, and the share of hits that keeps it on.
+const INTERN_SAMPLE: u32 = 4096;
+/// Most values kept per column.
+const INTERN_MAX: usize = 1 << 16;
+
+impl Interner {
+    /// `s` as a shared string, the same one as before if column `col` held it already.
+    pub fn get(&mut self, col: usize, s: &str) -> ImmutableString {
+        if self.cols.len() <= col {
+            self.cols.resize_with(col + 1, Column::default);
+        }
+        let Some(c) = self.cols.get_mut(col).filter(|c| !c.off) else {
+            return s.into();
+        };
+        c.lookups += 1;
+        if let Some(v) = c.values.get(s) {
+            c.hits += 1;
+            return v.clone();
+        }
+        let v = ImmutableString::from(s);
+        if (c.lookups >= INTERN_SAMPLE && c.hits * 2 < c.lookups) || c.values.len() >= INTERN_MAX {
+            *c = Column {
+                off: true,
+                ..Column::default()
+            };
+        } else {
+            c.values.insert(v.clone());
+        }
+        v
+    }
+}
+
 /// Reads up to `limit` install-base rows with `id > after`, in id order.
 pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<ItemRow>> {
+    read_items_with(conn, after, limit, &mut Interner::default())
+}
+
+/// [`read_items`], sharing repeated values through `strings` (kept across chunks).
+pub fn read_items_with(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    strings: &mut Interner,
+) -> Result<Vec<ItemRow>> {
     let cols: Vec<&str> = TEXT_FIELDS.iter().chain(DATE_FIELDS).copied().collect();
     let sql = format!(
         "SELECT id, account_id, source_row, days_since_eol, days_since_expiry, risk_level,
@@ -80,10 +138,12 @@ pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Ite
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params![after, limit as i64], |r| {
         let nt = TEXT_FIELDS.len();
-        let shared = |i: usize| -> rusqlite::Result<Option<ImmutableString>> {
-            Ok(r.get_ref(i)?.as_str_or_null()?.map(ImmutableString::from))
+        let mut shared = |i: usize| -> rusqlite::Result<Option<ImmutableString>> {
+            Ok(r.get_ref(i)?.as_str_or_null()?.map(|s| strings.get(i, s)))
         };
-        let text = (7..7 + nt).map(shared).collect::<rusqlite::Result<_>>()?;
+        let text = (7..7 + nt)
+            .map(&mut shared)
+            .collect::<rusqlite::Result<_>>()?;
         let dates = (7 + nt..7 + nt + DATE_FIELDS.len())
             .map(shared)
             .collect::<rusqlite::Result<_>>()?;
@@ -400,6 +460,24 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
 mod tests {
     use super::*;
     use crate::rules::{ACCOUNT_FIELDS, ITEM_FIELDS};
+
+    #[test]
+    fn the_interner_shares_repeats_and_gives_up_on_a_column_of_distinct_values() {
+        let mut strings = Interner::default();
+        let a = strings.get(3, "ProLiant");
+        let b = strings.get(3, "ProLiant");
+        assert!(a.ptr_eq(&b), "a repeated value is one string");
+        // Another column keeps its own values.
+        assert!(!strings.get(4, "ProLiant").ptr_eq(&a));
+        // Serial-number-like: every value new. Past the sample it stops interning, and every
+        // value still comes back exactly.
+        for i in 0..2 * INTERN_SAMPLE {
+            assert_eq!(strings.get(0, &format!("SN{i}")), format!("SN{i}"));
+        }
+        assert!(strings.cols[0].off && strings.cols[0].values.is_empty());
+        assert!(!strings.get(0, "SN1").ptr_eq(&strings.get(0, "SN1")));
+        assert!(!strings.cols[3].off);
+    }
 
     fn keys(m: &Map) -> Vec<String> {
         let mut k: Vec<String> = m.keys().map(ToString::to_string).collect();

@@ -302,7 +302,8 @@ impl Evaluator<'_> {
         // The next chunk is read on this thread too, after the write: reading is a tenth of a
         // re-evaluation and ran alone while both cores waited.
         let mut size = FIRST_CHUNK;
-        let mut rows = context::read_items(conn, 0, size)?;
+        let mut strings = context::Interner::default();
+        let mut rows = context::read_items_with(conn, 0, size, &mut strings)?;
         while let Some(last) = rows.last() {
             let after = last.id;
             let (written, next, results) = std::thread::scope(|s| {
@@ -322,7 +323,7 @@ impl Evaluator<'_> {
                 let next = match written {
                     Ok(Pass::Done) => {
                         size = (size * 2).min(CHUNK);
-                        context::read_items(conn, after, size)
+                        context::read_items_with(conn, after, size, &mut strings)
                     }
                     _ => Ok(Vec::new()),
                 };
