@@ -196,23 +196,11 @@ pub const CLASSIFIED: &[&str] = &["product_family", "risk_level"];
 /// How many fields [`item_map`] makes.
 const ITEM_LEN: usize = 1 + TEXT_FIELDS.len() + DATE_FIELDS.len() + 6;
 
-/// The item fields in the order [`item_values`] makes them.
+/// The item fields in the order [`item_values`] makes them: the order rules' documentation lists
+/// them in (a test checks the two agree).
 fn item_names() -> [&'static str; ITEM_LEN] {
     let mut names = [""; ITEM_LEN];
-    let tail = [
-        "eol_placeholder",
-        "days_since_eol",
-        "days_since_expiry",
-        "as_of",
-        "product_family",
-        "risk_level",
-    ];
-    for (slot, name) in names.iter_mut().zip(
-        std::iter::once("id")
-            .chain(TEXT_FIELDS.iter().copied())
-            .chain(DATE_FIELDS.iter().copied())
-            .chain(tail),
-    ) {
+    for (slot, name) in names.iter_mut().zip(crate::rules::ITEM_FIELDS) {
         *slot = name;
     }
     names
@@ -554,5 +542,78 @@ mod tests {
         assert!(item["days_since_eol"].is_unit());
         assert!(item["eol_placeholder"].as_bool().unwrap());
         assert_eq!(item["days_since_expiry"].as_int().unwrap(), 2128);
+    }
+
+    fn row_with(n: usize) -> ItemRow {
+        ItemRow {
+            id: n as i64,
+            text: TEXT_FIELDS
+                .iter()
+                .map(|f| Some(format!("{f}-{n}").into()))
+                .collect(),
+            dates: vec![Some(format!("201{n}-02-03").into()); DATE_FIELDS.len()],
+            account_id: None,
+            source_row: 1,
+            stored: StoredDerived {
+                product_family: Some(format!("FAM{n}")),
+                risk_level: Some(format!("RISK{n}")),
+                ..StoredDerived::default()
+            },
+        }
+    }
+
+    /// Every value lands under its own name, whether the map is built afresh or refilled after
+    /// another item (the refill writes by position, so a wrong order would swap values).
+    #[test]
+    fn item_values_land_under_their_names_fresh_or_recycled() {
+        let as_of = AsOf::new(NaiveDate::from_ymd_opt(2025, 10, 29).unwrap());
+        for classified in [false, true] {
+            let first = item_map_at(&row_with(1), &as_of, classified);
+            recycle(crate::rules::share(first));
+            let reused = item_map_at(&row_with(2), &as_of, classified);
+            assert!(
+                SPARE.with(|s| s.borrow().is_none()),
+                "the spare map was taken"
+            );
+            let row = row_with(2);
+            for (f, v) in TEXT_FIELDS.iter().zip(&row.text) {
+                assert_eq!(
+                    reused[*f].to_string(),
+                    v.as_deref().unwrap_or_default(),
+                    "{f}"
+                );
+            }
+            for f in DATE_FIELDS {
+                assert_eq!(reused[*f].to_string(), "2012-02-03", "{f}");
+            }
+            assert_eq!(reused["id"].as_int().unwrap(), 2);
+            assert_eq!(reused["as_of"].to_string(), "2025-10-29");
+            let (family, risk) = if classified {
+                ("FAM2", "RISK2")
+            } else {
+                ("", "")
+            };
+            assert_eq!(reused["product_family"].to_string(), family);
+            assert_eq!(reused["risk_level"].to_string(), risk);
+            let fresh: Vec<_> = item_map_at(&row, &as_of, classified).into_iter().collect();
+            let reused: Vec<_> = reused.into_iter().collect();
+            assert_eq!(format!("{fresh:?}"), format!("{reused:?}"));
+        }
+    }
+
+    #[test]
+    fn a_map_someone_still_holds_or_that_grew_is_not_reused() {
+        let as_of = AsOf::new(NaiveDate::from_ymd_opt(2025, 10, 29).unwrap());
+        let mut grown = item_map_at(&row_with(1), &as_of, false);
+        grown.insert("segment".into(), "x".into());
+        recycle(crate::rules::share(grown));
+        assert!(SPARE.with(|s| s.borrow().is_none()));
+        let held = crate::rules::share(item_map_at(&row_with(1), &as_of, false));
+        let other = held.clone();
+        recycle(held);
+        // The holder's copy is untouched by the next item.
+        let _ = item_map_at(&row_with(2), &as_of, false);
+        let other = other.try_cast::<Map>().unwrap();
+        assert_eq!(other["serial_number"].to_string(), "serial_number-1");
     }
 }
