@@ -390,15 +390,23 @@ mod tests {
         execute(store, s, &rules, mode, &|_, _| {}, &mut |_| Ok(()), carry).unwrap()
     }
 
-    /// Two databases built alike, one re-evaluated with what `watch` carries between saves and
-    /// one from scratch each time, must agree after every step — including after another
-    /// connection wrote to the database, when the carried state is stale.
-    #[test]
-    fn carried_state_gives_what_a_fresh_read_gives() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a_db, b_db) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    /// Two databases loaded alike from the sample, `a` by a run that kept what `watch` carries.
+    struct Twins {
+        a: Store,
+        b: Store,
+        sa: Settings,
+        sb: Settings,
+        carry: Carry,
+    }
+
+    fn twins(dir: &Path, rules: Option<&Path>) -> Twins {
+        let (a_db, b_db) = (dir.join("a.db"), dir.join("b.db"));
         let (a, b) = (Store::open(&a_db).unwrap(), Store::open(&b_db).unwrap());
         let (mut sa, mut sb) = (settings(&a_db), settings(&b_db));
+        if let Some(r) = rules {
+            sa.rules_dir = r.to_path_buf();
+            sb.rules_dir = r.to_path_buf();
+        }
         let mut carry = Carry::default();
         let first = Mode {
             ingest: true,
@@ -406,6 +414,29 @@ mod tests {
         };
         run(&a, &sa, first, Some(&mut carry));
         run(&b, &sb, first, None);
+        Twins {
+            a,
+            b,
+            sa,
+            sb,
+            carry,
+        }
+    }
+
+    /// Two databases built alike, one re-evaluated with what `watch` carries between saves and
+    /// one from scratch each time, must agree after every step — including after another
+    /// connection wrote to the database, when the carried state is stale.
+    #[test]
+    fn carried_state_gives_what_a_fresh_read_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a_db, b_db) = (dir.path().join("a.db"), dir.path().join("b.db"));
+        let Twins {
+            a,
+            b,
+            mut sa,
+            mut sb,
+            mut carry,
+        } = twins(dir.path(), None);
         assert!(!carry.is_empty());
         assert_eq!(leads(&a), leads(&b));
 
@@ -493,38 +524,33 @@ mod tests {
                 std::fs::copy(&f, rules.join(kind).join(f.file_name().unwrap())).unwrap();
             }
         }
-        let (a_db, b_db) = (dir.path().join("a.db"), dir.path().join("b.db"));
-        let (a, b) = (Store::open(&a_db).unwrap(), Store::open(&b_db).unwrap());
-        let (mut sa, mut sb) = (settings(&a_db), settings(&b_db));
-        sa.rules_dir.clone_from(&rules);
-        sb.rules_dir.clone_from(&rules);
-        let mut carry = Carry::default();
-        let first = Mode {
-            ingest: true,
-            ..MODE
-        };
-        run(&a, &sa, first, Some(&mut carry));
-        run(&b, &sb, first, None);
+        let Twins {
+            a,
+            b,
+            sa,
+            sb,
+            mut carry,
+        } = twins(dir.path(), Some(&rules));
 
-        let edit = |file: &str, from: &str, to: &str| {
+        let edit = |file: &'static str, from: &'static str, to: &'static str| -> Box<dyn Fn()> {
             let path = rules.join("triggers").join(file);
-            let text = std::fs::read_to_string(&path).unwrap();
-            assert!(text.contains(from), "{file} has no `{from}`");
-            std::fs::write(&path, text.replace(from, to)).unwrap();
+            Box::new(move || {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.contains(from), "{file} has no `{from}`");
+                std::fs::write(&path, text.replace(from, to)).unwrap();
+            })
         };
         let steps: Vec<Step> = vec![
             (
-                Box::new(|| edit("hardware_refresh.rhai", "Schedule a", "Plan a")),
+                edit("hardware_refresh.rhai", "Schedule a", "Plan a"),
                 Some(vec!["hardware_refresh"]),
             ),
             (
-                Box::new(|| {
-                    edit(
-                        "service_attach.rhai",
-                        "\"Service Attach - Coverage Gap\"",
-                        "\"Attach\"",
-                    );
-                }),
+                edit(
+                    "service_attach.rhai",
+                    "\"Service Attach - Coverage Gap\"",
+                    "\"Attach\"",
+                ),
                 Some(vec!["service_attach"]),
             ),
             (
@@ -577,13 +603,11 @@ mod tests {
                 None,
             ),
             (
-                Box::new(|| {
-                    edit(
-                        "hardware_refresh.rhai",
-                        "Plan a",
-                        "For ${item.segment}: plan a",
-                    );
-                }),
+                edit(
+                    "hardware_refresh.rhai",
+                    "Plan a",
+                    "For ${item.segment}: plan a",
+                ),
                 Some(vec!["hardware_refresh"]),
             ),
         ];
