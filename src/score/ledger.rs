@@ -31,16 +31,6 @@ pub struct Prior {
     seen: AtomicBool,
 }
 
-impl Clone for Prior {
-    fn clone(&self) -> Prior {
-        Prior {
-            priority: self.priority.clone(),
-            seen: AtomicBool::new(self.seen.load(Ordering::Relaxed)),
-            ..*self
-        }
-    }
-}
-
 impl Prior {
     /// True when a lead evaluated to `fingerprint` needs no write: it is active and the same.
     pub fn unchanged(&self, fingerprint: i64) -> bool {

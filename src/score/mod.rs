@@ -202,9 +202,12 @@ impl Evaluator<'_> {
         } else {
             Vec::new()
         };
+        // Same data, config and non-trigger rules as the carried evaluation: what it stored
+        // with each row is what the classify rules would give again.
+        let same_classify = partial.is_some();
         let ctx = PassContext {
             as_of: context::AsOf::new(self.as_of),
-            classified: partial.is_some() && plain_classify,
+            classified: same_classify && plain_classify,
             plain: std::sync::atomic::AtomicBool::new(true),
             accounts: &accounts,
             catalog: &catalog,
@@ -522,9 +525,9 @@ fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
 /// What every pass of one evaluation shares with the workers.
 struct PassContext<'a> {
     as_of: context::AsOf,
-    /// Take the classify results stored with each row instead of running the rules: a partial
-    /// evaluation, whose data and classify rules are those the stored results came from, when
-    /// those rules return only what is stored (see [`Carry::plain_classify`]).
+    /// Take the classify results stored with each row instead of running the rules: when the
+    /// data and classify rules are those the stored results came from, and those rules return
+    /// only what is stored (see [`Carry::plain_classify`]).
     classified: bool,
     /// Cleared when a classify rule returns more than what is stored.
     plain: std::sync::atomic::AtomicBool,
