@@ -191,6 +191,7 @@ pub fn execute(
     if ingest_inputs {
         carried.accounts = None;
         carried.basis = None;
+        carried.items = None;
     }
     let accounts = if let Some(tally) = tally {
         std::thread::scope(|scope| {
@@ -209,6 +210,7 @@ pub fn execute(
         if rebuilt {
             carried.accounts = None;
             carried.basis = None;
+            carried.items = None;
         }
         load::create_indexes(tx.conn, &ib_indexes)?;
         accounts
@@ -472,6 +474,29 @@ mod tests {
         let rb = run(&b, &sb, MODE, None);
         assert_eq!(ra.evaluation.changes, rb.evaluation.changes);
         assert!(rb.evaluation.changes.unwrap_or_default().is_empty());
+        assert_eq!(leads(&a), leads(&b));
+
+        // New rows arrive (watch saw a data file change): the carried rows are stale.
+        let extra = dir.path().join("more.csv");
+        std::fs::write(
+            &extra,
+            "Serial_Number_Id,Product_Id,Product_Name,Account_Name,Account_Sales_Territory_Id,\
+             Product_End_of_Life_Date,Final_Service_End_Date,Support_Status\n\
+             SN-NEW-1,P1,ProLiant DL360 Gen8,Acme,100,2015-01-01,2019-01-01,Expired\n\
+             SN-NEW-2,P2,ProLiant DL380 Gen9,Acme,100,2016-01-01,2020-01-01,Expired\n",
+        )
+        .unwrap();
+        let reload = Mode {
+            ingest: true,
+            ..MODE
+        };
+        for s in [&mut sa, &mut sb] {
+            s.inputs.push(extra.clone());
+        }
+        let ra = run(&a, &sa, reload, Some(&mut carry));
+        let rb = run(&b, &sb, reload, None);
+        assert!(rb.evaluation.changes.unwrap_or_default().added.len() >= 2);
+        assert_eq!(ra.evaluation.items, rb.evaluation.items);
         assert_eq!(leads(&a), leads(&b));
     }
 
