@@ -521,7 +521,7 @@ impl Evaluator<'_> {
             };
             // Most leads of a re-evaluation are as stored: those are not encoded at all.
             let fingerprint = ledger::fingerprint(&lead);
-            let enc = match cx.states.get(&lead.lead_id) {
+            let enc = match cx.states.get(lead.lead_id.as_str()) {
                 Some(p) if p.unchanged(fingerprint) => None,
                 _ => Some(ledger::Encoded::of(&lead, fingerprint)),
             };
