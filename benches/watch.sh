@@ -56,6 +56,9 @@ measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/va
   's/urgency: 0.45/urgency: 0.35/; s/value: 0.20/value: 0.30/' config/onelead.yaml
 measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' \
   's/Plan a hardware refresh/Schedule a hardware refresh/' rules/triggers/hardware_refresh.rhai
+# A scoring rule is not a trigger: every lead is evaluated again (and this edit rewrites each one).
+measure "rule edit (urgency reason text)" 's/"base 50"/"base: 50"/' 's/"base: 50"/"base 50"/' \
+  rules/scoring/urgency.rhai
 # Where each rerun's time went (ONELEAD_TIMINGS): the stages of every evaluation, in order.
 echo "stages per evaluation (first run, then each change):"
 grep -E '^timing: |^leads: |changed ──' watch.log | sed 's/^/  /'
