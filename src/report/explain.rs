@@ -108,7 +108,7 @@ pub fn explain(lead: Lead, events: Vec<Event>) -> Explanation {
             value: f.value,
             weight: f.weight,
             contribution: f.contribution,
-            reasons: f.reasons,
+            reasons: f.reasons.to_vec(),
         })
         .collect();
     let factor_total = factors.iter().map(|f| f.contribution).sum();

@@ -479,7 +479,11 @@ impl RuleSet {
     }
 
     /// A factor rule's result as (value, reasons), or the contract it broke.
-    fn check_factor(rule: &Rule, v: Dynamic, ctx: &EvalContext) -> Result<(f64, Vec<String>)> {
+    fn check_factor(
+        rule: &Rule,
+        v: Dynamic,
+        ctx: &EvalContext,
+    ) -> Result<(f64, std::sync::Arc<[String]>)> {
         let kind = v.type_name();
         let bad = |why: String| Self::contract(rule, "score", &why, ctx);
         let shape = || {
@@ -515,7 +519,7 @@ impl RuleSet {
                 rule.name
             )));
         }
-        Ok((value, reasons))
+        Ok((value, reasons.into()))
     }
 
     /// The sum of every services rule's boost for one (lead, service) pair.
@@ -569,7 +573,7 @@ fn hash_of<T: std::hash::Hash>(x: &T) -> u64 {
 
 /// A factor rule's checked result, as its cache keeps it (see [`RuleSet::score_shared`]).
 #[derive(Clone)]
-struct CheckedFactor(std::sync::Arc<(f64, Vec<String>)>);
+struct CheckedFactor(std::sync::Arc<(f64, std::sync::Arc<[String]>)>);
 
 /// What an evaluation's results depend on (see [`RuleSet::basis`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

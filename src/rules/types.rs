@@ -143,8 +143,9 @@ pub struct FactorScore {
     pub name: String,
     /// Between 0 and 100.
     pub value: f64,
-    /// How the value was reached.
-    pub reasons: Vec<String>,
+    /// How the value was reached. Shared with the rule's cached result: most leads' factors
+    /// are cache hits, and a copy per lead was a dozen allocations (and frees) each.
+    pub reasons: std::sync::Arc<[String]>,
 }
 
 /// Which data row is being evaluated, for runtime diagnostics.

@@ -11,8 +11,8 @@ pub struct Factor {
     pub weight: f64,
     /// `value × weight`, rounded to 6 decimals; the contributions add up to the score.
     pub contribution: f64,
-    /// Why the rule gave this value.
-    pub reasons: Vec<String>,
+    /// Why the rule gave this value (shared with the rule's cached result).
+    pub reasons: std::sync::Arc<[String]>,
 }
 
 /// One recommended service from the SKU sheet.

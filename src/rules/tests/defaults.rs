@@ -159,7 +159,7 @@ fn dl360p_gen8_scores_like_readme_section_4() {
         .score(&it, &acct, &lead(&hw.lead_type), &CTX)
         .unwrap()
         .remove(2);
-    assert_eq!(urgency.reasons, ["base 50", "EOL 3,773 days ago (+30)"]);
+    assert_eq!(*urgency.reasons, ["base 50", "EOL 3,773 days ago (+30)"]);
 
     // The platform now counts for the compute bonus (the original read only the business area).
     let it = classified(&set, dl360p("Compute"));
