@@ -143,14 +143,14 @@ pub fn explain(lead: Lead, events: Vec<Event>) -> Explanation {
         },
         recommended_services: lead
             .recommended_services
-            .into_iter()
+            .iter()
             .map(|r| Service {
                 boost: r.priority - BASE_PRIORITY,
                 base: BASE_PRIORITY,
-                service: r.service,
-                skus: r.skus,
+                service: r.service.clone(),
+                skus: r.skus.clone(),
                 priority: r.priority,
-                product: r.product,
+                product: r.product.clone(),
             })
             .collect(),
         events,

@@ -28,6 +28,10 @@ pub struct Recommendation {
     pub product: String,
 }
 
+/// A lead's recommended services. Shared: leads of the same type, title and family get the same
+/// list, computed once per evaluation.
+pub type Services = std::sync::Arc<[Recommendation]>;
+
 /// A scored, explained lead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
@@ -70,9 +74,9 @@ pub struct Lead {
     /// Days past end of life, when known.
     pub days_since_eol: Option<i64>,
     /// Top services for this lead, best first.
-    pub recommended_services: Vec<Recommendation>,
+    pub recommended_services: Services,
     /// The SKU codes of `recommended_services`, flattened, without repeats.
-    pub recommended_skus: Vec<String>,
+    pub recommended_skus: std::sync::Arc<[String]>,
     /// Any other fields the trigger returned (e.g. `estimated_value`).
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Workflow status (`new`, `contacted`, ...).

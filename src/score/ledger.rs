@@ -160,7 +160,7 @@ pub fn fingerprint(lead: &Lead) -> i64 {
         (name, bits, &f.reasons).hash(&mut h);
     }
     lead.recommended_services.len().hash(&mut h);
-    for r in &lead.recommended_services {
+    for r in lead.recommended_services.iter() {
         (&r.service, &r.skus, r.priority, &r.product).hash(&mut h);
     }
     // Usually empty; JSON is the one stable form of arbitrary values.
@@ -707,8 +707,8 @@ mod tests {
             product_name: Some("P".into()),
             product_family: Some("F".into()),
             days_since_eol: Some(3),
-            recommended_services: Vec::new(),
-            recommended_skus: Vec::new(),
+            recommended_services: Vec::new().into(),
+            recommended_skus: Vec::new().into(),
             extra: serde_json::Map::new(),
             status: "new".into(),
             active: true,

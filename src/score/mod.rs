@@ -51,8 +51,10 @@ type RecommendKey = (String, String, String, String);
 /// rule for every candidate service (tens of script calls per lead).
 /// Hashed by [`recommend_hash`], so a lookup borrows the lead's strings instead of copying four
 /// of them for every lead; equal hashes share a bucket.
-type RecommendCache =
-    std::sync::RwLock<FastMap<u64, Vec<(RecommendKey, Vec<lead::Recommendation>)>>>;
+type RecommendCache = std::sync::RwLock<FastMap<u64, Vec<(RecommendKey, Recommended)>>>;
+
+/// Recommended services with their SKU codes flattened (see [`recommend::flatten_skus`]).
+type Recommended = (lead::Services, std::sync::Arc<[String]>);
 
 fn recommend_hash(hit: &crate::rules::TriggerHit, family: &str) -> u64 {
     Fx::default().hash_one((&hit.lead_type, &hit.title, &hit.rule, family))
@@ -63,7 +65,7 @@ fn cached_recommendation(
     cache: &RecommendCache,
     hit: &crate::rules::TriggerHit,
     family: &str,
-) -> Option<Vec<lead::Recommendation>> {
+) -> Option<Recommended> {
     let c = cache.read().ok()?;
     let (_, recs) = c.get(&recommend_hash(hit, family))?.iter().find(|(k, _)| {
         k.0 == hit.lead_type && k.1 == hit.title && k.2 == hit.rule && k.3 == family
@@ -458,7 +460,7 @@ impl Evaluator<'_> {
             }
             let score = round6(total);
             let family = derived.fields.product_family.as_deref().unwrap_or("");
-            let recs = if let Some(recs) = cached_recommendation(cache, &hit, family) {
+            let (recs, skus) = if let Some(recs) = cached_recommendation(cache, &hit, family) {
                 recs
             } else {
                 let lead_map = lead_shared
@@ -473,6 +475,8 @@ impl Evaluator<'_> {
                     self.cfg.top_services,
                     &ctx,
                 )?;
+                let skus = recommend::flatten_skus(&recs).into();
+                let recs: Recommended = (recs.into(), skus);
                 // A poisoned lock only means another thread panicked; skipping the cache is safe.
                 if let Ok(mut c) = cache.write() {
                     if c.len() < RECOMMEND_CACHE_LIMIT {
@@ -509,7 +513,7 @@ impl Evaluator<'_> {
                 product_name: row.text("product_name").map(str::to_string),
                 product_family: derived.fields.product_family.clone(),
                 days_since_eol: derived.fields.days_since_eol,
-                recommended_skus: recommend::flatten_skus(&recs),
+                recommended_skus: skus,
                 recommended_services: recs,
                 extra: map_to_json(&hit.extra),
                 lead_type: hit.lead_type,

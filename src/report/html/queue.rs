@@ -186,7 +186,7 @@ fn breakdown(w: &mut dyn Write, l: &Lead) -> io::Result<()> {
             w,
             r#"<table class="mini"><thead><tr><th>recommended service</th><th>SKUs</th><th class="num">priority</th><th>from</th></tr></thead><tbody>"#
         )?;
-        for s in &l.recommended_services {
+        for s in l.recommended_services.iter() {
             write!(
                 w,
                 r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td>{}</td></tr>"#,
