@@ -701,6 +701,22 @@ mod tests {
             assert_eq!(counts(&ra), counts(&rb), "step {n}");
             assert_eq!(ra.evaluation.changes, rb.evaluation.changes, "step {n}");
             assert_eq!(full_leads(&a), full_leads(&b), "step {n}");
+            if n == 0 {
+                // A reworded action: no lead moves, but the report says how many now read
+                // differently — every hardware-refresh lead, and none else.
+                let c = ra.evaluation.changes.clone().unwrap_or_default();
+                assert!(c.is_empty(), "{c:?}");
+                let refreshes: i64 = a
+                    .conn
+                    .query_row(
+                        "SELECT count(*) FROM leads WHERE rule = 'hardware_refresh' AND active",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert!(refreshes > 0);
+                assert_eq!(c.reworded as i64, refreshes);
+            }
         }
         // The search found what the collision step needs.
         let id = crate::score::lead::lead_id("MXQ6DU83D2", COLLIDING_TYPE, 8);

@@ -14,17 +14,29 @@ const LEADS_SHOWN: usize = 25;
 /// Prints the change report.
 pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io::Result<()> {
     let r = report;
-    if r.is_empty() {
-        writeln!(w, "no lead changed")?;
-    } else {
-        writeln!(
-            w,
-            "changes: {} added, {} removed, {} re-prioritised, {} score movers",
-            r.added.len(),
-            r.removed.len(),
-            r.reprioritised.len(),
-            r.score_movers.len()
-        )?;
+    let reworded = match r.reworded {
+        0 => String::new(),
+        1 => "1 lead's text changed".into(),
+        n => format!("{n} leads' text changed"),
+    };
+    match (r.is_empty(), reworded.is_empty()) {
+        (true, true) => writeln!(w, "no lead changed")?,
+        (true, false) => writeln!(w, "no lead added, removed or re-scored; {reworded}")?,
+        (false, _) => {
+            write!(
+                w,
+                "changes: {} added, {} removed, {} re-prioritised, {} score movers",
+                r.added.len(),
+                r.removed.len(),
+                r.reprioritised.len(),
+                r.score_movers.len()
+            )?;
+            if reworded.is_empty() {
+                writeln!(w)?;
+            } else {
+                writeln!(w, "; {reworded}")?;
+            }
+        }
     }
     let mut counts = Table::new(&["priority", "before", "after"]);
     for priority in ["CRITICAL", "HIGH", "MEDIUM", "LOW"] {

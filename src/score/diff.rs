@@ -87,6 +87,10 @@ pub struct ChangeReport {
     pub before: BTreeMap<String, usize>,
     /// Active leads per priority after.
     pub after: BTreeMap<String, usize>,
+    /// Leads active on both sides, with the same score and priority, whose text changed (title,
+    /// description, action, reasons or services): what an edit to a rule's wording did.
+    #[serde(default)]
+    pub reworded: usize,
 }
 
 impl ChangeReport {
@@ -125,6 +129,11 @@ impl ChangeBuilder {
         } else {
             self.report.after.insert(priority.to_string(), 1);
         }
+    }
+
+    /// A lead active on both sides, same score and priority, whose text changed.
+    pub fn reworded(&mut self) {
+        self.report.reworded += 1;
     }
 
     /// A lead active after but not before.

@@ -334,7 +334,11 @@ impl<'s> Ledger<'s> {
                 Some(p) if p.active && (p.priority != lead.priority || p.score != lead.score) => {
                     c.moved(state(lead), &p.priority, p.score);
                 }
-                Some(p) if p.active => {}
+                Some(p) if p.active => {
+                    if !p.unchanged(fingerprint) {
+                        c.reworded();
+                    }
+                }
                 _ => c.added(state(lead)),
             }
         }

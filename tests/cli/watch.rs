@@ -154,6 +154,25 @@ fn watch_reports_changes_survives_bad_rules_and_picks_up_new_triggers() {
     );
     let added = watch.wait_for("leads from").join("\n");
     assert!(added.contains("Storage Review"), "{added}");
+
+    // 5. Rewording that trigger moves no lead, and the report says how many read differently.
+    settle();
+    let reviews = w.sql(
+        "s.db",
+        "SELECT count(*) FROM leads WHERE active = 1 AND lead_type = 'Storage Review'",
+    )[0]
+    .clone();
+    w.write(
+        "rules/triggers/all_storage.rhai",
+        "fn lead_type() { \"Storage Review\" }\nfn trigger(item, account, cfg) {\n  if item.product_family != \"MSA\" { return (); }\n  #{ title: \"Review \" + item.product_name, description: \"MSA array\", action: \"Call the account\", reasons: [] }\n}\n",
+    );
+    let reworded = watch.wait_for("leads from").join("\n");
+    assert!(
+        reworded.contains(&format!(
+            "no lead added, removed or re-scored; {reviews} leads' text changed"
+        )),
+        "{reworded}"
+    );
     assert!(watch.alive());
 }
 
