@@ -546,6 +546,11 @@ mod tests {
         );
     }
 
+    /// The single number `sql` selects.
+    fn count(store: &Store, sql: &str) -> i64 {
+        store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     /// Every column of every lead but the timestamps, which differ between two databases.
     fn full_leads(store: &Store) -> Vec<FullRow> {
         full_leads_but(store, &[])
@@ -706,14 +711,10 @@ mod tests {
                 // differently — every hardware-refresh lead, and none else.
                 let c = ra.evaluation.changes.clone().unwrap_or_default();
                 assert!(c.is_empty(), "{c:?}");
-                let refreshes: i64 = a
-                    .conn
-                    .query_row(
-                        "SELECT count(*) FROM leads WHERE rule = 'hardware_refresh' AND active",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
+                let refreshes = count(
+                    &a,
+                    "SELECT count(*) FROM leads WHERE rule = 'hardware_refresh' AND active",
+                );
                 assert!(refreshes > 0);
                 assert_eq!(c.reworded as i64, refreshes);
             }
@@ -730,14 +731,10 @@ mod tests {
             .unwrap();
         assert_eq!(holders, 1, "{id}");
         // The steps moved leads, or the comparison proved little.
-        let events: i64 = b
-            .conn
-            .query_row(
-                "SELECT count(*) FROM lead_events WHERE kind IN ('closed', 'created')",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let events = count(
+            &b,
+            "SELECT count(*) FROM lead_events WHERE kind IN ('closed', 'created')",
+        );
         assert!(events > 2 * full_leads(&b).len() as i64 / 3, "{events}");
     }
 }
