@@ -31,7 +31,7 @@ const CHUNK: usize = 8192;
 /// second of a `watch` save at 100k items).
 const FIRST_CHUNK: usize = 1024;
 /// At most this many install-base rows are kept in memory between `watch` evaluations (about
-/// 40 MB a 100k): a larger install base is read again on every save.
+/// 50 MB a 100k, from the rows' layout): a larger install base is read again on every save.
 const CARRY_ITEMS: usize = 300_000;
 
 /// Most distinct (lead, family) recommendation results kept; past this, new ones are computed
