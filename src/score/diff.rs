@@ -87,8 +87,9 @@ pub struct ChangeReport {
     pub before: BTreeMap<String, usize>,
     /// Active leads per priority after.
     pub after: BTreeMap<String, usize>,
-    /// Leads active on both sides, with the same score and priority, whose text changed (title,
-    /// description, action, reasons or services): what an edit to a rule's wording did.
+    /// Leads active on both sides, with the same score and priority, whose other columns
+    /// changed (title, description, action, reasons, services, the asset's details): what an
+    /// edit to a rule's wording did.
     #[serde(default)]
     pub reworded: usize,
 }

@@ -175,7 +175,7 @@ pub fn fingerprint(lead: &Lead) -> i64 {
 /// Every stored lead's state by id, as the ledger compares it. `watch` keeps it from one
 /// evaluation to the next (see [`super::Carry`]) instead of reading every lead again.
 /// Ids are kept inline ([`Identifier`] holds up to 23 bytes without allocating; ids have 8 or
-/// 13): a million leads' states are read in a third less time.
+/// 13): no allocation per stored lead.
 pub type LeadStates = FastMap<Identifier, Prior>;
 
 /// Reads every lead's state.
