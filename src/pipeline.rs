@@ -189,9 +189,7 @@ pub fn execute(
         .partition(|(table, _)| *table == "install_base");
     // The carried account maps are stale once anything they are derived from may have changed.
     if ingest_inputs {
-        carried.accounts = None;
-        carried.basis = None;
-        carried.items = None;
+        carried.forget_data();
     }
     let accounts = if let Some(tally) = tally {
         std::thread::scope(|scope| {
@@ -208,9 +206,7 @@ pub fn execute(
         let (accounts, rebuilt) =
             derive_accounts(tx.conn, &settings.cfg.accounts, ingest.is_some())?;
         if rebuilt {
-            carried.accounts = None;
-            carried.basis = None;
-            carried.items = None;
+            carried.forget_data();
         }
         load::create_indexes(tx.conn, &ib_indexes)?;
         accounts

@@ -119,6 +119,15 @@ pub struct Carry {
 }
 
 impl Carry {
+    /// Drops what was derived from the data (account maps, rows, the basis of a partial
+    /// evaluation): the data or the accounts changed. The lead states stand; they are compared,
+    /// not trusted.
+    pub fn forget_data(&mut self) {
+        self.accounts = None;
+        self.basis = None;
+        self.items = None;
+    }
+
     /// True when there is nothing to reuse.
     pub fn is_empty(&self) -> bool {
         self.states.is_none() && self.accounts.is_none()
