@@ -455,7 +455,7 @@ mod tests {
         for db in [&a_db, &b_db] {
             let other = rusqlite::Connection::open(db).unwrap();
             other
-                .execute_batch("UPDATE leads SET active = 0 WHERE rowid % 3 = 0")
+                .execute_batch("UPDATE lead_rows SET active = 0 WHERE rowid % 3 = 0")
                 .unwrap();
         }
         let ra = run(&a, &sa, MODE, Some(&mut carry));

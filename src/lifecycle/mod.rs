@@ -213,7 +213,7 @@ pub fn set_status(
            opportunity_id) VALUES (?1, ?2, 'status', ?3, ?4, ?5, ?6, ?7)",
     )?;
     let mut update =
-        conn.prepare("UPDATE leads SET status = ?1, updated_at = ?2 WHERE lead_id = ?3")?;
+        conn.prepare("UPDATE lead_rows SET status = ?1, updated_at = ?2 WHERE lead_id = ?3")?;
     let mut applied = Vec::with_capacity(found.len());
     for (id, from) in found {
         event.execute(params![

@@ -4,15 +4,17 @@
 //! them, and the change report falls out of the same comparison instead of two snapshots of the
 //! whole table.
 
+use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rhai::Identifier;
-use rusqlite::{Connection, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::Outcome;
 use super::diff::{ChangeBuilder, LEAD_STATE_SQL, LeadState, lead_state};
-use super::lead::Lead;
+use super::lead::{Factor, Lead, Services};
 use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet, Fx};
 
@@ -48,9 +50,7 @@ pub fn rule_key(rule: &str) -> u64 {
 
 /// A lead's stored columns, encoded by the worker that evaluated it (off the writer thread).
 pub struct Encoded {
-    factors: String,
     reasons: String,
-    services: String,
     skus: String,
     extra: String,
     estimated_value: Option<f64>,
@@ -96,9 +96,7 @@ impl Encoded {
     pub fn of(lead: &Lead, fingerprint: i64) -> Encoded {
         let estimated_value = estimated_value(lead);
         Encoded {
-            factors: json(&lead.factors, 640),
             reasons: json(&lead.reasons, 128),
-            services: json(&lead.recommended_services, 256),
             skus: lead.recommended_skus.join(","),
             extra: json(&lead.extra, 16),
             estimated_value,
@@ -181,14 +179,14 @@ pub type LeadStates = FastMap<Identifier, Prior>;
 /// Reads every lead's state.
 pub fn read_states(conn: &Connection) -> Result<LeadStates> {
     // Sized up front: growing the map rehashes every state read so far, several times over.
-    let n: i64 = conn.query_row("SELECT count(*) FROM leads", [], |r| r.get(0))?;
+    let n: i64 = conn.query_row("SELECT count(*) FROM lead_rows", [], |r| r.get(0))?;
     let mut states = LeadStates::with_capacity_and_hasher(
         usize::try_from(n).unwrap_or(0),
         std::hash::BuildHasherDefault::default(),
     );
     let mut stmt = conn.prepare(
         "SELECT lead_id, active, priority, score, fingerprint, lead_type, account_id,
-         territory_id, product_family, estimated_value, rule FROM leads",
+         territory_id, product_family, estimated_value, rule FROM lead_rows",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -248,6 +246,7 @@ pub struct Ledger<'s> {
     /// lead stands as it is.
     scope: Option<FastSet<u64>>,
     changes: Option<ChangeBuilder>,
+    texts: Texts,
     run_id: i64,
     now: String,
     /// Leads inserted, updated and left alone, for `ONELEAD_TIMINGS`.
@@ -259,13 +258,14 @@ impl<'s> Ledger<'s> {
     /// `keep` collects the states for the next evaluation. With `scope`, only the leads of those
     /// triggers are evaluated (see [`Claim::Foreign`]).
     pub fn new(
+        conn: &Connection,
         prior: &'s LeadStates,
         keep: bool,
         run_id: i64,
         now: &str,
         track: bool,
         scope: Option<FastSet<u64>>,
-    ) -> Ledger<'s> {
+    ) -> Result<Ledger<'s>> {
         let changes = track.then(|| {
             let mut c = ChangeBuilder::default();
             for p in prior.values().filter(|p| p.active) {
@@ -273,7 +273,7 @@ impl<'s> Ledger<'s> {
             }
             c
         });
-        Ledger {
+        Ok(Ledger {
             was_empty: prior.is_empty(),
             prior,
             keep,
@@ -281,10 +281,11 @@ impl<'s> Ledger<'s> {
             inserted: FastSet::default(),
             scope,
             changes,
+            texts: Texts::read(conn)?,
             run_id,
             now: now.to_string(),
             writes: [0; 3],
-        }
+        })
     }
 
     /// Claims `id` for this evaluation, and says whether it was stored, new or taken already
@@ -305,7 +306,7 @@ impl<'s> Ledger<'s> {
         // Equal hashes: rare enough to ask the table. An id not in `prior` that the table holds
         // was inserted by this evaluation.
         let taken: bool = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM leads WHERE lead_id = ?1)")?
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM lead_rows WHERE lead_id = ?1)")?
             .query_row([id], |r| r.get(0))?;
         Ok(if taken { Claim::Taken } else { Claim::New })
     }
@@ -347,11 +348,13 @@ impl<'s> Ledger<'s> {
             return Ok(());
         }
         let enc = enc.unwrap_or_else(|| Encoded::of(lead, fingerprint));
+        let ids = self.texts.of(conn, lead, &enc)?;
+        let values = columns(lead, &enc, &ids, &self.run_id);
         match prior {
             None => {
                 self.writes[0] += 1;
                 out.new_leads += 1;
-                insert(conn, lead, &enc, self.run_id, &self.now)?;
+                insert(conn, &values, &self.now)?;
                 // Into an empty table every lead is new: one statement logs them all at the end.
                 if !self.was_empty {
                     event(conn, &lead.lead_id, &self.now, "created", self.run_id)?;
@@ -360,14 +363,14 @@ impl<'s> Ledger<'s> {
             Some(p) if !p.active => {
                 self.writes[1] += 1;
                 out.reopened += 1;
-                update_with(conn, UPDATE, lead, &enc, self.run_id)?;
+                update_with(conn, UPDATE, &values)?;
                 event(conn, &lead.lead_id, &self.now, "reopened", self.run_id)?;
             }
             Some(p)
                 if p.priority == lead.priority && p.score == lead.score && p.keys == enc.keys =>
             {
                 self.writes[1] += 1;
-                update_with(conn, UPDATE_CONTENT, lead, &enc, self.run_id)?;
+                update_with(conn, UPDATE_CONTENT, &values)?;
             }
             Some(p) => {
                 self.writes[1] += 1;
@@ -376,7 +379,7 @@ impl<'s> Ledger<'s> {
                 } else {
                     UPDATE
                 };
-                update_with(conn, sql, lead, &enc, self.run_id)?;
+                update_with(conn, sql, &values)?;
                 // The digest reports priority moves; the event reuses the from/to columns.
                 if p.priority != lead.priority {
                     conn.prepare_cached(
@@ -424,6 +427,7 @@ impl<'s> Ledger<'s> {
             now,
             writes,
             inserted: _,
+            texts: _,
         } = self;
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
             let [inserted, updated, unchanged] = writes;
@@ -449,7 +453,7 @@ impl<'s> Ledger<'s> {
             // events' own id index instead of inserted at random (3.1 s → 0.5 s at 1.2M leads).
             conn.execute(
                 "INSERT INTO lead_events (lead_id, at, kind, run_id)
-                 SELECT lead_id, ?1, 'created', ?2 FROM leads ORDER BY lead_id",
+                 SELECT lead_id, ?1, 'created', ?2 FROM lead_rows ORDER BY lead_id",
                 params![now, run_id],
             )?;
         }
@@ -458,7 +462,7 @@ impl<'s> Ledger<'s> {
                 c.removed(read_state(conn, id)?);
             }
             conn.prepare_cached(
-                "UPDATE leads SET active = 0, closed_reason = 'closed: no longer triggered',
+                "UPDATE lead_rows SET active = 0, closed_reason = 'closed: no longer triggered',
                  run_id = ?2 WHERE lead_id = ?1",
             )?
             .execute(params![id, run_id])?;
@@ -468,6 +472,7 @@ impl<'s> Ledger<'s> {
             )?
             .execute(params![id, now, run_id])?;
         }
+        sweep_texts(conn, SWEEP_SLACK)?;
         Ok(Settled {
             closed: gone.len(),
             kept,
@@ -475,6 +480,40 @@ impl<'s> Ledger<'s> {
             update: keep.then_some(StateUpdate { fresh, gone }),
         })
     }
+}
+
+/// How many texts more than twice what the last sweep left make [`sweep_texts`] sweep.
+const SWEEP_SLACK: i64 = 10_000;
+
+/// Deletes the texts no lead names any more (an edit to a rule's wording, or to a weight, leaves
+/// the old ones behind), once the table holds `slack` more than twice what the last sweep left:
+/// a sweep reads every lead row (0.3 s at 100k leads), so it runs once in many evaluations.
+/// Returns how many it deleted.
+fn sweep_texts(conn: &Connection, slack: i64) -> Result<usize> {
+    let count: i64 = conn.query_row("SELECT count(*) FROM lead_texts", [], |r| r.get(0))?;
+    let left: i64 = conn
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'lead_texts_swept'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    if count <= 2 * left + slack {
+        return Ok(0);
+    }
+    let deleted = conn.execute(
+        "DELETE FROM lead_texts WHERE text_id NOT IN (
+           SELECT title_id FROM lead_rows UNION ALL SELECT action_id FROM lead_rows
+           UNION ALL SELECT reasons_id FROM lead_rows UNION ALL SELECT services_id FROM lead_rows
+           UNION ALL SELECT f.value FROM lead_rows, json_each(lead_rows.factor_ids) f)",
+        [],
+    )?;
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('lead_texts_swept', ?1)",
+        [(count - i64::try_from(deleted).unwrap_or(0)).to_string()],
+    )?;
+    Ok(deleted)
 }
 
 /// What [`Ledger::close_untriggered`] returns.
@@ -539,7 +578,7 @@ pub fn unsee(states: &LeadStates) {
 pub fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT name, sql FROM sqlite_master
-         WHERE type = 'index' AND tbl_name = 'leads' AND sql IS NOT NULL",
+         WHERE type = 'index' AND tbl_name = 'lead_rows' AND sql IS NOT NULL",
     )?;
     let indexes = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -576,8 +615,132 @@ fn event(conn: &Connection, id: &str, now: &str, kind: &str, run_id: i64) -> Res
     Ok(())
 }
 
-/// The evaluated columns of a lead, as `?1`–`?23` of [`insert`] and [`update`].
-fn columns<'a>(lead: &'a Lead, enc: &'a Encoded, run_id: &'a i64) -> [&'a dyn ToSql; 23] {
+/// Every text the leads name, by body ([`lead_texts`](crate::store::schema)): the writer turns a
+/// lead's title, action, reasons, services and factor outcomes into ids with one lookup each,
+/// and adds a text the table does not hold yet. Read inside the evaluation's transaction, so it
+/// holds exactly what the table does until the transaction ends.
+pub struct Texts {
+    ids: FastMap<Box<str>, i64>,
+    /// Factor outcomes by their reasons' address and their numbers. The rules' caches share
+    /// one reasons list among all leads with the same inputs, so most leads' factors are found
+    /// here without encoding them; each entry holds its list, so the address stays its own.
+    factors: FastMap<FactorKey, (Arc<[String]>, i64)>,
+    /// Service lists by address, likewise (one per lead type, title and family).
+    services: FastMap<usize, (Services, i64)>,
+}
+
+/// A factor outcome's reasons' address, and its value, weight and contribution.
+type FactorKey = (usize, [u64; 3]);
+
+/// Entries kept in each of [`Texts`]' address caches: rules without a cache give every lead
+/// its own reasons list, and holding each would keep every lead's reasons alive.
+const ADDRESS_CACHE: usize = 1 << 16;
+
+impl Texts {
+    /// Reads every stored text (a few tens of thousands at a million leads).
+    pub fn read(conn: &Connection) -> Result<Texts> {
+        let mut stmt = conn.prepare("SELECT body, text_id FROM lead_texts")?;
+        let mut ids = FastMap::default();
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+            let (body, id) = row?;
+            ids.insert(body.into_boxed_str(), id);
+        }
+        Ok(Texts {
+            ids,
+            factors: FastMap::default(),
+            services: FastMap::default(),
+        })
+    }
+
+    /// The id of `body`, stored first if it is new.
+    fn id(&mut self, conn: &Connection, body: &str) -> Result<i64> {
+        if let Some(&id) = self.ids.get(body) {
+            return Ok(id);
+        }
+        let id = conn
+            .prepare_cached(
+                "INSERT INTO lead_texts (body) VALUES (?1)
+                 ON CONFLICT (body) DO UPDATE SET body = excluded.body RETURNING text_id",
+            )?
+            .query_row([body], |r| r.get(0))?;
+        self.ids.insert(body.into(), id);
+        Ok(id)
+    }
+
+    /// The text ids of one lead, and its `factor_ids` object.
+    fn of(&mut self, conn: &Connection, lead: &Lead, enc: &Encoded) -> Result<TextIds> {
+        let mut factors = String::with_capacity(24 * lead.factors.len() + 2);
+        factors.push('{');
+        for (i, (name, f)) in lead.factors.iter().enumerate() {
+            if i > 0 {
+                factors.push(',');
+            }
+            let id = self.factor(conn, f)?;
+            // Writing to a String cannot fail.
+            let _ = write!(factors, "{}:{id}", json(name, name.len() + 2));
+        }
+        factors.push('}');
+        Ok(TextIds {
+            title: self.id(conn, &lead.title)?,
+            action: self.id(conn, &lead.recommended_action)?,
+            reasons: self.id(conn, &enc.reasons)?,
+            services: self.services(conn, &lead.recommended_services)?,
+            factors,
+        })
+    }
+
+    fn factor(&mut self, conn: &Connection, f: &Factor) -> Result<i64> {
+        // The address of the list's first element: `as_ptr` of a slice, without its length.
+        let key = (
+            f.reasons.as_ptr() as usize,
+            [f.value, f.weight, f.contribution].map(f64::to_bits),
+        );
+        if let Some((_, id)) = self.factors.get(&key) {
+            return Ok(*id);
+        }
+        let id = self.id(conn, &json(f, 160))?;
+        // An empty list has no address of its own: every empty list would share one key.
+        if !f.reasons.is_empty() {
+            if self.factors.len() >= ADDRESS_CACHE {
+                self.factors.clear();
+            }
+            self.factors.insert(key, (Arc::clone(&f.reasons), id));
+        }
+        Ok(id)
+    }
+
+    fn services(&mut self, conn: &Connection, services: &Services) -> Result<i64> {
+        let key = services.as_ptr() as usize;
+        if let Some((_, id)) = self.services.get(&key) {
+            return Ok(*id);
+        }
+        let id = self.id(conn, &json(services, 256))?;
+        if !services.is_empty() {
+            if self.services.len() >= ADDRESS_CACHE {
+                self.services.clear();
+            }
+            self.services.insert(key, (Arc::clone(services), id));
+        }
+        Ok(id)
+    }
+}
+
+/// What [`Texts::of`] gives.
+struct TextIds {
+    title: i64,
+    action: i64,
+    reasons: i64,
+    services: i64,
+    factors: String,
+}
+
+/// The evaluated columns of a lead, as `?1`–`?23` of [`insert`] and the updates.
+fn columns<'a>(
+    lead: &'a Lead,
+    enc: &'a Encoded,
+    ids: &'a TextIds,
+    run_id: &'a i64,
+) -> [&'a dyn ToSql; 23] {
     [
         &lead.lead_id,
         &lead.lead_type,
@@ -588,14 +751,14 @@ fn columns<'a>(lead: &'a Lead, enc: &'a Encoded, run_id: &'a i64) -> [&'a dyn To
         &lead.product_family,
         &lead.account_id,
         &lead.territory_id,
-        &lead.title,
+        &ids.title,
         &lead.description,
-        &lead.recommended_action,
+        &ids.action,
         &lead.score,
         &lead.priority,
-        &enc.factors,
-        &enc.reasons,
-        &enc.services,
+        &ids.factors,
+        &ids.reasons,
+        &ids.services,
         &enc.skus,
         &lead.days_since_eol,
         &enc.extra,
@@ -605,15 +768,15 @@ fn columns<'a>(lead: &'a Lead, enc: &'a Encoded, run_id: &'a i64) -> [&'a dyn To
     ]
 }
 
-fn insert(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64, now: &str) -> Result<()> {
-    let mut values = columns(lead, enc, &run_id).to_vec();
+fn insert(conn: &Connection, values: &[&dyn ToSql; 23], now: &str) -> Result<()> {
+    let mut values = values.to_vec();
     values.push(&now);
     conn.prepare_cached(
-        "INSERT INTO leads (lead_id, lead_type, rule, install_base_id, serial_number, product_name,
-           product_family, account_id, territory_id, title, description, recommended_action, score,
-           priority, factors, reasons, recommended_services, recommended_skus, days_since_eol,
-           extra, estimated_value, fingerprint, run_id, status, active, closed_reason, created_at,
-           updated_at)
+        "INSERT INTO lead_rows (lead_id, lead_type, rule, install_base_id, serial_number,
+           product_name, product_family, account_id, territory_id, title_id, description,
+           action_id, score, priority, factor_ids, reasons_id, services_id, recommended_skus,
+           days_since_eol, extra, estimated_value, fingerprint, run_id, status, active,
+           closed_reason, created_at, updated_at)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,
            ?23,'new',1,NULL,?24,?24)",
     )?
@@ -622,43 +785,35 @@ fn insert(conn: &Connection, lead: &Lead, enc: &Encoded, run_id: i64, now: &str)
 }
 
 /// Refreshes an existing lead's evaluated columns, keeping its status, notes and history.
-const UPDATE: &str = "UPDATE leads SET lead_type = ?2, rule = ?3, install_base_id = ?4,
+const UPDATE: &str = "UPDATE lead_rows SET lead_type = ?2, rule = ?3, install_base_id = ?4,
     serial_number = ?5, product_name = ?6, product_family = ?7, account_id = ?8,
-    territory_id = ?9, title = ?10, description = ?11, recommended_action = ?12, score = ?13,
-    priority = ?14, factors = ?15, reasons = ?16, recommended_services = ?17,
+    territory_id = ?9, title_id = ?10, description = ?11, action_id = ?12, score = ?13,
+    priority = ?14, factor_ids = ?15, reasons_id = ?16, services_id = ?17,
     recommended_skus = ?18, days_since_eol = ?19, extra = ?20, estimated_value = ?21,
     fingerprint = ?22, active = 1, closed_reason = NULL, run_id = ?23
   WHERE lead_id = ?1";
 
 /// [`UPDATE`] for an active lead whose indexed columns are all unchanged: it names no indexed
 /// column, so SQLite rewrites the row and leaves every index alone.
-const UPDATE_CONTENT: &str = "UPDATE leads SET rule = ?3, install_base_id = ?4,
-    serial_number = ?5, product_name = ?6, title = ?10, description = ?11,
-    recommended_action = ?12, factors = ?15, reasons = ?16, recommended_services = ?17,
-    recommended_skus = ?18, days_since_eol = ?19, extra = ?20, fingerprint = ?22,
-    closed_reason = NULL, run_id = ?23
+const UPDATE_CONTENT: &str = "UPDATE lead_rows SET rule = ?3, install_base_id = ?4,
+    serial_number = ?5, product_name = ?6, title_id = ?10, description = ?11, action_id = ?12,
+    factor_ids = ?15, reasons_id = ?16, services_id = ?17, recommended_skus = ?18,
+    days_since_eol = ?19, extra = ?20, fingerprint = ?22, closed_reason = NULL, run_id = ?23
   WHERE lead_id = ?1";
 
 /// [`UPDATE_CONTENT`] plus the score and priority, for an active lead whose other indexed
 /// columns are unchanged (a weight change moves every score): SQLite then updates only the
 /// indexes that hold the score, a quarter less work than naming every indexed column.
-const UPDATE_SCORED: &str = "UPDATE leads SET rule = ?3, install_base_id = ?4,
-    serial_number = ?5, product_name = ?6, title = ?10, description = ?11,
-    recommended_action = ?12, score = ?13, priority = ?14, factors = ?15, reasons = ?16,
-    recommended_services = ?17, recommended_skus = ?18, days_since_eol = ?19, extra = ?20,
-    fingerprint = ?22, closed_reason = NULL, run_id = ?23
+const UPDATE_SCORED: &str = "UPDATE lead_rows SET rule = ?3, install_base_id = ?4,
+    serial_number = ?5, product_name = ?6, title_id = ?10, description = ?11, action_id = ?12,
+    score = ?13, priority = ?14, factor_ids = ?15, reasons_id = ?16, services_id = ?17,
+    recommended_skus = ?18, days_since_eol = ?19, extra = ?20, fingerprint = ?22,
+    closed_reason = NULL, run_id = ?23
   WHERE lead_id = ?1";
 
-/// Runs one of the `UPDATE` statements above for `lead`.
-fn update_with(
-    conn: &Connection,
-    sql: &str,
-    lead: &Lead,
-    enc: &Encoded,
-    run_id: i64,
-) -> Result<()> {
-    conn.prepare_cached(sql)?
-        .execute(columns(lead, enc, &run_id).as_slice())?;
+/// Runs one of the `UPDATE` statements above with a lead's [`columns`].
+fn update_with(conn: &Connection, sql: &str, values: &[&dyn ToSql; 23]) -> Result<()> {
+    conn.prepare_cached(sql)?.execute(values.as_slice())?;
     Ok(())
 }
 
@@ -687,7 +842,7 @@ mod tests {
         lead_row(conn, "OLD1", true);
         lead_row(conn, "OLD2", true);
         let states = read_states(conn).unwrap();
-        let mut ledger = Ledger::new(&states, false, 2, "now", false, None);
+        let mut ledger = Ledger::new(conn, &states, false, 2, "now", false, None).unwrap();
         // Stored before: marked in `prior`.
         assert_eq!(ledger.claim(conn, "OLD1").unwrap(), Claim::Stored);
         assert_eq!(ledger.claim(conn, "OLD1").unwrap(), Claim::Taken);
@@ -740,7 +895,7 @@ mod tests {
     /// Writes `l` as evaluation `run` would; returns [inserted, updated, unchanged].
     fn write(conn: &Connection, run: i64, l: &Lead) -> [u64; 3] {
         let states = read_states(conn).unwrap();
-        let mut ledger = Ledger::new(&states, false, run, "now", false, None);
+        let mut ledger = Ledger::new(conn, &states, false, run, "now", false, None).unwrap();
         assert_ne!(ledger.claim(conn, &l.lead_id).unwrap(), Claim::Taken);
         let fp = fingerprint(l);
         ledger
@@ -760,6 +915,57 @@ mod tests {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .unwrap()
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_lead_names_each_text_once_and_a_sweep_drops_the_texts_no_lead_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("l.db")).unwrap();
+        let conn = &store.conn;
+        let mut l = lead("first", 50.0);
+        l.factors.insert(
+            "urgency".into(),
+            Factor {
+                value: 80.0,
+                weight: 0.5,
+                contribution: 40.0,
+                reasons: vec!["EOL \"soon\"".to_string()].into(),
+            },
+        );
+        write(conn, 1, &l);
+        // Title, action, reasons, services and the one factor outcome.
+        assert_eq!(count(conn, "SELECT count(*) FROM lead_texts"), 5);
+        let factors: String = conn
+            .query_row("SELECT factors FROM leads", [], |r| r.get(0))
+            .unwrap();
+        let read: std::collections::BTreeMap<String, Factor> =
+            serde_json::from_str(&factors).unwrap();
+        assert_eq!(read, l.factors);
+        for n in 0..4 {
+            l.title = format!("title {n}");
+            write(conn, 2 + n, &l);
+        }
+        assert_eq!(count(conn, "SELECT count(*) FROM lead_texts"), 9);
+        // Under the slack nothing is swept; over it every text no lead names goes.
+        assert_eq!(sweep_texts(conn, 100).unwrap(), 0);
+        assert_eq!(sweep_texts(conn, 0).unwrap(), 4);
+        let titles: String = conn
+            .query_row("SELECT group_concat(title) FROM leads", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(titles, "title 3");
+        // The sweep left 5: the next sweeps at more than 10.
+        for n in 0..5 {
+            l.title = format!("again {n}");
+            write(conn, 10 + n, &l);
+        }
+        assert_eq!(sweep_texts(conn, 0).unwrap(), 0);
+        l.title = "last".into();
+        write(conn, 20, &l);
+        assert_eq!(sweep_texts(conn, 0).unwrap(), 6);
     }
 
     #[test]

@@ -238,7 +238,7 @@ impl Evaluator<'_> {
         let partial = partial.filter(|_| scope.is_some());
         let mut out = Outcome::default();
         let mut ledger =
-            ledger::Ledger::new(&states, keep, run_id, &now, self.track_changes, scope);
+            ledger::Ledger::new(conn, &states, keep, run_id, &now, self.track_changes, scope)?;
         let (pass, items, (eval_secs, mut write_secs)) = self.pass(
             conn,
             &ctx,

@@ -62,25 +62,24 @@ impl Store {
         if !ensure_schema && version == schema::SCHEMA_VERSION {
             return Ok(store);
         }
+        // One transaction: a migration that fails part way leaves the database as it was.
+        let tx = store
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| db_err(path, &e))?;
         // A database made by an older onelead (version 0 is a new, empty file).
         if version > 0 {
             for (from, sql) in schema::MIGRATIONS {
                 if version <= *from {
-                    store
-                        .conn
-                        .execute_batch(sql)
-                        .map_err(|e| db_err(path, &e))?;
+                    tx.execute_batch(sql).map_err(|e| db_err(path, &e))?;
                 }
             }
         }
-        store
-            .conn
-            .execute_batch(schema::CREATE)
+        tx.execute_batch(schema::CREATE)
             .map_err(|e| db_err(path, &e))?;
-        store
-            .conn
-            .pragma_update(None, "user_version", schema::SCHEMA_VERSION)
+        tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)
             .map_err(|e| db_err(path, &e))?;
+        tx.commit().map_err(|e| db_err(path, &e))?;
         Ok(store)
     }
 
@@ -322,7 +321,7 @@ mod migration_tests {
         let path = dir.path().join("old.db");
         {
             let conn = Connection::open(&path).unwrap();
-            let v1 = schema::CREATE
+            let v1 = schema::v4_create()
                 .replace("    estimated_value      REAL,\n", "")
                 .replace("    fingerprint          INTEGER,\n", "");
             let v1 = v1.split("-- Covering indexes").next().unwrap().to_string()
@@ -374,7 +373,7 @@ mod migration_tests {
         {
             let conn = Connection::open(&path).unwrap();
             // Version 2 had no `fingerprint` column (version 3 adds it with the indexes).
-            let v2 = schema::CREATE.replace("    fingerprint          INTEGER,\n", "");
+            let v2 = schema::v4_create().replace("    fingerprint          INTEGER,\n", "");
             conn.execute_batch(&v2).unwrap();
             conn.execute_batch(
                 "DROP INDEX leads_mix; DROP INDEX leads_account_score; DROP INDEX opp_account_id;
@@ -415,7 +414,7 @@ mod migration_tests {
             "value: base 50"]"#;
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(schema::CREATE).unwrap();
+            conn.execute_batch(&schema::v4_create()).unwrap();
             conn.execute(
                 "INSERT INTO leads (lead_id, lead_type, rule, install_base_id, title, description,
                    recommended_action, score, priority, factors, reasons, recommended_services,
@@ -449,5 +448,138 @@ mod migration_tests {
             .unwrap();
         let expected: Vec<String> = serde_json::from_str(full).unwrap();
         assert_eq!(lead.reasons, expected);
+    }
+
+    fn read_leads(conn: &Connection) -> Vec<crate::score::lead::Lead> {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM leads l LEFT JOIN accounts a USING (account_id)
+                 ORDER BY l.lead_id",
+                query::LEAD_COLUMNS
+            ))
+            .unwrap();
+        stmt.query_map([], query::lead_from_row)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    const V4_LEAD: &str = "INSERT INTO leads (lead_id, lead_type, rule, install_base_id,
+        serial_number, product_name, product_family, account_id, territory_id, title, description,
+        recommended_action, score, priority, factors, reasons, recommended_services,
+        recommended_skus, days_since_eol, extra, estimated_value, fingerprint, status, active,
+        closed_reason, created_at, updated_at, run_id)
+      VALUES (?1, 'Renewal', 'renewal', 3, 'SN1', 'DL380', 'COMPUTE', 'A1', '56088', ?2, ?3,
+        'Call them', 65, 'HIGH', ?4,
+        '[\"support ended\"]', '[{\"service\":\"Care\",\"skus\":[\"H1\"],\"priority\":2,\"product\":\"Servers\"}]',
+        'H1', 400, '{\"estimated_value\":10.5}', 10.5, ?5, 'contacted', ?6, NULL, 'c', 'u', 4)";
+
+    #[test]
+    fn a_version_4_database_splits_its_leads_and_reads_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let factors = [
+            r#"{"urgency":{"value":80.0,"weight":0.5,"contribution":40.0,"reasons":["EOL (+30)"]},"value":{"value":50.0,"weight":0.5,"contribution":25.0,"reasons":["base 50"]}}"#,
+            r#"{"urgency":{"value":80.0,"weight":0.5,"contribution":40.0,"reasons":["EOL (+30)"]},"value":{"value":60.0,"weight":0.5,"contribution":30.0,"reasons":["base 60"]}}"#,
+        ];
+        let before = {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&schema::v4_create()).unwrap();
+            for (i, f) in factors.iter().enumerate() {
+                conn.execute(
+                    V4_LEAD,
+                    rusqlite::params![
+                        format!("L{i}"),
+                        "Renew",
+                        format!("d{i}"),
+                        f,
+                        7 + i as i64,
+                        i == 0
+                    ],
+                )
+                .unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            read_leads(&conn)
+        };
+        let store = Store::open_existing(&path).unwrap();
+        let conn = &store.conn;
+        assert_eq!(read_leads(conn), before);
+        let kind: String = conn
+            .query_row(
+                "SELECT type FROM sqlite_master WHERE name = 'leads'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kind, "view");
+        // Title, action, reasons and services shared; three distinct factor outcomes.
+        let texts: i64 = conn
+            .query_row("SELECT count(*) FROM lead_texts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(texts, 7);
+        let kept: (i64, String) = conn
+            .query_row(
+                "SELECT fingerprint, status FROM lead_rows WHERE lead_id = 'L1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (8, "contacted".into()));
+        for index in [
+            "leads_score",
+            "leads_mix",
+            "leads_rollup",
+            "leads_account_score",
+        ] {
+            let on: String = conn
+                .query_row(
+                    "SELECT tbl_name FROM sqlite_master WHERE name = ?1",
+                    [index],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(on, "lead_rows", "{index}");
+        }
+    }
+
+    #[test]
+    fn a_users_own_writes_to_the_leads_view_reach_the_lead_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let conn = &store.conn;
+        let factors =
+            r#"{"urgency":{"value":80.0,"weight":1.0,"contribution":80.0,"reasons":["EOL"]}}"#;
+        conn.execute(
+            V4_LEAD,
+            rusqlite::params!["L1", "Renew", "d", factors, 1, true],
+        )
+        .unwrap();
+        let lead = read_leads(conn).remove(0);
+        assert_eq!(
+            (lead.title.as_str(), lead.score, lead.status.as_str()),
+            ("Renew", 65.0, "contacted")
+        );
+        assert_eq!(
+            lead.factors["urgency"].reasons.as_ref(),
+            ["EOL".to_string()]
+        );
+        assert_eq!(lead.recommended_services[0].service, "Care");
+        conn.execute_batch(
+            "UPDATE leads SET title = 'Renew now', status = 'won', score = 70 WHERE lead_id = 'L1'",
+        )
+        .unwrap();
+        let lead = read_leads(conn).remove(0);
+        assert_eq!(
+            (lead.title.as_str(), lead.score, lead.status.as_str()),
+            ("Renew now", 70.0, "won")
+        );
+        assert_eq!(lead.factors["urgency"].value, 80.0);
+        conn.execute_batch("DELETE FROM leads WHERE lead_id = 'L1'")
+            .unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM lead_rows", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
     }
 }

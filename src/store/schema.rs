@@ -5,13 +5,134 @@
 /// 2: `leads.estimated_value` and the rollup indexes. 3: `leads.fingerprint`, `meta`, and the
 /// views' indexes (`leads_mix`, `leads_account_score`, `opp_account_id`, `accounts_territory`).
 /// 4: `leads.reasons` holds the trigger's own reasons only (the factors' are in `factors`).
+/// 5: `leads` is a view over `lead_rows` and `lead_texts` (see [`lead_tables`]).
 /// A view on an older database brings it up to date first (once: the `CREATE` batch below,
 /// seconds at a million rows); without `leads_mix` a 1M-row dashboard falls back to reading
 /// every lead row (12 s).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
+
+/// The lead tables. `lead_rows` holds one narrow row per lead; `lead_texts` holds each distinct
+/// text once (a title, an action, the trigger's reasons, the services, one factor's outcome), and
+/// a row names them by `text_id`. A million leads share a few tens of thousands of such texts, so
+/// a row is a third of the size it would be with its text inline: writing the leads, building
+/// their indexes and rewriting every score after a weight change all scale with that size.
+macro_rules! lead_tables {
+    () => {
+        r"
+CREATE TABLE IF NOT EXISTS lead_texts (
+    text_id          INTEGER PRIMARY KEY,
+    body             TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS lead_rows (
+    lead_id              TEXT PRIMARY KEY,
+    lead_type            TEXT NOT NULL,
+    rule                 TEXT NOT NULL,
+    install_base_id      INTEGER,
+    serial_number        TEXT,
+    product_name         TEXT,
+    product_family       TEXT,
+    account_id           TEXT,
+    territory_id         TEXT,
+    title_id             INTEGER NOT NULL,
+    description          TEXT NOT NULL,
+    action_id            INTEGER NOT NULL,
+    score                REAL NOT NULL,
+    priority             TEXT NOT NULL,
+    -- {factor name: text_id of its {value, weight, contribution, reasons}}
+    factor_ids           TEXT NOT NULL,
+    reasons_id           INTEGER NOT NULL,
+    services_id          INTEGER NOT NULL,
+    recommended_skus     TEXT NOT NULL,
+    days_since_eol       INTEGER,
+    extra                TEXT NOT NULL,
+    estimated_value      REAL,
+    fingerprint          INTEGER,
+    status               TEXT NOT NULL DEFAULT 'new',
+    active               INTEGER NOT NULL DEFAULT 1,
+    closed_reason        TEXT,
+    created_at           TEXT NOT NULL,
+    updated_at           TEXT NOT NULL,
+    run_id               INTEGER NOT NULL
+);
+"
+    };
+}
+
+/// `leads`: the lead table as users and the views know it (the columns of schema version 4, in
+/// their order), composed from `lead_rows` and `lead_texts`. A text is looked up only when its
+/// column is selected, so the rollups still read `lead_rows`' covering indexes alone. Writes to
+/// the view (`INSERT`, `UPDATE`, `DELETE`, from a user's own SQL) go to the tables through the
+/// triggers; onelead itself writes `lead_rows`.
+macro_rules! lead_view {
+    () => {
+        r"
+CREATE VIEW IF NOT EXISTS leads AS SELECT lead_id, lead_type, rule, install_base_id,
+    serial_number, product_name, product_family, account_id, territory_id,
+    (SELECT body FROM lead_texts WHERE text_id = title_id) AS title,
+    description,
+    (SELECT body FROM lead_texts WHERE text_id = action_id) AS recommended_action,
+    score, priority,
+    (SELECT json_group_object(f.key, json(t.body))
+       FROM json_each(factor_ids) f JOIN lead_texts t ON t.text_id = f.value) AS factors,
+    (SELECT body FROM lead_texts WHERE text_id = reasons_id) AS reasons,
+    (SELECT body FROM lead_texts WHERE text_id = services_id) AS recommended_services,
+    recommended_skus, days_since_eol, extra, estimated_value, fingerprint, status, active,
+    closed_reason, created_at, updated_at, run_id
+  FROM lead_rows;
+CREATE TRIGGER IF NOT EXISTS leads_insert INSTEAD OF INSERT ON leads BEGIN
+  INSERT OR IGNORE INTO lead_texts (body)
+    SELECT NEW.title UNION ALL SELECT NEW.recommended_action UNION ALL SELECT NEW.reasons
+    UNION ALL SELECT NEW.recommended_services UNION ALL SELECT value FROM json_each(NEW.factors);
+  INSERT INTO lead_rows (lead_id, lead_type, rule, install_base_id, serial_number, product_name,
+      product_family, account_id, territory_id, title_id, description, action_id, score,
+      priority, factor_ids, reasons_id, services_id, recommended_skus, days_since_eol, extra,
+      estimated_value, fingerprint, status, active, closed_reason, created_at, updated_at,
+      run_id)
+    VALUES (NEW.lead_id, NEW.lead_type, NEW.rule, NEW.install_base_id, NEW.serial_number,
+      NEW.product_name, NEW.product_family, NEW.account_id, NEW.territory_id,
+      (SELECT text_id FROM lead_texts WHERE body = NEW.title), NEW.description,
+      (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_action), NEW.score,
+      NEW.priority,
+      (SELECT json_group_object(f.key, (SELECT text_id FROM lead_texts WHERE body = f.value))
+         FROM json_each(NEW.factors) f),
+      (SELECT text_id FROM lead_texts WHERE body = NEW.reasons),
+      (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_services),
+      NEW.recommended_skus, NEW.days_since_eol, NEW.extra, NEW.estimated_value,
+      NEW.fingerprint, coalesce(NEW.status, 'new'), coalesce(NEW.active, 1),
+      NEW.closed_reason, NEW.created_at, NEW.updated_at, NEW.run_id);
+END;
+CREATE TRIGGER IF NOT EXISTS leads_update INSTEAD OF UPDATE ON leads BEGIN
+  INSERT OR IGNORE INTO lead_texts (body)
+    SELECT NEW.title UNION ALL SELECT NEW.recommended_action UNION ALL SELECT NEW.reasons
+    UNION ALL SELECT NEW.recommended_services UNION ALL SELECT value FROM json_each(NEW.factors);
+  UPDATE lead_rows SET lead_id = NEW.lead_id, lead_type = NEW.lead_type, rule = NEW.rule,
+      install_base_id = NEW.install_base_id, serial_number = NEW.serial_number,
+      product_name = NEW.product_name, product_family = NEW.product_family,
+      account_id = NEW.account_id, territory_id = NEW.territory_id,
+      title_id = (SELECT text_id FROM lead_texts WHERE body = NEW.title),
+      description = NEW.description,
+      action_id = (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_action),
+      score = NEW.score, priority = NEW.priority,
+      factor_ids = (SELECT json_group_object(f.key,
+          (SELECT text_id FROM lead_texts WHERE body = f.value)) FROM json_each(NEW.factors) f),
+      reasons_id = (SELECT text_id FROM lead_texts WHERE body = NEW.reasons),
+      services_id = (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_services),
+      recommended_skus = NEW.recommended_skus, days_since_eol = NEW.days_since_eol,
+      extra = NEW.extra, estimated_value = NEW.estimated_value, fingerprint = NEW.fingerprint,
+      status = NEW.status, active = NEW.active, closed_reason = NEW.closed_reason,
+      created_at = NEW.created_at, updated_at = NEW.updated_at, run_id = NEW.run_id
+    WHERE lead_id = OLD.lead_id;
+END;
+CREATE TRIGGER IF NOT EXISTS leads_delete INSTEAD OF DELETE ON leads BEGIN
+  DELETE FROM lead_rows WHERE lead_id = OLD.lead_id;
+END;
+"
+    };
+}
 
 /// Creates every table and index that does not exist yet.
-pub const CREATE: &str = r"
+pub const CREATE: &str = concat!(
+    r"
 CREATE TABLE IF NOT EXISTS accounts (
     account_id       TEXT PRIMARY KEY,
     name             TEXT NOT NULL,
@@ -168,6 +289,124 @@ CREATE TABLE IF NOT EXISTS runs (
     config_hash      TEXT,
     counts           TEXT NOT NULL
 );
+",
+    lead_tables!(),
+    r"
+CREATE INDEX IF NOT EXISTS leads_score ON lead_rows(active, score DESC);
+-- An account's best leads without reading (or sorting) the rest of them.
+CREATE INDEX IF NOT EXISTS leads_account_score ON lead_rows(account_id, active, score DESC, lead_id);
+CREATE INDEX IF NOT EXISTS leads_territory ON lead_rows(territory_id);
+-- Covering indexes for the rollups: the views aggregate these narrow indexes instead of
+-- reading every lead row.
+CREATE INDEX IF NOT EXISTS leads_rollup
+    ON lead_rows(active, territory_id, priority, score, estimated_value);
+-- One ordered walk of this gives the type × priority counts, the priority totals, the
+-- pipeline, the score histogram and the family mix (`views::lead_mix`).
+CREATE INDEX IF NOT EXISTS leads_mix
+    ON lead_rows(active, lead_type, priority, product_family, score, estimated_value);
+CREATE INDEX IF NOT EXISTS ib_territory ON install_base(territory_id);
+CREATE INDEX IF NOT EXISTS ib_family ON install_base(product_family);
+CREATE INDEX IF NOT EXISTS ib_status ON install_base(support_status);
+-- Small facts about the database itself, such as what the accounts were last derived from.
+CREATE TABLE IF NOT EXISTS meta (
+    key              TEXT PRIMARY KEY,
+    value            TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lead_events (
+    id               INTEGER PRIMARY KEY,
+    lead_id          TEXT NOT NULL,
+    at               TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    from_status      TEXT,
+    to_status        TEXT,
+    note             TEXT,
+    by               TEXT,
+    opportunity_id   TEXT,
+    run_id           INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
+",
+    lead_view!(),
+    r"
+-- Indexes the ones above replaced, each a prefix of its replacement (leads_family is folded
+-- into leads_mix); a database made before them loses them on its next write.
+DROP INDEX IF EXISTS opp_account;
+DROP INDEX IF EXISTS leads_account;
+DROP INDEX IF EXISTS leads_type;
+DROP INDEX IF EXISTS leads_family;
+"
+);
+
+/// Steps that bring an older database up to [`SCHEMA_VERSION`], by the version they start from.
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, "ALTER TABLE leads ADD COLUMN estimated_value REAL;"),
+    // A hash of a lead's evaluated columns: re-evaluation rewrites only the leads it changed.
+    (2, "ALTER TABLE leads ADD COLUMN fingerprint INTEGER;"),
+    // `reasons` repeated every factor reason after the trigger's (a third of a lead row); keep
+    // the trigger's, the first `len − Σ factor reasons`. The fingerprint no longer matches, so
+    // the next evaluation rewrites each lead once.
+    (
+        3,
+        "UPDATE leads SET reasons = (
+           SELECT json_group_array(r.value) FROM (
+             SELECT value FROM json_each(leads.reasons)
+             WHERE key < json_array_length(leads.reasons) - (
+               SELECT coalesce(sum(json_array_length(f.value, '$.reasons')), 0)
+               FROM json_each(leads.factors) f)
+             ORDER BY key) r),
+           fingerprint = NULL
+         WHERE json_valid(reasons) AND json_valid(factors);",
+    ),
+    // The lead table splits into `lead_rows` and `lead_texts`; the `CREATE` batch then adds the
+    // view and the indexes. Fingerprints stand: the leads read back the same.
+    (
+        4,
+        concat!(
+            "DROP INDEX IF EXISTS leads_score; DROP INDEX IF EXISTS leads_account_score;
+             DROP INDEX IF EXISTS leads_territory; DROP INDEX IF EXISTS leads_rollup;
+             DROP INDEX IF EXISTS leads_mix;
+             ALTER TABLE leads RENAME TO leads_v4;",
+            lead_tables!(),
+            "INSERT OR IGNORE INTO lead_texts (body)
+               SELECT title FROM leads_v4 UNION ALL SELECT recommended_action FROM leads_v4
+               UNION ALL SELECT reasons FROM leads_v4
+               UNION ALL SELECT recommended_services FROM leads_v4
+               UNION ALL SELECT f.value FROM leads_v4, json_each(leads_v4.factors) f;
+             INSERT INTO lead_rows (lead_id, lead_type, rule, install_base_id, serial_number,
+                 product_name, product_family, account_id, territory_id, title_id, description,
+                 action_id, score, priority, factor_ids, reasons_id, services_id,
+                 recommended_skus, days_since_eol, extra, estimated_value, fingerprint, status,
+                 active, closed_reason, created_at, updated_at, run_id)
+               SELECT lead_id, lead_type, rule, install_base_id, serial_number, product_name,
+                 product_family, account_id, territory_id,
+                 (SELECT text_id FROM lead_texts WHERE body = l.title), description,
+                 (SELECT text_id FROM lead_texts WHERE body = l.recommended_action), score,
+                 priority,
+                 (SELECT json_group_object(f.key,
+                     (SELECT text_id FROM lead_texts WHERE body = f.value))
+                    FROM json_each(l.factors) f),
+                 (SELECT text_id FROM lead_texts WHERE body = l.reasons),
+                 (SELECT text_id FROM lead_texts WHERE body = l.recommended_services),
+                 recommended_skus, days_since_eol, extra, estimated_value, fingerprint, status,
+                 active, closed_reason, created_at, updated_at, run_id
+               FROM leads_v4 l ORDER BY l.rowid;
+             DROP TABLE leads_v4;"
+        ),
+    ),
+];
+
+/// The `CREATE` batch as schema version 4 had it (`leads` a table), for the migration tests.
+#[cfg(test)]
+pub fn v4_create() -> String {
+    CREATE
+        .replace(lead_tables!(), V4_LEADS)
+        .replace(lead_view!(), "")
+        .replace("ON lead_rows(", "ON leads(")
+}
+
+/// Version 4's `leads` table.
+#[cfg(test)]
+const V4_LEADS: &str = r"
 CREATE TABLE IF NOT EXISTS leads (
     lead_id              TEXT PRIMARY KEY,
     lead_type            TEXT NOT NULL,
@@ -198,68 +437,7 @@ CREATE TABLE IF NOT EXISTS leads (
     updated_at           TEXT NOT NULL,
     run_id               INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS leads_score ON leads(active, score DESC);
--- An account's best leads without reading (or sorting) the rest of them.
-CREATE INDEX IF NOT EXISTS leads_account_score ON leads(account_id, active, score DESC, lead_id);
-CREATE INDEX IF NOT EXISTS leads_territory ON leads(territory_id);
--- Covering indexes for the rollups: the views aggregate these narrow indexes instead of
--- reading every (wide, JSON-carrying) lead row.
-CREATE INDEX IF NOT EXISTS leads_rollup
-    ON leads(active, territory_id, priority, score, estimated_value);
--- One ordered walk of this gives the type × priority counts, the priority totals, the
--- pipeline, the score histogram and the family mix (`views::lead_mix`).
-CREATE INDEX IF NOT EXISTS leads_mix
-    ON leads(active, lead_type, priority, product_family, score, estimated_value);
-CREATE INDEX IF NOT EXISTS ib_territory ON install_base(territory_id);
-CREATE INDEX IF NOT EXISTS ib_family ON install_base(product_family);
-CREATE INDEX IF NOT EXISTS ib_status ON install_base(support_status);
--- Small facts about the database itself, such as what the accounts were last derived from.
-CREATE TABLE IF NOT EXISTS meta (
-    key              TEXT PRIMARY KEY,
-    value            TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS lead_events (
-    id               INTEGER PRIMARY KEY,
-    lead_id          TEXT NOT NULL,
-    at               TEXT NOT NULL,
-    kind             TEXT NOT NULL,
-    from_status      TEXT,
-    to_status        TEXT,
-    note             TEXT,
-    by               TEXT,
-    opportunity_id   TEXT,
-    run_id           INTEGER
-);
-CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
--- Indexes the ones above replaced, each a prefix of its replacement (leads_family is folded
--- into leads_mix); a database made before them loses them on its next write.
-DROP INDEX IF EXISTS opp_account;
-DROP INDEX IF EXISTS leads_account;
-DROP INDEX IF EXISTS leads_type;
-DROP INDEX IF EXISTS leads_family;
 ";
-
-/// Steps that bring an older database up to [`SCHEMA_VERSION`], by the version they start from.
-pub const MIGRATIONS: &[(i64, &str)] = &[
-    (1, "ALTER TABLE leads ADD COLUMN estimated_value REAL;"),
-    // A hash of a lead's evaluated columns: re-evaluation rewrites only the leads it changed.
-    (2, "ALTER TABLE leads ADD COLUMN fingerprint INTEGER;"),
-    // `reasons` repeated every factor reason after the trigger's (a third of a lead row); keep
-    // the trigger's, the first `len − Σ factor reasons`. The fingerprint no longer matches, so
-    // the next evaluation rewrites each lead once.
-    (
-        3,
-        "UPDATE leads SET reasons = (
-           SELECT json_group_array(r.value) FROM (
-             SELECT value FROM json_each(leads.reasons)
-             WHERE key < json_array_length(leads.reasons) - (
-               SELECT coalesce(sum(json_array_length(f.value, '$.reasons')), 0)
-               FROM json_each(leads.factors) f)
-             ORDER BY key) r),
-           fingerprint = NULL
-         WHERE json_valid(reasons) AND json_valid(factors);",
-    ),
-];
 
 /// Indexes of the data tables that a load into an empty table builds once, after the rows are
 /// in, instead of updating row by row: sorting a million keys once is far cheaper than a
