@@ -532,6 +532,22 @@ mod tests {
             full_leads_but(&a, &["run_id"]),
             full_leads_but(&moved, &["run_id"])
         );
+        // Moving every score dropped the lead indexes for the update; they are all back.
+        let indexes = |s: &Store| -> Vec<String> {
+            s.conn
+                .prepare(
+                    "SELECT sql FROM sqlite_master
+                     WHERE type = 'index' AND tbl_name = 'lead_rows' AND sql IS NOT NULL
+                     ORDER BY name",
+                )
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(indexes(&a).len(), 5);
+        assert_eq!(indexes(&a), indexes(&moved));
         sa.cfg.priority_thresholds.high -= 7.0;
         run(&a, &sa, MODE, None);
         let moved = fresh_db("t.db", &sa);

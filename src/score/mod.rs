@@ -215,7 +215,7 @@ impl Evaluator<'_> {
             None => ledger::read_states(conn)?,
         };
         let setup_secs = setup.elapsed().as_secs_f64();
-        let deferred = if self.make_leads && states.is_empty() {
+        let mut deferred = if self.make_leads && states.is_empty() {
             ledger::defer_indexes(conn)?
         } else {
             Vec::new()
@@ -274,6 +274,7 @@ impl Evaluator<'_> {
             out.closed = settled.closed;
             out.leads += settled.kept;
             out.changes = settled.changes.take();
+            deferred.append(&mut settled.deferred);
             next_states = settled.apply(states);
         }
         let closed_secs = t.elapsed().as_secs_f64();
