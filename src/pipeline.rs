@@ -597,6 +597,85 @@ mod tests {
     /// everything).
     type Step<'a> = (Box<dyn Fn() + 'a>, Option<Vec<&'a str>>);
 
+    /// A copy of the bundled rules in `dir`, to edit.
+    fn copy_rules(dir: &Path) -> std::path::PathBuf {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let rules = dir.join("rules");
+        for kind in ["classify", "triggers", "scoring", "services"] {
+            std::fs::create_dir_all(rules.join(kind)).unwrap();
+            for f in std::fs::read_dir(root.join("rules").join(kind)).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::copy(&f, rules.join(kind).join(f.file_name().unwrap())).unwrap();
+            }
+        }
+        rules
+    }
+
+    /// A change to the settings, as a test step.
+    type Change = Box<dyn Fn(&mut Settings)>;
+
+    /// After a change to the weights or priority thresholds alone, `watch` runs no rule: it
+    /// re-weighs the stored factors of every active lead. Every column of every lead (the
+    /// fingerprint too), every count and the change report must be what a full evaluation
+    /// gives; and once a rule reads `cfg.scoring_weights`, a weight change runs every rule.
+    #[test]
+    fn a_change_of_weights_alone_re_weighs_the_leads_as_a_full_evaluation_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = copy_rules(dir.path());
+        let Twins {
+            a,
+            b,
+            mut sa,
+            mut sb,
+            mut carry,
+        } = twins(dir.path(), Some(&rules));
+        let weights = |w: [f64; 4]| -> Change {
+            Box::new(move |s: &mut Settings| {
+                for (v, w) in s.cfg.scoring_weights.values_mut().zip(w) {
+                    *v = w;
+                }
+            })
+        };
+        let steps: Vec<(Change, Option<Vec<String>>)> = vec![
+            (weights([0.25; 4]), Some(vec![])),
+            (
+                Box::new(|s: &mut Settings| s.cfg.priority_thresholds.high -= 7.0),
+                Some(vec![]),
+            ),
+            (weights([0.33, 0.27, 0.21, 0.19]), Some(vec![])),
+            (
+                Box::new(|s: &mut Settings| {
+                    std::fs::write(
+                        s.rules_dir.join("classify/weighed.rhai"),
+                        "fn classify(item, cfg) { #{ weighed: cfg.scoring_weights.value } }",
+                    )
+                    .unwrap();
+                }),
+                None,
+            ),
+            (weights([0.25; 4]), None),
+        ];
+        for (n, (change, expect)) in steps.iter().enumerate() {
+            change(&mut sa);
+            change(&mut sb);
+            let ra = run(&a, &sa, MODE, Some(&mut carry));
+            let rb = run(&b, &sb, MODE, None);
+            assert_eq!(ra.evaluation.only_triggers, *expect, "step {n}");
+            let counts = |r: &RunReport| {
+                let e = &r.evaluation;
+                (e.items, e.leads, e.new_leads, e.closed, e.reopened)
+            };
+            assert_eq!(counts(&ra), counts(&rb), "step {n}");
+            assert_eq!(ra.evaluation.changes, rb.evaluation.changes, "step {n}");
+            // Every step but the new rule moves scores or priorities.
+            let moved = !ra.evaluation.changes.unwrap_or_default().is_empty();
+            assert_eq!(moved, n != 3, "step {n}");
+            assert_eq!(full_leads(&a), full_leads(&b), "step {n}");
+            let events = "SELECT count(*) FROM lead_events WHERE kind = 'priority'";
+            assert_eq!(count(&a, events), count(&b, events), "step {n}");
+        }
+    }
+
     const COLLIDING_TYPE: &str = "Renewal Copy 59126149";
 
     /// After an edit to triggers alone, `watch` re-runs only the edited triggers; every lead,
@@ -606,15 +685,7 @@ mod tests {
     #[test]
     fn a_partial_re_evaluation_gives_what_a_full_one_gives() {
         let dir = tempfile::tempdir().unwrap();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let rules = dir.path().join("rules");
-        for kind in ["classify", "triggers", "scoring", "services"] {
-            std::fs::create_dir_all(rules.join(kind)).unwrap();
-            for f in std::fs::read_dir(root.join("rules").join(kind)).unwrap() {
-                let f = f.unwrap().path();
-                std::fs::copy(&f, rules.join(kind).join(f.file_name().unwrap())).unwrap();
-            }
-        }
+        let rules = copy_rules(dir.path());
         let Twins {
             a,
             b,

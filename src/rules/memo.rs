@@ -188,6 +188,16 @@ impl Reads {
         })
     }
 
+    /// Whether the rule may read field `prop` of parameter `param`: it reads that field, or uses
+    /// the parameter whole.
+    pub fn may_read(&self, param: usize, prop: &str) -> bool {
+        self.whole.get(param).is_none_or(|w| *w)
+            || self
+                .props
+                .get(param)
+                .is_none_or(|p| p.iter().any(|r| r.as_str() == prop))
+    }
+
     /// The key for one call, or `None` when a read field is missing or not a plain value (the
     /// call then runs uncached and Rhai reports whatever is wrong).
     fn key(&self, args: &[Arg]) -> Option<Key> {

@@ -52,6 +52,9 @@ pub struct RuleSet {
     /// One result cache per rule, parallel to `rules`; shared with the rule set `watch` builds
     /// after an edit when the rule's text is unchanged (see [`RuleSet::adopt_caches`]).
     memos: Vec<std::sync::Arc<memo::Memo>>,
+    /// No rule can read `cfg.scoring_weights`: a change of weights changes no rule's result,
+    /// only the arithmetic after it (see [`Basis::only_scoring_changed`]).
+    weights_blind: bool,
 }
 
 /// Helper and script function names, for "did you mean" on unknown calls.
@@ -105,7 +108,18 @@ impl RuleSet {
                 std::sync::Arc::new(memo::Memo::new(reads))
             })
             .collect();
+        // Known from the same analysis as the caches, but whatever `ONELEAD_NO_MEMO` says: every
+        // per-item entry point's `cfg` (its last parameter) is only read field by field, never
+        // `scoring_weights`.
+        let weights_blind = rules.iter().all(|r| {
+            r.kind.entry_points().iter().all(|(entry, params)| {
+                params.last() != Some(&"cfg")
+                    || memo::Reads::analyse(&r.ast, entry, params.len())
+                        .is_some_and(|reads| !reads.may_read(params.len() - 1, "scoring_weights"))
+            })
+        });
         Ok(RuleSet {
+            weights_blind,
             memos,
             engine,
             rules,
@@ -180,9 +194,31 @@ impl RuleSet {
             .iter()
             .filter(|(path, _)| !trigger_paths.contains(path))
             .collect();
-        let cfg_text = format!("{cfg:?}");
+        // The weights and priority thresholds apart, when no rule reads the weights: a change to
+        // those alone moves scores and priorities and nothing else.
+        let scoring = hash_of(&format!(
+            "{:?} {:?}",
+            cfg.scoring_weights, cfg.priority_thresholds
+        ));
+        let (cfg_text, cfg_digest) = if self.weights_blind {
+            let rest_cfg = crate::config::Config {
+                scoring_weights: BTreeMap::new(),
+                priority_thresholds: crate::config::PriorityThresholds {
+                    critical: 0.0,
+                    high: 0.0,
+                    medium: 0.0,
+                },
+                ..cfg.clone()
+            };
+            let mut seen = self.cfg.clone();
+            seen.remove("scoring_weights");
+            (format!("{rest_cfg:?}"), digest(&seen))
+        } else {
+            (format!("{cfg:?}"), self.cfg_digest)
+        };
         Basis {
-            common: hash_of(&(cfg_text, self.cfg_digest, rest)),
+            common: hash_of(&(cfg_text, cfg_digest, rest)),
+            scoring,
             triggers,
         }
     }
@@ -578,8 +614,11 @@ struct CheckedFactor(std::sync::Arc<(f64, std::sync::Arc<[String]>)>);
 /// What an evaluation's results depend on (see [`RuleSet::basis`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Basis {
-    /// The config, the as-of date and every rule and module file but the triggers.
+    /// The config, the as-of date and every rule and module file but the triggers; not the
+    /// weights and priority thresholds unless a rule reads the weights.
     common: u64,
+    /// The weights and the priority thresholds.
+    scoring: u64,
     /// Each trigger's file stem with a hash of its path and text, in path order.
     triggers: Vec<(String, u64)>,
 }
@@ -589,7 +628,7 @@ impl Basis {
     /// changed: re-running only those gives every lead a full evaluation would. `None` when
     /// anything else changed.
     pub fn changed_triggers(&self, old: &Basis) -> Option<Vec<String>> {
-        if self.common != old.common {
+        if self.common != old.common || self.scoring != old.scoring {
             return None;
         }
         let mut changed: Vec<String> = self
@@ -602,6 +641,14 @@ impl Basis {
         changed.sort();
         changed.dedup();
         Some(changed)
+    }
+}
+
+impl Basis {
+    /// True when only the weights or the priority thresholds changed since `old`, and no rule
+    /// reads the weights: every rule would return what it returned then.
+    pub fn only_scoring_changed(&self, old: &Basis) -> bool {
+        self.common == old.common && self.triggers == old.triggers && self.scoring != old.scoring
     }
 }
 

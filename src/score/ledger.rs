@@ -4,6 +4,7 @@
 //! them, and the change report falls out of the same comparison instead of two snapshots of the
 //! whole table.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -21,11 +22,11 @@ use crate::fxhash::{FastMap, FastSet, Fx};
 /// What the database held for one lead before this evaluation.
 #[derive(Debug)]
 pub struct Prior {
-    active: bool,
+    pub(super) active: bool,
     /// Inline (no allocation): one of a few short names.
-    priority: Identifier,
-    score: f64,
-    fingerprint: Option<i64>,
+    pub(super) priority: Identifier,
+    pub(super) score: f64,
+    pub(super) fingerprint: Option<i64>,
     /// [`index_keys`] of the stored row.
     keys: u64,
     /// [`rule_key`] of the trigger that made it.
@@ -122,9 +123,25 @@ fn estimated_value(lead: &Lead) -> Option<f64> {
 
 /// A hash of every column a re-evaluation can change, taken from the lead's fields rather than
 /// its JSON: a worker finds an unchanged lead without encoding it (most leads, after an edit).
+/// Two parts, XORed: [`content_hash`] and [`scored_hash`] (score, priority, each factor's weight
+/// and contribution). A change of weights alone can then compute a lead's new fingerprint from
+/// its stored one and its stored factors (see `score::rescore`), without the rest of the lead.
 /// SipHash with fixed keys: stable across runs of one build. A different build may hash
 /// differently, which only costs one full rewrite.
 pub fn fingerprint(lead: &Lead) -> i64 {
+    let scored = scored_hash(
+        lead.score,
+        &lead.priority,
+        lead.factors
+            .iter()
+            .map(|(name, f)| (name.as_str(), f.weight, f.contribution)),
+    );
+    i64::from_ne_bytes((content_hash(lead) ^ scored).to_ne_bytes())
+}
+
+/// Everything [`fingerprint`] covers but the score, the priority and the factors' weights and
+/// contributions.
+fn content_hash(lead: &Lead) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     (
         &lead.lead_type,
@@ -141,8 +158,6 @@ pub fn fingerprint(lead: &Lead) -> i64 {
         &lead.title,
         &lead.description,
         &lead.recommended_action,
-        lead.score.to_bits(),
-        &lead.priority,
         &lead.reasons,
         &lead.recommended_skus,
         lead.days_since_eol,
@@ -150,12 +165,7 @@ pub fn fingerprint(lead: &Lead) -> i64 {
         .hash(&mut h);
     lead.factors.len().hash(&mut h);
     for (name, f) in &lead.factors {
-        let bits = (
-            f.value.to_bits(),
-            f.weight.to_bits(),
-            f.contribution.to_bits(),
-        );
-        (name, bits, &f.reasons).hash(&mut h);
+        (name, f.value.to_bits(), &f.reasons).hash(&mut h);
     }
     lead.recommended_services.len().hash(&mut h);
     for r in lead.recommended_services.iter() {
@@ -167,7 +177,22 @@ pub fn fingerprint(lead: &Lead) -> i64 {
     } else {
         json(&lead.extra, 64).hash(&mut h);
     }
-    i64::from_ne_bytes(h.finish().to_ne_bytes())
+    h.finish()
+}
+
+/// The part of [`fingerprint`] a weight or priority-threshold change moves: the score, the
+/// priority and each factor's (name, weight, contribution), in name order.
+pub fn scored_hash<'a>(
+    score: f64,
+    priority: &str,
+    factors: impl Iterator<Item = (&'a str, f64, f64)>,
+) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (score.to_bits(), priority).hash(&mut h);
+    for (name, weight, contribution) in factors {
+        (name, weight.to_bits(), contribution.to_bits()).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Every stored lead's state by id, as the ledger compares it. `watch` keeps it from one
@@ -419,13 +444,101 @@ impl<'s> Ledger<'s> {
         Ok(())
     }
 
+    /// Writes a stored active lead whose score, priority and factor weights alone may have
+    /// changed (see `score::rescore`): what [`Ledger::write`] would write for it, without the
+    /// rest of the lead, in its `lead_rows` row `rowid`. `state` names the lead in the change
+    /// report, if it moved.
+    pub fn write_scored(
+        &mut self,
+        conn: &Connection,
+        (rowid, id): (i64, &str),
+        new: &Rescored,
+        state: impl FnOnce() -> LeadState,
+    ) -> Result<()> {
+        let Some(p) = self.prior.get(id).filter(|p| p.active) else {
+            return Ok(());
+        };
+        p.seen.store(true, Ordering::Relaxed);
+        let moved = p.priority != new.priority || p.score != new.score;
+        if let Some(c) = &mut self.changes {
+            c.count_after(new.priority);
+            if moved {
+                c.moved(state(), &p.priority, p.score);
+            } else if !p.unchanged(new.fingerprint) {
+                c.reworded();
+            }
+        }
+        if p.unchanged(new.fingerprint) {
+            self.writes[2] += 1;
+            return Ok(());
+        }
+        self.writes[1] += 1;
+        let factor_ids = self.texts.factor_ids(conn, &new.factors)?;
+        if moved {
+            self.rescored(conn)?;
+            conn.prepare_cached(
+                "UPDATE lead_rows SET score = ?2, priority = ?3, factor_ids = ?4,
+                 fingerprint = ?5, run_id = ?6 WHERE rowid = ?1",
+            )?
+            .execute(params![
+                rowid,
+                new.score,
+                new.priority,
+                factor_ids,
+                new.fingerprint,
+                self.run_id
+            ])?;
+        } else {
+            conn.prepare_cached(
+                "UPDATE lead_rows SET factor_ids = ?2, fingerprint = ?3, run_id = ?4
+                 WHERE rowid = ?1",
+            )?
+            .execute(params![rowid, factor_ids, new.fingerprint, self.run_id])?;
+        }
+        if p.priority != new.priority {
+            conn.prepare_cached(
+                "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status, run_id)
+                 VALUES (?1, ?2, 'priority', ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                id,
+                self.now,
+                p.priority.as_str(),
+                new.priority,
+                self.run_id
+            ])?;
+        }
+        if self.keep {
+            let fresh = Prior {
+                active: true,
+                priority: new.priority.into(),
+                score: new.score,
+                fingerprint: Some(new.fingerprint),
+                keys: p.keys,
+                rule: p.rule,
+                seen: AtomicBool::new(false),
+            };
+            self.fresh.push((id.into(), fresh));
+        }
+        Ok(())
+    }
+
     /// Counts an update that moves a lead's score or priority. Once a quarter of the stored leads
     /// have moved (a weight change moves nearly all), the `lead_rows` indexes are dropped, to be
     /// built again when the evaluation closes: at 100k leads, keeping the four indexes that hold
     /// the score in step took 0.9 s, building all five afresh 0.4 s.
     fn rescored(&mut self, conn: &Connection) -> Result<()> {
         self.rescored += 1;
-        if self.rescored == self.prior.len() / 4 + 1 {
+        if self.rescored == self.prior.len() / 4 + 1 && self.deferred.is_empty() {
+            self.deferred = defer_indexes(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Says that `n` leads' scores or priorities are about to move: if they are as many as
+    /// [`Ledger::rescored`] waits for, the indexes go now rather than after a quarter of them.
+    pub fn expect_moves(&mut self, conn: &Connection, n: usize) -> Result<()> {
+        if n > self.prior.len() / 4 && self.deferred.is_empty() {
             self.deferred = defer_indexes(conn)?;
         }
         Ok(())
@@ -546,6 +659,15 @@ fn mark_swept(conn: &Connection, left: i64) -> Result<()> {
         [left.to_string()],
     )?;
     Ok(())
+}
+
+/// A stored lead re-weighed: what [`Ledger::write_scored`] writes.
+pub struct Rescored {
+    pub score: f64,
+    pub priority: &'static str,
+    /// The stored factors with the new weights and contributions.
+    pub factors: BTreeMap<String, Factor>,
+    pub fingerprint: i64,
 }
 
 /// What [`Ledger::close_untriggered`] returns.
@@ -703,17 +825,7 @@ impl Texts {
 
     /// The text ids of one lead, and its `factor_ids` object.
     fn of(&mut self, conn: &Connection, lead: &Lead, enc: &Encoded) -> Result<TextIds> {
-        let mut factors = String::with_capacity(24 * lead.factors.len() + 2);
-        factors.push('{');
-        for (i, (name, f)) in lead.factors.iter().enumerate() {
-            if i > 0 {
-                factors.push(',');
-            }
-            let id = self.factor(conn, f)?;
-            // Writing to a String cannot fail.
-            let _ = write!(factors, "{}:{id}", json(name, name.len() + 2));
-        }
-        factors.push('}');
+        let factors = self.factor_ids(conn, &lead.factors)?;
         Ok(TextIds {
             title: self.id(conn, &lead.title)?,
             action: self.id(conn, &lead.recommended_action)?,
@@ -721,6 +833,26 @@ impl Texts {
             services: self.services(conn, &lead.recommended_services)?,
             factors,
         })
+    }
+
+    /// A lead's `factor_ids`: `{"name": text_id, …}`.
+    fn factor_ids(
+        &mut self,
+        conn: &Connection,
+        factors: &BTreeMap<String, Factor>,
+    ) -> Result<String> {
+        let mut out = String::with_capacity(24 * factors.len() + 2);
+        out.push('{');
+        for (i, (name, f)) in factors.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let id = self.factor(conn, f)?;
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}:{id}", json(name, name.len() + 2));
+        }
+        out.push('}');
+        Ok(out)
     }
 
     fn factor(&mut self, conn: &Connection, f: &Factor) -> Result<i64> {

@@ -7,6 +7,7 @@ pub mod context;
 pub mod diff;
 pub mod lead;
 mod ledger;
+mod rescore;
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
@@ -204,6 +205,11 @@ impl Evaluator<'_> {
             (Some(old), Some(_)) if self.make_leads => basis.changed_triggers(old),
             _ => None,
         };
+        // Only the weights or priority thresholds changed: no rule needs to run at all.
+        let reweigh = match (&carried.basis, &carried.states) {
+            (Some(old), Some(_)) => self.make_leads && basis.only_scoring_changed(old),
+            _ => false,
+        };
         let accounts = match carried.accounts {
             Some(a) => a,
             None => std::sync::Arc::new(context::read_accounts(conn)?),
@@ -239,35 +245,57 @@ impl Evaluator<'_> {
         let mut out = Outcome::default();
         let mut ledger =
             ledger::Ledger::new(conn, &states, keep, run_id, &now, self.track_changes, scope)?;
-        let (pass, items, (eval_secs, mut write_secs)) = self.pass(
-            conn,
-            &ctx,
-            &mut ledger,
-            &mut out,
-            Items {
-                only: partial.as_deref(),
-                carried: carried.items,
-                keep,
-            },
-            progress,
-        )?;
+        let (pass, items, (eval_secs, mut write_secs)) = if reweigh {
+            let t = std::time::Instant::now();
+            let Some(leads) = rescore::rescore(conn, self.cfg, &accounts, &mut ledger)? else {
+                return Ok(None);
+            };
+            out.leads = leads;
+            out.items = conn
+                .query_row("SELECT count(*) FROM install_base", [], |r| r.get(0))
+                .map(|n: i64| usize::try_from(n).unwrap_or(0))?;
+            progress(out.items as u64);
+            (Pass::Done, carried.items, (0.0, t.elapsed().as_secs_f64()))
+        } else {
+            self.pass(
+                conn,
+                &ctx,
+                &mut ledger,
+                &mut out,
+                Items {
+                    only: partial.as_deref(),
+                    carried: carried.items,
+                    keep,
+                },
+                progress,
+            )?
+        };
         if let Pass::Abandoned = pass {
             return Ok(None);
         }
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
-            let what = partial
-                .as_ref()
-                .map_or_else(|| "all".into(), |s| s.join(","));
+            let what = if reweigh {
+                "none (weights or priority thresholds only)".into()
+            } else {
+                partial
+                    .as_ref()
+                    .map_or_else(|| "all".into(), |s| s.join(","))
+            };
             eprintln!("timing: evaluate-triggers {what}");
         }
-        out.only_triggers = partial;
+        out.only_triggers = if reweigh { Some(Vec::new()) } else { partial };
         let t = std::time::Instant::now();
         let settled = if self.make_leads {
             Some(ledger.close_untriggered(conn)?)
         } else {
             None
         };
-        let plain_classify = ctx.plain.load(std::sync::atomic::Ordering::Relaxed);
+        // A re-weighing runs no classify rule: what the carried evaluation found stands.
+        let plain_classify = if reweigh {
+            plain_classify
+        } else {
+            ctx.plain.load(std::sync::atomic::Ordering::Relaxed)
+        };
         drop(ctx);
         let mut next_states = None;
         if let Some(mut settled) = settled {
