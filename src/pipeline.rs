@@ -615,11 +615,12 @@ mod tests {
     type Change = Box<dyn Fn(&mut Settings)>;
 
     /// After a change to the weights or priority thresholds alone, `watch` runs no rule: it
-    /// re-weighs the stored factors of every active lead. Every column of every lead (the
-    /// fingerprint too), every count and the change report must be what a full evaluation
-    /// gives; and once a rule reads `cfg.scoring_weights`, a weight change runs every rule.
+    /// re-weighs the stored factors of every active lead; after an edit to scoring rules alone,
+    /// only those run. Every column of every lead (the fingerprint too), every count and the
+    /// change report must be what a full evaluation gives; and once a rule reads
+    /// `cfg.scoring_weights` (or classify rules return more than is stored), every rule runs.
     #[test]
-    fn a_change_of_weights_alone_re_weighs_the_leads_as_a_full_evaluation_would() {
+    fn a_change_of_weights_or_scoring_rules_alone_re_scores_as_a_full_evaluation_would() {
         let dir = tempfile::tempdir().unwrap();
         let rules = copy_rules(dir.path());
         let Twins {
@@ -636,13 +637,29 @@ mod tests {
                 }
             })
         };
-        let steps: Vec<(Change, Option<Vec<String>>)> = vec![
-            (weights([0.25; 4]), Some(vec![])),
+        let edit = |from: &'static str, to: &'static str| -> Change {
+            Box::new(move |s: &mut Settings| {
+                let path = s.rules_dir.join("scoring/urgency.rhai");
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Both settings name the one rules folder: the second call finds it done.
+                if !text.contains(to) {
+                    assert!(text.contains(from), "no `{from}`");
+                    std::fs::write(&path, text.replace(from, to)).unwrap();
+                }
+            })
+        };
+        // (change, whether no rule but the edited scoring rules runs, whether scores move)
+        let steps: Vec<(Change, bool, bool)> = vec![
+            (weights([0.25; 4]), true, true),
             (
                 Box::new(|s: &mut Settings| s.cfg.priority_thresholds.high -= 7.0),
-                Some(vec![]),
+                true,
+                true,
             ),
-            (weights([0.33, 0.27, 0.21, 0.19]), Some(vec![])),
+            (weights([0.33, 0.27, 0.21, 0.19]), true, true),
+            // A scoring rule's wording, then its numbers: only that rule runs.
+            (edit("\"base 50\"", "\"base: 50\""), true, false),
+            (edit("{ 30 }", "{ 25 }"), true, true),
             (
                 Box::new(|s: &mut Settings| {
                     std::fs::write(
@@ -651,25 +668,32 @@ mod tests {
                     )
                     .unwrap();
                 }),
-                None,
+                false,
+                false,
             ),
-            (weights([0.25; 4]), None),
+            (weights([0.25; 4]), false, true),
+            (edit("{ 25 }", "{ 30 }"), false, true),
         ];
-        for (n, (change, expect)) in steps.iter().enumerate() {
+        for (n, (change, alone, moves)) in steps.iter().enumerate() {
             change(&mut sa);
             change(&mut sb);
             let ra = run(&a, &sa, MODE, Some(&mut carry));
             let rb = run(&b, &sb, MODE, None);
-            assert_eq!(ra.evaluation.only_triggers, *expect, "step {n}");
+            let expect = alone.then(Vec::new);
+            assert_eq!(ra.evaluation.only_triggers, expect, "step {n}");
             let counts = |r: &RunReport| {
                 let e = &r.evaluation;
                 (e.items, e.leads, e.new_leads, e.closed, e.reopened)
             };
             assert_eq!(counts(&ra), counts(&rb), "step {n}");
             assert_eq!(ra.evaluation.changes, rb.evaluation.changes, "step {n}");
-            // Every step but the new rule moves scores or priorities.
-            let moved = !ra.evaluation.changes.unwrap_or_default().is_empty();
-            assert_eq!(moved, n != 3, "step {n}");
+            let changes = ra.evaluation.changes.unwrap_or_default();
+            assert_eq!(!changes.is_empty(), *moves, "step {n}");
+            if n == 3 {
+                // Every active lead's urgency reads differently.
+                let active = count(&a, "SELECT count(*) FROM lead_rows WHERE active");
+                assert_eq!(changes.reworded as i64, active);
+            }
             assert_eq!(full_leads(&a), full_leads(&b), "step {n}");
             let events = "SELECT count(*) FROM lead_events WHERE kind = 'priority'";
             assert_eq!(count(&a, events), count(&b, events), "step {n}");
@@ -681,7 +705,8 @@ mod tests {
     /// After an edit to triggers alone, `watch` re-runs only the edited triggers; every lead,
     /// count and change must be what a full evaluation gives — through an edit, a rename of the
     /// lead type, a new trigger whose ids collide with another's (the partial evaluation must
-    /// give up and run everything), a removed trigger, and an edit that is not to a trigger.
+    /// give up and run everything), a removed trigger, and an edit to a scoring rule (which re-runs
+    /// that rule alone).
     #[test]
     fn a_partial_re_evaluation_gives_what_a_full_one_gives() {
         let dir = tempfile::tempdir().unwrap();
@@ -744,12 +769,13 @@ mod tests {
                 Some(vec!["service_attach"]),
             ),
             (
+                // Not a trigger: the edited scoring rule alone runs again, and no trigger.
                 Box::new(|| {
                     let path = rules.join("scoring/urgency.rhai");
                     let text = std::fs::read_to_string(&path).unwrap();
                     std::fs::write(&path, format!("{text}\n// edited\n")).unwrap();
                 }),
-                None,
+                Some(vec![]),
             ),
             (Box::new(|| {}), Some(vec![])),
             (

@@ -183,16 +183,21 @@ impl RuleSet {
             .of(RuleKind::Trigger)
             .map(|r| (r.name.clone(), hash_of(&(&r.path, &r.source))))
             .collect();
-        let trigger_paths: Vec<String> = self
+        let factors: Vec<(String, u64)> = self
+            .of(RuleKind::Scoring)
+            .map(|r| (r.name.clone(), hash_of(&(&r.path, &r.source))))
+            .collect();
+        let own_paths: Vec<String> = self
             .of(RuleKind::Trigger)
+            .chain(self.of(RuleKind::Scoring))
             .map(|r| r.path.display().to_string())
             .collect();
         // Everything else: the config (thresholds, weights, as-of, services, limits...), the
-        // other rules and every module a rule may import.
+        // other rules (not triggers or scoring rules) and every module a rule may import.
         let rest: Vec<(&String, &String)> = self
             .sources
             .iter()
-            .filter(|(path, _)| !trigger_paths.contains(path))
+            .filter(|(path, _)| !own_paths.contains(path))
             .collect();
         // The weights and priority thresholds apart, when no rule reads the weights: a change to
         // those alone moves scores and priorities and nothing else.
@@ -220,6 +225,7 @@ impl RuleSet {
             common: hash_of(&(cfg_text, cfg_digest, rest)),
             scoring,
             triggers,
+            factors,
         }
     }
 
@@ -473,19 +479,25 @@ impl RuleSet {
             &share(account.clone()),
             &share(lead.clone()),
             ctx,
+            None,
         )
     }
 
     /// [`RuleSet::score`] on values made once with [`share`], for the per-item hot path.
+    /// With `only`, just those factors' rules run.
     pub fn score_shared(
         &self,
         item: &Dynamic,
         account: &Dynamic,
         lead: &Dynamic,
         ctx: &EvalContext,
+        only: Option<&[String]>,
     ) -> Result<Vec<FactorScore>> {
         let mut out = Vec::new();
         for (rule, memo) in self.memoised(RuleKind::Scoring) {
+            if only.is_some_and(|o| !o.contains(&rule.name)) {
+                continue;
+            }
             let keys = [
                 memo::Arg::Shared(item),
                 memo::Arg::Shared(account),
@@ -621,6 +633,8 @@ pub struct Basis {
     scoring: u64,
     /// Each trigger's file stem with a hash of its path and text, in path order.
     triggers: Vec<(String, u64)>,
+    /// Each scoring rule's, likewise.
+    factors: Vec<(String, u64)>,
 }
 
 impl Basis {
@@ -628,7 +642,7 @@ impl Basis {
     /// changed: re-running only those gives every lead a full evaluation would. `None` when
     /// anything else changed.
     pub fn changed_triggers(&self, old: &Basis) -> Option<Vec<String>> {
-        if self.common != old.common || self.scoring != old.scoring {
+        if self.common != old.common || self.scoring != old.scoring || self.factors != old.factors {
             return None;
         }
         let mut changed: Vec<String> = self
@@ -648,7 +662,31 @@ impl Basis {
     /// True when only the weights or the priority thresholds changed since `old`, and no rule
     /// reads the weights: every rule would return what it returned then.
     pub fn only_scoring_changed(&self, old: &Basis) -> bool {
-        self.common == old.common && self.triggers == old.triggers && self.scoring != old.scoring
+        self.common == old.common
+            && self.triggers == old.triggers
+            && self.factors == old.factors
+            && self.scoring != old.scoring
+    }
+
+    /// The scoring rules (factor names) edited since `old`, when nothing else changed: every
+    /// other rule would return what it returned then. `None` when anything else changed,
+    /// including a factor added or removed (which changes the weights too).
+    pub fn changed_factors(&self, old: &Basis) -> Option<Vec<String>> {
+        let names = |b: &Basis| b.factors.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        if self.common != old.common
+            || self.triggers != old.triggers
+            || self.scoring != old.scoring
+            || names(self) != names(old)
+        {
+            return None;
+        }
+        let changed: Vec<String> = self
+            .factors
+            .iter()
+            .filter(|f| !old.factors.contains(f))
+            .map(|(name, _)| name.clone())
+            .collect();
+        (!changed.is_empty()).then_some(changed)
     }
 }
 

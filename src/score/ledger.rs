@@ -123,25 +123,37 @@ fn estimated_value(lead: &Lead) -> Option<f64> {
 
 /// A hash of every column a re-evaluation can change, taken from the lead's fields rather than
 /// its JSON: a worker finds an unchanged lead without encoding it (most leads, after an edit).
-/// Two parts, XORed: [`content_hash`] and [`scored_hash`] (score, priority, each factor's weight
-/// and contribution). A change of weights alone can then compute a lead's new fingerprint from
-/// its stored one and its stored factors (see `score::rescore`), without the rest of the lead.
+/// The XOR of independent parts: the lead's own columns ([`base_hash`]), its score and priority
+/// ([`score_hash`]) and each factor ([`factor_hash`]). A re-evaluation that changes only the
+/// factors and the score (see `score::rescore`) then computes the new fingerprint from the
+/// stored one ([`refingerprint`]), without the rest of the lead.
 /// SipHash with fixed keys: stable across runs of one build. A different build may hash
 /// differently, which only costs one full rewrite.
 pub fn fingerprint(lead: &Lead) -> i64 {
-    let scored = scored_hash(
-        lead.score,
-        &lead.priority,
-        lead.factors
-            .iter()
-            .map(|(name, f)| (name.as_str(), f.weight, f.contribution)),
-    );
-    i64::from_ne_bytes((content_hash(lead) ^ scored).to_ne_bytes())
+    let mut h = base_hash(lead) ^ score_hash(lead.score, &lead.priority);
+    for (name, f) in &lead.factors {
+        h ^= factor_hash(name, f);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
 }
 
-/// Everything [`fingerprint`] covers but the score, the priority and the factors' weights and
-/// contributions.
-fn content_hash(lead: &Lead) -> u64 {
+/// `old` with the score, priority and factors `from` replaced by `to`.
+pub fn refingerprint(old: i64, from: Scored<'_>, to: Scored<'_>) -> i64 {
+    let mut h = u64::from_ne_bytes(old.to_ne_bytes());
+    for (score, priority, factors) in [from, to] {
+        h ^= score_hash(score, priority);
+        for (name, f) in factors {
+            h ^= factor_hash(name, f);
+        }
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+/// A lead's score, priority and factors, as [`refingerprint`] takes them.
+pub type Scored<'a> = (f64, &'a str, &'a BTreeMap<String, Factor>);
+
+/// Everything [`fingerprint`] covers but the score, the priority and the factors.
+fn base_hash(lead: &Lead) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     (
         &lead.lead_type,
@@ -163,10 +175,6 @@ fn content_hash(lead: &Lead) -> u64 {
         lead.days_since_eol,
     )
         .hash(&mut h);
-    lead.factors.len().hash(&mut h);
-    for (name, f) in &lead.factors {
-        (name, f.value.to_bits(), &f.reasons).hash(&mut h);
-    }
     lead.recommended_services.len().hash(&mut h);
     for r in lead.recommended_services.iter() {
         (&r.service, &r.skus, r.priority, &r.product).hash(&mut h);
@@ -180,18 +188,17 @@ fn content_hash(lead: &Lead) -> u64 {
     h.finish()
 }
 
-/// The part of [`fingerprint`] a weight or priority-threshold change moves: the score, the
-/// priority and each factor's (name, weight, contribution), in name order.
-pub fn scored_hash<'a>(
-    score: f64,
-    priority: &str,
-    factors: impl Iterator<Item = (&'a str, f64, f64)>,
-) -> u64 {
+fn score_hash(score: f64, priority: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     (score.to_bits(), priority).hash(&mut h);
-    for (name, weight, contribution) in factors {
-        (name, weight.to_bits(), contribution.to_bits()).hash(&mut h);
-    }
+    h.finish()
+}
+
+/// One factor's part: its name is in it, so two factors never cancel out.
+fn factor_hash(name: &str, f: &Factor) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    let bits = [f.value, f.weight, f.contribution].map(f64::to_bits);
+    (name, bits, &f.reasons).hash(&mut h);
     h.finish()
 }
 

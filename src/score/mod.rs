@@ -205,11 +205,20 @@ impl Evaluator<'_> {
             (Some(old), Some(_)) if self.make_leads => basis.changed_triggers(old),
             _ => None,
         };
-        // Only the weights or priority thresholds changed: no rule needs to run at all.
-        let reweigh = match (&carried.basis, &carried.states) {
-            (Some(old), Some(_)) => self.make_leads && basis.only_scoring_changed(old),
-            _ => false,
+        // Only the weights or priority thresholds changed: no rule needs to run at all. Only
+        // scoring rules changed, and the rows and their classify results are at hand: those
+        // rules alone run.
+        let rerate = match (&carried.basis, &carried.states, &carried.items) {
+            (Some(old), Some(_), Some(_)) if self.make_leads && carried.plain_classify => {
+                basis.changed_factors(old)
+            }
+            _ => None,
         };
+        let reweigh = rerate.is_some()
+            || match (&carried.basis, &carried.states) {
+                (Some(old), Some(_)) => self.make_leads && basis.only_scoring_changed(old),
+                _ => false,
+            };
         let accounts = match carried.accounts {
             Some(a) => a,
             None => std::sync::Arc::new(context::read_accounts(conn)?),
@@ -247,9 +256,19 @@ impl Evaluator<'_> {
             ledger::Ledger::new(conn, &states, keep, run_id, &now, self.track_changes, scope)?;
         let (pass, items, (eval_secs, mut write_secs)) = if reweigh {
             let t = std::time::Instant::now();
-            let Some(leads) = rescore::rescore(conn, self.cfg, &accounts, &mut ledger)? else {
+            let rows = carried.items.iter().flatten().flatten();
+            let rerate = rerate.as_deref().map(|only| rescore::Rerate {
+                rules: self.rules,
+                only,
+                rows: rows.map(|r| (r.id, r)).collect(),
+                as_of: &ctx.as_of,
+            });
+            let Some(leads) =
+                rescore::rescore(conn, self.cfg, &accounts, &mut ledger, rerate.as_ref())?
+            else {
                 return Ok(None);
             };
+            drop(rerate);
             out.leads = leads;
             out.items = conn
                 .query_row("SELECT count(*) FROM install_base", [], |r| r.get(0))
@@ -274,7 +293,9 @@ impl Evaluator<'_> {
             return Ok(None);
         }
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
-            let what = if reweigh {
+            let what = if let Some(factors) = &rerate {
+                format!("none (scoring rules {})", factors.join(","))
+            } else if reweigh {
                 "none (weights or priority thresholds only)".into()
             } else {
                 partial
@@ -476,7 +497,7 @@ impl Evaluator<'_> {
             let lead_shared = crate::rules::share(lead_map);
             for f in self
                 .rules
-                .score_shared(&item, account, &lead_shared, &ctx)?
+                .score_shared(&item, account, &lead_shared, &ctx, None)?
             {
                 let weight = self
                     .cfg
