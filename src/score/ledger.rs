@@ -126,31 +126,24 @@ fn estimated_value(lead: &Lead) -> Option<f64> {
 /// The XOR of independent parts: the lead's own columns ([`base_hash`]), its score and priority
 /// ([`score_hash`]) and each factor ([`factor_hash`]). A re-evaluation that changes only the
 /// factors and the score (see `score::rescore`) then computes the new fingerprint from the
-/// stored one ([`refingerprint`]), without the rest of the lead.
+/// stored one ([`scored_part`]), without the rest of the lead.
 /// SipHash with fixed keys: stable across runs of one build. A different build may hash
 /// differently, which only costs one full rewrite.
 pub fn fingerprint(lead: &Lead) -> i64 {
-    let mut h = base_hash(lead) ^ score_hash(lead.score, &lead.priority);
-    for (name, f) in &lead.factors {
+    i64::from_ne_bytes(base_hash(lead).to_ne_bytes())
+        ^ scored_part(lead.score, &lead.priority, &lead.factors)
+}
+
+/// The part of [`fingerprint`] that a lead's score, priority and factors make, as an `i64`: a
+/// fingerprint XOR the part of its old score, priority and factors XOR the part of its new
+/// ones is the fingerprint of the lead with the new ones.
+pub fn scored_part(score: f64, priority: &str, factors: &BTreeMap<String, Factor>) -> i64 {
+    let mut h = score_hash(score, priority);
+    for (name, f) in factors {
         h ^= factor_hash(name, f);
     }
     i64::from_ne_bytes(h.to_ne_bytes())
 }
-
-/// `old` with the score, priority and factors `from` replaced by `to`.
-pub fn refingerprint(old: i64, from: Scored<'_>, to: Scored<'_>) -> i64 {
-    let mut h = u64::from_ne_bytes(old.to_ne_bytes());
-    for (score, priority, factors) in [from, to] {
-        h ^= score_hash(score, priority);
-        for (name, f) in factors {
-            h ^= factor_hash(name, f);
-        }
-    }
-    i64::from_ne_bytes(h.to_ne_bytes())
-}
-
-/// A lead's score, priority and factors, as [`refingerprint`] takes them.
-pub type Scored<'a> = (f64, &'a str, &'a BTreeMap<String, Factor>);
 
 /// Everything [`fingerprint`] covers but the score, the priority and the factors.
 fn base_hash(lead: &Lead) -> u64 {
@@ -820,12 +813,17 @@ impl Texts {
         if let Some(&id) = self.ids.get(body) {
             return Ok(id);
         }
-        let id = conn
-            .prepare_cached(
-                "INSERT INTO lead_texts (body) VALUES (?1)
-                 ON CONFLICT (body) DO UPDATE SET body = excluded.body RETURNING text_id",
-            )?
-            .query_row([body], |r| r.get(0))?;
+        // `RETURNING` would cost a temporary table per statement; a new text (the map holds
+        // every stored one) is simply the last row inserted.
+        let inserted = conn
+            .prepare_cached("INSERT OR IGNORE INTO lead_texts (body) VALUES (?1)")?
+            .execute([body])?;
+        let id = if inserted == 1 {
+            conn.last_insert_rowid()
+        } else {
+            conn.prepare_cached("SELECT text_id FROM lead_texts WHERE body = ?1")?
+                .query_row([body], |r| r.get(0))?
+        };
         self.ids.insert(body.into(), id);
         Ok(id)
     }
@@ -855,8 +853,19 @@ impl Texts {
                 out.push(',');
             }
             let id = self.factor(conn, f)?;
+            // A factor name is a file stem: mostly nothing to escape, and no JSON encoder to run.
+            if name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                out.push('"');
+                out.push_str(name);
+                out.push('"');
+            } else {
+                out.push_str(&json(name, name.len() + 2));
+            }
             // Writing to a String cannot fail.
-            let _ = write!(out, "{}:{id}", json(name, name.len() + 2));
+            let _ = write!(out, ":{id}");
         }
         out.push('}');
         Ok(out)

@@ -6,23 +6,29 @@
 //! active lead ([`Rerate`]), on the rows `watch` keeps, and the rest is the same arithmetic.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 
+use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::context::{self, AsOf, ItemRow};
 use super::diff::LeadState;
 use super::lead::Factor;
-use super::ledger::{Ledger, Rescored, refingerprint};
+use super::ledger::{Ledger, Rescored, scored_part};
 use super::{Accounts, round6};
 use crate::config::Config;
 use crate::error::Result;
 use crate::fxhash::FastMap;
 use crate::rules::{EvalContext, FactorScore, RuleSet};
-use rayon::prelude::*;
 
-/// Re-weighs every active lead through `ledger`; returns how many there are, or `None` when a
-/// lead's stored factors or fingerprint cannot be read back (written by hand, or by a build that
-/// left the fingerprint out): the caller then evaluates everything instead.
+/// Leads computed on both cores between writes: enough to keep both busy, few enough that the
+/// results waiting to be written stay small at a million leads.
+const CHUNK: usize = 16_384;
+
+/// Re-scores every active lead through `ledger` (re-running the rules of `rerate`, if given);
+/// returns how many there are, or `None` when a lead's stored factors, fingerprint or row cannot
+/// be read back (written by hand, or by a build that left the fingerprint out): the caller then
+/// evaluates everything instead.
 pub(super) fn rescore(
     conn: &Connection,
     cfg: &Config,
@@ -30,98 +36,76 @@ pub(super) fn rescore(
     ledger: &mut Ledger<'_>,
     rerate: Option<&Rerate<'_>>,
 ) -> Result<Option<usize>> {
-    // Read first, then written: an update under an open scan of the same table could move a
-    // row ahead of the scan, and the indexes cannot be dropped. In table order, so that the
-    // updates (by rowid: no index search) walk the table's pages once.
-    let stored = {
-        let mut stmt = conn.prepare(
-            "SELECT lead_id, factor_ids, score, priority, fingerprint, lead_type, account_id,
-             product_name, serial_number, rowid, install_base_id, rule, title_id
-             FROM lead_rows NOT INDEXED WHERE active = 1",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Stored {
-                rowid: r.get(9)?,
-                id: r.get(0)?,
-                factor_ids: r.get(1)?,
-                score: r.get(2)?,
-                priority: r.get(3)?,
-                fingerprint: r.get(4)?,
-                lead_type: r.get(5)?,
-                account_id: r.get(6)?,
-                product: r.get(7)?,
-                serial: r.get(8)?,
-                install_base_id: r.get(10)?,
-                rule: r.get(11)?,
-                title_id: r.get(12)?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    let mut clock = Stages::default();
+    let stored = read_active(conn)?;
+    let outcomes = outcomes(conn)?;
+    let titles = match rerate {
+        Some(_) => titles(conn, &stored)?,
+        None => FastMap::default(),
     };
-    // The edited rules' new results, lead by lead, on both cores.
-    let fresh = match rerate {
-        Some(r) => {
-            let titles = titles(conn)?;
-            let fresh = stored
-                .par_iter()
-                .map(|lead| r.factors(lead, accounts, &titles))
-                .collect::<Result<Option<Vec<_>>>>()?;
-            let Some(fresh) = fresh else {
-                return Ok(None);
-            };
-            fresh
-        }
-        None => Vec::new(),
-    };
-    let updated = |i: usize, factors: &mut BTreeMap<String, Factor>| -> bool {
-        fresh.get(i).is_none_or(|scores| {
-            scores.iter().all(|s| {
-                factors.get_mut(&s.name).is_some_and(|f| {
-                    f.value = s.value;
-                    f.reasons = s.reasons.clone();
-                    true
-                })
-            })
-        })
-    };
-    // Factor outcomes are shared by many leads: each is parsed once.
-    let mut outcomes: FastMap<i64, Factor> = FastMap::default();
-    // How many scores move decides, before the first write, whether to keep the indexes in step
-    // or build them again afterwards (see `Ledger::rescored`).
-    let mut moving = 0;
-    for (i, lead) in stored.iter().enumerate() {
-        let Some(mut factors) = factors_of(conn, &mut outcomes, lead)? else {
-            return Ok(None);
-        };
-        if !updated(i, &mut factors) {
-            return Ok(None);
-        }
-        if reweigh(cfg, &mut factors) != (lead.score, lead.priority.as_str()) {
-            moving += 1;
-        }
-    }
-    ledger.expect_moves(conn, moving)?;
+    clock.lap("read");
     let leads = stored.len();
-    for (i, lead) in stored.into_iter().enumerate() {
-        let (Some(mut factors), Some(old_fingerprint)) =
-            (factors_of(conn, &mut outcomes, &lead)?, lead.fingerprint)
-        else {
+    let rerate = rerate.map(|r| (r, accounts, &titles));
+    // The new factors, score, priority and fingerprint of each lead of a chunk, on both cores
+    // (the edited rules run here), while this thread writes the chunk before.
+    let compute = |part: &[Stored]| {
+        part.par_iter()
+            .map(|lead| rescored(lead, cfg, &outcomes, rerate))
+            .collect::<Result<Option<Vec<_>>>>()
+    };
+    let mut rest = stored.into_iter();
+    let mut pending: Option<(Vec<Stored>, Vec<Rescored>)> = None;
+    let mut first = true;
+    loop {
+        let part: Vec<Stored> = rest.by_ref().take(CHUNK).collect();
+        let (written, computed) = std::thread::scope(|s| {
+            let worker = s.spawn(|| compute(&part));
+            let written = match pending.take() {
+                Some((done, new)) => {
+                    let first = std::mem::replace(&mut first, false);
+                    write(conn, ledger, accounts, done, new, first.then_some(leads))
+                }
+                None => Ok(()),
+            };
+            (written, worker.join())
+        });
+        written?;
+        let computed = computed.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let Some(computed) = computed else {
             return Ok(None);
         };
-        let old = factors.clone();
-        updated(i, &mut factors);
-        let (score, priority) = reweigh(cfg, &mut factors);
-        let fingerprint = refingerprint(
-            old_fingerprint,
-            (lead.score, &lead.priority, &old),
-            (score, priority, &factors),
-        );
-        let new = Rescored {
-            score,
-            priority,
-            factors,
-            fingerprint,
-        };
+        if part.is_empty() {
+            break;
+        }
+        pending = Some((part, computed));
+    }
+    clock.lap("write");
+    clock.report();
+    Ok(Some(leads))
+}
+
+/// Writes a chunk of re-scored leads. `first` (with the number of leads) for the first chunk:
+/// whether to keep the indexes in step or build them again afterwards is settled before the
+/// first write (see `Ledger::rescored`), and the first chunk's share of moving scores stands
+/// for all.
+fn write(
+    conn: &Connection,
+    ledger: &mut Ledger<'_>,
+    accounts: &Accounts,
+    part: Vec<Stored>,
+    computed: Vec<Rescored>,
+    first: Option<usize>,
+) -> Result<()> {
+    if let Some(leads) = first {
+        let moving = part
+            .iter()
+            .zip(&computed)
+            .filter(|(old, new)| old.score != new.score || old.priority != new.priority)
+            .count();
+        ledger.expect_moves(conn, moving * leads / part.len().max(1))?;
+    }
+    for (lead, new) in part.into_iter().zip(computed) {
+        let (score, priority) = (new.score, new.priority);
         ledger.write_scored(conn, (lead.rowid, &lead.id), &new, || LeadState {
             lead_id: lead.id.clone(),
             lead_type: lead.lead_type,
@@ -132,7 +116,109 @@ pub(super) fn rescore(
             serial: lead.serial,
         })?;
     }
-    Ok(Some(leads))
+    Ok(())
+}
+
+/// The columns of an active lead re-scoring reads.
+struct Stored {
+    rowid: i64,
+    install_base_id: Option<i64>,
+    rule: String,
+    title_id: i64,
+    id: String,
+    factor_ids: String,
+    score: f64,
+    priority: String,
+    fingerprint: Option<i64>,
+    lead_type: String,
+    account_id: Option<String>,
+    product: Option<String>,
+    serial: Option<String>,
+}
+
+/// Every active lead, read before anything is written: an update under an open scan of the same
+/// table could move a row ahead of the scan, and the indexes cannot be dropped. In table order,
+/// so that the updates (by rowid: no index search) walk the table's pages once.
+fn read_active(conn: &Connection) -> Result<Vec<Stored>> {
+    let mut stmt = conn.prepare(
+        "SELECT rowid, install_base_id, rule, title_id, lead_id, factor_ids, score, priority,
+         fingerprint, lead_type, account_id, product_name, serial_number
+         FROM lead_rows NOT INDEXED WHERE active = 1",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Stored {
+            rowid: r.get(0)?,
+            install_base_id: r.get(1)?,
+            rule: r.get(2)?,
+            title_id: r.get(3)?,
+            id: r.get(4)?,
+            factor_ids: r.get(5)?,
+            score: r.get(6)?,
+            priority: r.get(7)?,
+            fingerprint: r.get(8)?,
+            lead_type: r.get(9)?,
+            account_id: r.get(10)?,
+            product: r.get(11)?,
+            serial: r.get(12)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// `lead` re-scored: its stored factors, with the edited rules' new results when re-rating,
+/// under the weights of `cfg`. `None` when its factors, fingerprint or row cannot be read back.
+fn rescored(
+    lead: &Stored,
+    cfg: &Config,
+    outcomes: &FastMap<i64, Factor>,
+    rerate: Option<(&Rerate<'_>, &Accounts, &FastMap<i64, String>)>,
+) -> Result<Option<Rescored>> {
+    let (Some(mut factors), Some(old_fingerprint)) = (factors_of(outcomes, lead), lead.fingerprint)
+    else {
+        return Ok(None);
+    };
+    // Out with the old parts, in with the new.
+    let out = scored_part(lead.score, &lead.priority, &factors);
+    if let Some((r, accounts, titles)) = rerate {
+        let Some(scores) = r.factors(lead, accounts, titles)? else {
+            return Ok(None);
+        };
+        for s in scores {
+            let Some(f) = factors.get_mut(&s.name) else {
+                return Ok(None);
+            };
+            f.value = s.value;
+            f.reasons = s.reasons;
+        }
+    }
+    let (score, priority) = reweigh(cfg, &mut factors);
+    Ok(Some(Rescored {
+        score,
+        priority,
+        fingerprint: old_fingerprint ^ out ^ scored_part(score, priority, &factors),
+        factors,
+    }))
+}
+
+/// A stored lead's factors, from their outcomes; `None` if they cannot be read back.
+fn factors_of(outcomes: &FastMap<i64, Factor>, lead: &Stored) -> Option<BTreeMap<String, Factor>> {
+    let ids = serde_json::from_str::<BTreeMap<String, i64>>(&lead.factor_ids).ok()?;
+    ids.into_iter()
+        .map(|(name, text_id)| Some((name, outcomes.get(&text_id)?.clone())))
+        .collect()
+}
+
+/// Applies the weights of `cfg` to `factors`, and returns the score and priority they give, as
+/// evaluation computes them (`Evaluator::evaluate_item`).
+fn reweigh(cfg: &Config, factors: &mut BTreeMap<String, Factor>) -> (f64, &'static str) {
+    let mut total = 0.0;
+    for (name, f) in factors.iter_mut() {
+        f.weight = cfg.scoring_weights.get(name).copied().unwrap_or(0.0);
+        f.contribution = round6(f.value * f.weight);
+        total += f.contribution;
+    }
+    let score = round6(total);
+    (score, cfg.priority_thresholds.priority(score))
 }
 
 /// The edited scoring rules, and what they read: the install-base rows (kept by `watch`).
@@ -181,81 +267,69 @@ impl Rerate<'_> {
     }
 }
 
-/// The titles of the active leads, by text id.
-fn titles(conn: &Connection) -> Result<FastMap<i64, String>> {
-    let mut stmt = conn.prepare(
-        "SELECT text_id, body FROM lead_texts
-         WHERE text_id IN (SELECT title_id FROM lead_rows WHERE active = 1)",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// A stored lead's factors, from their outcomes; `None` if they cannot be read back.
-fn factors_of(
-    conn: &Connection,
-    outcomes: &mut FastMap<i64, Factor>,
-    lead: &Stored,
-) -> Result<Option<BTreeMap<String, Factor>>> {
-    let Ok(ids) = serde_json::from_str::<BTreeMap<String, i64>>(&lead.factor_ids) else {
-        return Ok(None);
-    };
-    let mut factors = BTreeMap::new();
-    for (name, text_id) in ids {
-        let Some(f) = outcome(conn, outcomes, text_id)? else {
-            return Ok(None);
-        };
-        factors.insert(name, f.clone());
+/// The titles of `leads`, by text id: a few hundred texts, looked up one by one rather than
+/// found by a scan of every lead row.
+fn titles(conn: &Connection, leads: &[Stored]) -> Result<FastMap<i64, String>> {
+    let mut titles = FastMap::default();
+    let mut stmt = conn.prepare_cached("SELECT body FROM lead_texts WHERE text_id = ?1")?;
+    for lead in leads {
+        if let Entry::Vacant(slot) = titles.entry(lead.title_id) {
+            if let Some(body) = stmt
+                .query_row([lead.title_id], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                slot.insert(body);
+            }
+        }
     }
-    Ok(Some(factors))
+    Ok(titles)
 }
 
-/// Applies the weights of `cfg` to `factors`, and returns the score and priority they give, as
-/// evaluation computes them (`Evaluator::evaluate_item`).
-fn reweigh(cfg: &Config, factors: &mut BTreeMap<String, Factor>) -> (f64, &'static str) {
-    let mut total = 0.0;
-    for (name, f) in factors.iter_mut() {
-        f.weight = cfg.scoring_weights.get(name).copied().unwrap_or(0.0);
-        f.contribution = round6(f.value * f.weight);
-        total += f.contribution;
+/// Every stored text that is a factor outcome, parsed, by text id: tens of thousands at a
+/// million leads, each shared by many.
+fn outcomes(conn: &Connection) -> Result<FastMap<i64, Factor>> {
+    let mut stmt = conn.prepare("SELECT text_id, body FROM lead_texts")?;
+    let mut rows = stmt.query([])?;
+    let mut out = FastMap::default();
+    while let Some(r) = rows.next()? {
+        let body = r.get_ref(1)?.as_str().unwrap_or("");
+        // Titles, actions and lists are not objects; a factor outcome is.
+        if body.starts_with('{') {
+            if let Ok(f) = serde_json::from_str::<Factor>(body) {
+                out.insert(r.get(0)?, f);
+            }
+        }
     }
-    let score = round6(total);
-    (score, cfg.priority_thresholds.priority(score))
+    Ok(out)
 }
 
-/// The columns of an active lead re-weighing reads.
-struct Stored {
-    rowid: i64,
-    install_base_id: Option<i64>,
-    rule: String,
-    title_id: i64,
-    id: String,
-    factor_ids: String,
-    score: f64,
-    priority: String,
-    fingerprint: Option<i64>,
-    lead_type: String,
-    account_id: Option<String>,
-    product: Option<String>,
-    serial: Option<String>,
+/// Where re-scoring's time goes, for `ONELEAD_TIMINGS`.
+struct Stages {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
 }
 
-/// The stored factor outcome `text_id`, parsed; `None` if there is no such text or it is not a
-/// factor outcome.
-fn outcome<'a>(
-    conn: &Connection,
-    outcomes: &'a mut FastMap<i64, Factor>,
-    text_id: i64,
-) -> Result<Option<&'a Factor>> {
-    if let std::collections::hash_map::Entry::Vacant(slot) = outcomes.entry(text_id) {
-        let body: Option<String> = conn
-            .prepare_cached("SELECT body FROM lead_texts WHERE text_id = ?1")?
-            .query_row([text_id], |r| r.get(0))
-            .optional()?;
-        let Some(f) = body.and_then(|b| serde_json::from_str::<Factor>(&b).ok()) else {
-            return Ok(None);
-        };
-        slot.insert(f);
+impl Default for Stages {
+    fn default() -> Stages {
+        Stages {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
     }
-    Ok(outcomes.get(&text_id))
+}
+
+impl Stages {
+    fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((name, (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
+
+    fn report(&self) {
+        if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+            for (name, secs) in &self.laps {
+                eprintln!("timing: rescore-{name} {secs:.3}s");
+            }
+        }
+    }
 }
