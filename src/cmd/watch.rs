@@ -24,8 +24,8 @@ use crate::store::query;
 /// How long a burst of file events may last and still count as one save. Editors write a
 /// save (temp file, write, rename) within a few milliseconds; every millisecond here is added
 /// to each save's round trip. A save split by a longer pause costs at most a second rerun,
-/// which finds nothing changed.
-const DEBOUNCE: Duration = Duration::from_millis(100);
+/// which finds nothing changed. 50 ms is also watchexec's default.
+const DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// What a batch of file events touched.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -232,6 +232,10 @@ fn rerun(
     }
     out.flush()?;
     // After the report, not inside the commit: the results were durable in the log already.
+    // Likewise the texts old leads no longer name (deleting them changes no result).
+    let tx = store.conn.unchecked_transaction()?;
+    crate::score::sweep_texts(&tx)?;
+    tx.commit()?;
     store.checkpoint()
 }
 

@@ -181,7 +181,8 @@ fn base_hash(lead: &Lead) -> u64 {
     h.finish()
 }
 
-fn score_hash(score: f64, priority: &str) -> u64 {
+/// The score and priority's part of [`fingerprint`].
+pub fn score_hash(score: f64, priority: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     (score.to_bits(), priority).hash(&mut h);
     h.finish()
@@ -189,9 +190,22 @@ fn score_hash(score: f64, priority: &str) -> u64 {
 
 /// One factor's part: its name is in it, so two factors never cancel out.
 fn factor_hash(name: &str, f: &Factor) -> u64 {
+    factor_part(name, f, reasons_digest(&f.reasons))
+}
+
+/// [`factor_hash`] with the digest of the factor's reasons given: re-scoring finds most of them
+/// already made (one per stored outcome), where hashing the strings was most of its hashing.
+pub fn factor_part(name: &str, f: &Factor, reasons: u64) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     let bits = [f.value, f.weight, f.contribution].map(f64::to_bits);
-    (name, bits, &f.reasons).hash(&mut h);
+    (name, bits, reasons).hash(&mut h);
+    h.finish()
+}
+
+/// The digest of a factor's reasons that [`factor_part`] takes.
+pub fn reasons_digest(reasons: &[String]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    reasons.hash(&mut h);
     h.finish()
 }
 
@@ -607,7 +621,11 @@ impl<'s> Ledger<'s> {
             )?
             .execute(params![id, now, run_id])?;
         }
-        sweep_texts(conn, SWEEP_SLACK)?;
+        // `watch` (which keeps its states) sweeps after printing its report instead, outside
+        // the round trip of a save.
+        if !keep {
+            sweep_texts(conn, SWEEP_SLACK)?;
+        }
         Ok(Settled {
             deferred,
             closed: gone.len(),
@@ -619,13 +637,13 @@ impl<'s> Ledger<'s> {
 }
 
 /// How many texts more than twice what the last sweep left make [`sweep_texts`] sweep.
-const SWEEP_SLACK: i64 = 10_000;
+pub const SWEEP_SLACK: i64 = 10_000;
 
 /// Deletes the texts no lead names any more (an edit to a rule's wording, or to a weight, leaves
 /// the old ones behind), once the table holds `slack` more than twice what the last sweep left:
 /// a sweep reads every lead row (0.3 s at 100k leads), so it runs once in many evaluations.
 /// Returns how many it deleted.
-fn sweep_texts(conn: &Connection, slack: i64) -> Result<usize> {
+pub fn sweep_texts(conn: &Connection, slack: i64) -> Result<usize> {
     let count: i64 = conn.query_row("SELECT count(*) FROM lead_texts", [], |r| r.get(0))?;
     let left: Option<i64> = conn
         .query_row(

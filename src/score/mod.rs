@@ -119,6 +119,12 @@ pub struct Carry {
     pub items: Option<Chunks>,
 }
 
+/// Deletes the lead texts no lead names any more, when they have piled up (see
+/// `ledger::sweep_texts`); returns how many.
+pub fn sweep_texts(conn: &Connection) -> Result<usize> {
+    ledger::sweep_texts(conn, ledger::SWEEP_SLACK)
+}
+
 impl Carry {
     /// Drops what was derived from the data (account maps, rows, the basis of a partial
     /// evaluation): the data or the accounts changed. The lead states stand; they are compared,

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::context::{self, AsOf, ItemRow};
 use super::diff::LeadState;
 use super::lead::Factor;
-use super::ledger::{Ledger, Rescored, scored_part};
+use super::ledger::{Ledger, Rescored, factor_part, reasons_digest, score_hash};
 use super::{Accounts, round6};
 use crate::config::Config;
 use crate::error::Result;
@@ -50,7 +50,9 @@ pub(super) fn rescore(
     // (the edited rules run here), while this thread writes the chunk before.
     let compute = |part: &[Stored]| {
         part.par_iter()
-            .map(|lead| rescored(lead, cfg, &outcomes, rerate))
+            .map_init(FastMap::default, |digests, lead| {
+                rescored(lead, cfg, &outcomes, rerate, digests)
+            })
             .collect::<Result<Option<Vec<_>>>>()
     };
     let mut rest = stored.into_iter();
@@ -167,45 +169,76 @@ fn read_active(conn: &Connection) -> Result<Vec<Stored>> {
 
 /// `lead` re-scored: its stored factors, with the edited rules' new results when re-rating,
 /// under the weights of `cfg`. `None` when its factors, fingerprint or row cannot be read back.
+/// `digests` keeps the digests of new reasons lists by address for one chunk (whose results,
+/// holding those lists, outlive it).
 fn rescored(
     lead: &Stored,
     cfg: &Config,
-    outcomes: &FastMap<i64, Factor>,
+    outcomes: &Outcomes,
     rerate: Option<(&Rerate<'_>, &Accounts, &FastMap<i64, String>)>,
+    digests: &mut FastMap<usize, u64>,
 ) -> Result<Option<Rescored>> {
-    let (Some(mut factors), Some(old_fingerprint)) = (factors_of(outcomes, lead), lead.fingerprint)
+    let (Some((mut factors, mut reasons)), Some(old_fingerprint)) =
+        (factors_of(outcomes, lead), lead.fingerprint)
     else {
         return Ok(None);
     };
-    // Out with the old parts, in with the new.
-    let out = scored_part(lead.score, &lead.priority, &factors);
+    // The fingerprint's parts for the score and factors: out with the old, in with the new.
+    let part = |score: f64, priority: &str, factors: &BTreeMap<String, Factor>, reasons: &[u64]| {
+        let mut h = score_hash(score, priority);
+        for ((name, f), digest) in factors.iter().zip(reasons) {
+            h ^= factor_part(name, f, *digest);
+        }
+        h
+    };
+    let out = part(lead.score, &lead.priority, &factors, &reasons);
     if let Some((r, accounts, titles)) = rerate {
         let Some(scores) = r.factors(lead, accounts, titles)? else {
             return Ok(None);
         };
         for s in scores {
-            let Some(f) = factors.get_mut(&s.name) else {
+            let Some(i) = factors.keys().position(|n| *n == s.name) else {
                 return Ok(None);
             };
-            f.value = s.value;
-            f.reasons = s.reasons;
+            reasons[i] = if s.reasons.is_empty() {
+                reasons_digest(&s.reasons)
+            } else {
+                *digests
+                    .entry(s.reasons.as_ptr() as usize)
+                    .or_insert_with(|| reasons_digest(&s.reasons))
+            };
+            if let Some(f) = factors.get_mut(&s.name) {
+                f.value = s.value;
+                f.reasons = s.reasons;
+            }
         }
     }
     let (score, priority) = reweigh(cfg, &mut factors);
+    let new = part(score, priority, &factors, &reasons);
     Ok(Some(Rescored {
         score,
         priority,
-        fingerprint: old_fingerprint ^ out ^ scored_part(score, priority, &factors),
+        fingerprint: old_fingerprint ^ i64::from_ne_bytes((out ^ new).to_ne_bytes()),
         factors,
     }))
 }
 
-/// A stored lead's factors, from their outcomes; `None` if they cannot be read back.
-fn factors_of(outcomes: &FastMap<i64, Factor>, lead: &Stored) -> Option<BTreeMap<String, Factor>> {
+/// Each stored factor outcome, parsed, with the digest of its reasons.
+type Outcomes = FastMap<i64, (Factor, u64)>;
+
+/// A stored lead's factors, from their outcomes, with their reasons' digests in the same
+/// (name) order; `None` if they cannot be read back.
+fn factors_of(outcomes: &Outcomes, lead: &Stored) -> Option<(BTreeMap<String, Factor>, Vec<u64>)> {
     let ids = serde_json::from_str::<BTreeMap<String, i64>>(&lead.factor_ids).ok()?;
-    ids.into_iter()
-        .map(|(name, text_id)| Some((name, outcomes.get(&text_id)?.clone())))
-        .collect()
+    let mut factors = BTreeMap::new();
+    let mut reasons = Vec::with_capacity(ids.len());
+    // Both in name order, as the map iterates.
+    for (name, text_id) in ids {
+        let (f, digest) = outcomes.get(&text_id)?;
+        factors.insert(name, f.clone());
+        reasons.push(*digest);
+    }
+    Some((factors, reasons))
 }
 
 /// Applies the weights of `cfg` to `factors`, and returns the score and priority they give, as
@@ -287,7 +320,7 @@ fn titles(conn: &Connection, leads: &[Stored]) -> Result<FastMap<i64, String>> {
 
 /// Every stored text that is a factor outcome, parsed, by text id: tens of thousands at a
 /// million leads, each shared by many.
-fn outcomes(conn: &Connection) -> Result<FastMap<i64, Factor>> {
+fn outcomes(conn: &Connection) -> Result<Outcomes> {
     let mut stmt = conn.prepare("SELECT text_id, body FROM lead_texts")?;
     let mut rows = stmt.query([])?;
     let mut out = FastMap::default();
@@ -296,7 +329,8 @@ fn outcomes(conn: &Connection) -> Result<FastMap<i64, Factor>> {
         // Titles, actions and lists are not objects; a factor outcome is.
         if body.starts_with('{') {
             if let Ok(f) = serde_json::from_str::<Factor>(body) {
-                out.insert(r.get(0)?, f);
+                let digest = reasons_digest(&f.reasons);
+                out.insert(r.get(0)?, (f, digest));
             }
         }
     }
