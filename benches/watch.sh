@@ -56,8 +56,11 @@ measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/va
   's/urgency: 0.45/urgency: 0.35/; s/value: 0.20/value: 0.30/' config/onelead.yaml
 measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' \
   's/Plan a hardware refresh/Schedule a hardware refresh/' rules/triggers/hardware_refresh.rhai
-# A scoring rule is not a trigger: every lead is evaluated again (and this edit rewrites each one).
+# A scoring rule is not a trigger: that rule runs again for every lead (and this edit rewrites each).
 measure "rule edit (urgency reason text)" 's/"base 50"/"base: 50"/' 's/"base: 50"/"base 50"/' \
+  rules/scoring/urgency.rhai
+# The same rule's numbers: scores move, so the lead indexes are rebuilt too.
+measure "rule edit (urgency numbers)" 's/{ 30 }/{ 25 }/' 's/{ 25 }/{ 30 }/' \
   rules/scoring/urgency.rhai
 # Where each rerun's time went (ONELEAD_TIMINGS): the stages of every evaluation, in order.
 echo "stages per evaluation (first run, then each change):"
