@@ -41,6 +41,13 @@ impl Prior {
     pub fn unchanged(&self, fingerprint: i64) -> bool {
         self.active && self.fingerprint == Some(fingerprint)
     }
+
+    /// True when an active lead evaluated to `fingerprint` reads differently from what is
+    /// stored. A lead stored without a fingerprint (cleared by a migration) is rewritten, but
+    /// nothing says its text changed.
+    fn reworded(&self, fingerprint: i64) -> bool {
+        self.active && self.fingerprint.is_some_and(|f| f != fingerprint)
+    }
 }
 
 /// How states name the trigger rule (file stem) behind a lead: 8 bytes instead of a string per
@@ -381,7 +388,7 @@ impl<'s> Ledger<'s> {
                     c.moved(state(lead), &p.priority, p.score);
                 }
                 Some(p) if p.active => {
-                    if !p.unchanged(fingerprint) {
+                    if p.reworded(fingerprint) {
                         c.reworded();
                     }
                 }
@@ -478,7 +485,7 @@ impl<'s> Ledger<'s> {
             c.count_after(new.priority);
             if moved {
                 c.moved(state(), &p.priority, p.score);
-            } else if !p.unchanged(new.fingerprint) {
+            } else if p.reworded(new.fingerprint) {
                 c.reworded();
             }
         }

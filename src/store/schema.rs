@@ -358,7 +358,9 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
          WHERE json_valid(reasons) AND json_valid(factors);",
     ),
     // The lead table splits into `lead_rows` and `lead_texts`; the `CREATE` batch then adds the
-    // view and the indexes. Fingerprints stand: the leads read back the same.
+    // view and the indexes. The leads read back the same. Fingerprints are hashed in parts since
+    // (see `score::ledger::fingerprint`): the old ones are cleared, so the next evaluation
+    // rewrites each lead once and counts none as reworded.
     (
         4,
         concat!(
@@ -387,7 +389,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
                     FROM json_each(l.factors) f),
                  (SELECT text_id FROM lead_texts WHERE body = l.reasons),
                  (SELECT text_id FROM lead_texts WHERE body = l.recommended_services),
-                 recommended_skus, days_since_eol, extra, estimated_value, fingerprint, status,
+                 recommended_skus, days_since_eol, extra, estimated_value, NULL, status,
                  active, closed_reason, created_at, updated_at, run_id
                FROM leads_v4 l ORDER BY l.rowid;
              DROP TABLE leads_v4;"
