@@ -597,6 +597,17 @@ mod tests {
     /// everything).
     type Step<'a> = (Box<dyn Fn() + 'a>, Option<Vec<&'a str>>);
 
+    /// Two evaluations (with and without what `watch` carries) give the same counts and change
+    /// report at step `n`.
+    fn assert_agree(ra: &RunReport, rb: &RunReport, n: usize) {
+        let counts = |r: &RunReport| {
+            let e = &r.evaluation;
+            (e.items, e.leads, e.new_leads, e.closed, e.reopened)
+        };
+        assert_eq!(counts(ra), counts(rb), "step {n}");
+        assert_eq!(ra.evaluation.changes, rb.evaluation.changes, "step {n}");
+    }
+
     /// A copy of the bundled rules in `dir`, to edit.
     fn copy_rules(dir: &Path) -> std::path::PathBuf {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -681,12 +692,7 @@ mod tests {
             let rb = run(&b, &sb, MODE, None);
             let expect = alone.then(Vec::new);
             assert_eq!(ra.evaluation.only_triggers, expect, "step {n}");
-            let counts = |r: &RunReport| {
-                let e = &r.evaluation;
-                (e.items, e.leads, e.new_leads, e.closed, e.reopened)
-            };
-            assert_eq!(counts(&ra), counts(&rb), "step {n}");
-            assert_eq!(ra.evaluation.changes, rb.evaluation.changes, "step {n}");
+            assert_agree(&ra, &rb, n);
             let changes = ra.evaluation.changes.unwrap_or_default();
             assert_eq!(!changes.is_empty(), *moves, "step {n}");
             if n == 3 {
@@ -808,12 +814,7 @@ mod tests {
                 .map(|v| v.iter().map(ToString::to_string).collect::<Vec<_>>());
             assert_eq!(ra.evaluation.only_triggers, expect, "step {n}");
             assert_eq!(rb.evaluation.only_triggers, None, "step {n}");
-            let counts = |r: &RunReport| {
-                let e = &r.evaluation;
-                (e.items, e.leads, e.new_leads, e.closed, e.reopened)
-            };
-            assert_eq!(counts(&ra), counts(&rb), "step {n}");
-            assert_eq!(ra.evaluation.changes, rb.evaluation.changes, "step {n}");
+            assert_agree(&ra, &rb, n);
             assert_eq!(full_leads(&a), full_leads(&b), "step {n}");
             if n == 0 {
                 // A reworded action: no lead moves, but the report says how many now read

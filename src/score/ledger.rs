@@ -434,35 +434,54 @@ impl<'s> Ledger<'s> {
                     UPDATE
                 };
                 update_with(conn, sql, &values)?;
-                // The digest reports priority moves; the event reuses the from/to columns.
-                if p.priority != lead.priority {
-                    conn.prepare_cached(
-                        "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status,
-                         run_id) VALUES (?1, ?2, 'priority', ?3, ?4, ?5)",
-                    )?
-                    .execute(params![
-                        lead.lead_id,
-                        self.now,
-                        p.priority.as_str(),
-                        lead.priority,
-                        self.run_id
-                    ])?;
-                }
+                self.priority_event(conn, &lead.lead_id, &p.priority, &lead.priority)?;
             }
         }
+        let rule = rule_key(&lead.rule);
+        self.keep_state(
+            &lead.lead_id,
+            &lead.priority,
+            lead.score,
+            enc.fingerprint,
+            (enc.keys, rule),
+        );
+        Ok(())
+    }
+
+    /// Logs a priority move (the digest reports them; the event reuses the from/to columns).
+    fn priority_event(&self, conn: &Connection, id: &str, from: &str, to: &str) -> Result<()> {
+        if from != to {
+            conn.prepare_cached(
+                "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status, run_id)
+                 VALUES (?1, ?2, 'priority', ?3, ?4, ?5)",
+            )?
+            .execute(params![id, self.now, from, to, self.run_id])?;
+        }
+        Ok(())
+    }
+
+    /// Collects a written lead's state for the next evaluation, when kept. `index` is its
+    /// [`index_keys`] and [`rule_key`].
+    fn keep_state(
+        &mut self,
+        id: &str,
+        priority: &str,
+        score: f64,
+        fingerprint: i64,
+        index: (u64, u64),
+    ) {
         if self.keep {
             let p = Prior {
                 active: true,
-                priority: lead.priority.as_str().into(),
-                score: lead.score,
-                fingerprint: Some(enc.fingerprint),
-                keys: enc.keys,
-                rule: rule_key(&lead.rule),
+                priority: priority.into(),
+                score,
+                fingerprint: Some(fingerprint),
+                keys: index.0,
+                rule: index.1,
                 seen: AtomicBool::new(false),
             };
-            self.fresh.push((lead.lead_id.as_str().into(), p));
+            self.fresh.push((id.into(), p));
         }
-        Ok(())
     }
 
     /// Writes a stored active lead whose score, priority and factor weights alone may have
@@ -516,31 +535,14 @@ impl<'s> Ledger<'s> {
             )?
             .execute(params![rowid, factor_ids, new.fingerprint, self.run_id])?;
         }
-        if p.priority != new.priority {
-            conn.prepare_cached(
-                "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status, run_id)
-                 VALUES (?1, ?2, 'priority', ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                id,
-                self.now,
-                p.priority.as_str(),
-                new.priority,
-                self.run_id
-            ])?;
-        }
-        if self.keep {
-            let fresh = Prior {
-                active: true,
-                priority: new.priority.into(),
-                score: new.score,
-                fingerprint: Some(new.fingerprint),
-                keys: p.keys,
-                rule: p.rule,
-                seen: AtomicBool::new(false),
-            };
-            self.fresh.push((id.into(), fresh));
-        }
+        self.priority_event(conn, id, &p.priority, new.priority)?;
+        self.keep_state(
+            id,
+            new.priority,
+            new.score,
+            new.fingerprint,
+            (p.keys, p.rule),
+        );
         Ok(())
     }
 
