@@ -3,10 +3,14 @@
 
 use std::io::Write;
 
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+
 use crate::cli::{Format, LeadFilterArgs, LeadsArgs};
 use crate::error::Result;
 use crate::lifecycle;
 use crate::report::{self, Style};
+use crate::score::lead::Lead;
 use crate::store::query::{self, LeadFilter, LeadSort};
 use crate::store::views;
 
@@ -48,9 +52,18 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
     let (settings, store) = super::open_view(&args.db)?;
     let mut filter = filter(args);
     crate::cmd::export::apply_lifecycle(&args.lifecycle, &mut filter);
-    let leads = query::leads(&store.conn, &filter)?;
-    let queued = lifecycle::flag_aging(&leads, chrono::Utc::now(), settings.cfg.aging_days);
     let format = args.format.get();
+    let (now, aging_days) = (chrono::Utc::now(), settings.cfg.aging_days);
+    // CSV and JSON list every lead unless limited: written as they are read, in constant memory.
+    match format {
+        Format::Csv => return super::print(|out| csv(out, &store.conn, &filter, now, aging_days)),
+        Format::Json => {
+            return super::print(|out| json(out, &store.conn, &filter, now, aging_days));
+        }
+        Format::Table => {}
+    }
+    let leads = query::leads(&store.conn, &filter)?;
+    let queued = lifecycle::flag_aging(&leads, now, aging_days);
     if leads.is_empty() && format == Format::Table {
         let msg = if views::has_leads(&store.conn)? {
             "no leads match the filters"
@@ -79,6 +92,62 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
         }
     }
     super::print(|out| report::emit(out, format, &table, &queued, Style::detect()))
+}
+
+/// Whether `lead` is aging as of `now`.
+fn aging(lead: &Lead, now: DateTime<Utc>, aging_days: i64) -> bool {
+    lifecycle::is_aging(&lead.status, lead.active, &lead.updated_at, now, aging_days)
+}
+
+/// The queue as CSV: every field of the JSON form, then `aging` (true/false, as the JSON).
+fn csv(
+    out: &mut dyn Write,
+    conn: &Connection,
+    filter: &LeadFilter,
+    now: DateTime<Utc>,
+    aging_days: i64,
+) -> Result<()> {
+    let mut w = ::csv::Writer::from_writer(out);
+    let mut headers: Vec<&str> = report::leads::CSV_COLUMNS.to_vec();
+    headers.push("aging");
+    w.write_record(&headers).map_err(csv_err)?;
+    query::each_lead(conn, filter, |lead| {
+        let mut row = report::leads::csv_row(&lead);
+        row.push(aging(&lead, now, aging_days).to_string());
+        w.write_record(&row).map_err(csv_err)
+    })?;
+    Ok(w.flush()?)
+}
+
+fn csv_err(e: ::csv::Error) -> crate::error::Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(e) => e.into(),
+        other => std::io::Error::other(format!("{other:?}")).into(),
+    }
+}
+
+/// The queue as JSON: an array of leads, each with `aging`; pretty-printed as every view is.
+fn json(
+    out: &mut dyn Write,
+    conn: &Connection,
+    filter: &LeadFilter,
+    now: DateTime<Utc>,
+    aging_days: i64,
+) -> Result<()> {
+    use serde::ser::{SerializeSeq, Serializer};
+    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    let mut seq = ser.serialize_seq(None).map_err(std::io::Error::from)?;
+    query::each_lead(conn, filter, |lead| {
+        let queued = lifecycle::QueuedLead {
+            lead: &lead,
+            aging: aging(&lead, now, aging_days),
+        };
+        Ok(seq
+            .serialize_element(&queued)
+            .map_err(std::io::Error::from)?)
+    })?;
+    seq.end().map_err(std::io::Error::from)?;
+    Ok(writeln!(out)?)
 }
 
 #[cfg(test)]
@@ -157,6 +226,48 @@ mod tests {
             .map(|l| l.score)
             .collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+    }
+
+    /// Streamed output is what printing every lead read at once gives.
+    #[test]
+    fn streamed_json_and_csv_are_the_whole_list_printed_at_once() {
+        let (_d, s) = testdb::build();
+        let f = LeadFilter::default();
+        let leads = query::leads(&s.conn, &f).unwrap();
+        assert!(leads.len() > 1);
+        // With 0 aging days every open lead is aging: the column is filled either way.
+        let now = chrono::Utc::now();
+        let queued = lifecycle::flag_aging(&leads, now, 0);
+        let mut whole = Vec::new();
+        report::json::write(&mut whole, &queued).unwrap();
+        let mut streamed = Vec::new();
+        json(&mut streamed, &s.conn, &f, now, 0).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+
+        let mut table = report::leads::csv_table(&leads);
+        table.headers.push("aging".into());
+        for (row, q) in table.rows.iter_mut().zip(&queued) {
+            row.push(q.aging.to_string());
+        }
+        let mut whole = Vec::new();
+        report::csv::write(&mut whole, &table).unwrap();
+        let mut streamed = Vec::new();
+        csv(&mut streamed, &s.conn, &f, now, 0).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+        // An empty list is an empty array, and a header alone.
+        let none = LeadFilter {
+            territory: Some("nowhere".into()),
+            ..LeadFilter::default()
+        };
+        let mut out = Vec::new();
+        json(&mut out, &s.conn, &none, now, 0).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "[]\n");
     }
 
     #[test]

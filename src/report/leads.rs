@@ -37,66 +37,74 @@ pub fn queue_table(leads: &[Lead]) -> Table {
     t
 }
 
+/// The columns of [`csv_table`]: every field of the JSON form.
+pub const CSV_COLUMNS: [&str; 25] = [
+    "lead_id",
+    "lead_type",
+    "rule",
+    "priority",
+    "score",
+    "factors",
+    "reasons",
+    "title",
+    "description",
+    "recommended_action",
+    "account_id",
+    "account_name",
+    "territory_id",
+    "install_base_id",
+    "serial_number",
+    "product_name",
+    "product_family",
+    "days_since_eol",
+    "recommended_services",
+    "recommended_skus",
+    "extra",
+    "status",
+    "active",
+    "created_at",
+    "updated_at",
+];
+
 /// Every field of the JSON form, one column each; nested values as compact JSON text, so a
 /// CSV parsed back holds exactly what the JSON holds.
 pub fn csv_table(leads: &[Lead]) -> Table {
-    let mut t = Table::new(&[
-        "lead_id",
-        "lead_type",
-        "rule",
-        "priority",
-        "score",
-        "factors",
-        "reasons",
-        "title",
-        "description",
-        "recommended_action",
-        "account_id",
-        "account_name",
-        "territory_id",
-        "install_base_id",
-        "serial_number",
-        "product_name",
-        "product_family",
-        "days_since_eol",
-        "recommended_services",
-        "recommended_skus",
-        "extra",
-        "status",
-        "active",
-        "created_at",
-        "updated_at",
-    ]);
+    let mut t = Table::new(&CSV_COLUMNS);
     for l in leads {
-        t.push(vec![
-            l.lead_id.clone(),
-            l.lead_type.clone(),
-            l.rule.clone(),
-            l.priority.clone(),
-            l.score.to_string(),
-            j(&l.factors),
-            j(&l.reasons),
-            l.title.clone(),
-            l.description.clone(),
-            l.recommended_action.clone(),
-            l.account_id.clone().unwrap_or_default(),
-            l.account_name.clone().unwrap_or_default(),
-            l.territory_id.clone().unwrap_or_default(),
-            l.install_base_id.to_string(),
-            l.serial_number.clone().unwrap_or_default(),
-            l.product_name.clone().unwrap_or_default(),
-            l.product_family.clone().unwrap_or_default(),
-            l.days_since_eol.map(|d| d.to_string()).unwrap_or_default(),
-            j(&l.recommended_services),
-            l.recommended_skus.join(" "),
-            j(&l.extra),
-            l.status.clone(),
-            l.active.to_string(),
-            l.created_at.clone(),
-            l.updated_at.clone(),
-        ]);
+        t.push(csv_row(l));
     }
     t
+}
+
+/// One lead as a row of [`csv_table`].
+pub fn csv_row(l: &Lead) -> Vec<String> {
+    vec![
+        l.lead_id.clone(),
+        l.lead_type.clone(),
+        l.rule.clone(),
+        l.priority.clone(),
+        l.score.to_string(),
+        j(&l.factors),
+        j(&l.reasons),
+        l.title.clone(),
+        l.description.clone(),
+        l.recommended_action.clone(),
+        l.account_id.clone().unwrap_or_default(),
+        l.account_name.clone().unwrap_or_default(),
+        l.territory_id.clone().unwrap_or_default(),
+        l.install_base_id.to_string(),
+        l.serial_number.clone().unwrap_or_default(),
+        l.product_name.clone().unwrap_or_default(),
+        l.product_family.clone().unwrap_or_default(),
+        l.days_since_eol.map(|d| d.to_string()).unwrap_or_default(),
+        j(&l.recommended_services),
+        l.recommended_skus.join(" "),
+        j(&l.extra),
+        l.status.clone(),
+        l.active.to_string(),
+        l.created_at.clone(),
+        l.updated_at.clone(),
+    ]
 }
 
 /// Compact JSON of a nested field.

@@ -63,6 +63,16 @@ pub const LEAD_COLUMNS: &str = "l.lead_id, l.lead_type, l.rule, l.priority, l.sc
 
 /// Reads the leads matching `f`, in its order.
 pub fn leads(conn: &Connection, f: &LeadFilter) -> Result<Vec<Lead>> {
+    let mut out = Vec::new();
+    each_lead(conn, f, |l| {
+        out.push(l);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The statement that selects the leads matching `f`, in its order, and its parameters.
+fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |v: String| {
@@ -135,9 +145,23 @@ pub fn leads(conn: &Connection, f: &LeadFilter) -> Result<Vec<Lead>> {
     if let Some(n) = f.limit {
         sql = format!("{sql} LIMIT {n}");
     }
+    (sql, args)
+}
+
+/// [`leads`] one at a time, in the same order, for output that streams: every lead of a
+/// million-row database held at once took gigabytes. Stops at the first error `visit` returns.
+pub fn each_lead(
+    conn: &Connection,
+    f: &LeadFilter,
+    mut visit: impl FnMut(Lead) -> Result<()>,
+) -> Result<()> {
+    let (sql, args) = lead_query(f);
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), lead_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut rows = stmt.query(params_from_iter(args))?;
+    while let Some(r) = rows.next()? {
+        visit(lead_from_row(r)?)?;
+    }
+    Ok(())
 }
 
 fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
