@@ -2,13 +2,12 @@
 //! flattened: the top three SKUs become `sku_1..3`, the top services `service_1..3`.
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::cli::{ExportArgs, ExportFormat, LifecycleFilterArgs};
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::pipeline::Settings;
-use crate::report;
-use crate::report::Table;
 use crate::score::lead::Lead;
 use crate::store::Store;
 use crate::store::query::{self, LeadFilter};
@@ -87,22 +86,82 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         ..crate::cmd::leads::filter_of(&args.filter)
     };
     apply_lifecycle(&args.lifecycle, &mut filter);
-    let leads = query::leads(&store.conn, &filter)?;
-    let queued = lifecycle::flag_aging(&leads, chrono::Utc::now(), settings.cfg.aging_days);
-    let rows: Vec<ExportRow> = queued.iter().map(|q| row(q.lead, q.aging)).collect();
-    // Built in memory first, so a file is written whole or not at all and every failure names it.
-    let mut buf = Vec::new();
-    match args.format {
-        ExportFormat::Csv => report::csv::write(&mut buf, &table(&rows))?,
-        ExportFormat::Json => report::json::write(&mut buf, &rows)?,
-    }
+    let (now, aging_days) = (chrono::Utc::now(), settings.cfg.aging_days);
+    // Each lead is written as it is read: a million leads at once took gigabytes.
+    let write = |out: &mut dyn Write| {
+        let rows = |visit: &mut dyn FnMut(ExportRow) -> Result<()>| {
+            query::each_lead(&store.conn, &filter, |l| {
+                let aging =
+                    lifecycle::is_aging(&l.status, l.active, &l.updated_at, now, aging_days);
+                visit(row(&l, aging))
+            })
+        };
+        match args.format {
+            ExportFormat::Csv => csv(out, rows),
+            ExportFormat::Json => json(out, rows),
+        }
+    };
     match &args.out {
-        Some(path) => std::fs::write(path, &buf).map_err(|e| Error::BadFile {
-            path: path.clone(),
-            message: format!("cannot write the export: {e}"),
-        }),
-        None => Ok(std::io::stdout().lock().write_all(&buf)?),
+        Some(path) => to_file(path, write),
+        None => super::print(|out| write(out)),
     }
+}
+
+/// Writes the export to `path` whole or not at all: into a file beside it, renamed over it
+/// once complete; any failure removes that file and names `path`.
+fn to_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let bad = |e: &dyn std::fmt::Display| Error::BadFile {
+        path: path.to_path_buf(),
+        message: format!("cannot write the export: {e}"),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    let written = (|| {
+        let file = std::fs::File::create(&tmp).map_err(|e| bad(&e))?;
+        let mut out = std::io::BufWriter::new(file);
+        write(&mut out).map_err(|e| match e {
+            Error::Output(io) => bad(&io),
+            other => other,
+        })?;
+        out.flush().map_err(|e| bad(&e))?;
+        std::fs::rename(&tmp, path).map_err(|e| bad(&e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// The rows as CSV under [`HEADERS`].
+fn csv(
+    out: &mut dyn Write,
+    rows: impl FnOnce(&mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    let mut w = ::csv::Writer::from_writer(out);
+    let err = |e: ::csv::Error| -> Error {
+        match e.into_kind() {
+            ::csv::ErrorKind::Io(e) => e.into(),
+            other => std::io::Error::other(format!("{other:?}")).into(),
+        }
+    };
+    w.write_record(HEADERS).map_err(err)?;
+    rows(&mut |r| w.write_record(cells(&r)).map_err(err))?;
+    Ok(w.flush()?)
+}
+
+/// The rows as a pretty JSON array, as every view prints.
+fn json(
+    out: &mut dyn Write,
+    rows: impl FnOnce(&mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    use serde::ser::{SerializeSeq, Serializer};
+    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    let mut seq = ser.serialize_seq(None).map_err(std::io::Error::from)?;
+    rows(&mut |r| Ok(seq.serialize_element(&r).map_err(std::io::Error::from)?))?;
+    seq.end().map_err(std::io::Error::from)?;
+    Ok(writeln!(out)?)
 }
 
 fn row(l: &Lead, aging: bool) -> ExportRow {
@@ -137,37 +196,58 @@ fn row(l: &Lead, aging: bool) -> ExportRow {
     }
 }
 
-fn table(rows: &[ExportRow]) -> Table {
-    let mut t = Table::new(&HEADERS);
+/// One row's cells, in [`HEADERS`] order.
+fn cells(r: &ExportRow) -> Vec<String> {
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    for r in rows {
-        t.push(vec![
-            r.lead_id.clone(),
-            r.status.clone(),
-            r.active.to_string(),
-            r.aging.to_string(),
-            r.priority.clone(),
-            r.score.to_string(),
-            r.lead_type.clone(),
-            r.title.clone(),
-            r.description.clone(),
-            r.recommended_action.clone(),
-            o(&r.account_id),
-            o(&r.account_name),
-            o(&r.territory_id),
-            o(&r.serial_number),
-            o(&r.product_name),
-            o(&r.product_family),
-            r.days_since_eol.map(|d| d.to_string()).unwrap_or_default(),
-            o(&r.sku_1),
-            o(&r.sku_2),
-            o(&r.sku_3),
-            o(&r.service_1),
-            o(&r.service_2),
-            o(&r.service_3),
-            r.created_at.clone(),
-            r.updated_at.clone(),
-        ]);
+    vec![
+        r.lead_id.clone(),
+        r.status.clone(),
+        r.active.to_string(),
+        r.aging.to_string(),
+        r.priority.clone(),
+        r.score.to_string(),
+        r.lead_type.clone(),
+        r.title.clone(),
+        r.description.clone(),
+        r.recommended_action.clone(),
+        o(&r.account_id),
+        o(&r.account_name),
+        o(&r.territory_id),
+        o(&r.serial_number),
+        o(&r.product_name),
+        o(&r.product_family),
+        r.days_since_eol.map(|d| d.to_string()).unwrap_or_default(),
+        o(&r.sku_1),
+        o(&r.sku_2),
+        o(&r.sku_3),
+        o(&r.service_1),
+        o(&r.service_2),
+        o(&r.service_3),
+        r.created_at.clone(),
+        r.updated_at.clone(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failure part way through leaves the file as it was and nothing beside it; success
+    /// replaces it whole.
+    #[test]
+    fn an_export_file_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.csv");
+        std::fs::write(&path, "old").unwrap();
+        let failed = to_file(&path, |out| {
+            out.write_all(b"half a row")?;
+            Err(Error::NotFound("lead".into()))
+        });
+        assert!(matches!(failed, Err(Error::NotFound(_))));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1);
+        to_file(&path, |out| Ok(out.write_all(b"new")?)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
     }
-    t
 }
