@@ -6,10 +6,9 @@
 //! active lead ([`Rerate`]), on the rows `watch` keeps, and the rest is the same arithmetic.
 
 use std::collections::BTreeMap;
-use std::collections::hash_map::Entry;
 
 use rayon::prelude::*;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, params};
 
 use super::context::{self, AsOf, ItemRow};
 use super::diff::LeadState;
@@ -21,9 +20,10 @@ use crate::error::Result;
 use crate::fxhash::FastMap;
 use crate::rules::{EvalContext, FactorScore, RuleSet};
 
-/// Leads computed on both cores between writes: enough to keep both busy, few enough that the
-/// results waiting to be written stay small at a million leads.
-const CHUNK: usize = 16_384;
+/// Leads read, computed and written at a time: enough to keep both cores busy, few enough that
+/// what waits in memory stays small at a million leads.
+/// (Tests take a few at a time, so that their few dozen leads cross chunks.)
+const CHUNK: usize = if cfg!(test) { 7 } else { 16_384 };
 
 /// Re-scores every active lead through `ledger` (re-running the rules of `rerate`, if given);
 /// returns how many there are, or `None` when a lead's stored factors, fingerprint or row cannot
@@ -37,17 +37,18 @@ pub(super) fn rescore(
     rerate: Option<&Rerate<'_>>,
 ) -> Result<Option<usize>> {
     let mut clock = Stages::default();
-    let stored = read_active(conn)?;
-    let outcomes = outcomes(conn)?;
-    let titles = match rerate {
-        Some(_) => titles(conn, &stored)?,
-        None => FastMap::default(),
-    };
+    let (outcomes, titles) = texts(conn, rerate.is_some())?;
+    let leads: usize = conn
+        .query_row("SELECT count(*) FROM lead_rows WHERE active = 1", [], |r| {
+            r.get::<_, i64>(0)
+        })?
+        .try_into()
+        .unwrap_or(0);
     clock.lap("read");
-    let leads = stored.len();
     let rerate = rerate.map(|r| (r, accounts, &titles));
     // The new factors, score, priority and fingerprint of each lead of a chunk, on both cores
-    // (the edited rules run here), while this thread writes the chunk before.
+    // (the edited rules run here), while this thread writes the chunk before and reads the one
+    // after.
     let compute = |part: &[Stored]| {
         part.par_iter()
             .map_init(FastMap::default, |digests, lead| {
@@ -55,12 +56,12 @@ pub(super) fn rescore(
             })
             .collect::<Result<Option<Vec<_>>>>()
     };
-    let mut rest = stored.into_iter();
+    let mut part = read_chunk(conn, 0)?;
     let mut pending: Option<(Vec<Stored>, Vec<Rescored>)> = None;
     let mut first = true;
     loop {
-        let part: Vec<Stored> = rest.by_ref().take(CHUNK).collect();
-        let (written, computed) = std::thread::scope(|s| {
+        let after = part.last().map(|l| l.rowid);
+        let (written, next, computed) = std::thread::scope(|s| {
             let worker = s.spawn(|| compute(&part));
             let written = match pending.take() {
                 Some((done, new)) => {
@@ -69,9 +70,14 @@ pub(super) fn rescore(
                 }
                 None => Ok(()),
             };
-            (written, worker.join())
+            let next = match (&written, after) {
+                (Ok(()), Some(after)) => read_chunk(conn, after),
+                _ => Ok(Vec::new()),
+            };
+            (written, next, worker.join())
         });
         written?;
+        let next = next?;
         let computed = computed.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         let Some(computed) = computed else {
             return Ok(None);
@@ -80,6 +86,7 @@ pub(super) fn rescore(
             break;
         }
         pending = Some((part, computed));
+        part = next;
     }
     clock.lap("write");
     clock.report();
@@ -138,16 +145,18 @@ struct Stored {
     serial: Option<String>,
 }
 
-/// Every active lead, read before anything is written: an update under an open scan of the same
-/// table could move a row ahead of the scan, and the indexes cannot be dropped. In table order,
-/// so that the updates (by rowid: no index search) walk the table's pages once.
-fn read_active(conn: &Connection) -> Result<Vec<Stored>> {
-    let mut stmt = conn.prepare(
+/// The next active leads after `rowid`, in table order, so that the updates (by rowid: no index
+/// search) walk the table's pages once. Each chunk is read whole before anything is written:
+/// an update under an open scan of the same table could move a row ahead of it, and indexes
+/// cannot be dropped under it; a row's rowid never changes, so the next read starts where the
+/// last one stopped.
+fn read_chunk(conn: &Connection, rowid: i64) -> Result<Vec<Stored>> {
+    let mut stmt = conn.prepare_cached(
         "SELECT rowid, install_base_id, rule, title_id, lead_id, factor_ids, score, priority,
          fingerprint, lead_type, account_id, product_name, serial_number
-         FROM lead_rows NOT INDEXED WHERE active = 1",
+         FROM lead_rows WHERE rowid > ?1 AND active = 1 ORDER BY rowid LIMIT ?2",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map(params![rowid, CHUNK as i64], |r| {
         Ok(Stored {
             rowid: r.get(0)?,
             install_base_id: r.get(1)?,
@@ -300,41 +309,31 @@ impl Rerate<'_> {
     }
 }
 
-/// The titles of `leads`, by text id: a few hundred texts, looked up one by one rather than
-/// found by a scan of every lead row.
-fn titles(conn: &Connection, leads: &[Stored]) -> Result<FastMap<i64, String>> {
-    let mut titles = FastMap::default();
-    let mut stmt = conn.prepare_cached("SELECT body FROM lead_texts WHERE text_id = ?1")?;
-    for lead in leads {
-        if let Entry::Vacant(slot) = titles.entry(lead.title_id) {
-            if let Some(body) = stmt
-                .query_row([lead.title_id], |r| r.get::<_, String>(0))
-                .optional()?
-            {
-                slot.insert(body);
-            }
-        }
-    }
-    Ok(titles)
-}
-
-/// Every stored text that is a factor outcome, parsed, by text id: tens of thousands at a
-/// million leads, each shared by many.
-fn outcomes(conn: &Connection) -> Result<Outcomes> {
+/// Every stored factor outcome, parsed, by text id (tens of thousands at a million leads, each
+/// shared by many); with `titles`, every other text too, among which the leads' titles are.
+fn texts(conn: &Connection, titles: bool) -> Result<(Outcomes, FastMap<i64, String>)> {
     let mut stmt = conn.prepare("SELECT text_id, body FROM lead_texts")?;
     let mut rows = stmt.query([])?;
-    let mut out = FastMap::default();
+    let (mut outcomes, mut others) = (FastMap::default(), FastMap::default());
     while let Some(r) = rows.next()? {
         let body = r.get_ref(1)?.as_str().unwrap_or("");
         // Titles, actions and lists are not objects; a factor outcome is.
-        if body.starts_with('{') {
-            if let Ok(f) = serde_json::from_str::<Factor>(body) {
+        let factor = body
+            .starts_with('{')
+            .then(|| serde_json::from_str::<Factor>(body).ok())
+            .flatten();
+        match factor {
+            Some(f) => {
                 let digest = reasons_digest(&f.reasons);
-                out.insert(r.get(0)?, (f, digest));
+                outcomes.insert(r.get(0)?, (f, digest));
             }
+            None if titles => {
+                others.insert(r.get(0)?, body.to_string());
+            }
+            None => {}
         }
     }
-    Ok(out)
+    Ok((outcomes, others))
 }
 
 /// Where re-scoring's time goes, for `ONELEAD_TIMINGS`.
