@@ -8,6 +8,7 @@ use crate::cli::{ExportArgs, ExportFormat, LifecycleFilterArgs};
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::pipeline::Settings;
+use crate::report;
 use crate::score::lead::Lead;
 use crate::store::Store;
 use crate::store::query::{self, LeadFilter};
@@ -139,16 +140,7 @@ fn csv(
     out: &mut dyn Write,
     rows: impl FnOnce(&mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
-    let mut w = ::csv::Writer::from_writer(out);
-    let err = |e: ::csv::Error| -> Error {
-        match e.into_kind() {
-            ::csv::ErrorKind::Io(e) => e.into(),
-            other => std::io::Error::other(format!("{other:?}")).into(),
-        }
-    };
-    w.write_record(HEADERS).map_err(err)?;
-    rows(&mut |r| w.write_record(cells(&r)).map_err(err))?;
-    Ok(w.flush()?)
+    report::csv::stream(out, &HEADERS, |row| rows(&mut |r| row(&cells(&r))))
 }
 
 /// The rows as a pretty JSON array, as every view prints.
@@ -156,12 +148,7 @@ fn json(
     out: &mut dyn Write,
     rows: impl FnOnce(&mut dyn FnMut(ExportRow) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
-    use serde::ser::{SerializeSeq, Serializer};
-    let mut ser = serde_json::Serializer::pretty(&mut *out);
-    let mut seq = ser.serialize_seq(None).map_err(std::io::Error::from)?;
-    rows(&mut |r| Ok(seq.serialize_element(&r).map_err(std::io::Error::from)?))?;
-    seq.end().map_err(std::io::Error::from)?;
-    Ok(writeln!(out)?)
+    report::json::stream(out, |item| rows(&mut |r| item(&r)))
 }
 
 fn row(l: &Lead, aging: bool) -> ExportRow {

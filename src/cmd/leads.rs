@@ -107,23 +107,15 @@ fn csv(
     now: DateTime<Utc>,
     aging_days: i64,
 ) -> Result<()> {
-    let mut w = ::csv::Writer::from_writer(out);
     let mut headers: Vec<&str> = report::leads::CSV_COLUMNS.to_vec();
     headers.push("aging");
-    w.write_record(&headers).map_err(csv_err)?;
-    query::each_lead(conn, filter, |lead| {
-        let mut row = report::leads::csv_row(&lead);
-        row.push(aging(&lead, now, aging_days).to_string());
-        w.write_record(&row).map_err(csv_err)
-    })?;
-    Ok(w.flush()?)
-}
-
-fn csv_err(e: ::csv::Error) -> crate::error::Error {
-    match e.into_kind() {
-        ::csv::ErrorKind::Io(e) => e.into(),
-        other => std::io::Error::other(format!("{other:?}")).into(),
-    }
+    report::csv::stream(out, &headers, |row| {
+        query::each_lead(conn, filter, |lead| {
+            let mut cells = report::leads::csv_row(&lead);
+            cells.push(aging(&lead, now, aging_days).to_string());
+            row(&cells)
+        })
+    })
 }
 
 /// The queue as JSON: an array of leads, each with `aging`; pretty-printed as every view is.
@@ -134,20 +126,19 @@ fn json(
     now: DateTime<Utc>,
     aging_days: i64,
 ) -> Result<()> {
-    use serde::ser::{SerializeSeq, Serializer};
-    let mut ser = serde_json::Serializer::pretty(&mut *out);
-    let mut seq = ser.serialize_seq(None).map_err(std::io::Error::from)?;
-    query::each_lead(conn, filter, |lead| {
-        let queued = lifecycle::QueuedLead {
-            lead: &lead,
-            aging: aging(&lead, now, aging_days),
-        };
-        Ok(seq
-            .serialize_element(&queued)
-            .map_err(std::io::Error::from)?)
-    })?;
-    seq.end().map_err(std::io::Error::from)?;
-    Ok(writeln!(out)?)
+    /// [`lifecycle::QueuedLead`] owning its lead: the same JSON.
+    #[derive(serde::Serialize)]
+    struct Queued {
+        #[serde(flatten)]
+        lead: Lead,
+        aging: bool,
+    }
+    report::json::stream(out, |item| {
+        query::each_lead(conn, filter, |lead| {
+            let aging = aging(&lead, now, aging_days);
+            item(&Queued { lead, aging })
+        })
+    })
 }
 
 #[cfg(test)]
@@ -240,12 +231,15 @@ mod tests {
         let queued = lifecycle::flag_aging(&leads, now, 0);
         let mut whole = Vec::new();
         report::json::write(&mut whole, &queued).unwrap();
+        let same = |streamed: Vec<u8>, whole: Vec<u8>| {
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(whole).unwrap()
+            );
+        };
         let mut streamed = Vec::new();
         json(&mut streamed, &s.conn, &f, now, 0).unwrap();
-        assert_eq!(
-            String::from_utf8(streamed).unwrap(),
-            String::from_utf8(whole).unwrap()
-        );
+        same(streamed, whole);
 
         let mut table = report::leads::csv_table(&leads);
         table.headers.push("aging".into());
@@ -256,10 +250,7 @@ mod tests {
         report::csv::write(&mut whole, &table).unwrap();
         let mut streamed = Vec::new();
         csv(&mut streamed, &s.conn, &f, now, 0).unwrap();
-        assert_eq!(
-            String::from_utf8(streamed).unwrap(),
-            String::from_utf8(whole).unwrap()
-        );
+        same(streamed, whole);
         // An empty list is an empty array, and a header alone.
         let none = LeadFilter {
             territory: Some("nowhere".into()),

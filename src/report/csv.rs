@@ -14,6 +14,18 @@ pub fn write(w: &mut dyn Write, t: &Table) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Writes `headers`, then each row as `rows` makes it: nothing is held, however many there are.
+pub fn stream(
+    w: &mut dyn Write,
+    headers: &[&str],
+    rows: impl FnOnce(&mut dyn FnMut(&[String]) -> crate::error::Result<()>) -> crate::error::Result<()>,
+) -> crate::error::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(headers).map_err(into_io)?;
+    rows(&mut |r| Ok(out.write_record(r).map_err(into_io)?))?;
+    Ok(out.flush()?)
+}
+
 fn into_io(e: csv::Error) -> std::io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
