@@ -92,8 +92,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let write = |out: &mut dyn Write| {
         let rows = |visit: &mut dyn FnMut(ExportRow) -> Result<()>| {
             query::each_lead(&store.conn, &filter, |l| {
-                let aging =
-                    lifecycle::is_aging(&l.status, l.active, &l.updated_at, now, aging_days);
+                let aging = lifecycle::lead_is_aging(&l, now, aging_days);
                 visit(row(&l, aging))
             })
         };

@@ -94,11 +94,6 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
     super::print(|out| report::emit(out, format, &table, &queued, Style::detect()))
 }
 
-/// Whether `lead` is aging as of `now`.
-fn aging(lead: &Lead, now: DateTime<Utc>, aging_days: i64) -> bool {
-    lifecycle::is_aging(&lead.status, lead.active, &lead.updated_at, now, aging_days)
-}
-
 /// The queue as CSV: every field of the JSON form, then `aging` (true/false, as the JSON).
 fn csv(
     out: &mut dyn Write,
@@ -112,7 +107,7 @@ fn csv(
     report::csv::stream(out, &headers, |row| {
         query::each_lead(conn, filter, |lead| {
             let mut cells = report::leads::csv_row(&lead);
-            cells.push(aging(&lead, now, aging_days).to_string());
+            cells.push(lifecycle::lead_is_aging(&lead, now, aging_days).to_string());
             row(&cells)
         })
     })
@@ -135,7 +130,7 @@ fn json(
     }
     report::json::stream(out, |item| {
         query::each_lead(conn, filter, |lead| {
-            let aging = aging(&lead, now, aging_days);
+            let aging = lifecycle::lead_is_aging(&lead, now, aging_days);
             item(&Queued { lead, aging })
         })
     })

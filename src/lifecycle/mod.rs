@@ -107,6 +107,11 @@ pub fn is_aging(
     active && open && now.signed_duration_since(updated) > chrono::Duration::days(aging_days)
 }
 
+/// [`is_aging`] of a lead.
+pub fn lead_is_aging(lead: &Lead, now: DateTime<Utc>, aging_days: i64) -> bool {
+    is_aging(&lead.status, lead.active, &lead.updated_at, now, aging_days)
+}
+
 /// A lead in the work queue with its aging flag; JSON keeps every [`Lead`] field and adds
 /// `"aging"`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -124,7 +129,7 @@ pub fn flag_aging(leads: &[Lead], now: DateTime<Utc>, aging_days: i64) -> Vec<Qu
         .iter()
         .map(|lead| QueuedLead {
             lead,
-            aging: is_aging(&lead.status, lead.active, &lead.updated_at, now, aging_days),
+            aging: lead_is_aging(lead, now, aging_days),
         })
         .collect()
 }
