@@ -103,6 +103,11 @@ pub struct Mode<'a> {
     pub commit: bool,
     /// Report what changed against the leads before the run (`RunReport::evaluation.changes`).
     pub changes: bool,
+    /// Commit before building the lead indexes the evaluation dropped (but the summary's), and
+    /// leave them to the caller (`RunReport::evaluation.pending_indexes`, built with
+    /// `score::finish_indexes`): `watch` prints its report first. Views are slower, not wrong,
+    /// while they are missing; opening the database for writing builds any that still are.
+    pub indexes_later: bool,
 }
 
 /// Runs the job in one transaction. `inspect` is called before the end of the transaction
@@ -124,6 +129,7 @@ pub fn execute(
         make_leads,
         commit,
         changes,
+        indexes_later,
     } = mode;
     let started = chrono::Utc::now();
     let files = if ingest_inputs {
@@ -232,6 +238,7 @@ pub fn execute(
         as_of: settings.as_of,
         make_leads,
         track_changes: changes,
+        indexes_later: indexes_later && commit,
     };
     progress("evaluate", 0);
     let keep = carry.is_some() && commit;
@@ -344,6 +351,7 @@ mod tests {
         make_leads: true,
         commit: true,
         changes: true,
+        indexes_later: false,
     };
 
     fn settings(db: &Path) -> Settings {
@@ -546,7 +554,39 @@ mod tests {
                 .map(Result::unwrap)
                 .collect()
         };
-        assert_eq!(indexes(&a).len(), 5);
+        assert_eq!(indexes(&a).len(), 6);
+        assert_eq!(indexes(&a), indexes(&moved));
+        // `watch` leaves the indexes a move dropped to build after its report; those that hold
+        // no score (the summary's, the territory's) were never dropped.
+        let names: Vec<String> = sa.cfg.scoring_weights.keys().cloned().collect();
+        for (name, w) in names.iter().zip([0.4, 0.1]) {
+            sa.cfg.scoring_weights.insert(name.clone(), w);
+        }
+        let later = Mode {
+            indexes_later: true,
+            ..MODE
+        };
+        let pending = run(&a, &sa, later, None).evaluation.pending_indexes;
+        let standing = |s: &Store| -> Vec<String> {
+            let mut stmt = s
+                .conn
+                .prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'lead_rows' AND sql LIKE 'CREATE INDEX%' ORDER BY name")
+                .unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(standing(&a), ["leads_kind", "leads_territory"]);
+        assert_eq!(pending.len(), 4, "{pending:?}");
+        crate::score::finish_indexes(&a.conn, &pending).unwrap();
+        // Built already (by another command's open, say): nothing to do, no error.
+        crate::score::finish_indexes(&a.conn, &pending).unwrap();
+        let moved = fresh_db("w2.db", &sa);
+        assert_eq!(
+            full_leads_but(&a, &["run_id"]),
+            full_leads_but(&moved, &["run_id"])
+        );
         assert_eq!(indexes(&a), indexes(&moved));
         sa.cfg.priority_thresholds.high -= 7.0;
         run(&a, &sa, MODE, None);

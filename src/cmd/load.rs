@@ -40,6 +40,7 @@ pub fn load_and_evaluate(
             make_leads,
             commit: true,
             changes: false,
+            indexes_later: false,
         },
         &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),

@@ -46,7 +46,20 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     let out = &mut std::io::stdout();
     // What each evaluation keeps for the next save (lead states, account maps).
     let mut carry = Carry::default();
-    rerun(&store, &settings, &rules, true, args, out, &mut carry)?;
+    // The lead indexes the evaluations left to build after their reports (see `tidy`).
+    let mut pending = Vec::new();
+    let first = rerun(
+        &store,
+        &settings,
+        &rules,
+        true,
+        args,
+        out,
+        &mut carry,
+        &mut pending,
+    );
+    tidy(&store, &mut pending);
+    first?;
 
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(DEBOUNCE, tx)
@@ -120,7 +133,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             None
         };
         let candidate = next_rules.as_ref().unwrap_or(&rules);
-        match rerun(
+        let result = rerun(
             &store,
             &next_settings,
             candidate,
@@ -128,7 +141,10 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             args,
             out,
             &mut carry,
-        ) {
+            &mut pending,
+        );
+        tidy(&store, &mut pending);
+        match result {
             Ok(()) => {
                 settings = next_settings;
                 if let Some(r) = next_rules {
@@ -180,7 +196,9 @@ fn settings_again(args: &WatchArgs, current: &Settings) -> Result<Settings> {
     Ok(s)
 }
 
-/// One evaluation with its change report and summary.
+/// One evaluation with its change report and summary. The lead indexes it leaves to build
+/// are added to `pending` as soon as it has committed, before anything is printed.
+#[allow(clippy::too_many_arguments)]
 fn rerun(
     store: &Store,
     settings: &Settings,
@@ -189,6 +207,7 @@ fn rerun(
     args: &WatchArgs,
     out: &mut dyn Write,
     carry: &mut Carry,
+    pending: &mut Vec<String>,
 ) -> Result<()> {
     // A spinner while a large install base re-evaluates (stderr terminals only).
     let progress = crate::cmd::load::Progress::new();
@@ -202,13 +221,15 @@ fn rerun(
             make_leads: true,
             commit: true,
             changes: true,
+            indexes_later: true,
         },
         &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),
         Some(carry),
     );
     progress.finish();
-    let report = report?;
+    let mut report = report?;
+    pending.append(&mut report.evaluation.pending_indexes);
     let style = Style::detect();
     let changes = report.evaluation.changes.clone().unwrap_or_default();
     report::diff::write(out, &changes, style)?;
@@ -231,12 +252,36 @@ fn rerun(
         }
     }
     out.flush()?;
-    // After the report, not inside the commit: the results were durable in the log already.
-    // Likewise the texts old leads no longer name (deleting them changes no result).
-    let tx = store.conn.unchecked_transaction()?;
-    crate::score::sweep_texts(&tx)?;
-    tx.commit()?;
-    store.checkpoint()
+    Ok(())
+}
+
+/// After a report: builds the lead indexes the evaluations left (`pending`), sweeps the texts
+/// no lead names any more and copies the log into the database. None of it changes a result,
+/// and the results are committed already: a failure is told, and the indexes are tried again
+/// after the next save (a missing one makes views slower, not wrong).
+fn tidy(store: &Store, pending: &mut Vec<String>) {
+    let t = std::time::Instant::now();
+    let done = (|| {
+        let tx = store.conn.unchecked_transaction()?;
+        crate::score::finish_indexes(&tx, pending)?;
+        crate::score::sweep_texts(&tx)?;
+        tx.commit()?;
+        store.checkpoint()
+    })();
+    match done {
+        Ok(()) => {
+            if std::env::var_os("ONELEAD_TIMINGS").is_some() {
+                let secs = t.elapsed().as_secs_f64();
+                eprintln!("timing: after-report {secs:.3}s {}", pending.len());
+            }
+            pending.clear();
+        }
+        Err(e) => eprintln!(
+            "{}
+(the results above are saved)",
+            e.render()
+        ),
+    }
 }
 
 /// Folders to watch. Files are watched through their folder, because editors save by writing a

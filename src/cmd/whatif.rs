@@ -38,6 +38,7 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
             make_leads: true,
             commit: false,
             changes: true,
+            indexes_later: false,
         },
         &|s, n| progress.tick(s, n),
         &mut |_| Ok(()),

@@ -296,7 +296,7 @@ pub struct Ledger<'s> {
     /// Updates so far that moved a score or priority, and the indexes dropped once they were
     /// many (see [`Ledger::rescored`]).
     rescored: usize,
-    deferred: Vec<String>,
+    deferred: Vec<DroppedIndex>,
     run_id: i64,
     now: String,
     /// Leads inserted, updated and left alone, for `ONELEAD_TIMINGS`.
@@ -516,18 +516,35 @@ impl<'s> Ledger<'s> {
         let factor_ids = self.texts.factor_ids(conn, &new.factors)?;
         if moved {
             self.rescored(conn)?;
-            conn.prepare_cached(
-                "UPDATE lead_rows SET score = ?2, priority = ?3, factor_ids = ?4,
-                 fingerprint = ?5, run_id = ?6 WHERE rowid = ?1",
-            )?
-            .execute(params![
-                rowid,
-                new.score,
-                new.priority,
-                factor_ids,
-                new.fingerprint,
-                self.run_id
-            ])?;
+            // SQLite updates an index over every column the statement sets, changed or not:
+            // the priority is set only where it moves, so the indexes over it (and not over
+            // the score) are touched only there.
+            if p.priority == new.priority {
+                conn.prepare_cached(
+                    "UPDATE lead_rows SET score = ?2, factor_ids = ?3, fingerprint = ?4,
+                     run_id = ?5 WHERE rowid = ?1",
+                )?
+                .execute(params![
+                    rowid,
+                    new.score,
+                    factor_ids,
+                    new.fingerprint,
+                    self.run_id
+                ])?;
+            } else {
+                conn.prepare_cached(
+                    "UPDATE lead_rows SET score = ?2, priority = ?3, factor_ids = ?4,
+                     fingerprint = ?5, run_id = ?6 WHERE rowid = ?1",
+                )?
+                .execute(params![
+                    rowid,
+                    new.score,
+                    new.priority,
+                    factor_ids,
+                    new.fingerprint,
+                    self.run_id
+                ])?;
+            }
         } else {
             conn.prepare_cached(
                 "UPDATE lead_rows SET factor_ids = ?2, fingerprint = ?3, run_id = ?4
@@ -553,7 +570,7 @@ impl<'s> Ledger<'s> {
     fn rescored(&mut self, conn: &Connection) -> Result<()> {
         self.rescored += 1;
         if self.rescored == self.prior.len() / 4 + 1 && self.deferred.is_empty() {
-            self.deferred = defer_indexes(conn)?;
+            self.deferred = defer_indexes(conn, MOVING)?;
         }
         Ok(())
     }
@@ -562,7 +579,7 @@ impl<'s> Ledger<'s> {
     /// [`Ledger::rescored`] waits for, the indexes go now rather than after a quarter of them.
     pub fn expect_moves(&mut self, conn: &Connection, n: usize) -> Result<()> {
         if n > self.prior.len() / 4 && self.deferred.is_empty() {
-            self.deferred = defer_indexes(conn)?;
+            self.deferred = defer_indexes(conn, MOVING)?;
         }
         Ok(())
     }
@@ -699,8 +716,8 @@ pub struct Rescored {
 
 /// What [`Ledger::close_untriggered`] returns.
 pub struct Settled {
-    /// The statements that build the indexes this evaluation dropped.
-    pub deferred: Vec<String>,
+    /// The indexes this evaluation dropped, to be built again.
+    pub deferred: Vec<DroppedIndex>,
     /// Leads closed.
     pub closed: usize,
     /// Active leads outside a partial evaluation's scope: triggered as before.
@@ -755,21 +772,46 @@ pub fn unsee(states: &LeadStates) {
     }
 }
 
-/// Drops the secondary indexes of the (empty) `leads` table and returns the statements that
-/// rebuild them: filling the table and then sorting once per index is much cheaper than a
-/// B-tree insert per row per index. Inside the run's transaction, so a failed run restores them.
-pub fn defer_indexes(conn: &Connection) -> Result<Vec<String>> {
+/// The indexes dropped once many leads move: those over the score, which a weight change moves
+/// for nearly every lead. The others are left alone, since SQLite updates only the indexes over
+/// a column it changes: those over the priority (and not the score) are kept in step for the
+/// fewer leads whose priority moves.
+const MOVING: &[&str] = &["score"];
+
+/// A `lead_rows` index dropped for a bulk write: its name and the statement that builds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedIndex {
+    pub name: String,
+    pub sql: String,
+}
+
+/// Drops the secondary indexes of `lead_rows` that hold any of `columns` (every one, if
+/// `columns` is empty) and returns them: filling or rewriting the table and then sorting once
+/// per index is much cheaper than a B-tree insert per row per index. Inside the run's
+/// transaction, so a failed run restores them.
+pub fn defer_indexes(conn: &Connection, columns: &[&str]) -> Result<Vec<DroppedIndex>> {
     let mut stmt = conn.prepare(
-        "SELECT name, sql FROM sqlite_master
-         WHERE type = 'index' AND tbl_name = 'lead_rows' AND sql IS NOT NULL",
+        "SELECT m.name, m.sql FROM sqlite_master m
+         WHERE m.type = 'index' AND m.tbl_name = 'lead_rows' AND m.sql IS NOT NULL
+           AND (?1 = '[]' OR EXISTS (SELECT 1 FROM pragma_index_info(m.name) i
+                                     WHERE i.name IN (SELECT value FROM json_each(?1))))",
     )?;
+    let columns = serde_json::to_string(columns).unwrap_or_else(|_| "[]".into());
     let indexes = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .query_map([columns], |r| {
+            Ok(DroppedIndex {
+                name: r.get(0)?,
+                sql: r.get(1)?,
+            })
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (name, _) in &indexes {
-        conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+    for index in &indexes {
+        conn.execute_batch(&format!(
+            "DROP INDEX \"{}\"",
+            index.name.replace('"', "\"\"")
+        ))?;
     }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    Ok(indexes)
 }
 
 fn state(lead: &Lead) -> LeadState {

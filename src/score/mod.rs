@@ -93,6 +93,10 @@ pub struct Outcome {
     /// The triggers (file stems) a partial re-evaluation ran; `None` when every rule ran.
     #[serde(skip)]
     pub only_triggers: Option<Vec<String>>,
+    /// The statements that build the lead indexes left to the caller (see
+    /// [`Evaluator::indexes_later`]); [`finish_indexes`] runs them.
+    #[serde(skip)]
+    pub pending_indexes: Vec<String>,
 }
 
 /// What `watch` keeps from one evaluation for the next: every lead's state and the accounts'
@@ -183,6 +187,9 @@ pub struct Evaluator<'a> {
     pub make_leads: bool,
     /// Build the change report (`watch`, `whatif`).
     pub track_changes: bool,
+    /// Leave the lead indexes this evaluation drops, but the summary's, to the caller
+    /// ([`Outcome::pending_indexes`]).
+    pub indexes_later: bool,
 }
 
 impl Evaluator<'_> {
@@ -237,7 +244,7 @@ impl Evaluator<'_> {
         };
         let setup_secs = setup.elapsed().as_secs_f64();
         let mut deferred = if self.make_leads && states.is_empty() {
-            ledger::defer_indexes(conn)?
+            ledger::defer_indexes(conn, &[])?
         } else {
             Vec::new()
         };
@@ -333,9 +340,15 @@ impl Evaluator<'_> {
             next_states = settled.apply(states);
         }
         let closed_secs = t.elapsed().as_secs_f64();
-        if !deferred.is_empty() {
-            build_indexes(conn, &deferred)?;
+        // The summary printed after a run counts leads per type and priority off its index;
+        // the rest can wait for the caller's report, if it said so.
+        let (now, later): (Vec<_>, Vec<_>) = deferred
+            .iter()
+            .partition(|d| !self.indexes_later || d.name == crate::store::SUMMARY_INDEX);
+        if !now.is_empty() {
+            build_indexes(conn, &now.iter().map(|d| d.sql.clone()).collect::<Vec<_>>())?;
         }
+        out.pending_indexes = later.into_iter().map(|d| d.sql.clone()).collect();
         write_secs += t.elapsed().as_secs_f64();
         if std::env::var_os("ONELEAD_TIMINGS").is_some() {
             eprintln!(
@@ -621,6 +634,23 @@ fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
     let built = sqls.iter().try_for_each(|sql| conn.execute_batch(sql));
     conn.execute_batch(&format!("PRAGMA cache_size = {cache}; PRAGMA threads = 0"))?;
     Ok(built?)
+}
+
+/// Builds the lead indexes an evaluation left to its caller ([`Outcome::pending_indexes`]).
+/// Each is built only if it is missing: a write by another command in between may have built
+/// the schema's own already.
+pub fn finish_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
+    let sqls: Vec<String> = sqls.iter().map(|s| if_not_exists(s)).collect();
+    build_indexes(conn, &sqls)
+}
+
+/// `CREATE [UNIQUE] INDEX name …` as `sqlite_master` keeps it (its `IF NOT EXISTS`, if it had
+/// one, removed) with `IF NOT EXISTS` put back.
+fn if_not_exists(sql: &str) -> String {
+    match sql.find("INDEX ") {
+        Some(at) => format!("{}INDEX IF NOT EXISTS {}", &sql[..at], &sql[at + 6..]),
+        None => sql.to_string(),
+    }
 }
 
 /// Install-base rows in the chunks evaluation read them in.

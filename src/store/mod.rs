@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+pub use schema::SUMMARY_INDEX;
 
 /// An open database with the schema in place.
 pub struct Store {

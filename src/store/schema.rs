@@ -11,6 +11,12 @@
 /// every lead row (12 s).
 pub const SCHEMA_VERSION: i64 = 5;
 
+/// The index `query::counts_by_type_priority` (the summary every run prints) walks. It holds no
+/// score, so a change of weights leaves it standing (see `score::ledger::defer_indexes`); and it
+/// is built before that summary even when the caller builds the other lead indexes after its
+/// report.
+pub const SUMMARY_INDEX: &str = "leads_kind";
+
 /// The lead tables. `lead_rows` holds one narrow row per lead; `lead_texts` holds each distinct
 /// text once (a title, an action, the trigger's reasons, the services, one factor's outcome), and
 /// a row names them by `text_id`. A million leads share a few tens of thousands of such texts, so
@@ -304,6 +310,8 @@ CREATE INDEX IF NOT EXISTS leads_rollup
 -- pipeline, the score histogram and the family mix (`views::lead_mix`).
 CREATE INDEX IF NOT EXISTS leads_mix
     ON lead_rows(active, lead_type, priority, product_family, score, estimated_value);
+-- The summary's counts per type and priority (`SUMMARY_INDEX`).
+CREATE INDEX IF NOT EXISTS leads_kind ON lead_rows(active, lead_type, priority);
 CREATE INDEX IF NOT EXISTS ib_territory ON install_base(territory_id);
 CREATE INDEX IF NOT EXISTS ib_family ON install_base(product_family);
 CREATE INDEX IF NOT EXISTS ib_status ON install_base(support_status);

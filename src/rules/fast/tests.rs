@@ -203,6 +203,7 @@ fn loaded_sample(
         make_leads: false,
         commit: true,
         changes: false,
+        indexes_later: false,
     };
     execute(
         &store,
