@@ -7,8 +7,9 @@ use crate::score::diff::{ChangeReport, LeadState, Move};
 
 /// Score movers shown in text form (JSON has them all).
 const MOVERS_SHOWN: usize = 10;
-/// Added or removed leads shown in text form: a first run or a new trigger can add thousands,
-/// and a table of thousands is not a report (JSON has them all).
+/// Added, removed or re-prioritised leads shown in text form: a first run or a new trigger can
+/// add thousands, a weight change re-prioritise thousands, and a table of thousands is not a
+/// report (JSON has them all).
 const LEADS_SHOWN: usize = 25;
 
 /// Prints the change report.
@@ -51,7 +52,7 @@ pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io:
         w,
         "re-prioritised (biggest moves first)",
         &r.reprioritised,
-        usize::MAX,
+        LEADS_SHOWN,
         style,
     )?;
     moves(
@@ -124,4 +125,47 @@ fn moves(
         writeln!(w, "… and {} more", moves.len() - max)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(i: usize) -> Move {
+        Move {
+            lead: LeadState {
+                lead_id: format!("L{i:03}"),
+                lead_type: "Renewal".into(),
+                priority: "HIGH".into(),
+                score: 70.0,
+                account: None,
+                product: None,
+                serial: None,
+            },
+            priority_before: "MEDIUM".into(),
+            score_before: 50.0,
+            delta: 20.0,
+        }
+    }
+
+    /// A weight change can re-prioritise thousands of leads: the text shows the first ones and
+    /// says how many more there are.
+    #[test]
+    fn text_shows_the_first_re_prioritised_leads_and_counts_the_rest() {
+        let report = ChangeReport {
+            reprioritised: (0..LEADS_SHOWN + 5).map(mv).collect(),
+            ..ChangeReport::default()
+        };
+        let mut out = Vec::new();
+        let style = Style {
+            width: None,
+            color: false,
+        };
+        write(&mut out, &report, style).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&format!("L{:03}", LEADS_SHOWN - 1)), "{text}");
+        assert!(!text.contains(&format!("L{LEADS_SHOWN:03}")), "{text}");
+        assert!(text.contains("… and 5 more"), "{text}");
+        assert!(text.contains(&format!("{} re-prioritised", LEADS_SHOWN + 5)));
+    }
 }
