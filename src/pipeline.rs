@@ -11,6 +11,7 @@ use crate::derive::account::{self, AccountStats, NameRows, NameTally};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestReport};
 use crate::rules::RuleSet;
+use crate::score::diff::Changes;
 use crate::score::{Carry, Evaluator, Outcome};
 use crate::store::{Store, load};
 
@@ -102,7 +103,7 @@ pub struct Mode<'a> {
     /// Commit at the end (false: a what-if; `inspect` sees the result, then it is rolled back).
     pub commit: bool,
     /// Report what changed against the leads before the run (`RunReport::evaluation.changes`).
-    pub changes: bool,
+    pub changes: Changes,
     /// Commit before building the lead indexes the evaluation dropped (but the summary's), and
     /// leave them to the caller (`RunReport::evaluation.pending_indexes`, built with
     /// `score::finish_indexes`): `watch` prints its report first. Views are slower, not wrong,
@@ -350,7 +351,7 @@ mod tests {
         ingest: false,
         make_leads: true,
         commit: true,
-        changes: true,
+        changes: Changes::All,
         indexes_later: false,
     };
 

@@ -39,7 +39,7 @@ pub fn load_and_evaluate(
             ingest: true,
             make_leads,
             commit: true,
-            changes: false,
+            changes: crate::score::diff::Changes::Off,
             indexes_later: false,
         },
         &|s, n| progress.tick(s, n),

@@ -220,7 +220,7 @@ fn rerun(
             ingest,
             make_leads: true,
             commit: true,
-            changes: true,
+            changes: crate::score::diff::Changes::Biggest(report::diff::LEADS_SHOWN),
             indexes_later: true,
         },
         &|s, n| progress.tick(s, n),

@@ -37,7 +37,7 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
             ingest: false,
             make_leads: true,
             commit: false,
-            changes: true,
+            changes: crate::score::diff::Changes::All,
             indexes_later: false,
         },
         &|s, n| progress.tick(s, n),

@@ -10,7 +10,7 @@ const MOVERS_SHOWN: usize = 10;
 /// Added, removed or re-prioritised leads shown in text form: a first run or a new trigger can
 /// add thousands, a weight change re-prioritise thousands, and a table of thousands is not a
 /// report (JSON has them all).
-const LEADS_SHOWN: usize = 25;
+pub const LEADS_SHOWN: usize = 25;
 
 /// Prints the change report.
 pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io::Result<()> {
@@ -29,8 +29,8 @@ pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io:
                 "changes: {} added, {} removed, {} re-prioritised, {} score movers",
                 r.added.len(),
                 r.removed.len(),
-                r.reprioritised.len(),
-                r.score_movers.len()
+                r.reprioritised_count(),
+                r.score_movers_count()
             )?;
             if reworded.is_empty() {
                 writeln!(w)?;
@@ -51,14 +51,14 @@ pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io:
     moves(
         w,
         "re-prioritised (biggest moves first)",
-        &r.reprioritised,
+        (&r.reprioritised, r.reprioritised_count()),
         LEADS_SHOWN,
         style,
     )?;
     moves(
         w,
         "score movers (biggest first)",
-        &r.score_movers,
+        (&r.score_movers, r.score_movers_count()),
         MOVERS_SHOWN,
         style,
     )?;
@@ -93,10 +93,11 @@ fn section(
     Ok(())
 }
 
+/// The first `max` of `moves`, and how many more there are of `total`.
 fn moves(
     w: &mut dyn Write,
     title: &str,
-    moves: &[Move],
+    (moves, total): (&[Move], usize),
     max: usize,
     style: Style,
 ) -> std::io::Result<()> {
@@ -121,8 +122,9 @@ fn moves(
         ]);
     }
     table::write(w, &t, style)?;
-    if moves.len() > max {
-        writeln!(w, "… and {} more", moves.len() - max)?;
+    let shown = moves.len().min(max);
+    if total > shown {
+        writeln!(w, "… and {} more", total - shown)?;
     }
     Ok(())
 }

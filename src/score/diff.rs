@@ -92,6 +92,14 @@ pub struct ChangeReport {
     /// edit to a rule's wording did.
     #[serde(default)]
     pub reworded: usize,
+    /// Moves counted but not listed, per kind (score movers, re-prioritised): see
+    /// [`Changes::Biggest`].
+    #[serde(default, skip_serializing_if = "none_more")]
+    pub more: [usize; 2],
+}
+
+fn none_more(more: &[usize; 2]) -> bool {
+    *more == [0, 0]
 }
 
 impl ChangeReport {
@@ -102,6 +110,16 @@ impl ChangeReport {
             && self.reprioritised.is_empty()
             && self.score_movers.is_empty()
     }
+
+    /// Leads whose priority changed, listed or not.
+    pub fn reprioritised_count(&self) -> usize {
+        self.reprioritised.len() + self.more[1]
+    }
+
+    /// Leads whose score changed but not their priority, listed or not.
+    pub fn score_movers_count(&self) -> usize {
+        self.score_movers.len() + self.more[0]
+    }
 }
 
 fn by_score(a: &LeadState, b: &LeadState) -> std::cmp::Ordering {
@@ -110,13 +128,52 @@ fn by_score(a: &LeadState, b: &LeadState) -> std::cmp::Ordering {
         .then_with(|| a.lead_id.cmp(&b.lead_id))
 }
 
+/// Which change report an evaluation builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changes {
+    /// None.
+    Off,
+    /// Every lead that changed.
+    All,
+    /// Every count, but only this many of the biggest moves of each kind (what a text report
+    /// shows): a weight change moves every lead, and each move kept costs its lead's names.
+    Biggest(usize),
+}
+
 /// Builds a [`ChangeReport`] one lead at a time (the evaluator feeds it as it writes).
 #[derive(Debug, Default)]
 pub struct ChangeBuilder {
     report: ChangeReport,
+    /// Keep only this many of the biggest moves of each kind.
+    kept: Option<usize>,
+    /// Per kind (score movers, re-prioritised), once its list was cut: the last move kept.
+    /// A move that does not rank before it is only counted.
+    floor: [Option<(f64, String)>; 2],
+}
+
+/// Biggest move first, then by lead id.
+fn rank(a: (f64, &str), b: (f64, &str)) -> std::cmp::Ordering {
+    b.0.abs().total_cmp(&a.0.abs()).then_with(|| a.1.cmp(b.1))
+}
+
+fn biggest(a: &Move, b: &Move) -> std::cmp::Ordering {
+    rank((a.delta, &a.lead.lead_id), (b.delta, &b.lead.lead_id))
 }
 
 impl ChangeBuilder {
+    /// A builder for `changes` (`None` for [`Changes::Off`]).
+    pub fn new(changes: Changes) -> Option<ChangeBuilder> {
+        let kept = match changes {
+            Changes::Off => return None,
+            Changes::All => None,
+            Changes::Biggest(n) => Some(n.max(1)),
+        };
+        Some(ChangeBuilder {
+            kept,
+            ..ChangeBuilder::default()
+        })
+    }
+
     /// Counts an active lead before the change.
     pub fn count_before(&mut self, priority: &str) {
         *self.report.before.entry(priority.to_string()).or_default() += 1;
@@ -147,21 +204,43 @@ impl ChangeBuilder {
         self.report.removed.push(lead);
     }
 
-    /// A lead active on both sides; recorded only if its score or priority moved.
-    pub fn moved(&mut self, new: LeadState, priority_before: &str, score_before: f64) {
-        if new.priority == priority_before && new.score == score_before {
+    /// Lead `id`, active on both sides, went from `before` to `after` (priority, score);
+    /// recorded only if it moved. `state` (the lead after) is called only if the move is kept.
+    pub fn moved(
+        &mut self,
+        id: &str,
+        (priority_before, score_before): (&str, f64),
+        (priority, score): (&str, f64),
+        state: impl FnOnce() -> LeadState,
+    ) {
+        if priority == priority_before && score == score_before {
             return;
         }
-        let m = Move {
-            delta: ((new.score - score_before) * 1e6).round() / 1e6,
+        let delta = ((score - score_before) * 1e6).round() / 1e6;
+        let kind = usize::from(priority != priority_before);
+        if let Some((d, last)) = &self.floor[kind] {
+            if rank((delta, id), (*d, last)).is_ge() {
+                self.report.more[kind] += 1;
+                return;
+            }
+        }
+        let list = if kind == 1 {
+            &mut self.report.reprioritised
+        } else {
+            &mut self.report.score_movers
+        };
+        list.push(Move {
+            delta,
             priority_before: priority_before.to_string(),
             score_before,
-            lead: new,
-        };
-        if m.lead.priority == m.priority_before {
-            self.report.score_movers.push(m);
-        } else {
-            self.report.reprioritised.push(m);
+            lead: state(),
+        });
+        // Cut back to the biggest `kept` whenever twice as many have gathered.
+        if let Some(kept) = self.kept.filter(|k| list.len() >= 2 * k) {
+            list.sort_by(biggest);
+            self.report.more[kind] += list.len() - kept;
+            list.truncate(kept);
+            self.floor[kind] = list.last().map(|m| (m.delta, m.lead.lead_id.clone()));
         }
     }
 
@@ -170,14 +249,17 @@ impl ChangeBuilder {
         let mut r = self.report;
         r.added.sort_by(by_score);
         r.removed.sort_by(by_score);
-        let biggest = |a: &Move, b: &Move| {
-            b.delta
-                .abs()
-                .total_cmp(&a.delta.abs())
-                .then_with(|| a.lead.lead_id.cmp(&b.lead.lead_id))
-        };
         r.reprioritised.sort_by(biggest);
         r.score_movers.sort_by(biggest);
+        if let Some(kept) = self.kept {
+            for (kind, list) in [&mut r.score_movers, &mut r.reprioritised]
+                .into_iter()
+                .enumerate()
+            {
+                r.more[kind] += list.len().saturating_sub(kept);
+                list.truncate(kept);
+            }
+        }
         r
     }
 }
@@ -195,7 +277,12 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeReport {
         b.count_after(&new.priority);
         match before.get(id) {
             None => b.added(new.clone()),
-            Some(old) => b.moved(new.clone(), &old.priority, old.score),
+            Some(old) => b.moved(
+                id,
+                (&old.priority, old.score),
+                (&new.priority, new.score),
+                || new.clone(),
+            ),
         }
     }
     b.finish()
@@ -255,5 +342,42 @@ mod tests {
         assert_eq!(r.after["HIGH"], 3);
         assert!(!r.is_empty());
         assert!(compare(&after, &after).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Keeping only the biggest moves gives the full report's first ones, in the same
+        /// order, and counts the rest; whatever order the leads come in, ties included. The
+        /// names of a lead are built only for moves that are kept for a while.
+        #[test]
+        fn keeping_the_biggest_moves_lists_the_full_reports_first_ones(
+            moves in proptest::collection::vec((0..6_u8, 0..3_u8, proptest::bool::ANY), 0..300),
+            kept in 1..12_usize,
+        ) {
+            let feed = |b: &mut ChangeBuilder, built: &mut usize| {
+                for (i, (d, p, down)) in moves.iter().enumerate() {
+                    let id = format!("L{:03}", (i * 7919) % 1000);
+                    let delta = f64::from(*d) * if *down { -0.5 } else { 0.5 };
+                    let before = if *p == 0 { "LOW" } else { "HIGH" };
+                    let after = if *p == 2 { "LOW" } else { "HIGH" };
+                    b.moved(&id, (before, 50.0), (after, 50.0 + delta), || {
+                        *built += 1;
+                        lead(&id, after, 50.0 + delta)
+                    });
+                }
+            };
+            let (mut all_built, mut some_built) = (0, 0);
+            let mut all = ChangeBuilder::new(Changes::All).unwrap();
+            feed(&mut all, &mut all_built);
+            let mut some = ChangeBuilder::new(Changes::Biggest(kept)).unwrap();
+            feed(&mut some, &mut some_built);
+            let (all, some) = (all.finish(), some.finish());
+            for (full, cut) in [(&all.score_movers, &some.score_movers), (&all.reprioritised, &some.reprioritised)] {
+                proptest::prop_assert_eq!(&full[..full.len().min(kept)], &cut[..]);
+            }
+            proptest::prop_assert_eq!(all.score_movers_count(), some.score_movers_count());
+            proptest::prop_assert_eq!(all.reprioritised_count(), some.reprioritised_count());
+            proptest::prop_assert_eq!(all.more, [0, 0]);
+            proptest::prop_assert!(some_built <= all_built);
+        }
     }
 }

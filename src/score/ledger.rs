@@ -14,7 +14,7 @@ use rhai::Identifier;
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::Outcome;
-use super::diff::{ChangeBuilder, LEAD_STATE_SQL, LeadState, lead_state};
+use super::diff::{ChangeBuilder, Changes, LEAD_STATE_SQL, LeadState, lead_state};
 use super::lead::{Factor, Lead, Services};
 use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet, Fx};
@@ -313,11 +313,10 @@ impl<'s> Ledger<'s> {
         keep: bool,
         run_id: i64,
         now: &str,
-        track: bool,
+        track: Changes,
         scope: Option<FastSet<u64>>,
     ) -> Result<Ledger<'s>> {
-        let changes = track.then(|| {
-            let mut c = ChangeBuilder::default();
+        let changes = ChangeBuilder::new(track).map(|mut c| {
             for p in prior.values().filter(|p| p.active) {
                 c.count_before(&p.priority);
             }
@@ -385,7 +384,12 @@ impl<'s> Ledger<'s> {
             match prior {
                 // Most leads do not move: their state is built only when reported.
                 Some(p) if p.active && (p.priority != lead.priority || p.score != lead.score) => {
-                    c.moved(state(lead), &p.priority, p.score);
+                    c.moved(
+                        &lead.lead_id,
+                        (&p.priority, p.score),
+                        (&lead.priority, lead.score),
+                        || state(lead),
+                    );
                 }
                 Some(p) if p.active => {
                     if p.reworded(fingerprint) {
@@ -503,7 +507,7 @@ impl<'s> Ledger<'s> {
         if let Some(c) = &mut self.changes {
             c.count_after(new.priority);
             if moved {
-                c.moved(state(), &p.priority, p.score);
+                c.moved(id, (&p.priority, p.score), (new.priority, new.score), state);
             } else if p.reworded(new.fingerprint) {
                 c.reworded();
             }
@@ -1093,7 +1097,7 @@ mod tests {
         lead_row(conn, "OLD1", true);
         lead_row(conn, "OLD2", true);
         let states = read_states(conn).unwrap();
-        let mut ledger = Ledger::new(conn, &states, false, 2, "now", false, None).unwrap();
+        let mut ledger = Ledger::new(conn, &states, false, 2, "now", Changes::Off, None).unwrap();
         // Stored before: marked in `prior`.
         assert_eq!(ledger.claim(conn, "OLD1").unwrap(), Claim::Stored);
         assert_eq!(ledger.claim(conn, "OLD1").unwrap(), Claim::Taken);
@@ -1146,7 +1150,7 @@ mod tests {
     /// Writes `l` as evaluation `run` would; returns [inserted, updated, unchanged].
     fn write(conn: &Connection, run: i64, l: &Lead) -> [u64; 3] {
         let states = read_states(conn).unwrap();
-        let mut ledger = Ledger::new(conn, &states, false, run, "now", false, None).unwrap();
+        let mut ledger = Ledger::new(conn, &states, false, run, "now", Changes::Off, None).unwrap();
         assert_ne!(ledger.claim(conn, &l.lead_id).unwrap(), Claim::Taken);
         let fp = fingerprint(l);
         ledger

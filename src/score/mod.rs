@@ -185,8 +185,8 @@ pub struct Evaluator<'a> {
     pub as_of: NaiveDate,
     /// False for `load`: classify only, no leads.
     pub make_leads: bool,
-    /// Build the change report (`watch`, `whatif`).
-    pub track_changes: bool,
+    /// Which change report to build (`watch`, `whatif`).
+    pub track_changes: diff::Changes,
     /// Leave the lead indexes this evaluation drops, but the summary's, to the caller
     /// ([`Outcome::pending_indexes`]).
     pub indexes_later: bool,

@@ -202,7 +202,7 @@ fn loaded_sample(
         ingest: true,
         make_leads: false,
         commit: true,
-        changes: false,
+        changes: crate::score::diff::Changes::Off,
         indexes_later: false,
     };
     execute(
