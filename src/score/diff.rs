@@ -206,22 +206,22 @@ impl ChangeBuilder {
 
     /// Lead `id`, active on both sides, went from `before` to `after` (priority, score);
     /// recorded only if it moved. `state` (the lead after) is called only if the move is kept.
-    pub fn moved(
+    pub fn moved<E>(
         &mut self,
         id: &str,
         (priority_before, score_before): (&str, f64),
         (priority, score): (&str, f64),
-        state: impl FnOnce() -> LeadState,
-    ) {
+        state: impl FnOnce() -> Result<LeadState, E>,
+    ) -> Result<(), E> {
         if priority == priority_before && score == score_before {
-            return;
+            return Ok(());
         }
         let delta = ((score - score_before) * 1e6).round() / 1e6;
         let kind = usize::from(priority != priority_before);
         if let Some((d, last)) = &self.floor[kind] {
             if rank((delta, id), (*d, last)).is_ge() {
                 self.report.more[kind] += 1;
-                return;
+                return Ok(());
             }
         }
         let list = if kind == 1 {
@@ -233,7 +233,7 @@ impl ChangeBuilder {
             delta,
             priority_before: priority_before.to_string(),
             score_before,
-            lead: state(),
+            lead: state()?,
         });
         // Cut back to the biggest `kept` whenever twice as many have gathered.
         if let Some(kept) = self.kept.filter(|k| list.len() >= 2 * k) {
@@ -242,6 +242,7 @@ impl ChangeBuilder {
             list.truncate(kept);
             self.floor[kind] = list.last().map(|m| (m.delta, m.lead.lead_id.clone()));
         }
+        Ok(())
     }
 
     /// The report, each list in display order.
@@ -277,12 +278,14 @@ pub fn compare(before: &Snapshot, after: &Snapshot) -> ChangeReport {
         b.count_after(&new.priority);
         match before.get(id) {
             None => b.added(new.clone()),
-            Some(old) => b.moved(
-                id,
-                (&old.priority, old.score),
-                (&new.priority, new.score),
-                || new.clone(),
-            ),
+            Some(old) => b
+                .moved(
+                    id,
+                    (&old.priority, old.score),
+                    (&new.priority, new.score),
+                    || Ok(new.clone()),
+                )
+                .unwrap_or_else(|never: std::convert::Infallible| match never {}),
         }
     }
     b.finish()
@@ -359,10 +362,11 @@ mod tests {
                     let delta = f64::from(*d) * if *down { -0.5 } else { 0.5 };
                     let before = if *p == 0 { "LOW" } else { "HIGH" };
                     let after = if *p == 2 { "LOW" } else { "HIGH" };
-                    b.moved(&id, (before, 50.0), (after, 50.0 + delta), || {
+                    let kept: Result<(), ()> = b.moved(&id, (before, 50.0), (after, 50.0 + delta), || {
                         *built += 1;
-                        lead(&id, after, 50.0 + delta)
+                        Ok(lead(&id, after, 50.0 + delta))
                     });
+                    kept.unwrap();
                 }
             };
             let (mut all_built, mut some_built) = (0, 0);

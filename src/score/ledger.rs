@@ -388,8 +388,8 @@ impl<'s> Ledger<'s> {
                         &lead.lead_id,
                         (&p.priority, p.score),
                         (&lead.priority, lead.score),
-                        || state(lead),
-                    );
+                        || Ok::<_, crate::error::Error>(state(lead)),
+                    )?;
                 }
                 Some(p) if p.active => {
                     if p.reworded(fingerprint) {
@@ -497,7 +497,7 @@ impl<'s> Ledger<'s> {
         conn: &Connection,
         (rowid, id): (i64, &str),
         new: &Rescored,
-        state: impl FnOnce() -> LeadState,
+        state: impl FnOnce() -> Result<LeadState>,
     ) -> Result<()> {
         let Some(p) = self.prior.get(id).filter(|p| p.active) else {
             return Ok(());
@@ -507,7 +507,7 @@ impl<'s> Ledger<'s> {
         if let Some(c) = &mut self.changes {
             c.count_after(new.priority);
             if moved {
-                c.moved(id, (&p.priority, p.score), (new.priority, new.score), state);
+                c.moved(id, (&p.priority, p.score), (new.priority, new.score), state)?;
             } else if p.reworded(new.fingerprint) {
                 c.reworded();
             }
@@ -830,7 +830,7 @@ fn state(lead: &Lead) -> LeadState {
     }
 }
 
-fn read_state(conn: &Connection, id: &str) -> Result<LeadState> {
+pub(super) fn read_state(conn: &Connection, id: &str) -> Result<LeadState> {
     Ok(conn
         .prepare_cached(&format!("{LEAD_STATE_SQL} WHERE l.lead_id = ?1"))?
         .query_row([id], lead_state)?)

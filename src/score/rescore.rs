@@ -6,14 +6,16 @@
 //! active lead ([`Rerate`]), on the rows `watch` keeps, and the rest is the same arithmetic.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
+use rhai::Identifier;
 use rusqlite::{Connection, params};
 
 use super::context::{self, AsOf, ItemRow};
 use super::diff::LeadState;
 use super::lead::Factor;
-use super::ledger::{Ledger, Rescored, factor_part, reasons_digest, score_hash};
+use super::ledger::{Ledger, Rescored, factor_part, read_state, reasons_digest, score_hash};
 use super::{Accounts, round6};
 use crate::config::Config;
 use crate::error::Result;
@@ -56,7 +58,8 @@ pub(super) fn rescore(
             })
             .collect::<Result<Option<Vec<_>>>>()
     };
-    let mut part = read_chunk(conn, 0)?;
+    let mut types = Types::default();
+    let mut part = read_chunk(conn, 0, &mut types)?;
     let mut pending: Option<(Vec<Stored>, Vec<Rescored>)> = None;
     let mut first = true;
     loop {
@@ -66,12 +69,12 @@ pub(super) fn rescore(
             let written = match pending.take() {
                 Some((done, new)) => {
                     let first = std::mem::replace(&mut first, false);
-                    write(conn, ledger, accounts, done, new, first.then_some(leads))
+                    write(conn, ledger, done, new, first.then_some(leads))
                 }
                 None => Ok(()),
             };
             let next = match (&written, after) {
-                (Ok(()), Some(after)) => read_chunk(conn, after),
+                (Ok(()), Some(after)) => read_chunk(conn, after, &mut types),
                 _ => Ok(Vec::new()),
             };
             (written, next, worker.join())
@@ -100,7 +103,6 @@ pub(super) fn rescore(
 fn write(
     conn: &Connection,
     ledger: &mut Ledger<'_>,
-    accounts: &Accounts,
     part: Vec<Stored>,
     computed: Vec<Rescored>,
     first: Option<usize>,
@@ -115,34 +117,48 @@ fn write(
     }
     for (lead, new) in part.into_iter().zip(computed) {
         let (score, priority) = (new.score, new.priority);
-        ledger.write_scored(conn, (lead.rowid, &lead.id), &new, || LeadState {
-            lead_id: lead.id.clone(),
-            lead_type: lead.lead_type,
-            priority: priority.to_string(),
-            score,
-            account: accounts.name(lead.account_id.as_deref()),
-            product: lead.product,
-            serial: lead.serial,
+        // Only the moves the change report keeps need the lead's names: read then (before
+        // this write, which changes none of them).
+        ledger.write_scored(conn, (lead.rowid, &lead.id), &new, || {
+            Ok(LeadState {
+                priority: priority.to_string(),
+                score,
+                ..read_state(conn, &lead.id)?
+            })
         })?;
     }
     Ok(())
 }
 
-/// The columns of an active lead re-scoring reads.
+/// The columns of an active lead re-scoring reads. The short texts are kept inline and the
+/// lead type shared: a chunk is read on the thread that writes, and allocating a string per
+/// column was a third of reading it.
 struct Stored {
     rowid: i64,
     install_base_id: Option<i64>,
-    rule: String,
+    rule: Identifier,
     title_id: i64,
-    id: String,
+    id: Identifier,
     factor_ids: String,
     score: f64,
-    priority: String,
+    priority: Identifier,
     fingerprint: Option<i64>,
-    lead_type: String,
-    account_id: Option<String>,
-    product: Option<String>,
-    serial: Option<String>,
+    lead_type: Arc<str>,
+}
+
+/// The lead types read so far, each stored once.
+#[derive(Default)]
+struct Types(FastMap<Box<str>, Arc<str>>);
+
+impl Types {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(t) = self.0.get(name) {
+            return Arc::clone(t);
+        }
+        let t: Arc<str> = name.into();
+        self.0.insert(name.into(), Arc::clone(&t));
+        t
+    }
 }
 
 /// The next active leads after `rowid`, in table order, so that the updates (by rowid: no index
@@ -151,30 +167,33 @@ struct Stored {
 /// cannot be dropped under it; a row's rowid never changes, so the next read starts where the
 /// last one stopped. `NOT INDEXED`: with `active = 1` the planner would take the score index
 /// and sort every chunk.
-fn read_chunk(conn: &Connection, rowid: i64) -> Result<Vec<Stored>> {
+fn read_chunk(conn: &Connection, rowid: i64, types: &mut Types) -> Result<Vec<Stored>> {
     let mut stmt = conn.prepare_cached(
         "SELECT rowid, install_base_id, rule, title_id, lead_id, factor_ids, score, priority,
-         fingerprint, lead_type, account_id, product_name, serial_number
+         fingerprint, lead_type
          FROM lead_rows NOT INDEXED WHERE rowid > ?1 AND active = 1 ORDER BY rowid LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![rowid, CHUNK as i64], |r| {
-        Ok(Stored {
-            rowid: r.get(0)?,
-            install_base_id: r.get(1)?,
-            rule: r.get(2)?,
-            title_id: r.get(3)?,
-            id: r.get(4)?,
-            factor_ids: r.get(5)?,
-            score: r.get(6)?,
-            priority: r.get(7)?,
-            fingerprint: r.get(8)?,
-            lead_type: r.get(9)?,
-            account_id: r.get(10)?,
-            product: r.get(11)?,
-            serial: r.get(12)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let mut rows = stmt.query(params![rowid, CHUNK as i64])?;
+    let mut out = Vec::with_capacity(CHUNK);
+    while let Some(r) = rows.next()? {
+        out.push(stored(r, types)?);
+    }
+    Ok(out)
+}
+
+fn stored(r: &rusqlite::Row<'_>, types: &mut Types) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        rowid: r.get(0)?,
+        install_base_id: r.get(1)?,
+        rule: r.get_ref(2)?.as_str()?.into(),
+        title_id: r.get(3)?,
+        id: r.get_ref(4)?.as_str()?.into(),
+        factor_ids: r.get(5)?,
+        score: r.get(6)?,
+        priority: r.get_ref(7)?.as_str()?.into(),
+        fingerprint: r.get(8)?,
+        lead_type: types.get(r.get_ref(9)?.as_str()?),
+    })
 }
 
 /// `lead` re-scored: its stored factors, with the edited rules' new results when re-rating,
@@ -295,9 +314,9 @@ impl Rerate<'_> {
         // The classify rules' results are the stored ones (`Carry::plain_classify`).
         let item = crate::rules::share(context::item_map_at(row, self.as_of, true));
         let mut lead_map = rhai::Map::new();
-        lead_map.insert("lead_type".into(), lead.lead_type.clone().into());
+        lead_map.insert("lead_type".into(), lead.lead_type.as_ref().into());
         lead_map.insert("title".into(), title.clone().into());
-        lead_map.insert("rule".into(), lead.rule.clone().into());
+        lead_map.insert("rule".into(), lead.rule.as_str().into());
         let scores = self.rules.score_shared(
             &item,
             accounts.shared(row.account_id.as_deref()),
