@@ -51,7 +51,7 @@ measure() {
   local cpu; cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / 6 }')
   printf '%-36s median %6.3f s   cpu %5s s   (%s)\n' "$1" "$median" "$cpu" "${times[*]}"
 }
-echo "watch latency on $rows install-base rows (save → printed report, includes the 100 ms debounce):"
+echo "watch latency on $rows install-base rows (save → printed report, includes the 50 ms debounce):"
 measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' \
   's/urgency: 0.45/urgency: 0.35/; s/value: 0.20/value: 0.30/' config/onelead.yaml
 measure "rule edit (hardware refresh text)" 's/Schedule a hardware refresh/Plan a hardware refresh/' \
