@@ -523,32 +523,21 @@ impl<'s> Ledger<'s> {
             // SQLite updates an index over every column the statement sets, changed or not:
             // the priority is set only where it moves, so the indexes over it (and not over
             // the score) are touched only there.
-            if p.priority == new.priority {
-                conn.prepare_cached(
-                    "UPDATE lead_rows SET score = ?2, factor_ids = ?3, fingerprint = ?4,
-                     run_id = ?5 WHERE rowid = ?1",
-                )?
-                .execute(params![
-                    rowid,
-                    new.score,
-                    factor_ids,
-                    new.fingerprint,
-                    self.run_id
-                ])?;
+            let sql = if p.priority == new.priority {
+                "UPDATE lead_rows SET score = ?2, factor_ids = ?4, fingerprint = ?5, run_id = ?6
+                 WHERE rowid = ?1"
             } else {
-                conn.prepare_cached(
-                    "UPDATE lead_rows SET score = ?2, priority = ?3, factor_ids = ?4,
-                     fingerprint = ?5, run_id = ?6 WHERE rowid = ?1",
-                )?
-                .execute(params![
-                    rowid,
-                    new.score,
-                    new.priority,
-                    factor_ids,
-                    new.fingerprint,
-                    self.run_id
-                ])?;
-            }
+                "UPDATE lead_rows SET score = ?2, priority = ?3, factor_ids = ?4,
+                 fingerprint = ?5, run_id = ?6 WHERE rowid = ?1"
+            };
+            conn.prepare_cached(sql)?.execute(params![
+                rowid,
+                new.score,
+                new.priority,
+                factor_ids,
+                new.fingerprint,
+                self.run_id
+            ])?;
         } else {
             conn.prepare_cached(
                 "UPDATE lead_rows SET factor_ids = ?2, fingerprint = ?3, run_id = ?4
