@@ -109,6 +109,15 @@ fn watch_reports_changes_survives_bad_rules_and_picks_up_new_triggers() {
     );
     watch.wait_for("watching");
     settle();
+    let lead_indexes = || {
+        w.sql(
+            "s.db",
+            "SELECT name FROM sqlite_master
+             WHERE type = 'index' AND tbl_name = 'lead_rows' AND sql IS NOT NULL ORDER BY name",
+        )
+    };
+    let indexes = lead_indexes();
+    assert!(indexes.len() >= 6, "{indexes:?}");
 
     // 1. A weight change re-evaluates (no re-ingest) and reports moved leads.
     let cfg = std::fs::read_to_string(w.join("config/onelead.yaml")).unwrap();
@@ -123,6 +132,16 @@ fn watch_reports_changes_survives_bad_rules_and_picks_up_new_triggers() {
         text.contains("score movers") || text.contains("re-prioritised"),
         "{text}"
     );
+    // Moving every score dropped the indexes over it; they are built again after the report.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while lead_indexes() != indexes {
+        assert!(
+            Instant::now() < deadline,
+            "lead indexes not rebuilt within 30 s: {:?}",
+            lead_indexes()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // 2. A syntax error: diagnostics, process alive, database unchanged.
     settle();
