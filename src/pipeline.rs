@@ -107,7 +107,7 @@ pub struct Mode<'a> {
     /// Commit before building the lead indexes the evaluation dropped (but the summary's), and
     /// leave them to the caller (`RunReport::evaluation.pending_indexes`, built with
     /// `score::finish_indexes`): `watch` prints its report first. Views are slower, not wrong,
-    /// while they are missing; opening the database for writing builds any that still are.
+    /// while they are missing; opening the database builds any that still are.
     pub indexes_later: bool,
 }
 

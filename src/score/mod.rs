@@ -637,8 +637,8 @@ fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
 }
 
 /// Builds the lead indexes an evaluation left to its caller ([`Outcome::pending_indexes`]).
-/// Each is built only if it is missing: a write by another command in between may have built
-/// the schema's own already.
+/// Each is built only if it is missing: another command that opened the database in between
+/// may have built the schema's own already.
 pub fn finish_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
     let sqls: Vec<String> = sqls.iter().map(|s| if_not_exists(s)).collect();
     build_indexes(conn, &sqls)

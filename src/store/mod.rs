@@ -61,10 +61,38 @@ impl Store {
             });
         }
         if !ensure_schema && version == schema::SCHEMA_VERSION {
+            // A `watch` stopped between committing a save and building the lead indexes again
+            // leaves some missing, and a million-lead dashboard then reads every lead (12 s):
+            // build them (a write). A database that cannot be written now is answered without.
+            if store.lacks_indexes().map_err(|e| db_err(path, &e))? {
+                if let Err(e) = store.ensure_schema(version) {
+                    eprintln!("note: {}: some indexes are missing ({e})", path.display());
+                }
+            }
             return Ok(store);
         }
+        store.ensure_schema(version)?;
+        Ok(store)
+    }
+
+    /// True when an index the schema makes is missing.
+    fn lacks_indexes(&self) -> rusqlite::Result<bool> {
+        let names = serde_json::to_string(&schema::index_names().collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into());
+        let present: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_master
+             WHERE type = 'index' AND name IN (SELECT value FROM json_each(?1))",
+            [&names],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(present).unwrap_or(0) < schema::index_names().count())
+    }
+
+    /// Migrates a database at schema `version` and runs the `CREATE … IF NOT EXISTS` batch.
+    fn ensure_schema(&self, version: i64) -> Result<()> {
+        let path = self.path.as_path();
         // One transaction: a migration that fails part way leaves the database as it was.
-        let tx = store
+        let tx = self
             .conn
             .unchecked_transaction()
             .map_err(|e| db_err(path, &e))?;
@@ -80,8 +108,7 @@ impl Store {
             .map_err(|e| db_err(path, &e))?;
         tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)
             .map_err(|e| db_err(path, &e))?;
-        tx.commit().map_err(|e| db_err(path, &e))?;
-        Ok(store)
+        tx.commit().map_err(|e| db_err(path, &e))
     }
 
     /// Opens an existing database for reading; a missing file says to run `onelead run` first.
@@ -315,6 +342,49 @@ mod journal_tests {
 #[cfg(test)]
 mod migration_tests {
     use super::*;
+
+    /// `watch` builds the lead indexes it dropped after printing its report; stopped before,
+    /// it leaves them missing. A view's open builds them again; a current database that has
+    /// them all is not written to.
+    #[test]
+    fn a_view_builds_the_indexes_a_stopped_watch_left_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let index_count = |s: &Store| -> i64 {
+            s.conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let all = index_count(&Store::open(&path).unwrap());
+        let names: Vec<&str> = schema::index_names().collect();
+        assert!(
+            names.contains(&"leads_kind") && names.contains(&"ib_account"),
+            "{names:?}"
+        );
+        let changes = |s: &Store| -> i64 {
+            s.conn
+                .query_row("PRAGMA data_version", [], |r| r.get(0))
+                .unwrap()
+        };
+        let view = Store::open_existing(&path).unwrap();
+        let before = changes(&view);
+        Store::open_existing(&path).unwrap();
+        assert_eq!(
+            changes(&view),
+            before,
+            "a view wrote to a complete database"
+        );
+        Store::open(&path)
+            .unwrap()
+            .conn
+            .execute_batch("DROP INDEX leads_kind; DROP INDEX leads_mix")
+            .unwrap();
+        assert_eq!(index_count(&Store::open_existing(&path).unwrap()), all);
+    }
 
     #[test]
     fn a_version_1_database_gains_the_columns_added_since() {

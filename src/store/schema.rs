@@ -11,6 +11,14 @@
 /// every lead row (12 s).
 pub const SCHEMA_VERSION: i64 = 5;
 
+/// The names of the indexes [`CREATE`] makes.
+pub fn index_names() -> impl Iterator<Item = &'static str> {
+    CREATE
+        .split("CREATE INDEX IF NOT EXISTS ")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+}
+
 /// The index `query::counts_by_type_priority` (the summary every run prints) walks. It holds no
 /// score, so a change of weights leaves it standing (see `score::ledger::defer_indexes`); and it
 /// is built before that summary even when the caller builds the other lead indexes after its
