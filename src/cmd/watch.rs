@@ -53,13 +53,13 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         &settings,
         &rules,
         true,
-        args,
         out,
         &mut carry,
         &mut pending,
     );
     tidy(&store, &mut pending);
     first?;
+    write_html(&store, args, out)?;
 
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(DEBOUNCE, tx)
@@ -138,7 +138,6 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             &next_settings,
             candidate,
             touched.data,
-            args,
             out,
             &mut carry,
             &mut pending,
@@ -149,6 +148,11 @@ pub fn run(args: &WatchArgs) -> Result<()> {
                 settings = next_settings;
                 if let Some(r) = next_rules {
                     rules = r;
+                }
+                match write_html(&store, args, out) {
+                    Err(e) if e.is_broken_pipe() => return Ok(()),
+                    Err(e) => eprintln!("{}", e.render()),
+                    Ok(()) => {}
                 }
             }
             Err(e) if e.is_broken_pipe() => return Ok(()),
@@ -198,13 +202,11 @@ fn settings_again(args: &WatchArgs, current: &Settings) -> Result<Settings> {
 
 /// One evaluation with its change report and summary. The lead indexes it leaves to build
 /// are added to `pending` as soon as it has committed, before anything is printed.
-#[allow(clippy::too_many_arguments)]
 fn rerun(
     store: &Store,
     settings: &Settings,
     rules: &RuleSet,
     ingest: bool,
-    args: &WatchArgs,
     out: &mut dyn Write,
     carry: &mut Carry,
     pending: &mut Vec<String>,
@@ -244,14 +246,20 @@ fn rerun(
     )?;
     let counts = query::counts_by_type_priority(&store.conn)?;
     report::table::write(out, &report::leads::summary_table(&counts), style)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Rewrites the `--report` HTML after a rerun, once the indexes it reads are back (see
+/// [`tidy`]). The results are committed: a report that cannot be written is worth a message.
+fn write_html(store: &Store, args: &WatchArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(path) = &args.report {
-        // The results are committed; a report that cannot be written is worth a message, not a rollback.
         match super::report::write_file(&store.conn, &query::LeadFilter::default(), vec![], path) {
             Ok(_) => writeln!(out, "report: {}", path.display())?,
             Err(e) => eprintln!("{}", e.render()),
         }
+        out.flush()?;
     }
-    out.flush()?;
     Ok(())
 }
 
