@@ -284,11 +284,7 @@ fn tidy(store: &Store, pending: &mut Vec<String>) {
             }
             pending.clear();
         }
-        Err(e) => eprintln!(
-            "{}
-(the results above are saved)",
-            e.render()
-        ),
+        Err(e) => eprintln!("{}\n(the results above are saved)", e.render()),
     }
 }
 
