@@ -10,6 +10,8 @@
 #            (what watch mode does after a rule edit). items/s is items / the evaluate stage
 #            (ONELEAD_TIMINGS=1); the whatif wall time, which adds the before/after snapshot
 #            of every lead, is printed too.
+#   store    sqlite3 alone writing the run's own tables and indexes into an empty db: what
+#            storing that output costs SQLite, with no parsing, cleaning or rules
 #   views    every view subcommand this build has, on the run's db
 # and prints a table at the end. Usage: benches/scale.sh [ROWS...]  (default: 10000 100000 1000000)
 # Generated data lives in a temp dir that is removed on exit; nothing is written to the repo
@@ -94,15 +96,36 @@ for n in "${SIZES[@]}"; do
   size=$(du -cm "$db"* | awk 'END { print $1 }')
   grep '^timing:' "$WORK/run$n.txt" | sed "s/^/  run $n /" >&2
 
+  # Second floor: sqlite3 alone writing what the run stored (its tables, then their indexes)
+  # into an empty db, with the pragmas onelead's first load uses. No parsing, cleaning or rules:
+  # what storing this output costs SQLite, whatever computes it.
+  store_db=$WORK/store$n.db
+  {
+    echo "PRAGMA journal_mode = DELETE; PRAGMA synchronous = NORMAL;"
+    echo "PRAGMA cache_size = -131072; PRAGMA threads = $(nproc);"
+    sqlite3 "$db" "SELECT sql || ';' FROM sqlite_master
+                   WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    echo "ATTACH '$db' AS run; BEGIN;"
+    sqlite3 "$db" "SELECT printf('INSERT INTO main.\"%w\" SELECT * FROM run.\"%w\";', name, name)
+                   FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    sqlite3 "$db" "SELECT sql || ';' FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    echo "COMMIT;"
+  } >"$WORK/store$n.sql"
+  t0=$(date +%s.%N)
+  sqlite3 "$store_db" <"$WORK/store$n.sql" >/dev/null
+  store=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+  rm -f "$store_db"*
+
   timed "$WORK/whatif$n.txt" "$BIN" whatif "${COMMON[@]}" "${RULES[@]}" --db "$db" --as-of "$AS_OF"
   whatif=$(wall "$WORK/whatif$n.txt")
   evaluate=$(stage "$WORK/whatif$n.txt" evaluate)
   items=$(awk '$1 == "timing:" && $2 == "evaluate" { c = $4 } END { print c }' "$WORK/whatif$n.txt")
   grep '^timing:' "$WORK/whatif$n.txt" | sed "s/^/  whatif $n /" >&2
 
-  ROWS_OUT+=("$(printf '| %9s | %6s | %5s | %7s | %9s | %7s | %8s | %6s | %9s | %8s | %6s | %5s | %7s |' \
+  ROWS_OUT+=("$(printf '| %9s | %6s | %5s | %7s | %9s | %7s | %8s | %6s | %9s | %8s | %6s | %5s | %7s | %7s | %11s |' \
     "$n" "$csv_mib" "$gen" "$import" "$(rate "$n" "$load")" "$run" "$(ratio "$run" "$import")" \
-    "$rss" "$(rate "$items" "$evaluate")" "$evaluate" "$whatif" "$size" "$load")")
+    "$rss" "$(rate "$items" "$evaluate")" "$evaluate" "$whatif" "$size" "$load" "$store" \
+    "$(ratio "$store" "$import")")")
 
   views=()
   views+=("leads --limit 20:$(secs "$BIN" leads --limit 20 --db "$db" "${COMMON[@]}")")
@@ -127,10 +150,12 @@ done
   echo
   echo "\`benches/scale.sh\` on $(nproc) cores, $(date -u +%Y-%m-%d), commit $(cd "$ROOT" && git rev-parse --short HEAD)."
   echo "Times in seconds; import = sqlite3 \`.import --csv\` of the same CSV files (the floor);"
-  echo "ratio = run / import; rules items/s = items / evaluate stage of \`whatif\` (re-evaluation only)."
+  echo "ratio = run / import; rules items/s = items / evaluate stage of \`whatif\` (re-evaluation only);"
+  echo "store = sqlite3 alone writing the run's own tables and indexes into an empty db (no parsing,"
+  echo "cleaning or rules: the cost of storing that output), store/import its ratio to the import."
   echo
-  echo "| IB rows   | CSV MiB | gen s | import s | load rows/s | run s | run/import | RSS MiB | rules items/s | eval s | whatif s | DB MiB | load s |"
-  echo "|-----------|--------|-------|---------|-----------|---------|----------|--------|-----------|----------|--------|-------|---------|"
+  echo "| IB rows   | CSV MiB | gen s | import s | load rows/s | run s | run/import | RSS MiB | rules items/s | eval s | whatif s | DB MiB | load s | store s | store/import |"
+  echo "|-----------|--------|-------|---------|-----------|---------|----------|--------|-----------|----------|--------|-------|---------|---------|-------------|"
   printf '%s\n' "${ROWS_OUT[@]}"
   echo
   echo "| IB rows   | view                         | seconds |"

@@ -39,8 +39,18 @@ once() { # once SED-EXPR FILE: apply the edit, print the seconds until the next 
 # Also the watch process's CPU seconds per save (user + system, from /proc), which a busy
 # neighbour disturbs far less than the wall clock.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+# Also the re-evaluation rate over the six saves: items / seconds of the whole `evaluate` stage
+# (ONELEAD_TIMINGS: rules, scoring and writing, no report), the median. This is re-evaluation as
+# watch mode does it, the figure issue 7's items/s target names; a weight change or a scoring
+# edit runs no trigger, so the rules' own stage alone would say nothing there.
+rules_rate() { # rules_rate FROM-LINE: median items/s of the evaluate lines after FROM-LINE
+  tail -n +"$1" watch.log | awk '$1 == "timing:" && $2 == "evaluate" { sub("s$", "", $3);
+    if ($3 > 0) print $4 / $3 }' | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR == 0) print "-"; else printf "%.0f", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'
+}
 measure() {
-  local times=() i c0 c1
+  local times=() i c0 c1 from
+  from=$(($(wc -l <watch.log) + 1))
   c0=$(cpu_ticks)
   for i in 1 2 3; do
     times+=("$(once "$2" "$4")")
@@ -49,7 +59,8 @@ measure() {
   c1=$(cpu_ticks)
   local median; median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (v[3] + v[4]) / 2 }')
   local cpu; cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / 6 }')
-  printf '%-36s median %6.3f s   cpu %5s s   (%s)\n' "$1" "$median" "$cpu" "${times[*]}"
+  printf '%-36s median %6.3f s   cpu %5s s   re-evaluation %7s items/s   (%s)\n' "$1" "$median" "$cpu" \
+    "$(rules_rate "$from")" "${times[*]}"
 }
 echo "watch latency on $rows install-base rows (save → printed report, includes the 50 ms debounce):"
 measure "config weight change" 's/urgency: 0.35/urgency: 0.45/; s/value: 0.30/value: 0.20/' \
