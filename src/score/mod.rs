@@ -618,22 +618,9 @@ impl Evaluator<'_> {
     }
 }
 
-/// Builds the `leads` indexes a first evaluation deferred. SQLite's sorter may take as much
-/// memory as the page cache allows, on top of the cache itself: with the 128 MiB cache, these
-/// sorts were the peak of a million-row run (526 MiB). A small cache for the duration bounds
-/// both; the sort spills to a temporary file instead, which costs little for keys this small.
-/// Nothing else runs meanwhile, so the sorter may use every core (`PRAGMA threads`): a third
-/// off the 8 s these builds take at a million leads.
+/// Builds the `leads` indexes a first evaluation deferred (see [`load::build_indexes`]).
 fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
-    let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    conn.execute_batch(&format!(
-        "PRAGMA cache_size = -16384; PRAGMA threads = {}",
-        cores.min(4)
-    ))?;
-    let built = sqls.iter().try_for_each(|sql| conn.execute_batch(sql));
-    conn.execute_batch(&format!("PRAGMA cache_size = {cache}; PRAGMA threads = 0"))?;
-    Ok(built?)
+    crate::store::load::build_indexes(conn, sqls.iter().map(String::as_str))
 }
 
 /// Builds the lead indexes an evaluation left to its caller ([`Outcome::pending_indexes`]).
