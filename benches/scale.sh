@@ -108,6 +108,7 @@ for n in "${SIZES[@]}"; do
     echo "ATTACH '$db' AS run; BEGIN;"
     sqlite3 "$db" "SELECT printf('INSERT INTO main.\"%w\" SELECT * FROM run.\"%w\";', name, name)
                    FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    echo "PRAGMA cache_size = -2048;" # as onelead sorts its index builds: faster
     sqlite3 "$db" "SELECT sql || ';' FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     echo "COMMIT;"
   } >"$WORK/store$n.sql"
