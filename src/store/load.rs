@@ -67,25 +67,34 @@ pub fn create_indexes(conn: &Connection, indexes: &[(&str, String)]) -> Result<(
     build_indexes(conn, indexes.iter().map(|(_, sql)| sql.as_str()))
 }
 
-/// Runs `CREATE INDEX` statements over many rows. SQLite's sorter may take as much memory as the
-/// page cache allows, on top of the cache itself: with the 128 MiB cache, the lead indexes'
-/// sorts were the peak of a million-row run (526 MiB). A small cache for the duration bounds
-/// both; the sort spills to a temporary file instead, which costs little for keys this small.
-/// Smaller still sorts faster: with 2 MiB rather than 16, a million leads' indexes took 5.3 s
-/// rather than 7.2 s (the sorter works in more, smaller runs, which its threads share).
-/// The sorter may use every core (`PRAGMA threads`): a third off the 8 s the lead indexes took at
-/// a million leads, and the install-base ones are built beside the account matching, which
-/// leaves a core idle once it is done.
+/// Runs `CREATE INDEX` statements over many rows, the sorter set up as [`sorting`] says.
 pub fn build_indexes<'a>(conn: &Connection, sqls: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    sorting(conn, || {
+        Ok(sqls
+            .into_iter()
+            .try_for_each(|sql| conn.execute_batch(sql))?)
+    })
+}
+
+/// Runs `f`, whose statements sort many rows (index builds, `GROUP BY` over a whole table), with
+/// SQLite's sorter set for it. The sorter may take as much memory as the page cache allows, on
+/// top of the cache itself: with the 128 MiB cache, the lead indexes' sorts were the peak of a
+/// million-row run (526 MiB). A small cache for the duration bounds both; the sort spills to a
+/// temporary file instead, which costs little for keys this small. Smaller still sorts faster:
+/// with 2 MiB rather than 16, a million leads' indexes took 5.3 s rather than 7.2 s (the sorter
+/// works in more, smaller runs, which its threads share). The sorter may use every core
+/// (`PRAGMA threads`): a third off the 8 s the lead indexes took at a million leads, and the
+/// callers run it where a core is otherwise idle.
+pub fn sorting<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     conn.execute_batch(&format!(
         "PRAGMA cache_size = -2048; PRAGMA threads = {}",
         cores.min(4)
     ))?;
-    let built = sqls.into_iter().try_for_each(|sql| conn.execute_batch(sql));
+    let done = f();
     conn.execute_batch(&format!("PRAGMA cache_size = {cache}; PRAGMA threads = 0"))?;
-    Ok(built?)
+    done
 }
 
 /// A date as `YYYY-MM-DD`, bound as text without a `String` per value.
