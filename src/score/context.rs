@@ -412,11 +412,11 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
             &["opportunity_count"],
         )?;
         set(
-        "SELECT account_id, count(*), count(CASE WHEN upper(system_status) = 'CLSD' THEN 1 END),
-           max(end_date)
-         FROM projects NOT INDEXED WHERE account_id IS NOT NULL GROUP BY 1",
-        &["project_count", "closed_project_count", "last_project_end"],
-    )?;
+            "SELECT account_id, count(*), count(CASE WHEN upper(system_status) = 'CLSD' THEN 1 END),
+               max(end_date)
+             FROM projects NOT INDEXED WHERE account_id IS NOT NULL GROUP BY 1",
+            &["project_count", "closed_project_count", "last_project_end"],
+        )?;
         set(
             "SELECT account_id, coalesce(sum(active), 0) FROM service_credits NOT INDEXED
          WHERE account_id IS NOT NULL GROUP BY 1",
