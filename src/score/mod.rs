@@ -22,6 +22,7 @@ use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet, Fx};
 use crate::recommend::{self, Catalog};
 use crate::rules::{EvalContext, RuleSet};
+use crate::store::load;
 use context::{Accounts, ItemRow, StoredDerived, int_field, str_field};
 use lead::{Factor, Lead};
 
@@ -346,7 +347,7 @@ impl Evaluator<'_> {
             .iter()
             .partition(|d| !self.indexes_later || d.name == crate::store::SUMMARY_INDEX);
         if !now.is_empty() {
-            build_indexes(conn, &now.iter().map(|d| d.sql.clone()).collect::<Vec<_>>())?;
+            load::build_indexes(conn, now.iter().map(|d| d.sql.as_str()))?;
         }
         out.pending_indexes = later.into_iter().map(|d| d.sql.clone()).collect();
         write_secs += t.elapsed().as_secs_f64();
@@ -618,17 +619,12 @@ impl Evaluator<'_> {
     }
 }
 
-/// Builds the `leads` indexes a first evaluation deferred (see [`load::build_indexes`]).
-fn build_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
-    crate::store::load::build_indexes(conn, sqls.iter().map(String::as_str))
-}
-
 /// Builds the lead indexes an evaluation left to its caller ([`Outcome::pending_indexes`]).
 /// Each is built only if it is missing: another command that opened the database in between
 /// may have built the schema's own already.
 pub fn finish_indexes(conn: &Connection, sqls: &[String]) -> Result<()> {
     let sqls: Vec<String> = sqls.iter().map(|s| if_not_exists(s)).collect();
-    build_indexes(conn, &sqls)
+    load::build_indexes(conn, sqls.iter().map(String::as_str))
 }
 
 /// `CREATE [UNIQUE] INDEX name …` as `sqlite_master` keeps it (its `IF NOT EXISTS`, if it had
