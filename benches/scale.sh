@@ -52,7 +52,7 @@ wall() { # seconds from a /usr/bin/time -v report
     for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }' "$1"
 }
 cpu() { # user + system CPU seconds from a /usr/bin/time report
-  awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.1f", s }' "$1"
+  awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.2f", s }' "$1"
 }
 rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
 stage() { # stage seconds from ONELEAD_TIMINGS lines: `timing: NAME SECS COUNT`
@@ -135,11 +135,21 @@ for n in "${SIZES[@]}"; do
   store_cpu=$(cpu "$WORK/store$n.txt")
   rules_cpu=$(cpu "$WORK/whatif$n.txt")
   bound=$(awk -v a="$store_cpu" -v b="$rules_cpu" -v c="$(nproc)" 'BEGIN { printf "%.2f", (a + b) / c }')
+  per_item() { awk -v c="$1" -v n="$items" 'BEGIN { if (n > 0) printf "%.1f", c * 1e6 / n; else print "-" }'; }
+  # The same re-evaluation by Rhai alone: no result caches, no compiled fast path. Single
+  # threaded and ~3× slower, so only up to 100k rows.
+  rhai_us=-
+  if [ "$n" -le 100000 ]; then
+    ONELEAD_NO_FAST=1 ONELEAD_NO_MEMO=1 timed "$WORK/rhai$n.txt" "$BIN" whatif "${COMMON[@]}" \
+      "${RULES[@]}" --db "$db" --as-of "$AS_OF"
+    rhai_us=$(per_item "$(cpu "$WORK/rhai$n.txt")")
+  fi
 
-  ROWS_OUT+=("$(printf '| %9s | %6s | %5s | %7s | %9s | %7s | %8s | %6s | %9s | %8s | %6s | %5s | %7s | %7s | %11s | %9s | %9s | %13s |' \
+  ROWS_OUT+=("$(printf '| %9s | %6s | %5s | %7s | %9s | %7s | %8s | %6s | %9s | %8s | %6s | %5s | %7s | %7s | %11s | %9s | %9s | %13s | %8s | %8s |' \
     "$n" "$csv_mib" "$gen" "$import" "$(rate "$n" "$load")" "$run" "$(ratio "$run" "$import")" \
     "$rss" "$(rate "$items" "$evaluate")" "$evaluate" "$whatif" "$size" "$load" "$store" \
-    "$(ratio "$store" "$import")" "$store_cpu" "$rules_cpu" "$(ratio "$bound" "$import")")")
+    "$(ratio "$store" "$import")" "$store_cpu" "$rules_cpu" "$(ratio "$bound" "$import")" \
+    "$(per_item "$rules_cpu")" "$rhai_us")")
 
   views=()
   views+=("leads --limit 20:$(secs "$BIN" leads --limit 20 --db "$db" "${COMMON[@]}")")
@@ -170,9 +180,12 @@ done
   echo "store cpu / rules cpu = CPU seconds (user + system) of that store and of the \`whatif\`;"
   echo "bound/import = (store cpu + rules cpu) / $(nproc) cores / import: no schedule of this build's"
   echo "rules and that storing, however parallel, can make run/import smaller on this machine."
+  echo "rules µs = rules cpu per item; rhai µs = the same \`whatif\` by Rhai alone (ONELEAD_NO_FAST=1"
+  echo "ONELEAD_NO_MEMO=1: no result caches, no compiled fast path; up to 100k rows). 300k items/s on"
+  echo "$(nproc) cores is $(awk -v c="$(nproc)" 'BEGIN { printf "%.1f", c * 1e6 / 300000 }') µs of CPU per item."
   echo
-  echo "| IB rows   | CSV MiB | gen s | import s | load rows/s | run s | run/import | RSS MiB | rules items/s | eval s | whatif s | DB MiB | load s | store s | store/import | store cpu | rules cpu | bound/import |"
-  echo "|-----------|--------|-------|---------|-----------|---------|----------|--------|-----------|----------|--------|-------|---------|---------|-------------|-----------|-----------|--------------|"
+  echo "| IB rows   | CSV MiB | gen s | import s | load rows/s | run s | run/import | RSS MiB | rules items/s | eval s | whatif s | DB MiB | load s | store s | store/import | store cpu | rules cpu | bound/import | rules µs | rhai µs |"
+  echo "|-----------|--------|-------|---------|-----------|---------|----------|--------|-----------|----------|--------|-------|---------|---------|-------------|-----------|-----------|--------------|----------|---------|"
   printf '%s\n' "${ROWS_OUT[@]}"
   echo
   echo "| IB rows   | view                         | seconds |"
