@@ -57,7 +57,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         &mut carry,
         &mut pending,
     );
-    tidy(&store, &mut pending);
+    tidy(&store, &mut pending, None);
     first?;
     write_html(&store, args, out)?;
 
@@ -82,7 +82,11 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         settings.rules_dir.display(),
         args.load.db.config.display()
     )?;
-    for batch in rx {
+    // A save that came in while `tidy` built indexes, to handle before waiting for the next.
+    let mut queued = None;
+    // Results the `--report` HTML does not show yet: it is written once `tidy` has finished.
+    let mut html_due = false;
+    while let Some(batch) = queued.take().or_else(|| rx.recv().ok()) {
         let events = match batch {
             Ok(events) => events,
             Err(e) => {
@@ -98,6 +102,13 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             .collect();
         let touched = classify(changed.into_iter(), &settings, &args.load.db.config);
         if touched.paths.is_empty() {
+            // What `tidy` stopped for was nothing (a file read raises events too): go on.
+            if !pending.is_empty() {
+                queued = tidy(&store, &mut pending, Some(&rx)).save();
+            }
+            if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
+                return Ok(());
+            }
             continue;
         }
         let names: Vec<String> = touched
@@ -142,21 +153,21 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             &mut carry,
             &mut pending,
         );
-        tidy(&store, &mut pending);
+        queued = tidy(&store, &mut pending, Some(&rx)).save();
         match result {
             Ok(()) => {
                 settings = next_settings;
                 if let Some(r) = next_rules {
                     rules = r;
                 }
-                match write_html(&store, args, out) {
-                    Err(e) if e.is_broken_pipe() => return Ok(()),
-                    Err(e) => eprintln!("{}", e.render()),
-                    Ok(()) => {}
-                }
+                html_due = true;
             }
             Err(e) if e.is_broken_pipe() => return Ok(()),
             Err(e) => eprintln!("{}\nkeeping the last good rules and results", e.render()),
+        }
+        // With another save waiting, its rerun writes the report, once every index is back.
+        if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
+            return Ok(());
         }
     }
     Ok(())
@@ -263,28 +274,92 @@ fn write_html(store: &Store, args: &WatchArgs, out: &mut dyn Write) -> Result<()
     Ok(())
 }
 
+/// [`write_html`] when `due`, which it resets. A failure is told, and `Err` means only that
+/// stdout is gone: the caller stops.
+fn html_when_due(
+    store: &Store,
+    args: &WatchArgs,
+    out: &mut dyn Write,
+    due: &mut bool,
+) -> Result<()> {
+    if !std::mem::take(due) {
+        return Ok(());
+    }
+    match write_html(store, args, out) {
+        Err(e) if !e.is_broken_pipe() => {
+            eprintln!("{}", e.render());
+            Ok(())
+        }
+        done => done,
+    }
+}
+
+/// How a [`tidy`] ended.
+enum Tidy {
+    Done,
+    /// This batch of file events came in; `pending` holds the indexes still to build.
+    Interrupted(DebounceEventResult),
+    Failed,
+}
+
+impl Tidy {
+    /// The file events that stopped it, if any.
+    fn save(self) -> Option<DebounceEventResult> {
+        match self {
+            Tidy::Interrupted(batch) => Some(batch),
+            Tidy::Done | Tidy::Failed => None,
+        }
+    }
+}
+
 /// After a report: builds the lead indexes the evaluations left (`pending`), sweeps the texts
 /// no lead names any more and copies the log into the database. None of it changes a result,
 /// and the results are committed already: a failure is told, and the indexes are tried again
 /// after the next save (a missing one makes views slower, not wrong).
-fn tidy(store: &Store, pending: &mut Vec<String>) {
+///
+/// At a million leads this takes seconds. With `saves`, it looks for a save after each index
+/// and stops if one came in, so that save's rerun starts within one index build instead of
+/// waiting for all of them; the rest are built after that rerun. Each call builds at least one
+/// index, so events that change nothing cannot keep it from finishing.
+fn tidy(
+    store: &Store,
+    pending: &mut Vec<String>,
+    saves: Option<&mpsc::Receiver<DebounceEventResult>>,
+) -> Tidy {
     let t = std::time::Instant::now();
+    let built = pending.len();
     let done = (|| {
+        while !pending.is_empty() {
+            let tx = store.conn.unchecked_transaction()?;
+            crate::score::finish_indexes(&tx, &pending[..1])?;
+            tx.commit()?;
+            pending.remove(0);
+            if pending.is_empty() {
+                break;
+            }
+            if let Some(batch) = saves.and_then(|rx| rx.try_recv().ok()) {
+                return Ok(Tidy::Interrupted(batch));
+            }
+        }
         let tx = store.conn.unchecked_transaction()?;
-        crate::score::finish_indexes(&tx, pending)?;
         crate::score::sweep_texts(&tx)?;
         tx.commit()?;
-        store.checkpoint()
+        store.checkpoint()?;
+        Ok(Tidy::Done)
     })();
     match done {
-        Ok(()) => {
+        Ok(how) => {
             if std::env::var_os("ONELEAD_TIMINGS").is_some() {
                 let secs = t.elapsed().as_secs_f64();
-                eprintln!("timing: after-report {secs:.3}s {}", pending.len());
+                let left = pending.len();
+                eprintln!("timing: after-report {secs:.3}s {}", built - left);
             }
-            pending.clear();
+            how
         }
-        Err(e) => eprintln!("{}\n(the results above are saved)", e.render()),
+        Err::<_, Error>(e) => {
+            eprintln!("{}\n(the results above are saved)", e.render());
+            Tidy::Failed
+        }
     }
 }
 
@@ -378,6 +453,74 @@ fn classify<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SQL of two lead indexes, dropped, as an evaluation leaves them to `tidy`.
+    fn dropped_indexes(store: &Store) -> Vec<String> {
+        let names = ["leads_rollup", "leads_mix"];
+        names
+            .iter()
+            .map(|name| {
+                let sql: String = store
+                    .conn
+                    .query_row(
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                        [name],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                store
+                    .conn
+                    .execute_batch(&format!("DROP INDEX {name}"))
+                    .unwrap();
+                sql
+            })
+            .collect()
+    }
+
+    fn has_index(store: &Store, name: &str) -> bool {
+        store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn tidy_stops_between_indexes_for_a_save_and_finishes_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let mut pending = dropped_indexes(&store);
+        let (tx, rx) = mpsc::channel::<DebounceEventResult>();
+        tx.send(Ok(Vec::new())).unwrap();
+        // A save is waiting: one index is built, then the save is handed back.
+        let first = tidy(&store, &mut pending, Some(&rx));
+        assert!(matches!(&first, Tidy::Interrupted(Ok(events)) if events.is_empty()));
+        assert!(has_index(&store, "leads_rollup"));
+        assert!(!has_index(&store, "leads_mix"));
+        assert_eq!(pending.len(), 1);
+        assert!(
+            rx.try_recv().is_err(),
+            "the save was taken out of the channel once"
+        );
+        // Nothing waits: the rest is built.
+        assert!(matches!(tidy(&store, &mut pending, Some(&rx)), Tidy::Done));
+        assert!(has_index(&store, "leads_mix"));
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn tidy_without_a_channel_builds_every_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let mut pending = dropped_indexes(&store);
+        assert!(matches!(tidy(&store, &mut pending, None), Tidy::Done));
+        assert!(has_index(&store, "leads_rollup") && has_index(&store, "leads_mix"));
+        assert!(pending.is_empty());
+    }
 
     #[test]
     fn sorts_events_into_rules_config_and_data_and_ignores_the_rest() {
