@@ -39,6 +39,23 @@ struct Touched {
 /// Runs `onelead watch`.
 pub fn run(args: &WatchArgs) -> Result<()> {
     let mut settings = settings(&args.load)?;
+    // Watching starts before anything is read: a save made during the first run (a minute at
+    // a million rows, when rules are being tuned) is rerun after it, not lost.
+    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
+    let mut debouncer = new_debouncer(DEBOUNCE, tx)
+        .map_err(|e| Error::Usage(format!("cannot watch files: {e}")))?;
+    for (path, mode) in watch_list(&settings, &args.load.db.config) {
+        debouncer
+            .watcher()
+            .watch(&path, mode)
+            .map_err(|e| Error::Usage(format!("cannot watch `{}`: {e}", path.display())))?;
+    }
+    let mut stamps = Stamps::default();
+    stamps.record_tree(&settings.rules_dir);
+    stamps.record_tree(&args.load.db.config);
+    for input in &settings.inputs {
+        stamps.record_tree(input);
+    }
     let mut rules = pipeline::load_rules(&settings)?;
     rules.retain_caches();
     let store = Store::open(&settings.db)?;
@@ -57,24 +74,13 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         &mut carry,
         &mut pending,
     );
-    tidy(&store, &mut pending, None);
+    // A save that came in while `tidy` built indexes, to handle before waiting for the next.
+    let mut queued = tidy(&store, &mut pending, Some(&rx)).save();
     first?;
-    write_html(&store, args, out)?;
-
-    let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut debouncer = new_debouncer(DEBOUNCE, tx)
-        .map_err(|e| Error::Usage(format!("cannot watch files: {e}")))?;
-    for (path, mode) in watch_list(&settings, &args.load.db.config) {
-        debouncer
-            .watcher()
-            .watch(&path, mode)
-            .map_err(|e| Error::Usage(format!("cannot watch `{}`: {e}", path.display())))?;
-    }
-    let mut stamps = Stamps::default();
-    stamps.record_tree(&settings.rules_dir);
-    stamps.record_tree(&args.load.db.config);
-    for input in &settings.inputs {
-        stamps.record_tree(input);
+    // Results the `--report` HTML does not show yet: it is written once `tidy` has finished.
+    let mut html_due = true;
+    if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
+        return Ok(());
     }
     writeln!(
         out,
@@ -82,10 +88,6 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         settings.rules_dir.display(),
         args.load.db.config.display()
     )?;
-    // A save that came in while `tidy` built indexes, to handle before waiting for the next.
-    let mut queued = None;
-    // Results the `--report` HTML does not show yet: it is written once `tidy` has finished.
-    let mut html_due = false;
     while let Some(batch) = queued.take().or_else(|| rx.recv().ok()) {
         let events = match batch {
             Ok(events) => events,

@@ -28,10 +28,15 @@ impl Drop for Watch {
 
 impl Watch {
     fn start(w: &Workdir, args: &[&str]) -> Watch {
+        Watch::start_env(w, &[], args)
+    }
+
+    fn start_env(w: &Workdir, env: &[(&str, &str)], args: &[&str]) -> Watch {
         let mut child = Command::new(env!("CARGO_BIN_EXE_onelead"))
             .arg("watch")
             .args(args)
             .current_dir(w.path())
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .env_remove("ONELEAD_DB")
             .stdout(Stdio::piped())
@@ -97,6 +102,38 @@ impl Watch {
 /// Gives the watcher time to settle before the next save, so saves are separate events.
 fn settle() {
     std::thread::sleep(Duration::from_millis(700));
+}
+
+#[test]
+fn a_rule_saved_during_the_first_run_is_rerun_after_it() {
+    let w = Workdir::new();
+    // Big enough that the first run is still going when the rule is saved.
+    w.ok(&[
+        "sample", "--out", "big", "--rows", "20000", "--format", "csv",
+    ]);
+    let mut watch = Watch::start_env(
+        &w,
+        &[("ONELEAD_TIMINGS", "1")],
+        &["--data", "big", "--db", "s.db", "--as-of", "2025-10-29"],
+    );
+    // The first run has begun: it has read the rules, and is loading 20k rows.
+    watch.wait_for("timing: begin");
+    let rule = "rules/triggers/hardware_refresh.rhai";
+    let text = std::fs::read_to_string(w.join(rule)).unwrap();
+    w.write(
+        rule,
+        &text.replace("Schedule a hardware refresh", "Plan a hardware refresh"),
+    );
+    let first = watch.wait_for("watching").join("\n");
+    assert!(!first.contains("changed ──"), "{first}");
+    let again = watch.wait_for("hardware_refresh.rhai changed").join("\n");
+    assert!(!again.contains("stderr: error"), "{again}");
+    watch.wait_for("leads from");
+    let planned = w.sql(
+        "s.db",
+        "SELECT count(*) FROM leads WHERE recommended_action LIKE 'Plan a hardware refresh%'",
+    );
+    assert_ne!(planned, ["0"], "the saved rule's text is in the leads");
 }
 
 #[test]
