@@ -26,7 +26,11 @@ pub fn build_engine(limits: &Limits, rules_dir: &Path) -> Engine {
         .set_max_string_size(limits.max_string_size)
         .set_max_array_size(limits.max_array_size)
         .set_max_map_size(limits.max_map_size)
-        .set_max_modules(64);
+        .set_max_modules(64)
+        // The interner is one lock for the whole engine, taken by script operations such as
+        // property access, and a worker that finds it taken sleeps 10 ms: interpreted rules ran
+        // one worker at a time. Interning saves little here (rules build mostly unique texts).
+        .set_max_strings_interned(0);
     // `eval` would compile unchecked text at run time, outside the loader's diagnostics.
     engine.disable_symbol("eval");
     // stdout belongs to reports; script chatter goes to stderr with where it came from.

@@ -10,6 +10,9 @@ mod engine;
 pub(crate) mod fast;
 mod loader;
 mod memo;
+/// Rule parameters whose value every worker reads at the same time (see `RuleSet::call`).
+const SHARED_BY_WORKERS: &[&str] = &["account", "service", "cfg"];
+
 /// A map as rules receive it: shared (each call copies a pointer, not the map) and read-only (a
 /// rule that assigns to its input gets an error instead of changing what later rules see).
 pub fn share(map: rhai::Map) -> Dynamic {
@@ -317,6 +320,29 @@ impl RuleSet {
         if let Some(out) = rule.fast.as_ref().and_then(|f| f.call(name, &args)) {
             return Ok(out);
         }
+        // Rhai reads a property of a shared value under its write lock, and a thread that finds
+        // the lock taken sleeps 10 ms (`locked_write`). The values every worker reads at once
+        // (`cfg`, an account, a service) made interpreted rules run one thread at a time, so
+        // such a call gets its own copy of them (still read-only). An item or a lead is read by
+        // one worker only, and stays shared; the fast path only reads, and shares everything.
+        let params = rule
+            .kind
+            .entry_points()
+            .iter()
+            .find(|(entry, _)| *entry == name)
+            .map_or(&[][..], |(_, params)| *params);
+        let args: rhai::FnArgsVec<Dynamic> = args
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let across = params.get(i).is_some_and(|p| SHARED_BY_WORKERS.contains(p));
+                if across && a.is_shared() {
+                    a.flatten_clone().into_read_only().into_shared()
+                } else {
+                    a
+                }
+            })
+            .collect();
         let opts = CallFnOptions::new()
             .eval_ast(rule.eval_top)
             .rewind_scope(true);

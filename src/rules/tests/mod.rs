@@ -324,6 +324,55 @@ fn lib_modules_can_be_imported_and_their_errors_point_into_them() {
 }
 
 #[test]
+fn interpreted_rules_read_the_account_and_cfg_while_other_workers_read_them() {
+    // Rhai reads a property of a shared value under its write lock, and gives up with a "data
+    // race" after five 10 ms sleeps while another thread reads it. Interpreted rules get a
+    // private copy of what every worker reads; it is still read-only.
+    let scratch = Scratch::new();
+    scratch.write("lib/text.rhai", "fn say(x) { `${x}` }\n");
+    let rule = |body: &str| {
+        format!(
+            "import \"lib/text\" as text;\nfn lead_type() {{ \"T\" }}\n\
+             fn trigger(item, account, cfg) {{\n  {body}\n}}\n"
+        )
+    };
+    scratch.write(
+        "triggers/t.rhai",
+        &rule(
+            "#{ title: text::say([account.name, cfg.critical_days_past_eol]), \
+             description: \"d\", action: \"a\" }",
+        ),
+    );
+    let set = scratch.load().unwrap();
+    let item = share(item(&[]));
+    let account = share(account(&[("name", s("Acme"))]));
+    // Another worker reading both, all along.
+    let _reading = (
+        account.read_lock::<Map>().unwrap(),
+        set.cfg_shared.read_lock::<Map>().unwrap(),
+    );
+    let hits = set.triggers_shared(&item, &account, &CTX, None).unwrap();
+    assert_eq!(hits[0].title, "[\"Acme\", 1825]");
+    for (param, field) in [("account", "name"), ("cfg", "critical_days_past_eol")] {
+        scratch.write(
+            "triggers/t.rhai",
+            &rule(&format!("{param}.{field} = 1;\n  ()")),
+        );
+        let Err(Error::RuleRuntime(e)) = scratch
+            .load()
+            .unwrap()
+            .triggers_shared(&item, &account, &CTX, None)
+        else {
+            panic!("assigning to {param} was not an error")
+        };
+        assert!(
+            e.contains(&format!("cannot modify constant {param}")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn watch_keeps_caches_only_for_rules_that_run_interpreted() {
     let s = Scratch::new();
     s.write("lib/text.rhai", "fn shout(x) { x.to_upper() }\n");
