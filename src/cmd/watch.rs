@@ -75,7 +75,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         &mut pending,
     );
     // A save that came in while `tidy` built indexes, to handle before waiting for the next.
-    let mut queued = tidy(&store, &mut pending, Some(&rx)).save();
+    let mut queued = tidy(&store, &mut pending, &rx);
     first?;
     // Results the `--report` HTML does not show yet: it is written once `tidy` has finished.
     let mut html_due = true;
@@ -106,7 +106,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         if touched.paths.is_empty() {
             // What `tidy` stopped for was nothing (a file read raises events too): go on.
             if !pending.is_empty() {
-                queued = tidy(&store, &mut pending, Some(&rx)).save();
+                queued = tidy(&store, &mut pending, &rx);
             }
             if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
                 return Ok(());
@@ -155,7 +155,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             &mut carry,
             &mut pending,
         );
-        queued = tidy(&store, &mut pending, Some(&rx)).save();
+        queued = tidy(&store, &mut pending, &rx);
         match result {
             Ok(()) => {
                 settings = next_settings;
@@ -296,38 +296,21 @@ fn html_when_due(
     }
 }
 
-/// How a [`tidy`] ended.
-enum Tidy {
-    Done,
-    /// This batch of file events came in; `pending` holds the indexes still to build.
-    Interrupted(DebounceEventResult),
-    Failed,
-}
-
-impl Tidy {
-    /// The file events that stopped it, if any.
-    fn save(self) -> Option<DebounceEventResult> {
-        match self {
-            Tidy::Interrupted(batch) => Some(batch),
-            Tidy::Done | Tidy::Failed => None,
-        }
-    }
-}
-
 /// After a report: builds the lead indexes the evaluations left (`pending`), sweeps the texts
 /// no lead names any more and copies the log into the database. None of it changes a result,
 /// and the results are committed already: a failure is told, and the indexes are tried again
 /// after the next save (a missing one makes views slower, not wrong).
 ///
-/// At a million leads this takes seconds. With `saves`, it looks for a save after each index
+/// At a million leads this takes seconds, so it looks for a save in `saves` after each index
 /// and stops if one came in, so that save's rerun starts within one index build instead of
 /// waiting for all of them; the rest are built after that rerun. Each call builds at least one
-/// index, so events that change nothing cannot keep it from finishing.
+/// index, so events that change nothing cannot keep it from finishing. Returns the file events
+/// it stopped for, if it did; `pending` then holds the indexes still to build.
 fn tidy(
     store: &Store,
     pending: &mut Vec<String>,
-    saves: Option<&mpsc::Receiver<DebounceEventResult>>,
-) -> Tidy {
+    saves: &mpsc::Receiver<DebounceEventResult>,
+) -> Option<DebounceEventResult> {
     let t = std::time::Instant::now();
     let built = pending.len();
     let done = (|| {
@@ -339,28 +322,28 @@ fn tidy(
             if pending.is_empty() {
                 break;
             }
-            if let Some(batch) = saves.and_then(|rx| rx.try_recv().ok()) {
-                return Ok(Tidy::Interrupted(batch));
+            if let Ok(batch) = saves.try_recv() {
+                return Ok(Some(batch));
             }
         }
         let tx = store.conn.unchecked_transaction()?;
         crate::score::sweep_texts(&tx)?;
         tx.commit()?;
         store.checkpoint()?;
-        Ok(Tidy::Done)
+        Ok(None)
     })();
     match done {
-        Ok(how) => {
+        Ok(stopped_for) => {
             if std::env::var_os("ONELEAD_TIMINGS").is_some() {
                 let secs = t.elapsed().as_secs_f64();
                 let left = pending.len();
                 eprintln!("timing: after-report {secs:.3}s {}", built - left);
             }
-            how
+            stopped_for
         }
         Err::<_, Error>(e) => {
             eprintln!("{}\n(the results above are saved)", e.render());
-            Tidy::Failed
+            None
         }
     }
 }
@@ -499,8 +482,8 @@ mod tests {
         let (tx, rx) = mpsc::channel::<DebounceEventResult>();
         tx.send(Ok(Vec::new())).unwrap();
         // A save is waiting: one index is built, then the save is handed back.
-        let first = tidy(&store, &mut pending, Some(&rx));
-        assert!(matches!(&first, Tidy::Interrupted(Ok(events)) if events.is_empty()));
+        let first = tidy(&store, &mut pending, &rx);
+        assert!(matches!(&first, Some(Ok(events)) if events.is_empty()));
         assert!(has_index(&store, "leads_rollup"));
         assert!(!has_index(&store, "leads_mix"));
         assert_eq!(pending.len(), 1);
@@ -509,18 +492,8 @@ mod tests {
             "the save was taken out of the channel once"
         );
         // Nothing waits: the rest is built.
-        assert!(matches!(tidy(&store, &mut pending, Some(&rx)), Tidy::Done));
+        assert!(tidy(&store, &mut pending, &rx).is_none());
         assert!(has_index(&store, "leads_mix"));
-        assert!(pending.is_empty());
-    }
-
-    #[test]
-    fn tidy_without_a_channel_builds_every_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("w.db")).unwrap();
-        let mut pending = dropped_indexes(&store);
-        assert!(matches!(tidy(&store, &mut pending, None), Tidy::Done));
-        assert!(has_index(&store, "leads_rollup") && has_index(&store, "leads_mix"));
         assert!(pending.is_empty());
     }
 
