@@ -54,6 +54,9 @@ wall() { # seconds from a /usr/bin/time -v report
 cpu() { # user + system CPU seconds from a /usr/bin/time report
   awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.2f", s }' "$1"
 }
+per_item() { # microseconds of CPU per item: per_item CPU_SECONDS ITEMS
+  awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", c * 1e6 / n; else print "-" }'
+}
 rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
 stage() { # stage seconds from ONELEAD_TIMINGS lines: `timing: NAME SECS COUNT`
   awk -v s="$2" '$1 == "timing:" && $2 == s { sub("s$", "", $3); print $3 }' "$1" | tail -1
@@ -135,21 +138,20 @@ for n in "${SIZES[@]}"; do
   store_cpu=$(cpu "$WORK/store$n.txt")
   rules_cpu=$(cpu "$WORK/whatif$n.txt")
   bound=$(awk -v a="$store_cpu" -v b="$rules_cpu" -v c="$(nproc)" 'BEGIN { printf "%.2f", (a + b) / c }')
-  per_item() { awk -v c="$1" -v n="$items" 'BEGIN { if (n > 0) printf "%.1f", c * 1e6 / n; else print "-" }'; }
-  # The same re-evaluation by Rhai alone: no result caches, no compiled fast path. Single
-  # threaded and ~3× slower, so only up to 100k rows.
+  # The same re-evaluation by Rhai alone: no result caches, no compiled fast path. About 3×
+  # the CPU, so only up to 100k rows.
   rhai_us=-
   if [ "$n" -le 100000 ]; then
     ONELEAD_NO_FAST=1 ONELEAD_NO_MEMO=1 timed "$WORK/rhai$n.txt" "$BIN" whatif "${COMMON[@]}" \
       "${RULES[@]}" --db "$db" --as-of "$AS_OF"
-    rhai_us=$(per_item "$(cpu "$WORK/rhai$n.txt")")
+    rhai_us=$(per_item "$(cpu "$WORK/rhai$n.txt")" "$items")
   fi
 
   ROWS_OUT+=("$(printf '| %9s | %6s | %5s | %7s | %9s | %7s | %8s | %6s | %9s | %8s | %6s | %5s | %7s | %7s | %11s | %9s | %9s | %13s | %8s | %8s |' \
     "$n" "$csv_mib" "$gen" "$import" "$(rate "$n" "$load")" "$run" "$(ratio "$run" "$import")" \
     "$rss" "$(rate "$items" "$evaluate")" "$evaluate" "$whatif" "$size" "$load" "$store" \
     "$(ratio "$store" "$import")" "$store_cpu" "$rules_cpu" "$(ratio "$bound" "$import")" \
-    "$(per_item "$rules_cpu")" "$rhai_us")")
+    "$(per_item "$rules_cpu" "$items")" "$rhai_us")")
 
   views=()
   views+=("leads --limit 20:$(secs "$BIN" leads --limit 20 --db "$db" "${COMMON[@]}")")
