@@ -871,7 +871,7 @@ mod tests {
             }
         }
         // The search found what the collision step needs.
-        let id = crate::score::lead::lead_id("MXQ6DU83D2", COLLIDING_TYPE, 8);
+        let id = crate::model::lead::lead_id("MXQ6DU83D2", COLLIDING_TYPE, 8);
         let holders: i64 = b
             .conn
             .query_row(

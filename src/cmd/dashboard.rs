@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::cli::{Format, ViewArgs};
 use crate::error::Result;
+use crate::model::lead::Lead;
 use crate::report::{self, Style, Table};
-use crate::score::lead::Lead;
 use crate::store::query::{self, LeadFilter};
 use crate::store::views::{self, Pipeline, PriorityCounts, TypeCounts};
 

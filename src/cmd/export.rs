@@ -7,9 +7,9 @@ use std::path::Path;
 use crate::cli::{ExportArgs, ExportFormat, LifecycleFilterArgs};
 use crate::error::{Error, Result};
 use crate::lifecycle;
+use crate::model::lead::Lead;
 use crate::pipeline::Settings;
 use crate::report;
-use crate::score::lead::Lead;
 use crate::store::Store;
 use crate::store::query::{self, LeadFilter};
 

@@ -9,8 +9,8 @@ use rusqlite::Connection;
 use crate::cli::{Format, LeadFilterArgs, LeadsArgs};
 use crate::error::Result;
 use crate::lifecycle;
+use crate::model::lead::Lead;
 use crate::report::{self, Style};
-use crate::score::lead::Lead;
 use crate::store::query::{self, LeadFilter, LeadSort};
 use crate::store::views;
 

@@ -6,9 +6,9 @@ use std::io::Write;
 use crate::cli::{Format, RunArgs};
 use crate::cmd::load::load_and_evaluate;
 use crate::error::Result;
+use crate::model::lead::Lead;
 use crate::pipeline::RunReport;
 use crate::report::{self, Style};
-use crate::score::lead::Lead;
 use crate::store::query::{self, LeadFilter};
 
 #[derive(serde::Serialize)]

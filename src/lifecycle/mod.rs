@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
-use crate::score::lead::Lead;
+use crate::model::lead::Lead;
 
 /// Where a rep is with a lead.
 #[derive(

@@ -9,8 +9,8 @@ use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::model::lead::Recommendation;
 use crate::rules::{EvalContext, RuleSet};
-use crate::score::lead::Recommendation;
 
 /// Priority every candidate service starts from, before boosts (as in the original design).
 pub const BASE_PRIORITY: i64 = 5;

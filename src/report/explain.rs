@@ -6,8 +6,8 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{Style, Table, score};
+use crate::model::lead::Lead;
 use crate::recommend::BASE_PRIORITY;
-use crate::score::lead::Lead;
 use crate::store::lead_view::Event;
 
 /// One factor's part in the score.

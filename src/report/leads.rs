@@ -1,7 +1,7 @@
 //! How a list of leads looks as a table or CSV. The JSON form is the [`Lead`] struct itself.
 
 use super::{Table, score};
-use crate::score::lead::Lead;
+use crate::model::lead::Lead;
 
 /// Columns of the lead queue (the CSV has every JSON field flattened; see [`csv_table`]).
 pub fn queue_table(leads: &[Lead]) -> Table {

@@ -15,9 +15,9 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::Outcome;
 use super::diff::{ChangeBuilder, Changes, LEAD_STATE_SQL, LeadState, lead_state};
-use super::lead::{Factor, Lead, Services};
 use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet, Fx};
+use crate::model::lead::{Factor, Lead, Services};
 
 /// What the database held for one lead before this evaluation.
 #[derive(Debug)]
@@ -750,9 +750,9 @@ pub fn settles_alone(states: &LeadStates, scope: &FastSet<u64>) -> bool {
     let standing = |p: &Prior| p.active && !scope.contains(&p.rule);
     states
         .iter()
-        .filter(|(id, p)| id.len() > super::lead::SHORT_ID && standing(p))
+        .filter(|(id, p)| id.len() > crate::model::lead::SHORT_ID && standing(p))
         .all(|(id, _)| {
-            id.get(..super::lead::SHORT_ID)
+            id.get(..crate::model::lead::SHORT_ID)
                 .and_then(|short| states.get(short))
                 .is_some_and(standing)
         })

@@ -5,7 +5,6 @@
 
 pub mod context;
 pub mod diff;
-pub mod lead;
 mod ledger;
 mod rescore;
 
@@ -20,11 +19,12 @@ use rusqlite::{Connection, params};
 use crate::config::Config;
 use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet, Fx};
+use crate::model::item::{ItemRow, StoredDerived};
+use crate::model::lead::{self, Factor, Lead};
 use crate::recommend::{self, Catalog};
 use crate::rules::{EvalContext, RuleSet};
 use crate::store::load;
-use context::{Accounts, ItemRow, StoredDerived, int_field, str_field};
-use lead::{Factor, Lead};
+use context::{Accounts, int_field, str_field};
 
 /// Items read and evaluated per chunk.
 const CHUNK: usize = 8192;

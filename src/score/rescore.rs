@@ -14,12 +14,12 @@ use rusqlite::{Connection, params};
 
 use super::context::{self, AsOf, ItemRow};
 use super::diff::LeadState;
-use super::lead::Factor;
 use super::ledger::{Ledger, Rescored, factor_part, read_state, reasons_digest, score_hash};
 use super::{Accounts, round6};
 use crate::config::Config;
 use crate::error::Result;
 use crate::fxhash::FastMap;
+use crate::model::lead::Factor;
 use crate::rules::{EvalContext, FactorScore, RuleSet};
 
 /// Leads read, computed and written at a time: enough to keep both cores busy, few enough that

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::score::lead::Lead;
+use crate::model::lead::Lead;
 use crate::store::query::{LEAD_COLUMNS, lead_from_row};
 
 /// An account's identity.

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::score::lead::Lead;
+use crate::model::lead::Lead;
 use crate::store::query::{LEAD_COLUMNS, lead_from_row};
 
 /// Normalises a typed lead id: ids are upper-case Crockford base-32, so case does not matter.

@@ -521,7 +521,7 @@ mod migration_tests {
         assert_eq!(lead.reasons, expected);
     }
 
-    fn read_leads(conn: &Connection) -> Vec<crate::score::lead::Lead> {
+    fn read_leads(conn: &Connection) -> Vec<crate::model::lead::Lead> {
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {} FROM leads l LEFT JOIN accounts a USING (account_id)

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::error::Result;
-use crate::score::lead::Lead;
+use crate::model::lead::Lead;
 
 /// Sort orders of the lead queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -171,7 +171,7 @@ fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
 /// Builds a [`Lead`] from a row selected with [`LEAD_COLUMNS`].
 pub fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
     let skus: String = r.get(19)?;
-    let factors: std::collections::BTreeMap<String, crate::score::lead::Factor> =
+    let factors: std::collections::BTreeMap<String, crate::model::lead::Factor> =
         from_json(&r.get::<_, String>(5)?);
     // The column holds the trigger's own reasons; the factors' follow, named.
     let mut reasons: Vec<String> = from_json(&r.get::<_, String>(6)?);

@@ -16,8 +16,8 @@ use std::io::{self, Write};
 
 use sha2::{Digest, Sha256};
 
+use crate::model::lead::Lead;
 use crate::report::{money, score};
-use crate::score::lead::Lead;
 use crate::store::account_view::Account360;
 use crate::store::analytics::{Bucket, Coverage, FamilyMix};
 use crate::store::views::{PRIORITIES, Pipeline, PriorityCounts, Territory, TypeCounts};

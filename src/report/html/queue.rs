@@ -8,8 +8,8 @@ use std::io::{self, Write};
 use serde_json::json;
 
 use super::{esc, opt, script_json};
+use crate::model::lead::Lead;
 use crate::report::score;
-use crate::score::lead::Lead;
 use crate::store::views::PRIORITIES;
 
 /// Sortable columns: `(data-key, header, numeric)`; the keys name fields of the JSON rows.

@@ -1,4 +1,9 @@
-//! Plain domain records: what ingest produces and the store writes. No behaviour lives here.
+//! Plain domain types both sides of the store name: the records ingest produces and the store
+//! writes, the items evaluation reads ([`item`]) and the leads it writes ([`lead`]). The store
+//! imports these, never `score` or `derive`. No behaviour lives here beyond small helpers.
+
+pub mod item;
+pub mod lead;
 
 use std::sync::Arc;
 
