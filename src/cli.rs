@@ -7,6 +7,11 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::lifecycle::Status;
+use crate::report::Format;
+use crate::store::query::LeadSort;
+use crate::store::views::TerritorySort;
+
 /// Turn install-base exports into scored, explained sales leads.
 #[derive(Debug, Parser)]
 #[command(name = "onelead", version, about, max_term_width = 100)]
@@ -83,9 +88,9 @@ pub struct DbArgs {
     pub config: PathBuf,
 }
 
-/// Output formats of the views.
+/// Output formats of the views (mapped to [`crate::report::Format`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
+pub enum FormatArg {
     /// A table fitted to the terminal.
     #[default]
     Table,
@@ -99,8 +104,8 @@ pub enum Format {
 #[derive(Debug, Clone, Args, Default)]
 pub struct FormatArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
     /// Short for `--format json`.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
@@ -109,7 +114,11 @@ pub struct FormatArgs {
 impl FormatArgs {
     /// The effective format.
     pub fn get(&self) -> Format {
-        if self.json { Format::Json } else { self.format }
+        match (self.json, self.format) {
+            (true, _) | (false, FormatArg::Json) => Format::Json,
+            (false, FormatArg::Table) => Format::Table,
+            (false, FormatArg::Csv) => Format::Csv,
+        }
     }
 }
 
@@ -221,7 +230,7 @@ pub struct LeadFilterArgs {
     pub family: Option<String>,
     /// Workflow status.
     #[arg(long, value_enum, ignore_case = true)]
-    pub status: Option<crate::lifecycle::Status>,
+    pub status: Option<StatusArg>,
 }
 
 /// `onelead leads`.
@@ -231,8 +240,8 @@ pub struct LeadsArgs {
     #[command(flatten)]
     pub filter: LeadFilterArgs,
     /// Order of the list.
-    #[arg(long, value_enum, default_value_t = crate::store::query::LeadSort::Score)]
-    pub sort: crate::store::query::LeadSort,
+    #[arg(long, value_enum, default_value_t = SortArg::Score)]
+    pub sort: SortArg,
     /// Show at most N leads.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -283,8 +292,8 @@ pub struct AccountArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TerritoriesArgs {
     /// Order of the rows.
-    #[arg(long, value_enum, default_value_t = crate::store::views::TerritorySort::Leads)]
-    pub sort: crate::store::views::TerritorySort,
+    #[arg(long, value_enum, default_value_t = TerritorySortArg::Leads)]
+    pub sort: TerritorySortArg,
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,
@@ -377,7 +386,7 @@ pub struct StatusArgs {
     pub ids: Vec<String>,
     /// The new status.
     #[arg(value_enum)]
-    pub status: crate::lifecycle::Status,
+    pub status: StatusArg,
     /// A note kept with the change.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
@@ -466,4 +475,84 @@ pub struct ExportArgs {
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// A workflow status on the command line (mapped to [`Status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Nobody has acted on it yet (every lead starts here).
+    New,
+    /// The account was contacted.
+    Contacted,
+    /// The need and budget are confirmed.
+    Qualified,
+    /// It became an opportunity or order (final).
+    Converted,
+    /// Not worth pursuing.
+    Rejected,
+}
+
+impl From<StatusArg> for Status {
+    fn from(s: StatusArg) -> Status {
+        match s {
+            StatusArg::New => Status::New,
+            StatusArg::Contacted => Status::Contacted,
+            StatusArg::Qualified => Status::Qualified,
+            StatusArg::Converted => Status::Converted,
+            StatusArg::Rejected => Status::Rejected,
+        }
+    }
+}
+
+/// Sort orders of the lead queue on the command line (mapped to [`LeadSort`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SortArg {
+    /// Highest score first.
+    #[default]
+    Score,
+    /// CRITICAL first, then by score.
+    Priority,
+    /// Account name A–Z, then by score.
+    Account,
+    /// Lead type A–Z, then by score.
+    Type,
+    /// Longest past end of life first.
+    DaysPastEol,
+}
+
+impl From<SortArg> for LeadSort {
+    fn from(s: SortArg) -> LeadSort {
+        match s {
+            SortArg::Score => LeadSort::Score,
+            SortArg::Priority => LeadSort::Priority,
+            SortArg::Account => LeadSort::Account,
+            SortArg::Type => LeadSort::Type,
+            SortArg::DaysPastEol => LeadSort::DaysPastEol,
+        }
+    }
+}
+
+/// Territory orders on the command line (mapped to [`TerritorySort`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum TerritorySortArg {
+    /// Territory id A–Z.
+    Territory,
+    /// Most active leads first (then average score).
+    #[default]
+    Leads,
+    /// Highest average score first.
+    Score,
+    /// Largest pipeline estimate first.
+    Pipeline,
+}
+
+impl From<TerritorySortArg> for TerritorySort {
+    fn from(s: TerritorySortArg) -> TerritorySort {
+        match s {
+            TerritorySortArg::Territory => TerritorySort::Territory,
+            TerritorySortArg::Leads => TerritorySort::Leads,
+            TerritorySortArg::Score => TerritorySort::Score,
+            TerritorySortArg::Pipeline => TerritorySort::Pipeline,
+        }
+    }
 }

@@ -3,9 +3,10 @@
 
 use std::io::Write;
 
-use crate::cli::{AccountArgs, Format};
+use crate::cli::AccountArgs;
 use crate::derive::account::normalize;
 use crate::error::{Error, Result};
+use crate::report::Format;
 use crate::report::{self, Style, Table};
 use crate::store::account_view::{self, Account360, Count, Identity, Lookup};
 

@@ -5,8 +5,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::{Format, ViewArgs};
+use crate::cli::ViewArgs;
 use crate::error::Result;
+use crate::report::Format;
 use crate::report::{self, Style, Table};
 use crate::store::analytics::{self as stats, Bucket, Coverage, FamilyMix};
 use crate::store::views::{self, Territory, TypeCounts};

@@ -5,9 +5,10 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::{Format, ViewArgs};
+use crate::cli::ViewArgs;
 use crate::error::Result;
 use crate::model::lead::Lead;
+use crate::report::Format;
 use crate::report::{self, Style, Table};
 use crate::store::query::{self, LeadFilter};
 use crate::store::views::{self, Pipeline, PriorityCounts, TypeCounts};

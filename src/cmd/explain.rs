@@ -1,7 +1,8 @@
 //! `onelead explain LEAD_ID`: why a lead scored what it did.
 
-use crate::cli::{ExplainArgs, Format};
+use crate::cli::ExplainArgs;
 use crate::error::{Error, Result};
+use crate::report::Format;
 use crate::report::{self, Style, explain};
 use crate::store::lead_view;
 

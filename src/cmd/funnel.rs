@@ -3,10 +3,11 @@
 
 use std::io::Write;
 
-use crate::cli::{Format, FunnelArgs};
+use crate::cli::FunnelArgs;
 use crate::error::Result;
 use crate::lifecycle::{Status, funnel};
 use crate::pipeline::Settings;
+use crate::report::Format;
 use crate::report::{self, Style, Table};
 use crate::store::Store;
 

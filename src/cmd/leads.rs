@@ -6,10 +6,11 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use crate::cli::{Format, LeadFilterArgs, LeadsArgs};
+use crate::cli::{LeadFilterArgs, LeadsArgs};
 use crate::error::Result;
-use crate::lifecycle;
+use crate::lifecycle::{self, Status};
 use crate::model::lead::Lead;
+use crate::report::Format;
 use crate::report::{self, Style};
 use crate::store::query::{self, LeadFilter, LeadSort};
 use crate::store::views;
@@ -17,7 +18,7 @@ use crate::store::views;
 /// Turns the flags into a [`LeadFilter`].
 pub fn filter(args: &LeadsArgs) -> LeadFilter {
     LeadFilter {
-        sort: args.sort,
+        sort: args.sort.into(),
         limit: args.limit,
         ..filter_of(&args.filter)
     }
@@ -39,7 +40,7 @@ pub fn filter_of(args: &LeadFilterArgs) -> LeadFilter {
         territory: args.territory.clone(),
         account: args.account.clone(),
         family: args.family.clone(),
-        status: args.status.map(|s| s.as_str().to_string()),
+        status: args.status.map(|s| Status::from(s).as_str().to_string()),
         include_inactive: false,
         sort: LeadSort::Score,
         limit: None,

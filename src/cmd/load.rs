@@ -2,9 +2,10 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::cli::{Format, LoadArgs};
+use crate::cli::LoadArgs;
 use crate::error::Result;
 use crate::pipeline::{self, RunReport, Settings};
+use crate::report::Format;
 use crate::report::{self, Style, Table};
 use crate::store::Store;
 

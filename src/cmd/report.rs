@@ -10,6 +10,7 @@ use rusqlite::Connection;
 
 use crate::cli::{LeadFilterArgs, ReportArgs};
 use crate::error::{Error, Result};
+use crate::lifecycle::Status;
 use crate::report::html::{self, Report};
 use crate::store::account_view::{self, Lookup};
 use crate::store::analytics as stats;
@@ -49,7 +50,10 @@ fn describe(f: &LeadFilterArgs) -> Vec<String> {
     flag("territory", f.territory.clone());
     flag("account", f.account.clone());
     flag("family", f.family.clone());
-    flag("status", f.status.map(|s| s.as_str().to_string()));
+    flag(
+        "status",
+        f.status.map(|s| Status::from(s).as_str().to_string()),
+    );
     out
 }
 

@@ -3,11 +3,12 @@
 
 use std::io::Write;
 
-use crate::cli::{Format, RunArgs};
+use crate::cli::RunArgs;
 use crate::cmd::load::load_and_evaluate;
 use crate::error::Result;
 use crate::model::lead::Lead;
 use crate::pipeline::RunReport;
+use crate::report::Format;
 use crate::report::{self, Style};
 use crate::store::query::{self, LeadFilter};
 

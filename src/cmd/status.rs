@@ -19,7 +19,7 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         .ok()
         .filter(|u| !u.is_empty());
     let change = StatusChange {
-        status: args.status,
+        status: args.status.into(),
         note: args.note.as_deref(),
         by: args.by.as_deref().or(user.as_deref()),
         opportunity: args.opportunity.as_deref(),

@@ -3,8 +3,9 @@
 
 use std::io::Write;
 
-use crate::cli::{Format, TerritoriesArgs};
+use crate::cli::TerritoriesArgs;
 use crate::error::Result;
+use crate::report::Format;
 use crate::report::{self, Style, Table, money, score};
 use crate::store::views::{self, Territory};
 
@@ -51,7 +52,7 @@ fn number(v: Option<f64>, raw: bool, pretty: fn(f64) -> String) -> String {
 /// Runs `onelead territories`.
 pub fn run(args: &TerritoriesArgs) -> Result<()> {
     let (_, store) = super::open_view(&args.db)?;
-    let ts = views::territories(&store.conn, args.sort)?;
+    let ts = views::territories(&store.conn, args.sort.into())?;
     let format = args.format.get();
     if format == Format::Table && !views::has_leads(&store.conn)? {
         writeln!(std::io::stdout().lock(), "{}", super::NO_LEADS)?;

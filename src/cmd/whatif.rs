@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use crate::cli::{Format, WhatifArgs};
+use crate::cli::WhatifArgs;
 use crate::config::{Config, DEFAULT_CONFIG};
 use crate::error::Result;
 use crate::pipeline::{self, Mode, Settings};
+use crate::report::Format;
 use crate::report::{self, Style};
 use crate::store::Store;
 

@@ -13,9 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::lead::Lead;
 
 /// Where a rep is with a lead.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Nobody has acted on it yet (every lead starts here).

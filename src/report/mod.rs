@@ -13,8 +13,19 @@ pub mod table;
 
 use std::io::{IsTerminal, Write};
 
-use crate::cli::Format;
 use crate::error::Result;
+
+/// The output formats every view prints in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// A table fitted to the terminal.
+    #[default]
+    Table,
+    /// CSV for spreadsheets.
+    Csv,
+    /// Stable JSON (documented in `docs/json.md`).
+    Json,
+}
 
 /// Rows of text under headers: what the table and CSV printers print.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::model::lead::Lead;
 
 /// Sort orders of the lead queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LeadSort {
     /// Highest score first.
     #[default]

@@ -229,7 +229,7 @@ pub struct Territory {
 }
 
 /// Territory orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TerritorySort {
     /// Territory id A–Z.
     Territory,
