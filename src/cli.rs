@@ -9,8 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::lifecycle::Status;
 use crate::report::Format;
-use crate::store::query::LeadSort;
-use crate::store::views::TerritorySort;
+use crate::store::read::{LeadSort, TerritorySort};
 
 /// Turn install-base exports into scored, explained sales leads.
 #[derive(Debug, Parser)]

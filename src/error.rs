@@ -50,9 +50,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// A SQLite error with the statement context in which it happened.
+    /// A database error the store has no more specific words for (SQLite's message).
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(String),
     /// A user asked for something that does not exist (lead id, account, ...).
     #[error("{0}")]
     NotFound(String),

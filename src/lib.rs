@@ -1,9 +1,11 @@
 //! OneLead turns a hardware vendor's install-base exports into scored, explained sales leads.
 //!
-//! Data flows one way: [`ingest`] (xlsx/CSV → typed records) → [`store`] (SQLite, one transaction
-//! per run) → [`derive`] (risk fields, accounts) → [`rules`] (Rhai triggers, factors, boosts) →
-//! [`score`] / [`recommend`] → [`report`] (table, CSV, JSON). `cmd` holds one module per
-//! subcommand; only `cmd` and `report` write to stdout or stderr.
+//! Data flows one way: [`ingest`] (xlsx/CSV → typed records) → [`store`] (the database, behind
+//! one storage API; one transaction per run) → [`derive`] (risk fields, accounts) → [`rules`]
+//! (Rhai triggers, factors, boosts) → [`score`] / [`recommend`] → [`views`] (what each view
+//! shows, as data) → [`report`] (table, CSV, JSON, HTML). [`pipeline`] runs the main job as
+//! stages; [`model`] holds the plain types both sides of the store name. `cmd` holds one module
+//! per subcommand; only `cmd` and `report` write to stdout or stderr.
 
 pub mod cli;
 pub mod cmd;
@@ -13,6 +15,7 @@ pub mod error;
 pub mod fxhash;
 pub mod ingest;
 pub mod lifecycle;
+pub mod log;
 pub mod model;
 pub mod pipeline;
 pub mod recommend;
@@ -21,6 +24,7 @@ pub mod rules;
 pub mod sample;
 pub mod score;
 pub mod store;
+pub mod views;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -38,6 +42,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    log::init();
     match cmd::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

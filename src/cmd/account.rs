@@ -8,7 +8,7 @@ use crate::derive::account::normalize;
 use crate::error::{Error, Result};
 use crate::report::Format;
 use crate::report::{self, Style, Table};
-use crate::store::account_view::{self, Account360, Count, Identity, Lookup};
+use crate::views::{Account360, Count, Identity, Lookup};
 
 /// Rows of each list the table shows unless `--limit` or `--all` says otherwise. A giant account
 /// (tens of thousands of assets and leads) would otherwise print, and read, every one of them.
@@ -29,15 +29,15 @@ fn row_limit(args: &AccountArgs, format: Format) -> Option<usize> {
 
 /// Runs `onelead account`.
 pub fn run(args: &AccountArgs) -> Result<()> {
-    let (settings, store) = super::open_view(&args.db)?;
+    let (settings, mut reader) = super::open_view(&args.db)?;
     let normalized = normalize(&args.account, &settings.cfg.accounts.legal_suffixes);
-    let account = match account_view::find_account(&store.conn, &args.account, &normalized)? {
+    let account = match reader.find_account(&args.account, &normalized)? {
         Lookup::Found(a) => a,
         Lookup::Ambiguous(list) => return Err(ambiguous(&args.account, &list)),
         Lookup::Missing(names) => return Err(missing(&args.account, &names)),
     };
     let format = args.format.get();
-    let v = account_view::account_360(&store.conn, account, row_limit(args, format))?;
+    let v = reader.account_360(account, row_limit(args, format))?;
     super::print(|out| match format {
         Format::Json => Ok(report::json::write(out, &v)?),
         Format::Csv => Ok(report::csv::write(
@@ -225,8 +225,8 @@ mod tests {
 
     #[test]
     fn messages_list_matches_and_suggestions() {
-        let (_d, s) = testdb::build();
-        let Lookup::Ambiguous(list) = account_view::find_account(&s.conn, "c", "c").unwrap() else {
+        let (_d, mut s) = testdb::build();
+        let Lookup::Ambiguous(list) = s.find_account("c", "c").unwrap() else {
             panic!()
         };
         let e = ambiguous("c", &list).to_string();
@@ -243,10 +243,11 @@ mod tests {
     }
 
     fn render(account: &str, limit: Option<usize>, s: &crate::store::Store) -> String {
-        let Lookup::Found(a) = account_view::find_account(&s.conn, account, "").unwrap() else {
+        let mut r = s.reader().unwrap();
+        let Lookup::Found(a) = r.find_account(account, "").unwrap() else {
             panic!()
         };
-        let v = account_view::account_360(&s.conn, a, limit).unwrap();
+        let v = r.account_360(a, limit).unwrap();
         let mut out = Vec::new();
         write_text(&mut out, &v, Style::default()).unwrap();
         String::from_utf8(out).unwrap()
@@ -254,15 +255,15 @@ mod tests {
 
     #[test]
     fn text_view_caps_the_asset_rows() {
-        let (_d, s) = testdb::build();
+        let (_d, s) = testdb::build_store();
         for i in 0..60 {
-            s.conn
-                .execute(
+            testdb::execute(
+                &s,
+                &format!(
                     "INSERT INTO install_base (serial_number, account_id, source_file,
-                     source_sheet, source_row) VALUES (?1, 'ACC2', 'f', 's', 1)",
-                    [format!("X{i:02}")],
-                )
-                .unwrap();
+                     source_sheet, source_row) VALUES ('X{i:02}', 'ACC2', 'f', 's', 1)"
+                ),
+            );
         }
         let text = render("ACC2", Some(TABLE_ROWS), &s);
         assert!(text.contains("install base: 61 assets"), "{text}");
@@ -276,10 +277,10 @@ mod tests {
 
     #[test]
     fn text_view_pages_leads_opportunities_and_expiring_credits() {
-        let (_d, s) = testdb::build();
-        s.conn
-            .execute_batch(
-                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 59)
+        let (_d, s) = testdb::build_store();
+        testdb::execute(
+            &s,
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 59)
                  INSERT INTO leads (lead_id, lead_type, rule, install_base_id, account_id, title,
                    description, recommended_action, score, priority, factors, reasons,
                    recommended_services, recommended_skus, extra, created_at, updated_at, run_id)
@@ -293,8 +294,7 @@ mod tests {
                  INSERT INTO service_credits (project_id, account_id, active, expiry_bucket,
                    contract_end, source_file, source_sheet, source_row)
                  SELECT printf('P%02d', i), 'ACC3', 1, '0-45', '2024-01-01', 'f', 's', 1 FROM n;",
-            )
-            .unwrap();
+        );
         // ACC3 has one lead of its own (score 30): 61 in all, the best (score 69) first.
         let text = render("ACC3", Some(5), &s);
         assert!(text.contains("leads: 61\n"), "{text}");

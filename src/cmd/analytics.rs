@@ -3,45 +3,22 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
 use crate::cli::ViewArgs;
 use crate::error::Result;
-use crate::report::Format;
-use crate::report::{self, Style, Table};
-use crate::store::analytics::{self as stats, Bucket, Coverage, FamilyMix};
-use crate::store::views::{self, Territory, TypeCounts};
-
-/// The `analytics` JSON.
-#[derive(Debug, Serialize)]
-struct Analytics {
-    score_histogram: Vec<Bucket>,
-    by_type_priority: Vec<TypeCounts>,
-    territory_leaderboard: Vec<Territory>,
-    product_families: Vec<FamilyMix>,
-    coverage: Vec<Coverage>,
-}
+use crate::report::{self, Format, Style, Table};
+use crate::views;
 
 /// Runs `onelead analytics`.
 pub fn run(args: &ViewArgs) -> Result<()> {
-    let (_, store) = super::open_view(&args.db)?;
-    let conn = &store.conn;
-    let mix = views::lead_mix(conn)?;
-    let leaderboard = views::leaderboard(conn, 10)?;
-    let a = Analytics {
-        score_histogram: stats::score_histogram(&mix),
-        by_type_priority: views::type_counts(&mix.by_type_priority),
-        territory_leaderboard: leaderboard,
-        product_families: stats::family_mix(conn, &mix)?,
-        coverage: stats::coverage(conn)?,
-    };
+    let (_, mut reader) = super::open_view(&args.db)?;
+    let a = views::analytics(&mut reader)?;
     let style = Style::detect();
-    let summary = report::leads::summary_table(&mix.by_type_priority);
+    let summary = report::leads::summary_table(&a.counts);
     super::print(|out| match args.format.get() {
         Format::Json => Ok(report::json::write(out, &a)?),
         Format::Csv => Ok(report::csv::write(out, &summary)?),
         Format::Table => {
-            if !views::has_leads(conn)? {
+            if !reader.has_leads()? {
                 writeln!(out, "{}", super::NO_LEADS)?;
                 return Ok(());
             }

@@ -3,44 +3,15 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
 use crate::cli::ViewArgs;
 use crate::error::Result;
-use crate::model::lead::Lead;
-use crate::report::Format;
-use crate::report::{self, Style, Table};
-use crate::store::query::{self, LeadFilter};
-use crate::store::views::{self, Pipeline, PriorityCounts, TypeCounts};
-
-/// The `dashboard` JSON.
-#[derive(Debug, Serialize)]
-struct Dashboard {
-    total_leads: i64,
-    by_priority: PriorityCounts,
-    by_type: Vec<TypeCounts>,
-    pipeline: Pipeline,
-    top: Vec<Lead>,
-}
+use crate::report::{self, Format, Style, Table};
+use crate::views;
 
 /// Runs `onelead dashboard`.
 pub fn run(args: &ViewArgs) -> Result<()> {
-    let (_, store) = super::open_view(&args.db)?;
-    let mix = views::lead_mix(&store.conn)?;
-    let top = query::leads(
-        &store.conn,
-        &LeadFilter {
-            limit: Some(10),
-            ..LeadFilter::default()
-        },
-    )?;
-    let d = Dashboard {
-        total_leads: mix.total(),
-        by_priority: mix.by_priority.clone(),
-        by_type: views::type_counts(&mix.by_type_priority),
-        pipeline: mix.pipeline.clone(),
-        top,
-    };
+    let (_, mut reader) = super::open_view(&args.db)?;
+    let d = views::dashboard(&mut reader)?;
     let style = Style::detect();
     super::print(|out| match args.format.get() {
         Format::Json => Ok(report::json::write(out, &d)?),
@@ -69,11 +40,7 @@ pub fn run(args: &ViewArgs) -> Result<()> {
             }
             report::table::write(out, &t, style)?;
             writeln!(out, "\nby lead type:")?;
-            report::table::write(
-                out,
-                &report::leads::summary_table(&mix.by_type_priority),
-                style,
-            )?;
+            report::table::write(out, &report::leads::summary_table(&d.counts), style)?;
             writeln!(out, "\ntop {} leads:", d.top.len())?;
             report::table::write(out, &report::leads::queue_table(&d.top), style)?;
             Ok(())

@@ -6,14 +6,13 @@ use crate::error::Result;
 use crate::lifecycle::digest::{self, Digest};
 use crate::pipeline::Settings;
 use crate::report::{self, Style, Table};
-use crate::store::Store;
 
 /// Runs `onelead digest`.
 pub fn run(args: &DigestArgs) -> Result<()> {
     let settings = Settings::resolve(&args.db.config, args.db.db.as_deref(), &[], None, None)?;
-    let store = Store::open_existing(&settings.db)?;
+    let mut reader = super::open_reader(&settings.db)?;
     let d = digest::digest(
-        &store.conn,
+        &mut reader,
         args.since,
         chrono::Utc::now(),
         settings.cfg.aging_days,

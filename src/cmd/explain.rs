@@ -4,18 +4,15 @@ use crate::cli::ExplainArgs;
 use crate::error::{Error, Result};
 use crate::report::Format;
 use crate::report::{self, Style, explain};
-use crate::store::lead_view;
+use crate::views;
 
 /// Runs `onelead explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
-    let (_, store) = super::open_view(&args.db)?;
-    let Some(lead) = lead_view::lead_by_id(&store.conn, &args.lead_id)? else {
-        return Err(not_found(
-            &args.lead_id,
-            &lead_view::similar_ids(&store.conn, &args.lead_id)?,
-        ));
+    let (_, mut reader) = super::open_view(&args.db)?;
+    let (lead, events) = match views::lead(&mut reader, &args.lead_id)? {
+        views::LeadLookup::Found(lead, events) => (*lead, events),
+        views::LeadLookup::Missing(similar) => return Err(not_found(&args.lead_id, &similar)),
     };
-    let events = lead_view::events(&store.conn, &lead.lead_id)?;
     let e = explain::explain(lead, events);
     let out = &mut std::io::stdout().lock();
     let style = Style::detect();

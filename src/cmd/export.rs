@@ -10,8 +10,7 @@ use crate::lifecycle;
 use crate::model::lead::Lead;
 use crate::pipeline::Settings;
 use crate::report;
-use crate::store::Store;
-use crate::store::query::{self, LeadFilter};
+use crate::views::LeadFilter;
 
 /// One exported lead: flat, so the CSV and the JSON carry the same fields.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -80,7 +79,7 @@ pub(crate) fn apply_lifecycle(args: &LifecycleFilterArgs, f: &mut LeadFilter) {
 /// Runs `onelead export`.
 pub fn run(args: &ExportArgs) -> Result<()> {
     let settings = Settings::resolve(&args.db.config, args.db.db.as_deref(), &[], None, None)?;
-    let store = Store::open_existing(&settings.db)?;
+    let mut reader = super::open_reader(&settings.db)?;
     let mut filter = LeadFilter {
         include_inactive: args.include_inactive,
         limit: args.limit,
@@ -89,9 +88,9 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     apply_lifecycle(&args.lifecycle, &mut filter);
     let (now, aging_days) = (chrono::Utc::now(), settings.cfg.aging_days);
     // Each lead is written as it is read: a million leads at once took gigabytes.
-    let write = |out: &mut dyn Write| {
+    let mut write = |out: &mut dyn Write| {
         let rows = |visit: &mut dyn FnMut(ExportRow) -> Result<()>| {
-            query::each_lead(&store.conn, &filter, |l| {
+            reader.each_lead(&filter, &mut |l| {
                 let aging = lifecycle::lead_is_aging(&l, now, aging_days);
                 visit(row(&l, aging))
             })

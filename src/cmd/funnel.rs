@@ -9,13 +9,12 @@ use crate::lifecycle::{Status, funnel};
 use crate::pipeline::Settings;
 use crate::report::Format;
 use crate::report::{self, Style, Table};
-use crate::store::Store;
 
 /// Runs `onelead funnel`.
 pub fn run(args: &FunnelArgs) -> Result<()> {
     let settings = Settings::resolve(&args.db.config, args.db.db.as_deref(), &[], None, None)?;
-    let store = Store::open_existing(&settings.db)?;
-    let rows = funnel::funnel(&store.conn)?;
+    let mut reader = super::open_reader(&settings.db)?;
+    let rows = funnel::funnel(&mut reader)?;
     let out = &mut std::io::stdout().lock();
     let format = args.format.get();
     if rows.is_empty() && format == Format::Table {

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use crate::cli::{LeadFilterArgs, LeadsArgs};
 use crate::error::Result;
@@ -12,8 +11,7 @@ use crate::lifecycle::{self, Status};
 use crate::model::lead::Lead;
 use crate::report::Format;
 use crate::report::{self, Style};
-use crate::store::query::{self, LeadFilter, LeadSort};
-use crate::store::views;
+use crate::views::{self, LeadFilter, LeadSort, Reader};
 
 /// Turns the flags into a [`LeadFilter`].
 pub fn filter(args: &LeadsArgs) -> LeadFilter {
@@ -50,23 +48,23 @@ pub fn filter_of(args: &LeadFilterArgs) -> LeadFilter {
 
 /// Runs `onelead leads`.
 pub fn run(args: &LeadsArgs) -> Result<()> {
-    let (settings, store) = super::open_view(&args.db)?;
+    let (settings, mut reader) = super::open_view(&args.db)?;
     let mut filter = filter(args);
     crate::cmd::export::apply_lifecycle(&args.lifecycle, &mut filter);
     let format = args.format.get();
     let (now, aging_days) = (chrono::Utc::now(), settings.cfg.aging_days);
     // CSV and JSON list every lead unless limited: written as they are read, in constant memory.
     match format {
-        Format::Csv => return super::print(|out| csv(out, &store.conn, &filter, now, aging_days)),
+        Format::Csv => return super::print(|out| csv(out, &mut reader, &filter, now, aging_days)),
         Format::Json => {
-            return super::print(|out| json(out, &store.conn, &filter, now, aging_days));
+            return super::print(|out| json(out, &mut reader, &filter, now, aging_days));
         }
         Format::Table => {}
     }
-    let leads = query::leads(&store.conn, &filter)?;
+    let leads = views::leads(&mut reader, &filter)?;
     let queued = lifecycle::flag_aging(&leads, now, aging_days);
     if leads.is_empty() && format == Format::Table {
-        let msg = if views::has_leads(&store.conn)? {
+        let msg = if reader.has_leads()? {
             "no leads match the filters"
         } else {
             super::NO_LEADS
@@ -98,7 +96,7 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
 /// The queue as CSV: every field of the JSON form, then `aging` (true/false, as the JSON).
 fn csv(
     out: &mut dyn Write,
-    conn: &Connection,
+    reader: &mut Reader,
     filter: &LeadFilter,
     now: DateTime<Utc>,
     aging_days: i64,
@@ -106,7 +104,7 @@ fn csv(
     let mut headers: Vec<&str> = report::leads::CSV_COLUMNS.to_vec();
     headers.push("aging");
     report::csv::stream(out, &headers, |row| {
-        query::each_lead(conn, filter, |lead| {
+        reader.each_lead(filter, &mut |lead| {
             let mut cells = report::leads::csv_row(&lead);
             cells.push(lifecycle::lead_is_aging(&lead, now, aging_days).to_string());
             row(&cells)
@@ -117,7 +115,7 @@ fn csv(
 /// The queue as JSON: an array of leads, each with `aging`; pretty-printed as every view is.
 fn json(
     out: &mut dyn Write,
-    conn: &Connection,
+    reader: &mut Reader,
     filter: &LeadFilter,
     now: DateTime<Utc>,
     aging_days: i64,
@@ -130,7 +128,7 @@ fn json(
         aging: bool,
     }
     report::json::stream(out, |item| {
-        query::each_lead(conn, filter, |lead| {
+        reader.each_lead(filter, &mut |lead| {
             let aging = lifecycle::lead_is_aging(&lead, now, aging_days);
             item(&Queued { lead, aging })
         })
@@ -146,13 +144,13 @@ mod tests {
     use crate::store::testdb;
 
     fn ids(flags: &[&str]) -> Vec<String> {
-        let (_d, s) = testdb::build();
+        let (_d, mut s) = testdb::build();
         let mut argv = vec!["onelead", "leads"];
         argv.extend_from_slice(flags);
         let Command::Leads(a) = Cli::try_parse_from(argv).unwrap().command else {
             panic!()
         };
-        query::leads(&s.conn, &filter(&a))
+        views::leads(&mut s, &filter(&a))
             .unwrap()
             .into_iter()
             .map(|l| l.lead_id)
@@ -202,12 +200,12 @@ mod tests {
             ids(&["--sort", "days-past-eol"]),
             ["AAAA0001", "CCCC0004", "AAAA0002", "BBBB0003"]
         );
-        let (_d, s) = testdb::build();
+        let (_d, mut s) = testdb::build();
         let f = LeadFilter {
             sort: LeadSort::Score,
             ..LeadFilter::default()
         };
-        let scores: Vec<f64> = query::leads(&s.conn, &f)
+        let scores: Vec<f64> = views::leads(&mut s, &f)
             .unwrap()
             .iter()
             .map(|l| l.score)
@@ -218,9 +216,9 @@ mod tests {
     /// Streamed output is what printing every lead read at once gives.
     #[test]
     fn streamed_json_and_csv_are_the_whole_list_printed_at_once() {
-        let (_d, s) = testdb::build();
+        let (_d, mut s) = testdb::build();
         let f = LeadFilter::default();
-        let leads = query::leads(&s.conn, &f).unwrap();
+        let leads = views::leads(&mut s, &f).unwrap();
         assert!(leads.len() > 1);
         // With 0 aging days every open lead is aging: the column is filled either way.
         let now = chrono::Utc::now();
@@ -234,7 +232,7 @@ mod tests {
             );
         };
         let mut streamed = Vec::new();
-        json(&mut streamed, &s.conn, &f, now, 0).unwrap();
+        json(&mut streamed, &mut s, &f, now, 0).unwrap();
         same(streamed, whole);
 
         let mut table = report::leads::csv_table(&leads);
@@ -245,7 +243,7 @@ mod tests {
         let mut whole = Vec::new();
         report::csv::write(&mut whole, &table).unwrap();
         let mut streamed = Vec::new();
-        csv(&mut streamed, &s.conn, &f, now, 0).unwrap();
+        csv(&mut streamed, &mut s, &f, now, 0).unwrap();
         same(streamed, whole);
         // An empty list is an empty array, and a header alone.
         let none = LeadFilter {
@@ -253,14 +251,14 @@ mod tests {
             ..LeadFilter::default()
         };
         let mut out = Vec::new();
-        json(&mut out, &s.conn, &none, now, 0).unwrap();
+        json(&mut out, &mut s, &none, now, 0).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "[]\n");
     }
 
     #[test]
     fn csv_parses_back_to_the_json_rows_and_columns() {
-        let (_d, s) = testdb::build();
-        let leads = query::leads(&s.conn, &LeadFilter::default()).unwrap();
+        let (_d, mut s) = testdb::build();
+        let leads = views::leads(&mut s, &LeadFilter::default()).unwrap();
         let mut out = Vec::new();
         report::emit(
             &mut out,

@@ -29,10 +29,10 @@ pub fn load_and_evaluate(
 ) -> Result<(Settings, Store, RunReport)> {
     let settings = settings(args)?;
     let rules = pipeline::load_rules(&settings)?;
-    let store = Store::open(&settings.db)?;
+    let mut store = Store::open(&settings.db)?;
     let progress = Progress::new();
     let report = pipeline::execute(
-        &store,
+        &mut store,
         &settings,
         &rules,
         pipeline::Mode {
@@ -44,7 +44,6 @@ pub fn load_and_evaluate(
             indexes_later: false,
         },
         &|s, n| progress.tick(s, n),
-        &mut |_| Ok(()),
         None,
     )?;
     progress.finish();
@@ -108,9 +107,10 @@ pub fn write_load_report(out: &mut dyn Write, r: &RunReport, s: &Settings) -> Re
     Ok(())
 }
 
-/// A progress bar on stderr when it is a terminal; silent otherwise. With `ONELEAD_TIMINGS` set,
-/// it also prints how long each stage took (`timing: load 1.234s 1000000`), which is what
-/// `benches/scale.sh` reads: wall-clock totals alone cannot say where a run spends its time.
+/// A progress bar on stderr when it is a terminal; silent otherwise. With the timings on
+/// (`ONELEAD_TIMINGS`, see `crate::log`), it also reports how long each stage took
+/// (`timing: load 1.234s 1000000`), which is what `benches/scale.sh` reads: wall-clock totals
+/// alone cannot say where a run spends its time.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     timings: Option<std::sync::Mutex<Stage>>,
@@ -125,8 +125,9 @@ struct Stage {
 
 impl Stage {
     fn report(&self) {
-        eprintln!(
-            "timing: {} {:.3}s {}",
+        tracing::info!(
+            target: "timing",
+            "{} {:.3}s {}",
             self.name,
             self.started.elapsed().as_secs_f64(),
             self.count
@@ -137,7 +138,7 @@ impl Stage {
 impl Progress {
     /// Starts a spinner if stderr is a terminal.
     pub fn new() -> Progress {
-        let timings = std::env::var_os("ONELEAD_TIMINGS").map(|_| {
+        let timings = tracing::enabled!(target: "timing", tracing::Level::INFO).then(|| {
             std::sync::Mutex::new(Stage {
                 name: String::new(),
                 started: std::time::Instant::now(),

@@ -19,10 +19,12 @@ mod territories;
 mod watch;
 mod whatif;
 
+use std::path::Path;
+
 use crate::cli::{Cli, Command, DbArgs, RulesCommand};
 use crate::error::Result;
 use crate::pipeline::Settings;
-use crate::store::Store;
+use crate::store::{Reader, Store};
 
 /// What the views print when the database holds no leads at all.
 const NO_LEADS: &str = "no leads yet; run `onelead run`";
@@ -74,10 +76,17 @@ fn print_to<W: std::io::Write>(
 }
 
 /// Opens the existing database a view reads (a missing one says to run `onelead run` first).
-fn open_view(db: &DbArgs) -> Result<(Settings, Store)> {
+fn open_view(db: &DbArgs) -> Result<(Settings, Reader)> {
     let settings = Settings::resolve(&db.config, db.db.as_deref(), &[], None, None)?;
-    let store = Store::open_existing(&settings.db)?;
-    Ok((settings, store))
+    let reader = open_reader(&settings.db)?;
+    Ok((settings, reader))
+}
+
+/// Opens an existing database for reading. A database an older onelead made, or one a stopped
+/// `watch` left without some indexes, is brought up to date first: the one write a view
+/// command may cause, done here rather than by the views, which only read.
+fn open_reader(db: &Path) -> Result<Reader> {
+    Store::open_existing(db)?.reader()
 }
 
 #[cfg(test)]

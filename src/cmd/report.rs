@@ -1,27 +1,22 @@
 //! `onelead report`: the views as one self-contained HTML file a sales manager can open from an
-//! e-mail. The data comes from the same store queries as `dashboard`, `leads`, `account`,
-//! `territories` and `analytics`; `report::html` turns it into the page. `watch --report` calls
-//! [`write_file`] after each successful rerun.
+//! e-mail. The data comes from [`views::report`], the same views as `dashboard`, `leads`,
+//! `account`, `territories` and `analytics`; `report::html` turns it into the page (as
+//! `watch --report` does after each successful rerun).
 
 use std::io::Write;
 use std::path::Path;
 
-use rusqlite::Connection;
-
 use crate::cli::{LeadFilterArgs, ReportArgs};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lifecycle::Status;
-use crate::report::html::{self, Report};
-use crate::store::account_view::{self, Lookup};
-use crate::store::analytics as stats;
-use crate::store::query::{self, LeadFilter};
-use crate::store::views::{self, TerritorySort};
+use crate::report::html;
+use crate::views::{self, LeadFilter, Reader, Report};
 
 /// Runs `onelead report`.
 pub fn run(args: &ReportArgs) -> Result<()> {
-    let (_, store) = super::open_view(&args.db)?;
+    let (_, mut reader) = super::open_view(&args.db)?;
     let filter = super::leads::filter_of(&args.filter);
-    let report = write_file(&store.conn, &filter, describe(&args.filter), &args.out)?;
+    let report = write_file(&mut reader, &filter, describe(&args.filter), &args.out)?;
     let out = &mut std::io::stdout().lock();
     writeln!(
         out,
@@ -57,65 +52,15 @@ fn describe(f: &LeadFilterArgs) -> Vec<String> {
     out
 }
 
-/// Reads everything the report shows: the queue through `filter`, the rest over all leads.
-pub fn gather(conn: &Connection, filter: &LeadFilter, filters: Vec<String>) -> Result<Report> {
-    let mix = views::lead_mix(conn)?;
-    let queue = query::leads(conn, filter)?;
-    let mut accounts = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for id in queue.iter().filter_map(|l| l.account_id.as_deref()) {
-        if !seen.insert(id) {
-            continue;
-        }
-        // An exact id always finds exactly that account.
-        if let Lookup::Found(a) = account_view::find_account(conn, id, id)? {
-            accounts.push(account_view::account_360(conn, a, None)?);
-        }
-    }
-    Ok(Report {
-        generated: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
-        filters,
-        by_priority: mix.by_priority.clone(),
-        pipeline: mix.pipeline.clone(),
-        queue,
-        accounts,
-        territories: views::territories(conn, TerritorySort::Leads)?,
-        histogram: stats::score_histogram(&mix),
-        by_type: views::type_counts(&mix.by_type_priority),
-        families: stats::family_mix(conn, &mix)?,
-        coverage: stats::coverage(conn)?,
-    })
-}
-
-/// Gathers and writes the report to `path` atomically: a temp file beside it, then a rename, so
-/// a reader (a browser reloading during `watch`) never sees half a file.
-pub fn write_file(
-    conn: &Connection,
+/// Gathers the report and writes it to `path` (see [`html::write_file`]).
+fn write_file(
+    reader: &mut Reader,
     filter: &LeadFilter,
     filters: Vec<String>,
     path: &Path,
 ) -> Result<Report> {
-    let report = gather(conn, filter, filters)?;
-    let mut html_bytes = Vec::new();
-    html::write(&mut html_bytes, &report)?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::write(&tmp, &html_bytes))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::WriteFile {
-            path: path.to_path_buf(),
-            source: e,
-        });
-    }
+    let report = views::report(reader, filter, filters)?;
+    html::write_file(path, &report)?;
     Ok(report)
 }
 
@@ -149,9 +94,9 @@ mod tests {
 
     #[test]
     fn queue_and_account_pages_follow_the_filter_while_totals_do_not() {
-        let (_d, s) = testdb::build();
+        let (_d, mut s) = testdb::build();
         let filter = super::super::leads::filter_of(&args(&["--territory", "T1"]).filter);
-        let r = gather(&s.conn, &filter, vec![]).unwrap();
+        let r = views::report(&mut s, &filter, vec![]).unwrap();
         let ids: Vec<&str> = r.queue.iter().map(|l| l.lead_id.as_str()).collect();
         assert_eq!(ids, ["AAAA0001", "AAAA0002", "BBBB0003"]);
         let accounts: Vec<&str> = r

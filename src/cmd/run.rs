@@ -10,7 +10,7 @@ use crate::model::lead::Lead;
 use crate::pipeline::RunReport;
 use crate::report::Format;
 use crate::report::{self, Style};
-use crate::store::query::{self, LeadFilter};
+use crate::views;
 
 #[derive(serde::Serialize)]
 struct RunJson<'a> {
@@ -29,14 +29,10 @@ struct Count {
 /// Runs `onelead run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let (settings, store, report) = load_and_evaluate(&args.load, "run", true)?;
-    let counts = query::counts_by_type_priority(&store.conn)?;
-    let top = query::leads(
-        &store.conn,
-        &LeadFilter {
-            limit: Some(10),
-            ..LeadFilter::default()
-        },
-    )?;
+    let mut reader = store.reader()?;
+    drop(store);
+    let counts = reader.counts_by_type_priority()?;
+    let top = views::top_leads(&mut reader, 10)?;
     let out = &mut std::io::stdout().lock();
     if args.load.format.get() == Format::Json {
         let json = RunJson {

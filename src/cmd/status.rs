@@ -12,7 +12,7 @@ use crate::store::Store;
 /// Runs `onelead status`.
 pub fn run(args: &StatusArgs) -> Result<()> {
     let settings = Settings::resolve(&args.db.config, args.db.db.as_deref(), &[], None, None)?;
-    let store = Store::open_existing(&settings.db)?;
+    let mut store = Store::open_existing(&settings.db)?;
     // Who made the change is part of the history; the login name is the honest default.
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
@@ -25,8 +25,8 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         opportunity: args.opportunity.as_deref(),
         force: args.force,
     };
-    let tx = store.begin()?;
-    let applied = lifecycle::set_status(tx.conn, &args.ids, &change, &lifecycle::now_utc())?;
+    let mut tx = store.begin()?;
+    let applied = lifecycle::set_status(&mut *tx, &args.ids, &change, &lifecycle::now_utc())?;
     tx.commit()?;
     let out = &mut std::io::stdout().lock();
     for a in &applied {

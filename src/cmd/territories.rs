@@ -7,7 +7,7 @@ use crate::cli::TerritoriesArgs;
 use crate::error::Result;
 use crate::report::Format;
 use crate::report::{self, Style, Table, money, score};
-use crate::store::views::{self, Territory};
+use crate::views::Territory;
 
 /// The territory table; `raw` numbers (no grouping, full precision) for CSV.
 pub fn table(ts: &[Territory], raw: bool) -> Table {
@@ -51,10 +51,10 @@ fn number(v: Option<f64>, raw: bool, pretty: fn(f64) -> String) -> String {
 
 /// Runs `onelead territories`.
 pub fn run(args: &TerritoriesArgs) -> Result<()> {
-    let (_, store) = super::open_view(&args.db)?;
-    let ts = views::territories(&store.conn, args.sort.into())?;
+    let (_, mut reader) = super::open_view(&args.db)?;
+    let ts = reader.territories(args.sort.into())?;
     let format = args.format.get();
-    if format == Format::Table && !views::has_leads(&store.conn)? {
+    if format == Format::Table && !reader.has_leads()? {
         writeln!(std::io::stdout().lock(), "{}", super::NO_LEADS)?;
         return Ok(());
     }

@@ -18,8 +18,8 @@ use crate::pipeline::{self, Mode, Settings};
 use crate::report::{self, Style};
 use crate::rules::RuleSet;
 use crate::score::Carry;
-use crate::store::Store;
-use crate::store::query;
+use crate::store::{Pending, Store};
+use crate::views::{self, LeadFilter};
 
 /// How long a burst of file events may last and still count as one save. Editors write a
 /// save (temp file, write, rename) within a few milliseconds; every millisecond here is added
@@ -58,15 +58,15 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     }
     let mut rules = pipeline::load_rules(&settings)?;
     rules.retain_caches();
-    let store = Store::open(&settings.db)?;
-    store.defer_checkpoints()?;
+    let mut store = Store::open(&settings.db)?;
+    store.defer_housekeeping()?;
     let out = &mut std::io::stdout();
     // What each evaluation keeps for the next save (lead states, account maps).
     let mut carry = Carry::default();
     // The lead indexes the evaluations left to build after their reports (see `tidy`).
     let mut pending = Vec::new();
     let first = rerun(
-        &store,
+        &mut store,
         &settings,
         &rules,
         true,
@@ -75,7 +75,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         &mut pending,
     );
     // A save that came in while `tidy` built indexes, to handle before waiting for the next.
-    let mut queued = tidy(&store, &mut pending, &rx);
+    let mut queued = tidy(&mut store, &mut pending, &rx);
     first?;
     // Results the `--report` HTML does not show yet: it is written once `tidy` has finished.
     let mut html_due = true;
@@ -106,7 +106,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         if touched.paths.is_empty() {
             // What `tidy` stopped for was nothing (a file read raises events too): go on.
             if !pending.is_empty() {
-                queued = tidy(&store, &mut pending, &rx);
+                queued = tidy(&mut store, &mut pending, &rx);
             }
             if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
                 return Ok(());
@@ -147,7 +147,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
         };
         let candidate = next_rules.as_ref().unwrap_or(&rules);
         let result = rerun(
-            &store,
+            &mut store,
             &next_settings,
             candidate,
             touched.data,
@@ -155,7 +155,7 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             &mut carry,
             &mut pending,
         );
-        queued = tidy(&store, &mut pending, &rx);
+        queued = tidy(&mut store, &mut pending, &rx);
         match result {
             Ok(()) => {
                 settings = next_settings;
@@ -216,13 +216,13 @@ fn settings_again(args: &WatchArgs, current: &Settings) -> Result<Settings> {
 /// One evaluation with its change report and summary. The lead indexes it leaves to build
 /// are added to `pending` as soon as it has committed, before anything is printed.
 fn rerun(
-    store: &Store,
+    store: &mut Store,
     settings: &Settings,
     rules: &RuleSet,
     ingest: bool,
     out: &mut dyn Write,
     carry: &mut Carry,
-    pending: &mut Vec<String>,
+    pending: &mut Vec<Pending>,
 ) -> Result<()> {
     // A spinner while a large install base re-evaluates (stderr terminals only).
     let progress = crate::cmd::load::Progress::new();
@@ -239,12 +239,11 @@ fn rerun(
             indexes_later: true,
         },
         &|s, n| progress.tick(s, n),
-        &mut |_| Ok(()),
         Some(carry),
     );
     progress.finish();
     let mut report = report?;
-    pending.append(&mut report.evaluation.pending_indexes);
+    pending.append(&mut report.evaluation.pending);
     let style = Style::detect();
     let changes = report.evaluation.changes.clone().unwrap_or_default();
     report::diff::write(out, &changes, style)?;
@@ -257,7 +256,7 @@ fn rerun(
         report.as_of,
         &report.rules_hash[..12.min(report.rules_hash.len())]
     )?;
-    let counts = query::counts_by_type_priority(&store.conn)?;
+    let counts = store.reader()?.counts_by_type_priority()?;
     report::table::write(out, &report::leads::summary_table(&counts), style)?;
     out.flush()?;
     Ok(())
@@ -267,8 +266,12 @@ fn rerun(
 /// [`tidy`]). The results are committed: a report that cannot be written is worth a message.
 fn write_html(store: &Store, args: &WatchArgs, out: &mut dyn Write) -> Result<()> {
     if let Some(path) = &args.report {
-        match super::report::write_file(&store.conn, &query::LeadFilter::default(), vec![], path) {
-            Ok(_) => writeln!(out, "report: {}", path.display())?,
+        let written = store.reader().and_then(|mut reader| {
+            let report = views::report(&mut reader, &LeadFilter::default(), vec![])?;
+            report::html::write_file(path, &report)
+        });
+        match written {
+            Ok(()) => writeln!(out, "report: {}", path.display())?,
             Err(e) => eprintln!("{}", e.render()),
         }
         out.flush()?;
@@ -307,17 +310,15 @@ fn html_when_due(
 /// index, so events that change nothing cannot keep it from finishing. Returns the file events
 /// it stopped for, if it did; `pending` then holds the indexes still to build.
 fn tidy(
-    store: &Store,
-    pending: &mut Vec<String>,
+    store: &mut Store,
+    pending: &mut Vec<Pending>,
     saves: &mpsc::Receiver<DebounceEventResult>,
 ) -> Option<DebounceEventResult> {
     let t = std::time::Instant::now();
     let built = pending.len();
     let done = (|| {
-        while !pending.is_empty() {
-            let tx = store.conn.unchecked_transaction()?;
-            crate::score::finish_indexes(&tx, &pending[..1])?;
-            tx.commit()?;
+        while let Some(first) = pending.first() {
+            store.finish(first)?;
             pending.remove(0);
             if pending.is_empty() {
                 break;
@@ -326,19 +327,14 @@ fn tidy(
                 return Ok(Some(batch));
             }
         }
-        let tx = store.conn.unchecked_transaction()?;
-        crate::score::sweep_texts(&tx)?;
-        tx.commit()?;
-        store.checkpoint()?;
+        store.compact()?;
         Ok(None)
     })();
     match done {
         Ok(stopped_for) => {
-            if std::env::var_os("ONELEAD_TIMINGS").is_some() {
-                let secs = t.elapsed().as_secs_f64();
-                let left = pending.len();
-                eprintln!("timing: after-report {secs:.3}s {}", built - left);
-            }
+            let secs = t.elapsed().as_secs_f64();
+            let left = pending.len();
+            tracing::info!(target: "timing", "after-report {secs:.3}s {}", built - left);
             stopped_for
         }
         Err::<_, Error>(e) => {
@@ -439,50 +435,45 @@ fn classify<'a>(
 mod tests {
     use super::*;
 
-    /// The SQL of two lead indexes, dropped, as an evaluation leaves them to `tidy`.
-    fn dropped_indexes(store: &Store) -> Vec<String> {
+    use crate::store::testdb;
+
+    /// Two lead indexes, dropped, as an evaluation leaves them to `tidy`.
+    fn dropped_indexes(store: &Store) -> Vec<Pending> {
         let names = ["leads_rollup", "leads_mix"];
         names
             .iter()
             .map(|name| {
-                let sql: String = store
-                    .conn
-                    .query_row(
-                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                        [name],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
-                store
-                    .conn
-                    .execute_batch(&format!("DROP INDEX {name}"))
-                    .unwrap();
-                sql
+                let sql = testdb::rows(
+                    store,
+                    &format!(
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = '{name}'"
+                    ),
+                )
+                .remove(0)
+                .remove(0)
+                .unwrap();
+                testdb::execute(store, &format!("DROP INDEX {name}"));
+                testdb::pending(&sql)
             })
             .collect()
     }
 
     fn has_index(store: &Store, name: &str) -> bool {
-        store
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                [name],
-                |r| r.get::<_, i64>(0),
-            )
-            .unwrap()
-            == 1
+        testdb::count(
+            store,
+            &format!("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '{name}'"),
+        ) == 1
     }
 
     #[test]
     fn tidy_stops_between_indexes_for_a_save_and_finishes_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let mut store = Store::open(&dir.path().join("w.db")).unwrap();
         let mut pending = dropped_indexes(&store);
         let (tx, rx) = mpsc::channel::<DebounceEventResult>();
         tx.send(Ok(Vec::new())).unwrap();
         // A save is waiting: one index is built, then the save is handed back.
-        let first = tidy(&store, &mut pending, &rx);
+        let first = tidy(&mut store, &mut pending, &rx);
         assert!(matches!(&first, Some(Ok(events)) if events.is_empty()));
         assert!(has_index(&store, "leads_rollup"));
         assert!(!has_index(&store, "leads_mix"));
@@ -492,7 +483,7 @@ mod tests {
             "the save was taken out of the channel once"
         );
         // Nothing waits: the rest is built.
-        assert!(tidy(&store, &mut pending, &rx).is_none());
+        assert!(tidy(&mut store, &mut pending, &rx).is_none());
         assert!(has_index(&store, "leads_mix"));
         assert!(pending.is_empty());
     }

@@ -21,7 +21,7 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
         let live = Config::load(Path::new(DEFAULT_CONFIG), false)?;
         live.resolve(&live.database)
     };
-    let store = Store::open_existing(&db)?;
+    let mut store = Store::open_existing(&db)?;
     let as_of = match args.as_of {
         Some(d) => Some(d),
         None => last_as_of(&store)?,
@@ -30,7 +30,7 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
     let rules = pipeline::load_rules(&settings)?;
     let progress = crate::cmd::load::Progress::new();
     let report = pipeline::execute(
-        &store,
+        &mut store,
         &settings,
         &rules,
         Mode {
@@ -42,7 +42,6 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
             indexes_later: false,
         },
         &|s, n| progress.tick(s, n),
-        &mut |_| Ok(()),
         None,
     )?;
     progress.finish();
@@ -56,16 +55,6 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
 
 /// The as-of date of the last run that wrote leads, so a what-if changes only the rules.
 pub fn last_as_of(store: &Store) -> Result<Option<chrono::NaiveDate>> {
-    let s: Option<String> = store
-        .conn
-        .query_row(
-            "SELECT as_of FROM runs WHERE command IN ('run', 'watch') ORDER BY run_id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+    let s = store.reader()?.last_as_of()?;
     Ok(s.and_then(|s| crate::derive::days::parse(&s)))
 }

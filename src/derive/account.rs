@@ -5,14 +5,13 @@
 //! `account_aliases` with its method and similarity, so it can be audited.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
-
-use rusqlite::{Connection, params};
 
 use crate::config::AccountsConfig;
-use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet};
 use crate::model::Record;
+use crate::model::account::{
+    AccountPlan, NameRows, PlannedAccount, PlannedAlias, ProjectName, TerritoryRows,
+};
 
 /// Legal-form words dropped when normalising (whole words only).
 const LEGAL_SUFFIXES: &[&str] = &[
@@ -164,37 +163,6 @@ fn segments(len: usize, parts: usize) -> impl Iterator<Item = (usize, usize)> {
     })
 }
 
-/// What a rebuild produced, for the load report.
-#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub struct AccountStats {
-    /// Accounts written.
-    pub accounts: usize,
-    /// Alias rows written.
-    pub aliases: usize,
-    /// NameRows merged by fuzzy similarity.
-    pub fuzzy_merges: usize,
-    /// Service-credit customers that matched no account.
-    pub unmatched_credit_customers: usize,
-}
-
-struct Account {
-    id: String,
-    name: String,
-    key: String,
-    territory: Option<String>,
-    source: &'static str,
-}
-
-struct Alias {
-    text: String,
-    key: String,
-    account: String,
-    method: &'static str,
-    similarity: f64,
-    table: &'static str,
-    occurrences: i64,
-}
-
 /// Name lookup for name-only sources. A fuzzy match must share the normalised name's first
 /// character (blocking, as before) and reach the threshold; among the best, the name added last
 /// wins.
@@ -340,14 +308,6 @@ impl NameIndex {
     }
 }
 
-/// The tables whose rows without a territory are linked to accounts by name: (table, name
-/// column, temp table of name → account links).
-const LINKED: [(&str, &str, &str); 3] = [
-    ("projects", "customer", "temp.links_projects"),
-    ("opportunities", "account_name", "temp.links_opportunities"),
-    ("service_credits", "customer", "temp.links_credits"),
-];
-
 /// Rows per name under one territory.
 #[derive(Debug, Default)]
 struct TerritoryNames {
@@ -450,88 +410,15 @@ fn sorted_pairs(counts: PairCounts) -> TerritoryRows {
     rows
 }
 
-/// `(territory, name, rows)`, by territory then name.
-type TerritoryRows = Vec<(String, Option<String>, i64)>;
-
-/// A project customer without a territory: (customer, max customer id, Account ST Name, rows).
-type ProjectName = (String, Option<String>, Option<String>, i64);
-
-/// Everything the rebuild reads from the data tables, in the order it reads it.
-#[derive(Debug, PartialEq)]
-pub struct NameRows {
-    /// `(territory, name, rows)` per table that has territories, by territory then name.
-    territories: [(&'static str, TerritoryRows); 3],
-    /// By rows (most first), then customer, then Account ST Name.
-    project_names: Vec<ProjectName>,
-    /// Opportunities without a territory: (account name, rows), by name.
-    opportunity_names: Vec<(String, i64)>,
-    /// Every service-credit customer, sorted.
-    credit_customers: Vec<String>,
-}
-
-impl NameRows {
-    /// Reads the names from the data tables.
-    pub fn read(conn: &Connection) -> Result<NameRows> {
-        let pairs = |sql: &str| -> Result<TerritoryRows> {
-            Ok(conn
-                .prepare(sql)?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?)
-        };
-        Ok(NameRows {
-            territories: [
-                (
-                    "install_base",
-                    pairs(
-                        "SELECT territory_id, account_name, count(*) FROM install_base
-                         WHERE territory_id IS NOT NULL GROUP BY 1, 2",
-                    )?,
-                ),
-                (
-                    "opportunities",
-                    pairs(
-                        "SELECT territory_id, account_name, count(*) FROM opportunities
-                         WHERE territory_id IS NOT NULL GROUP BY 1, 2",
-                    )?,
-                ),
-                (
-                    "projects",
-                    pairs(
-                        "SELECT territory_id, customer, count(*) FROM projects
-                         WHERE territory_id IS NOT NULL GROUP BY 1, 2",
-                    )?,
-                ),
-            ],
-            project_names: conn
-                .prepare(
-                    "SELECT customer, max(customer_id), st_name, count(*) FROM projects
-                     WHERE territory_id IS NULL AND customer IS NOT NULL GROUP BY customer, st_name
-                     ORDER BY count(*) DESC, customer",
-                )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?,
-            opportunity_names: conn
-                .prepare(
-                    "SELECT account_name, count(*) FROM opportunities
-                     WHERE territory_id IS NULL AND account_name IS NOT NULL GROUP BY 1",
-                )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?,
-            credit_customers: conn
-                .prepare(
-                    "SELECT customer FROM service_credits WHERE customer IS NOT NULL
-                     GROUP BY customer",
-                )?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?,
-        })
-    }
-
-    /// The names a [`NameTally`] counted, in the order [`NameRows::read`] would return them from
-    /// tables that hold exactly the counted records. SQLite's sorter keeps rows that tie on the
-    /// ORDER BY in the order the GROUP BY produced them, so project names that tie on rows and
-    /// customer come by Account ST Name (a test checks this against SQLite).
-    pub fn from_tally(tally: NameTally) -> NameRows {
+impl NameTally {
+    /// The names counted, in the order the store's [`Accounts::account_names`] would return
+    /// them from tables that hold exactly the counted records. SQLite's sorter keeps rows that
+    /// tie on the ORDER BY in the order the GROUP BY produced them, so project names that tie on
+    /// rows and customer come by Account ST Name (a test checks this against the store).
+    ///
+    /// [`Accounts::account_names`]: crate::store::api::Accounts::account_names
+    pub fn into_names(self) -> NameRows {
+        let tally = self;
         let mut project_names: Vec<ProjectName> = tally
             .project_names
             .into_iter()
@@ -557,46 +444,24 @@ impl NameRows {
     }
 }
 
-/// The accounts, aliases and name links derived from [`NameRows`], ready to be written.
-pub struct Plan {
-    accounts: Vec<Account>,
-    aliases: Vec<Alias>,
-    /// Name → account, per table of [`LINKED`], in the order they were decided.
-    links: [Vec<(String, String)>; 3],
-    stats: AccountStats,
-}
-
-/// Rebuilds `accounts` and `account_aliases` and sets `account_id` on every data table.
-/// Account ids are derived from the data (`ST-<territory>`, `C-<customer id>`, `N-<name>`),
-/// so they are the same on every run.
-pub fn rebuild(conn: &Connection, cfg: &AccountsConfig) -> Result<AccountStats> {
-    let names = NameRows::read(conn)?;
-    write(conn, plan(names, cfg), cfg, false)
-}
-
 /// Derives the accounts from the names: no database access, so it can run beside other work.
-pub fn plan(names: NameRows, cfg: &AccountsConfig) -> Plan {
-    let norm = |s: &str| normalize(s, &cfg.legal_suffixes);
-    // Config alias groups: variant key → canonical key (first of the group).
-    let mut canonical: HashMap<String, String> = HashMap::new();
-    for group in &cfg.aliases {
-        if let Some(first) = group.first() {
-            for v in group {
-                canonical.insert(norm(v), norm(first));
-            }
-        }
+pub fn plan(names: NameRows, cfg: &AccountsConfig) -> AccountPlan {
+    let mut p = Planner::new(cfg);
+    for (territory, names) in &territory_names(names.territories) {
+        p.territory(territory, names);
     }
-    let canon = |k: String| canonical.get(&k).cloned().unwrap_or(k);
+    p.projects(names.project_names);
+    p.opportunities(names.opportunity_names);
+    p.credits(names.credit_customers);
+    p.plan
+}
 
-    let mut accounts: Vec<Account> = Vec::new();
-    let mut aliases: Vec<Alias> = Vec::new();
-    let mut index = NameIndex::new(cfg.fuzzy_threshold);
-    let mut stats = AccountStats::default();
-    let mut links: [Vec<(String, String)>; 3] = Default::default();
-
-    // Territories seen anywhere, with the names filed under them.
+/// Territories seen anywhere, with the names filed under them: (name, rows, table).
+fn territory_names(
+    tables: [(&'static str, TerritoryRows); 3],
+) -> BTreeMap<String, Vec<(String, i64, &'static str)>> {
     let mut territories: BTreeMap<String, Vec<(String, i64, &'static str)>> = BTreeMap::new();
-    for (table, rows) in names.territories {
+    for (table, rows) in tables {
         for (t, name, n) in rows {
             let names = territories.entry(t).or_default();
             if let Some(name) = name {
@@ -604,30 +469,77 @@ pub fn plan(names: NameRows, cfg: &AccountsConfig) -> Plan {
             }
         }
     }
+    territories
+}
 
-    for (territory, names) in &territories {
+/// The plan as it is built, with the name lookup it is built with.
+struct Planner<'c> {
+    cfg: &'c AccountsConfig,
+    /// Config alias groups: variant key → canonical key (first of the group).
+    canonical: HashMap<String, String>,
+    index: NameIndex,
+    /// A set, not a scan of the accounts: with thousands of name-only customers the scan was
+    /// quadratic.
+    known_ids: HashSet<String>,
+    plan: AccountPlan,
+}
+
+impl<'c> Planner<'c> {
+    fn new(cfg: &'c AccountsConfig) -> Planner<'c> {
+        let mut canonical: HashMap<String, String> = HashMap::new();
+        for group in &cfg.aliases {
+            if let Some(first) = group.first() {
+                for v in group {
+                    canonical.insert(
+                        normalize(v, &cfg.legal_suffixes),
+                        normalize(first, &cfg.legal_suffixes),
+                    );
+                }
+            }
+        }
+        Planner {
+            cfg,
+            canonical,
+            index: NameIndex::new(cfg.fuzzy_threshold),
+            known_ids: HashSet::new(),
+            plan: AccountPlan::default(),
+        }
+    }
+
+    fn norm(&self, s: &str) -> String {
+        normalize(s, &self.cfg.legal_suffixes)
+    }
+
+    fn canon(&self, k: String) -> String {
+        self.canonical.get(&k).cloned().unwrap_or(k)
+    }
+
+    /// One territory's account, named by the config, the dominant customer filed under it, or
+    /// the territory id; every name filed under it becomes an alias.
+    fn territory(&mut self, territory: &str, names: &[(String, i64, &'static str)]) {
         let id = format!("ST-{territory}");
         // The dominant customer: the canonical key with the most rows.
         let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
         for (name, n, _) in names {
-            *by_key.entry(canon(norm(name))).or_default() += n;
+            *by_key.entry(self.canon(self.norm(name))).or_default() += n;
         }
         let top_key = by_key
             .iter()
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(k, _)| k.clone());
-        let (name, source) = if let Some(n) = cfg.territory_mapping.get(territory) {
+        let (name, source) = if let Some(n) = self.cfg.territory_mapping.get(territory) {
             (n.clone(), "config")
         } else if let Some(k) = &top_key {
-            (display_name(names, k, &canon, &norm), "data")
+            let norm = |s: &str| self.norm(s);
+            (display_name(names, k, &|k| self.canon(k), &norm), "data")
         } else {
             (format!("Territory {territory}"), "territory")
         };
-        let key = norm(&name);
-        index.add(&key, &id);
+        let key = self.norm(&name);
+        self.index.add(&key, &id);
         for (alias, n, table) in names {
-            let raw_key = norm(alias);
-            let akey = canon(raw_key.clone());
+            let raw_key = self.norm(alias);
+            let akey = self.canon(raw_key.clone());
             let sim = similarity(&akey, top_key.as_deref().unwrap_or(&key));
             let method = if *alias == name {
                 "exact"
@@ -635,230 +547,134 @@ pub fn plan(names: NameRows, cfg: &AccountsConfig) -> Plan {
                 "config"
             } else if Some(&akey) == top_key.as_ref() {
                 "normalised"
-            } else if sim >= cfg.fuzzy_threshold {
-                stats.fuzzy_merges += 1;
+            } else if sim >= self.cfg.fuzzy_threshold {
+                self.plan.stats.fuzzy_merges += 1;
                 "fuzzy"
             } else {
                 // A different name filed under the same sales territory (a subsidiary or a
                 // site): linked by the territory id, not by its name.
                 "territory"
             };
-            index.add(&akey, &id);
-            aliases.push(Alias {
-                text: alias.clone(),
-                key: akey,
-                account: id.clone(),
-                method,
-                similarity: sim,
-                table,
-                occurrences: *n,
-            });
+            self.index.add(&akey, &id);
+            self.alias(alias, akey, &id, (method, sim), (table, *n));
         }
-        accounts.push(Account {
+        let territory_name = self
+            .cfg
+            .territory_mapping
+            .get(territory)
+            .cloned()
+            .unwrap_or_else(|| format!("Territory {territory}"));
+        self.account(id, name, key, Some((territory, territory_name)), source);
+    }
+
+    /// Name-only project customers (customer, then Account ST Name), linked to the account
+    /// they match, or to a new one.
+    fn projects(&mut self, names: Vec<ProjectName>) {
+        for (customer, customer_id, st_name, n) in names {
+            let key = self.canon(self.norm(&customer));
+            let st_key = st_name.as_deref().map(|s| self.canon(self.norm(s)));
+            let found = self
+                .index
+                .find(&key)
+                .or_else(|| st_key.as_deref().and_then(|k| self.index.find(k)));
+            let (account, method, sim) = if let Some(f) = found {
+                f
+            } else {
+                let id = customer_id
+                    .as_deref()
+                    .map_or_else(|| format!("N-{}", slug(&key)), |c| format!("C-{c}"));
+                if !self.known_ids.contains(&id) {
+                    self.account(id.clone(), customer.clone(), key.clone(), None, "projects");
+                }
+                (id, "exact", 100.0)
+            };
+            if method == "fuzzy" {
+                self.plan.stats.fuzzy_merges += 1;
+            }
+            self.index.add(&key, &account);
+            self.alias(
+                &customer,
+                key.clone(),
+                &account,
+                (method, sim),
+                ("projects", n),
+            );
+            if let (Some(st), Some(k)) = (st_name, st_key) {
+                self.index.add(&k, &account);
+                let s = similarity(&k, &key);
+                self.alias(&st, k, &account, ("st_name", s), ("projects", n));
+            }
+            self.plan.project_links.push((customer, account));
+        }
+    }
+
+    /// Opportunities without a territory, linked by name, or to a new account.
+    fn opportunities(&mut self, names: Vec<(String, i64)>) {
+        for (name, n) in names {
+            let key = self.canon(self.norm(&name));
+            let (account, method, sim) = if let Some(found) = self.index.find(&key) {
+                found
+            } else {
+                let id = format!("N-{}", slug(&key));
+                self.account(id.clone(), name.clone(), key.clone(), None, "opportunities");
+                (id, "exact", 100.0)
+            };
+            self.index.add(&key, &account);
+            self.alias(&name, key, &account, (method, sim), ("opportunities", n));
+            self.plan.opportunity_links.push((name, account));
+        }
+    }
+
+    /// Service-credit customers, linked when they match an account.
+    fn credits(&mut self, customers: Vec<String>) {
+        for c in customers {
+            match self.index.find(&self.canon(self.norm(&c))) {
+                Some((account, _, _)) => self.plan.credit_links.push((c, account)),
+                None => self.plan.stats.unmatched_credit_customers += 1,
+            }
+        }
+    }
+
+    fn account(
+        &mut self,
+        id: String,
+        name: String,
+        key: String,
+        territory: Option<(&str, String)>,
+        source: &'static str,
+    ) {
+        self.known_ids.insert(id.clone());
+        let (territory, territory_name) =
+            territory.map_or((None, None), |(t, name)| (Some(t.to_string()), Some(name)));
+        self.plan.accounts.push(PlannedAccount {
             id,
             name,
             key,
-            territory: Some(territory.clone()),
+            territory,
+            territory_name,
             source,
         });
     }
 
-    // Name-only rows: projects (customer, then Account ST Name) and opportunities without a territory.
-    // A set, not a scan of `accounts`: with thousands of name-only customers the scan was quadratic.
-    let mut known_ids: HashSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
-    for (customer, customer_id, st_name, n) in names.project_names {
-        let key = canon(norm(&customer));
-        let st_key = st_name.as_deref().map(|s| canon(norm(s)));
-        let found = index
-            .find(&key)
-            .or_else(|| st_key.as_deref().and_then(|k| index.find(k)));
-        let (account, method, sim) = if let Some(f) = found {
-            f
-        } else {
-            {
-                let id = customer_id
-                    .as_deref()
-                    .map_or_else(|| format!("N-{}", slug(&key)), |c| format!("C-{c}"));
-                if known_ids.insert(id.clone()) {
-                    accounts.push(Account {
-                        id: id.clone(),
-                        name: customer.clone(),
-                        key: key.clone(),
-                        territory: None,
-                        source: "projects",
-                    });
-                }
-                (id, "exact", 100.0)
-            }
-        };
-        if method == "fuzzy" {
-            stats.fuzzy_merges += 1;
-        }
-        index.add(&key, &account);
-        push_alias(
-            &mut aliases,
-            &customer,
-            &key,
-            &account,
+    /// One alias row: `(method, similarity)` of the match, `(table, rows)` it came from.
+    fn alias(
+        &mut self,
+        text: &str,
+        key: String,
+        account: &str,
+        (method, similarity): (&'static str, f64),
+        (table, occurrences): (&'static str, i64),
+    ) {
+        self.plan.aliases.push(PlannedAlias {
+            text: text.to_string(),
+            key,
+            account: account.to_string(),
             method,
-            sim,
-            "projects",
-            n,
-        );
-        if let (Some(st), Some(k)) = (st_name, st_key) {
-            index.add(&k, &account);
-            let s = similarity(&k, &key);
-            push_alias(&mut aliases, &st, &k, &account, "st_name", s, "projects", n);
-        }
-        links[0].push((customer, account));
-    }
-
-    for (name, n) in names.opportunity_names {
-        let key = canon(norm(&name));
-        let (account, method, sim) = index.find(&key).unwrap_or_else(|| {
-            let id = format!("N-{}", slug(&key));
-            accounts.push(Account {
-                id: id.clone(),
-                name: name.clone(),
-                key: key.clone(),
-                territory: None,
-                source: "opportunities",
-            });
-            (id, "exact", 100.0)
+            similarity,
+            table,
+            occurrences,
         });
-        index.add(&key, &account);
-        push_alias(
-            &mut aliases,
-            &name,
-            &key,
-            &account,
-            method,
-            sim,
-            "opportunities",
-            n,
-        );
-        links[1].push((name, account));
     }
-
-    for c in names.credit_customers {
-        match index.find(&canon(norm(&c))) {
-            Some((account, _, _)) => links[2].push((c, account)),
-            None => stats.unmatched_credit_customers += 1,
-        }
-    }
-    Plan {
-        accounts,
-        aliases,
-        links,
-        stats,
-    }
-}
-
-/// Replaces `accounts` and `account_aliases` with the plan's and sets `account_id` on every data
-/// table. `fresh`: the data tables were empty when the transaction began and every row since
-/// was written by [`crate::store::load::Writer`], which files territory rows under their
-/// account already.
-pub fn write(
-    conn: &Connection,
-    plan: Plan,
-    cfg: &AccountsConfig,
-    fresh: bool,
-) -> Result<AccountStats> {
-    let Plan {
-        accounts,
-        aliases,
-        links,
-        mut stats,
-    } = plan;
-    conn.execute_batch("DELETE FROM account_aliases; DELETE FROM accounts;")?;
-    {
-        let mut ins = conn.prepare(
-            "INSERT INTO accounts (account_id, name, normalized_name, territory_id, territory_name,
-             name_source) VALUES (?1,?2,?3,?4,?5,?6)",
-        )?;
-        for a in &accounts {
-            let tname = a.territory.as_ref().map(|t| {
-                cfg.territory_mapping
-                    .get(t)
-                    .cloned()
-                    .unwrap_or_else(|| format!("Territory {t}"))
-            });
-            ins.execute(params![a.id, a.name, a.key, a.territory, tname, a.source])?;
-        }
-        let mut ins = conn.prepare(
-            "INSERT OR IGNORE INTO account_aliases (alias, normalized, account_id, method,
-             similarity, source_table, occurrences) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-        )?;
-        for a in &aliases {
-            stats.aliases += ins.execute(params![
-                a.text,
-                a.key,
-                a.account,
-                a.method,
-                a.similarity,
-                a.table,
-                a.occurrences
-            ])?;
-        }
-    }
-    stats.accounts = accounts.len();
-
-    // One UPDATE per table, reading a temp table of name → account links, instead of one
-    // full-table UPDATE per name, which made the rebuild quadratic (names × rows). A link
-    // replaces an earlier one for the same name, as the per-name UPDATEs in order did.
-    for ((_, _, table), links) in LINKED.iter().zip(&links) {
-        conn.execute_batch(&format!(
-            "CREATE TEMP TABLE IF NOT EXISTS {} (
-                 name TEXT PRIMARY KEY, account_id TEXT NOT NULL) WITHOUT ROWID;
-             DELETE FROM {table};",
-            table.trim_start_matches("temp.")
-        ))?;
-        let mut ins = conn.prepare(&format!(
-            "INSERT OR REPLACE INTO {table} (name, account_id) VALUES (?1, ?2)"
-        ))?;
-        for (name, account) in links {
-            ins.execute(params![name, account])?;
-        }
-    }
-    // Each table in one pass. A row with a territory belongs to `ST-<territory>`; one without
-    // takes the account last linked to its name, or none. Fresh tables were written with the
-    // territory accounts already, so only the rows without a territory are visited, each with
-    // one lookup; otherwise only the rows whose account changes are written.
-    let mut sql = String::new();
-    if !fresh {
-        sql.push_str(
-            "UPDATE install_base SET account_id = 'ST-' || territory_id
-               WHERE account_id IS NOT ('ST-' || territory_id);\n",
-        );
-    }
-    for (table, column, links) in LINKED {
-        let link = format!("(SELECT account_id FROM {links} WHERE name = {table}.{column})");
-        let territory = table != "service_credits";
-        let _ = if fresh {
-            let only = if territory {
-                "territory_id IS NULL AND "
-            } else {
-                ""
-            };
-            writeln!(
-                sql,
-                "UPDATE {table} SET account_id = {link} WHERE {only}{column} IS NOT NULL;"
-            )
-        } else {
-            let account = if territory {
-                format!("CASE WHEN territory_id IS NULL THEN {link} ELSE 'ST-' || territory_id END")
-            } else {
-                link
-            };
-            writeln!(
-                sql,
-                "UPDATE {table} SET account_id = {account} WHERE account_id IS NOT {account};"
-            )
-        };
-        let _ = writeln!(sql, "DELETE FROM {links};");
-    }
-    conn.execute_batch(&sql)?;
-    Ok(stats)
 }
 
 /// The spelling users will recognise: the most frequent raw name of the winning key, preferring
@@ -884,28 +700,6 @@ fn display_name(
                 .then_with(|| b.0.cmp(a.0))
         })
         .map_or_else(|| key.to_string(), |(s, _)| (*s).to_string())
-}
-
-#[allow(clippy::too_many_arguments)] // one row of the alias table, named field by field
-fn push_alias(
-    aliases: &mut Vec<Alias>,
-    alias: &str,
-    key: &str,
-    account: &str,
-    method: &'static str,
-    similarity: f64,
-    table: &'static str,
-    occurrences: i64,
-) {
-    aliases.push(Alias {
-        text: alias.to_string(),
-        key: key.to_string(),
-        account: account.to_string(),
-        method,
-        similarity,
-        table,
-        occurrences,
-    });
 }
 
 fn slug(key: &str) -> String {
@@ -1056,9 +850,10 @@ mod tests {
         use crate::model::{
             InstallBaseRecord, OpportunityRecord, ProjectRecord, ServiceCreditRecord,
         };
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(crate::store::schema::CREATE).unwrap();
-        let mut writer = crate::store::load::Writer::new(&conn).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("t.db")).unwrap();
+        let mut tx = store.begin().unwrap();
+        let mut writer = tx.start_load().unwrap();
         let mut tally = NameTally::default();
         let s = |x: &str| Some(x.to_string());
         let texts = [None, s("b"), s("a"), s("B"), s("é"), s(""), s("a b")];
@@ -1091,16 +886,17 @@ mod tests {
         }
         for rec in &records {
             tally.add(rec);
-            writer.insert(rec).unwrap();
+            writer.write(rec).unwrap();
         }
-        let counted = NameRows::from_tally(tally);
+        drop(writer);
+        let counted = tally.into_names();
         assert!(
             counted
                 .project_names
                 .windows(2)
                 .any(|w| w[0].3 == w[1].3 && w[0].0 == w[1].0)
         );
-        assert_eq!(counted, NameRows::read(&conn).unwrap());
+        assert_eq!(counted, tx.account_names().unwrap());
     }
 
     #[test]

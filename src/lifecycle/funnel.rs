@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
-
 use super::Status;
 use crate::error::Result;
+use crate::store::read::{FunnelBy, Reader};
 
 /// One group's counts.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -25,42 +24,23 @@ pub struct FunnelRow {
     pub conversion_rate: f64,
 }
 
-/// Grouping expressions, one per dimension, with the order their groups are listed in.
-const DIMENSIONS: &[(&str, &str, &str)] = &[
-    ("all", "'all'", "1"),
-    ("lead_type", "lead_type", "1"),
-    ("territory", "coalesce(territory_id, '(none)')", "1"),
-    (
-        "priority",
-        "priority",
-        "CASE priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 \
-         WHEN 'LOW' THEN 3 ELSE 4 END, 1",
-    ),
+/// The dimensions, by name, in the order their rows are listed.
+const DIMENSIONS: [(&str, FunnelBy); 4] = [
+    ("all", FunnelBy::All),
+    ("lead_type", FunnelBy::LeadType),
+    ("territory", FunnelBy::Territory),
+    ("priority", FunnelBy::Priority),
 ];
 
 /// Reads the funnel: the overall row, then each dimension's groups.
-pub fn funnel(conn: &Connection) -> Result<Vec<FunnelRow>> {
+pub fn funnel(reader: &mut Reader) -> Result<Vec<FunnelRow>> {
     let mut rows = Vec::new();
-    for (dimension, expr, order) in DIMENSIONS {
-        // The expressions are our own constants, never user text.
-        let sql = format!(
-            "SELECT {expr}, lower(status), count(*) FROM leads GROUP BY {expr}, lower(status)
-             ORDER BY {order}"
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        let counts = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
+    for (dimension, by) in DIMENSIONS {
         let mut groups: Vec<FunnelRow> = Vec::new();
-        for c in counts {
-            let (group, status, n) = c?;
+        for (group, status, n) in reader.funnel_counts(by)? {
             if groups.last().is_none_or(|g| g.group != group) {
                 groups.push(FunnelRow {
-                    dimension: (*dimension).to_string(),
+                    dimension: dimension.to_string(),
                     group: group.clone(),
                     total: 0,
                     by_status: Status::ALL.into_iter().map(|s| (s, 0)).collect(),

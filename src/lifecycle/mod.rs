@@ -1,16 +1,16 @@
 //! Lead lifecycle: the statuses a rep moves a lead through, which moves make sense, and the
-//! status history (`lead_events`, kind `status`). In: lead ids and a status change; out: rows in
-//! `lead_events` and `leads.status`/`updated_at`. Reruns never overwrite what is written here
-//! (`score::upsert_lead` keeps `status` and `updated_at`), so a rep's work survives.
+//! status history (`lead_events`, kind `status`). In: lead ids and a status change; out: a
+//! recorded change per lead (its history and its status). Reruns never overwrite what is
+//! written here (evaluation keeps `status` and `updated_at`), so a rep's work survives.
 
 pub mod digest;
 pub mod funnel;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
 use crate::model::lead::Lead;
+use crate::store::api::{StatusRecord, WriteTx};
 
 /// Where a rep is with a lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -162,20 +162,16 @@ pub struct Applied {
 /// forbidden moves are reported all at once before anything is written. The caller owns the
 /// transaction.
 pub fn set_status(
-    conn: &Connection,
+    tx: &mut dyn WriteTx,
     ids: &[String],
     change: &StatusChange<'_>,
     now: &str,
 ) -> Result<Vec<Applied>> {
     let mut found: Vec<(String, String)> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
-    let mut lookup =
-        conn.prepare("SELECT lead_id, status FROM leads WHERE upper(lead_id) = upper(?1)")?;
     for id in ids {
         let id = id.trim();
-        let row: Option<(String, String)> = lookup
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let row = tx.lead_status(id)?;
         match row {
             Some(r) if !found.iter().any(|f| f.0 == r.0) => found.push(r),
             Some(_) => {}
@@ -211,24 +207,17 @@ pub fn set_status(
             });
         }
     }
-    let mut event = conn.prepare(
-        "INSERT INTO lead_events (lead_id, at, kind, from_status, to_status, note, by,
-           opportunity_id) VALUES (?1, ?2, 'status', ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    let mut update =
-        conn.prepare("UPDATE lead_rows SET status = ?1, updated_at = ?2 WHERE lead_id = ?3")?;
     let mut applied = Vec::with_capacity(found.len());
     for (id, from) in found {
-        event.execute(params![
-            id,
-            now,
-            from,
-            change.status.as_str(),
-            change.note,
-            change.by,
-            change.opportunity
-        ])?;
-        update.execute(params![change.status.as_str(), now, id])?;
+        tx.record_status(&StatusRecord {
+            lead_id: &id,
+            from: &from,
+            to: change.status.as_str(),
+            note: change.note,
+            by: change.by,
+            opportunity: change.opportunity,
+            at: now,
+        })?;
         applied.push(Applied {
             lead_id: id,
             from,

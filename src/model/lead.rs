@@ -1,4 +1,5 @@
-//! The scored lead: a plain struct, its stable id and its JSON shape (documented in the README).
+//! The scored lead: a plain struct, its stable id and its JSON shape (documented in `docs/json.md`),
+//! and the state the change report names it by.
 
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,40 @@ pub struct Lead {
     pub created_at: String,
     /// Last status change (UTC, RFC 3339).
     pub updated_at: String,
+}
+
+/// One active lead as the change report (`watch`, `whatif`) names it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadState {
+    /// Stable id.
+    pub lead_id: String,
+    /// Lead type.
+    pub lead_type: String,
+    /// Priority.
+    pub priority: String,
+    /// Score.
+    pub score: f64,
+    /// Account name.
+    pub account: Option<String>,
+    /// Product name.
+    pub product: Option<String>,
+    /// Serial number.
+    pub serial: Option<String>,
+}
+
+impl LeadState {
+    /// The state of `lead`.
+    pub fn of(lead: &Lead) -> LeadState {
+        LeadState {
+            lead_id: lead.lead_id.clone(),
+            lead_type: lead.lead_type.clone(),
+            priority: lead.priority.clone(),
+            score: lead.score,
+            account: lead.account_name.clone(),
+            product: lead.product_name.clone(),
+            serial: lead.serial_number.clone(),
+        }
+    }
 }
 
 /// Length of a lead id; a lead whose short id another asset took first gets [`LONG_ID`].

@@ -2,6 +2,7 @@
 //! writes, the items evaluation reads ([`item`]) and the leads it writes ([`lead`]). The store
 //! imports these, never `score` or `derive`. No behaviour lives here beyond small helpers.
 
+pub mod account;
 pub mod item;
 pub mod lead;
 

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use rhai::{Array, Dynamic, Map};
-use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::model::account::CatalogEntry;
 use crate::model::lead::Recommendation;
 use crate::rules::{EvalContext, RuleSet};
+use crate::store::api::WriteTx;
 
 /// Priority every candidate service starts from, before boosts (as in the original design).
 pub const BASE_PRIORITY: i64 = 5;
@@ -36,22 +37,15 @@ pub struct Catalog {
 
 impl Catalog {
     /// Reads `service_catalog` (product rows only) and the family mapping from the config.
-    pub fn read(conn: &Connection, cfg: &Config) -> Result<Catalog> {
+    pub fn read(tx: &mut dyn WriteTx, cfg: &Config) -> Result<Catalog> {
         let mut by_product: HashMap<String, Vec<Service>> = HashMap::new();
-        let mut stmt = conn.prepare(
-            "SELECT product_family, coalesce(category, ''), service, coalesce(skus, '')
-             FROM service_catalog WHERE product_family IS NOT NULL ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (product, category, service, skus) = row?;
+        for entry in tx.service_catalog()? {
+            let CatalogEntry {
+                product,
+                category,
+                service,
+                skus,
+            } = entry;
             let skus: Vec<String> = skus
                 .split('/')
                 .filter(|s| !s.is_empty())

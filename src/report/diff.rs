@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use super::{Style, Table, score, table};
-use crate::score::diff::{ChangeReport, LeadState, Move};
+use crate::model::lead::LeadState;
+use crate::score::diff::{ChangeReport, Move};
 
 /// Score movers shown in text form (JSON has them all).
 const MOVERS_SHOWN: usize = 10;

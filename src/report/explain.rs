@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Style, Table, score};
 use crate::model::lead::Lead;
 use crate::recommend::BASE_PRIORITY;
-use crate::store::lead_view::Event;
+use crate::views::Event;
 
 /// One factor's part in the score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -254,13 +254,13 @@ pub fn write_text(w: &mut dyn Write, e: &Explanation, style: Style) -> std::io::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{lead_view, testdb};
+    use crate::store::testdb;
 
     #[test]
     fn contributions_add_up_to_the_score_and_reasons_split() {
-        let (_d, s) = testdb::build();
+        let (_d, mut s) = testdb::build();
         for (id, ..) in testdb::LEADS {
-            let lead = lead_view::lead_by_id(&s.conn, id).unwrap().unwrap();
+            let lead = s.lead_by_id(id).unwrap().unwrap();
             let score_value = lead.score;
             assert_eq!(
                 lead.reasons,
@@ -270,8 +270,8 @@ mod tests {
             assert!((e.factor_total - score_value).abs() < 1e-9, "{id}");
             assert_eq!(e.trigger.reasons, ["trigger fired"]);
         }
-        let lead = lead_view::lead_by_id(&s.conn, "AAAA0002").unwrap().unwrap();
-        let e = explain(lead, lead_view::events(&s.conn, "AAAA0002").unwrap());
+        let lead = s.lead_by_id("AAAA0002").unwrap().unwrap();
+        let e = explain(lead, s.events("AAAA0002").unwrap());
         assert_eq!(e.recommended_services[0].boost, 3);
         assert_eq!(e.recommended_services[1].boost, 0);
         let t = factors_table(&e, true);

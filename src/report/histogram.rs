@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::store::analytics::Bucket;
+use crate::views::Bucket;
 
 /// Longest bar, in characters.
 pub const BAR_WIDTH: usize = 40;

@@ -6,58 +6,12 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use rhai::{Dynamic, ImmutableString, Map};
-use rusqlite::Connection;
 
 use crate::derive::days;
 use crate::error::Result;
-pub use crate::model::item::{DATE_FIELDS, Interner, ItemRow, StoredDerived, TEXT_FIELDS};
-
-/// Reads up to `limit` install-base rows with `id > after`, in id order.
-pub fn read_items(conn: &Connection, after: i64, limit: usize) -> Result<Vec<ItemRow>> {
-    read_items_with(conn, after, limit, &mut Interner::default())
-}
-
-/// [`read_items`], sharing repeated values through `strings` (kept across chunks).
-pub fn read_items_with(
-    conn: &Connection,
-    after: i64,
-    limit: usize,
-    strings: &mut Interner,
-) -> Result<Vec<ItemRow>> {
-    let cols: Vec<&str> = TEXT_FIELDS.iter().chain(DATE_FIELDS).copied().collect();
-    let sql = format!(
-        "SELECT id, account_id, source_row, days_since_eol, days_since_expiry, risk_level,
-         product_family, {} FROM install_base WHERE id > ?1 ORDER BY id LIMIT ?2",
-        cols.join(", ")
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params![after, limit as i64], |r| {
-        let nt = TEXT_FIELDS.len();
-        let mut shared = |i: usize| -> rusqlite::Result<Option<ImmutableString>> {
-            Ok(r.get_ref(i)?.as_str_or_null()?.map(|s| strings.get(i, s)))
-        };
-        let text = (7..7 + nt)
-            .map(&mut shared)
-            .collect::<rusqlite::Result<_>>()?;
-        let dates = (7 + nt..7 + nt + DATE_FIELDS.len())
-            .map(shared)
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(ItemRow {
-            id: r.get(0)?,
-            account_id: r.get(1)?,
-            source_row: r.get(2)?,
-            stored: StoredDerived {
-                days_since_eol: r.get(3)?,
-                days_since_expiry: r.get(4)?,
-                risk_level: r.get(5)?,
-                product_family: r.get(6)?,
-            },
-            text,
-            dates,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
+use crate::model::account::{AccountFacts, Fact};
+use crate::model::item::{DATE_FIELDS, ItemRow, TEXT_FIELDS};
+use crate::store::api::WriteTx;
 
 /// The `item` map for one row, with day counts against `as_of`.
 pub fn item_map(row: &ItemRow, as_of: NaiveDate) -> Map {
@@ -256,80 +210,13 @@ fn empty_account() -> Map {
     m
 }
 
-/// Reads every account with its aggregates (one grouped query per source table, not per row).
-pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
-    let mut maps: HashMap<String, Map> = HashMap::new();
-    let mut stmt = conn.prepare("SELECT account_id, name, territory_id FROM accounts")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (id, name, territory) = row?;
-        let mut m = empty_account();
-        m.insert("account_id".into(), id.clone().into());
-        m.insert("name".into(), name.into());
-        m.insert("territory_id".into(), territory.unwrap_or_default().into());
-        maps.insert(id, m);
-    }
-    // Each query returns the account id then one column per key.
-    let mut set = |sql: &str, keys: &[&str]| -> Result<()> {
-        let mut stmt = conn.prepare(sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let Some(m) = maps.get_mut(&id) else { continue };
-            for (i, key) in keys.iter().enumerate() {
-                let d = match r.get::<_, rusqlite::types::Value>(i + 1)? {
-                    rusqlite::types::Value::Integer(i) => Dynamic::from(i),
-                    rusqlite::types::Value::Text(s) => s.into(),
-                    _ => Dynamic::UNIT,
-                };
-                m.insert((*key).into(), d);
-            }
-        }
-        Ok(())
-    };
-    // Counts alone come from the account indexes. Aggregates of other columns scan the table
-    // once (`NOT INDEXED`) and sort, instead of visiting every row in account order through
-    // the index: 3 s → 1 s at a million install-base rows, before evaluation can start. Nothing
-    // else runs yet, so the sorts get every core (`load::sorting`): 0.8 s → 0.4 s of that.
-    crate::store::load::sorting(conn, || {
-        set(
-            "SELECT account_id, count(*) FROM install_base WHERE account_id IS NOT NULL GROUP BY 1",
-            &["install_base_count"],
-        )?;
-        set(
-            "SELECT account_id, count(*) FROM opportunities WHERE account_id IS NOT NULL GROUP BY 1",
-            &["opportunity_count"],
-        )?;
-        set(
-            "SELECT account_id, count(*), count(CASE WHEN upper(system_status) = 'CLSD' THEN 1 END),
-               max(end_date)
-             FROM projects NOT INDEXED WHERE account_id IS NOT NULL GROUP BY 1",
-            &["project_count", "closed_project_count", "last_project_end"],
-        )?;
-        set(
-            "SELECT account_id, coalesce(sum(active), 0) FROM service_credits NOT INDEXED
-         WHERE account_id IS NOT NULL GROUP BY 1",
-            &["active_credits"],
-        )?;
-        // The typical project size: the most common known size; ties go to the larger size so the
-        // answer never depends on hash order (the original's did).
-        set(
-            "SELECT account_id, size_category FROM (
-           SELECT account_id, size_category,
-             row_number() OVER (PARTITION BY account_id ORDER BY count(*) DESC,
-               CASE size_category WHEN '>$5M' THEN 5 WHEN '$1M-$5M' THEN 4 WHEN '$500k-$1M' THEN 3
-               WHEN '$50k-$500k' THEN 2 WHEN '<$50k' THEN 1 ELSE 0 END DESC) AS pick
-           FROM projects NOT INDEXED WHERE account_id IS NOT NULL AND size_category IS NOT NULL
-           GROUP BY account_id, size_category) WHERE pick = 1",
-            &["project_size_category"],
-        )
-    })?;
+/// Reads every account with its aggregates, as rules see them.
+pub fn read_accounts(tx: &mut dyn WriteTx) -> Result<Accounts> {
+    let maps: HashMap<String, Map> = tx
+        .account_facts()?
+        .into_iter()
+        .map(|a| (a.account_id.clone(), account_map(a)))
+        .collect();
     let shared = maps
         .iter()
         .map(|(k, m)| (k.clone(), crate::rules::share(m.clone())))
@@ -342,9 +229,38 @@ pub fn read_accounts(conn: &Connection) -> Result<Accounts> {
     })
 }
 
+/// The `account` map of one account.
+fn account_map(a: AccountFacts) -> Map {
+    let fact = |f: Fact| match f {
+        Fact::Int(i) => Dynamic::from(i),
+        Fact::Text(s) => s.into(),
+        Fact::Null => Dynamic::UNIT,
+    };
+    let mut m = empty_account();
+    m.insert("account_id".into(), a.account_id.into());
+    m.insert("name".into(), a.name.into());
+    m.insert(
+        "territory_id".into(),
+        a.territory_id.unwrap_or_default().into(),
+    );
+    for (key, value) in [
+        ("install_base_count", a.install_base_count),
+        ("opportunity_count", a.opportunity_count),
+        ("project_count", a.project_count),
+        ("closed_project_count", a.closed_project_count),
+        ("last_project_end", a.last_project_end),
+        ("active_credits", a.active_credits),
+        ("project_size_category", a.project_size_category),
+    ] {
+        m.insert(key.into(), fact(value));
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::item::StoredDerived;
     use crate::rules::{ACCOUNT_FIELDS, ITEM_FIELDS};
 
     fn keys(m: &Map) -> Vec<String> {
@@ -361,8 +277,8 @@ mod tests {
 
     #[test]
     fn account_aggregates_count_what_each_account_holds() {
-        let (_d, store) = crate::store::testdb::build();
-        let accounts = read_accounts(&store.conn).unwrap();
+        let (_d, mut store) = crate::store::testdb::build_store();
+        let accounts = read_accounts(&mut *store.begin().unwrap()).unwrap();
         let get = |id: &str, key: &str| accounts.get(Some(id)).get(key).unwrap().to_string();
         // ACC1: items 1–2, OPP1, projects P1–P3 (two closed, latest end 2023-09-30, sizes
         // Small ×2), credits 40 + 10 + 5 active.

@@ -3,61 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::error::Result;
-
-/// One active lead as the change report compares it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LeadState {
-    /// Stable id.
-    pub lead_id: String,
-    /// Lead type.
-    pub lead_type: String,
-    /// Priority.
-    pub priority: String,
-    /// Score.
-    pub score: f64,
-    /// Account name.
-    pub account: Option<String>,
-    /// Product name.
-    pub product: Option<String>,
-    /// Serial number.
-    pub serial: Option<String>,
-}
+use crate::model::lead::LeadState;
 
 /// Every active lead, by id.
 pub type Snapshot = BTreeMap<String, LeadState>;
-
-/// The columns [`lead_state`] reads; callers add the `WHERE`.
-pub(crate) const LEAD_STATE_SQL: &str =
-    "SELECT l.lead_id, l.lead_type, l.priority, l.score, a.name, l.product_name,
-     l.serial_number FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id";
-
-/// One row of [`LEAD_STATE_SQL`].
-pub(crate) fn lead_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeadState> {
-    Ok(LeadState {
-        lead_id: r.get(0)?,
-        lead_type: r.get(1)?,
-        priority: r.get(2)?,
-        score: r.get(3)?,
-        account: r.get(4)?,
-        product: r.get(5)?,
-        serial: r.get(6)?,
-    })
-}
-
-/// Reads the active leads.
-pub fn snapshot(conn: &Connection) -> Result<Snapshot> {
-    let mut stmt = conn.prepare(&format!("{LEAD_STATE_SQL} WHERE l.active = 1"))?;
-    let mut out = Snapshot::new();
-    for r in stmt.query_map([], lead_state)? {
-        let r = r?;
-        out.insert(r.lead_id.clone(), r);
-    }
-    Ok(out)
-}
 
 /// A lead present on both sides whose score or priority changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,21 +6,20 @@
 //! active lead ([`Rerate`]), on the rows `watch` keeps, and the rest is the same arithmetic.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use rayon::prelude::*;
-use rhai::Identifier;
-use rusqlite::{Connection, params};
 
-use super::context::{self, AsOf, ItemRow};
-use super::diff::LeadState;
-use super::ledger::{Ledger, Rescored, factor_part, read_state, reasons_digest, score_hash};
+use super::context::{self, AsOf};
+use super::ledger::{Ledger, Rescored};
 use super::{Accounts, round6};
 use crate::config::Config;
 use crate::error::Result;
 use crate::fxhash::FastMap;
-use crate::model::lead::Factor;
+use crate::model::item::ItemRow;
+use crate::model::lead::{Factor, LeadState};
 use crate::rules::{EvalContext, FactorScore, RuleSet};
+use crate::store::api::{StoredScore, WriteTx};
+use crate::store::columns::{factor_part, reasons_digest, score_hash};
 
 /// Leads read, computed and written at a time: enough to keep both cores busy, few enough that
 /// what waits in memory stays small at a million leads.
@@ -32,49 +31,43 @@ const CHUNK: usize = if cfg!(test) { 7 } else { 16_384 };
 /// be read back (written by hand, or by a build that left the fingerprint out): the caller then
 /// evaluates everything instead.
 pub(super) fn rescore(
-    conn: &Connection,
+    tx: &mut dyn WriteTx,
     cfg: &Config,
     accounts: &Accounts,
     ledger: &mut Ledger<'_>,
     rerate: Option<&Rerate<'_>>,
 ) -> Result<Option<usize>> {
     let mut clock = Stages::default();
-    let (outcomes, titles) = texts(conn, rerate.is_some())?;
-    let leads: usize = conn
-        .query_row("SELECT count(*) FROM lead_rows WHERE active = 1", [], |r| {
-            r.get::<_, i64>(0)
-        })?
-        .try_into()
-        .unwrap_or(0);
+    let (outcomes, titles) = texts(tx, rerate.is_some())?;
+    let leads = tx.count_active()?;
     clock.lap("read");
     let rerate = rerate.map(|r| (r, accounts, &titles));
     // The new factors, score, priority and fingerprint of each lead of a chunk, on both cores
     // (the edited rules run here), while this thread writes the chunk before and reads the one
     // after.
-    let compute = |part: &[Stored]| {
+    let compute = |part: &[StoredScore]| {
         part.par_iter()
             .map_init(FastMap::default, |digests, lead| {
                 rescored(lead, cfg, &outcomes, rerate, digests)
             })
             .collect::<Result<Option<Vec<_>>>>()
     };
-    let mut types = Types::default();
-    let mut part = read_chunk(conn, 0, &mut types)?;
-    let mut pending: Option<(Vec<Stored>, Vec<Rescored>)> = None;
+    let mut part = tx.read_scored(0, CHUNK)?;
+    let mut pending: Option<(Vec<StoredScore>, Vec<Rescored>)> = None;
     let mut first = true;
     loop {
-        let after = part.last().map(|l| l.rowid);
+        let after = part.last().map(|l| l.at);
         let (written, next, computed) = std::thread::scope(|s| {
             let worker = s.spawn(|| compute(&part));
             let written = match pending.take() {
                 Some((done, new)) => {
                     let first = std::mem::replace(&mut first, false);
-                    write(conn, ledger, done, new, first.then_some(leads))
+                    write(&mut *tx, ledger, &done, &new, first.then_some(leads))
                 }
                 None => Ok(()),
             };
             let next = match (&written, after) {
-                (Ok(()), Some(after)) => read_chunk(conn, after, &mut types),
+                (Ok(()), Some(after)) => tx.read_scored(after, CHUNK),
                 _ => Ok(Vec::new()),
             };
             (written, next, worker.join())
@@ -98,102 +91,44 @@ pub(super) fn rescore(
 
 /// Writes a chunk of re-scored leads. `first` (with the number of leads) for the first chunk:
 /// whether to keep the indexes in step or build them again afterwards is settled before the
-/// first write (see `Ledger::rescored`), and the first chunk's share of moving scores stands
-/// for all.
+/// first write (see [`crate::store::api::Leads::expect_moves`]), and the first chunk's share of
+/// moving scores stands for all.
 fn write(
-    conn: &Connection,
+    tx: &mut dyn WriteTx,
     ledger: &mut Ledger<'_>,
-    part: Vec<Stored>,
-    computed: Vec<Rescored>,
+    part: &[StoredScore],
+    computed: &[Rescored],
     first: Option<usize>,
 ) -> Result<()> {
     if let Some(leads) = first {
         let moving = part
             .iter()
-            .zip(&computed)
+            .zip(computed)
             .filter(|(old, new)| old.score != new.score || old.priority != new.priority)
             .count();
-        ledger.expect_moves(conn, moving * leads / part.len().max(1))?;
+        tx.expect_moves(moving * leads / part.len().max(1))?;
     }
-    for (lead, new) in part.into_iter().zip(computed) {
+    let mut decided = Vec::with_capacity(part.len());
+    for (lead, new) in part.iter().zip(computed) {
         let (score, priority) = (new.score, new.priority);
         // Only the moves the change report keeps need the lead's names: read then (before
-        // this write, which changes none of them).
-        ledger.write_scored(conn, (lead.rowid, &lead.id), &new, || {
+        // this chunk's writes, which change none of them).
+        let decision = ledger.decide_scored((lead.at, &lead.lead_id), new, || {
             Ok(LeadState {
                 priority: priority.to_string(),
                 score,
-                ..read_state(conn, &lead.id)?
+                ..tx.lead_state(&lead.lead_id)?
             })
         })?;
-    }
-    Ok(())
-}
-
-/// The columns of an active lead re-scoring reads. The short texts are kept inline and the
-/// lead type shared: a chunk is read on the thread that writes, and allocating a string per
-/// column was a third of reading it.
-struct Stored {
-    rowid: i64,
-    install_base_id: Option<i64>,
-    rule: Identifier,
-    title_id: i64,
-    id: Identifier,
-    factor_ids: String,
-    score: f64,
-    priority: Identifier,
-    fingerprint: Option<i64>,
-    lead_type: Arc<str>,
-}
-
-/// The lead types read so far, each stored once.
-#[derive(Default)]
-struct Types(FastMap<Box<str>, Arc<str>>);
-
-impl Types {
-    fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(t) = self.0.get(name) {
-            return Arc::clone(t);
+        if let Some(d) = decision {
+            decided.push((d, lead, new));
         }
-        let t: Arc<str> = name.into();
-        self.0.insert(name.into(), Arc::clone(&t));
-        t
     }
-}
-
-/// The next active leads after `rowid`, in table order, so that the updates (by rowid: no index
-/// search) walk the table's pages once. Each chunk is read whole before anything is written:
-/// an update under an open scan of the same table could move a row ahead of it, and indexes
-/// cannot be dropped under it; a row's rowid never changes, so the next read starts where the
-/// last one stopped. `NOT INDEXED`: with `active = 1` the planner would take the score index
-/// and sort every chunk.
-fn read_chunk(conn: &Connection, rowid: i64, types: &mut Types) -> Result<Vec<Stored>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT rowid, install_base_id, rule, title_id, lead_id, factor_ids, score, priority,
-         fingerprint, lead_type
-         FROM lead_rows NOT INDEXED WHERE rowid > ?1 AND active = 1 ORDER BY rowid LIMIT ?2",
-    )?;
-    let mut rows = stmt.query(params![rowid, CHUNK as i64])?;
-    let mut out = Vec::with_capacity(CHUNK);
-    while let Some(r) = rows.next()? {
-        out.push(stored(r, types)?);
-    }
-    Ok(out)
-}
-
-fn stored(r: &rusqlite::Row<'_>, types: &mut Types) -> rusqlite::Result<Stored> {
-    Ok(Stored {
-        rowid: r.get(0)?,
-        install_base_id: r.get(1)?,
-        rule: r.get_ref(2)?.as_str()?.into(),
-        title_id: r.get(3)?,
-        id: r.get_ref(4)?.as_str()?.into(),
-        factor_ids: r.get(5)?,
-        score: r.get(6)?,
-        priority: r.get_ref(7)?.as_str()?.into(),
-        fingerprint: r.get(8)?,
-        lead_type: types.get(r.get_ref(9)?.as_str()?),
-    })
+    let batch: Vec<_> = decided
+        .iter()
+        .map(|(d, lead, new)| d.write(&lead.lead_id, new))
+        .collect();
+    tx.write_scored(&batch)
 }
 
 /// `lead` re-scored: its stored factors, with the edited rules' new results when re-rating,
@@ -201,7 +136,7 @@ fn stored(r: &rusqlite::Row<'_>, types: &mut Types) -> rusqlite::Result<Stored> 
 /// `digests` keeps the digests of new reasons lists by address for one chunk (whose results,
 /// holding those lists, outlive it).
 fn rescored(
-    lead: &Stored,
+    lead: &StoredScore,
     cfg: &Config,
     outcomes: &Outcomes,
     rerate: Option<(&Rerate<'_>, &Accounts, &FastMap<i64, String>)>,
@@ -257,8 +192,11 @@ type Outcomes = FastMap<i64, (Factor, u64)>;
 
 /// A stored lead's factors, from their outcomes, with their reasons' digests in the same
 /// (name) order; `None` if they cannot be read back.
-fn factors_of(outcomes: &Outcomes, lead: &Stored) -> Option<(BTreeMap<String, Factor>, Vec<u64>)> {
-    let ids = serde_json::from_str::<BTreeMap<String, i64>>(&lead.factor_ids).ok()?;
+fn factors_of(
+    outcomes: &Outcomes,
+    lead: &StoredScore,
+) -> Option<(BTreeMap<String, Factor>, Vec<u64>)> {
+    let ids = lead.factor_refs()?;
     let mut factors = BTreeMap::new();
     let mut reasons = Vec::with_capacity(ids.len());
     // Both in name order, as the map iterates.
@@ -296,7 +234,7 @@ impl Rerate<'_> {
     /// (`Evaluator::evaluate_item`); `None` when its row is not kept.
     fn factors(
         &self,
-        lead: &Stored,
+        lead: &StoredScore,
         accounts: &Accounts,
         titles: &FastMap<i64, String>,
     ) -> Result<Option<Vec<FactorScore>>> {
@@ -329,34 +267,23 @@ impl Rerate<'_> {
     }
 }
 
-/// Every stored factor outcome, parsed, by text id (tens of thousands at a million leads, each
-/// shared by many); with `titles`, every other text too, among which the leads' titles are.
-fn texts(conn: &Connection, titles: bool) -> Result<(Outcomes, FastMap<i64, String>)> {
-    let mut stmt = conn.prepare("SELECT text_id, body FROM lead_texts")?;
-    let mut rows = stmt.query([])?;
-    let (mut outcomes, mut others) = (FastMap::default(), FastMap::default());
-    while let Some(r) = rows.next()? {
-        let body = r.get_ref(1)?.as_str().unwrap_or("");
-        // Titles, actions and lists are not objects; a factor outcome is.
-        let factor = body
-            .starts_with('{')
-            .then(|| serde_json::from_str::<Factor>(body).ok())
-            .flatten();
-        match factor {
-            Some(f) => {
-                let digest = reasons_digest(&f.reasons);
-                outcomes.insert(r.get(0)?, (f, digest));
-            }
-            None if titles => {
-                others.insert(r.get(0)?, body.to_string());
-            }
-            None => {}
-        }
-    }
-    Ok((outcomes, others))
+/// Every stored factor outcome, by id, with the digest of its reasons (tens of thousands at a
+/// million leads, each shared by many); with `titles`, every other text too, among which the
+/// leads' titles are.
+fn texts(tx: &mut dyn WriteTx, titles: bool) -> Result<(Outcomes, FastMap<i64, String>)> {
+    let stored = tx.factor_outcomes(titles)?;
+    let outcomes = stored
+        .factors
+        .into_iter()
+        .map(|(id, f)| {
+            let digest = reasons_digest(&f.reasons);
+            (id, (f, digest))
+        })
+        .collect();
+    Ok((outcomes, stored.titles))
 }
 
-/// Where re-scoring's time goes, for `ONELEAD_TIMINGS`.
+/// Where re-scoring's time goes, for the timings.
 struct Stages {
     last: std::time::Instant,
     laps: Vec<(&'static str, f64)>,
@@ -379,10 +306,8 @@ impl Stages {
     }
 
     fn report(&self) {
-        if std::env::var_os("ONELEAD_TIMINGS").is_some() {
-            for (name, secs) in &self.laps {
-                eprintln!("timing: rescore-{name} {secs:.3}s");
-            }
+        for (name, secs) in &self.laps {
+            tracing::info!(target: "timing", "rescore-{name} {secs:.3}s");
         }
     }
 }

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use super::{esc, opt};
 use crate::report::score;
-use crate::store::account_view::{Account360, Count};
+use crate::views::{Account360, Count};
 
 /// Install-base rows a page lists; the rest are counted.
 const ASSET_ROWS: usize = 25;

@@ -1,7 +1,7 @@
 //! The shareable HTML report: one self-contained file with the overview, the lead queue, account
 //! 360° pages, the territory rollup and the analytics charts. A [`Report`] (gathered by
-//! `cmd::report` from the same queries as the terminal views) goes in; HTML comes out on any
-//! `io::Write`.
+//! [`crate::views::report`] from the same queries as the terminal views) goes in; HTML comes out
+//! on any `io::Write`.
 //!
 //! The file works offline and safely: CSS, JavaScript and SVG charts are inline; every text and
 //! attribute from the data is escaped with [`esc`]; data for the script is JSON in a
@@ -13,14 +13,14 @@ mod queue;
 pub mod svg;
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::model::lead::Lead;
+use crate::error::{Error, Result};
 use crate::report::{money, score};
-use crate::store::account_view::Account360;
-use crate::store::analytics::{Bucket, Coverage, FamilyMix};
-use crate::store::views::{PRIORITIES, Pipeline, PriorityCounts, Territory, TypeCounts};
+pub use crate::views::Report;
+use crate::views::{PRIORITIES, Territory};
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
@@ -29,31 +29,30 @@ const ERROR_HOOK: &str = "window.oneleadErrors=0;window.onerror=function(){\
 window.oneleadErrors+=1;if(document.body){document.body.setAttribute('data-errors',\
 String(window.oneleadErrors));}};";
 
-/// Everything the report shows.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    /// When it was written (shown in the header).
-    pub generated: String,
-    /// The lead filters in force, as `--flag value` text (empty: all active leads).
-    pub filters: Vec<String>,
-    /// Active leads per priority (all leads, not only the filtered queue).
-    pub by_priority: PriorityCounts,
-    /// Pipeline estimate over all active leads.
-    pub pipeline: Pipeline,
-    /// The filtered queue, best first.
-    pub queue: Vec<Lead>,
-    /// 360° pages of the accounts in the queue, in queue order.
-    pub accounts: Vec<Account360>,
-    /// Territory rollup.
-    pub territories: Vec<Territory>,
-    /// Score histogram of active leads.
-    pub histogram: Vec<Bucket>,
-    /// Active leads per type and priority.
-    pub by_type: Vec<TypeCounts>,
-    /// Product-family mix.
-    pub families: Vec<FamilyMix>,
-    /// Support coverage of the install base.
-    pub coverage: Vec<Coverage>,
+/// Writes the report to `path` atomically: a temp file beside it, then a rename, so a reader
+/// (a browser reloading during `watch`) never sees half a file.
+pub fn write_file(path: &Path, report: &Report) -> Result<()> {
+    let mut html_bytes = Vec::new();
+    write(&mut html_bytes, report)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&tmp, &html_bytes))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::WriteFile {
+            path: path.to_path_buf(),
+            source: e,
+        });
+    }
+    Ok(())
 }
 
 /// Escapes `& < > " '` so any text is safe in element content and in quoted attributes.

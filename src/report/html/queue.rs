@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{esc, opt, script_json};
 use crate::model::lead::Lead;
 use crate::report::score;
-use crate::store::views::PRIORITIES;
+use crate::views::PRIORITIES;
 
 /// Sortable columns: `(data-key, header, numeric)`; the keys name fields of the JSON rows.
 const COLUMNS: [(&str, &str, bool); 10] = [

@@ -79,7 +79,7 @@ pub fn priority_bars(
     let (width, label_w, row_h, top) = (480.0, 170.0, 22.0, 24.0);
     let height = top + row_h * rows.len().max(1) as f64 + 4.0;
     open(w, width, height, title)?;
-    for (i, (name, color)) in crate::store::views::PRIORITIES
+    for (i, (name, color)) in crate::views::PRIORITIES
         .iter()
         .zip(PRIORITY_COLORS)
         .enumerate()
@@ -107,7 +107,7 @@ pub fn priority_bars(
             esc(label),
             counts
                 .iter()
-                .zip(crate::store::views::PRIORITIES)
+                .zip(crate::views::PRIORITIES)
                 .filter(|(n, _)| **n > 0)
                 .map(|(n, p)| format!("{p} {n}"))
                 .collect::<Vec<_>>()

@@ -196,7 +196,7 @@ fn loaded_sample(
         rules_dir: root().join("rules"),
         as_of: SAMPLE_AS_OF,
     };
-    let store = crate::store::Store::open(&settings.db).unwrap();
+    let mut store = crate::store::Store::open(&settings.db).unwrap();
     let mode = Mode {
         command: "load",
         ingest: true,
@@ -205,28 +205,22 @@ fn loaded_sample(
         changes: crate::score::diff::Changes::Off,
         indexes_later: false,
     };
-    execute(
-        &store,
-        &settings,
-        set,
-        mode,
-        &|_, _| {},
-        &mut |_| Ok(()),
-        None,
-    )
-    .unwrap();
+    execute(&mut store, &settings, set, mode, &|_, _| {}, None).unwrap();
     (tmp, store, cfg)
 }
 
 #[test]
 fn shipped_rules_match_rhai_on_sample_items() {
-    use crate::score::context::{item_map, read_accounts, read_items};
+    use crate::score::context::{item_map, read_accounts};
 
     let (set, ops) = shipped();
-    let (_tmp, store, cfg) = loaded_sample(1500, 11, &set);
-    let accounts = read_accounts(&store.conn).unwrap();
-    let catalog = crate::recommend::Catalog::read(&store.conn, &cfg).unwrap();
-    let rows = read_items(&store.conn, 0, usize::MAX).unwrap();
+    let (_tmp, mut store, cfg) = loaded_sample(1500, 11, &set);
+    let mut tx = store.begin().unwrap();
+    let accounts = read_accounts(&mut *tx).unwrap();
+    let catalog = crate::recommend::Catalog::read(&mut *tx, &cfg).unwrap();
+    let rows = tx
+        .read_items(0, usize::MAX, &mut crate::model::item::Interner::default())
+        .unwrap();
     assert_eq!(rows.len(), 1500);
 
     let cfg_d = set.cfg();
@@ -383,7 +377,7 @@ fn record(
 /// The item's text fields as evaluation fills them: the columns, the dates, and what classify
 /// and the as-of date add.
 static ITEM_TEXT: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-    use crate::score::context::{DATE_FIELDS, TEXT_FIELDS};
+    use crate::model::item::{DATE_FIELDS, TEXT_FIELDS};
     let derived: &[&'static str] = &["as_of", "product_family", "risk_level"];
     TEXT_FIELDS
         .iter()
@@ -882,18 +876,22 @@ type Call = (usize, &'static str, Vec<Dynamic>);
 
 /// Every rule call of a sample evaluation, with its arguments, by rule.
 fn sample_calls(rows: usize) -> (RuleSet, Vec<Call>) {
-    use crate::score::context::{item_map, read_accounts, read_items};
+    use crate::score::context::{item_map, read_accounts};
 
     let cfg = Config::load(&root().join("config/onelead.yaml"), true).unwrap();
     let mut set = RuleSet::load(&root().join("rules"), &cfg).unwrap();
     set.set_as_of(SAMPLE_AS_OF);
-    let (_tmp, store, cfg) = loaded_sample(rows, 5, &set);
-    let accounts = read_accounts(&store.conn).unwrap();
-    let catalog = crate::recommend::Catalog::read(&store.conn, &cfg).unwrap();
+    let (_tmp, mut store, cfg) = loaded_sample(rows, 5, &set);
+    let mut tx = store.begin().unwrap();
+    let accounts = read_accounts(&mut *tx).unwrap();
+    let catalog = crate::recommend::Catalog::read(&mut *tx, &cfg).unwrap();
     let cfg_d = set.cfg();
     let lead_maps = leads(&set);
     let mut calls = Vec::new();
-    for row in &read_items(&store.conn, 0, usize::MAX).unwrap() {
+    for row in &tx
+        .read_items(0, usize::MAX, &mut crate::model::item::Interner::default())
+        .unwrap()
+    {
         let mut item = item_map(row, SAMPLE_AS_OF);
         for (i, r) in set.rules.iter().enumerate() {
             if r.kind == RuleKind::Classify {

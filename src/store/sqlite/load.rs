@@ -6,9 +6,11 @@ use chrono::NaiveDate;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params};
 
+use super::SqliteTx;
+use super::schema::{DATA_TABLES, DEFERRED_INDEXES};
 use crate::error::Result;
 use crate::model::{CatalogRecord, Record, SourceRef};
-use crate::store::schema::{DATA_TABLES, DEFERRED_INDEXES};
+use crate::store::api::{Loaded, Loads, RecordSink};
 
 /// Deletes every row that an earlier load of `file` (a file name) wrote; returns how many.
 pub fn forget_file(conn: &Connection, file: &str) -> Result<usize> {
@@ -323,6 +325,33 @@ impl<'c> Writer<'c> {
             ])?;
         }
         Ok(())
+    }
+}
+
+impl Loads for SqliteTx<'_> {
+    fn start_load(&mut self) -> Result<Box<dyn RecordSink + '_>> {
+        self.loaded = defer_indexes(self.conn)?;
+        Ok(Box::new(Writer::new(self.conn)?))
+    }
+
+    /// Install-base rows are never rewritten by the account rebuild, so their indexes can be
+    /// built while the accounts are planned; the other tables' after the rebuild updated them.
+    fn index_loaded(&mut self, part: Loaded) -> Result<()> {
+        let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.loaded)
+            .into_iter()
+            .partition(|(table, _)| (*table == "install_base") == (part == Loaded::InstallBase));
+        self.loaded = later;
+        create_indexes(self.conn, &now)
+    }
+}
+
+impl RecordSink for Writer<'_> {
+    fn forget_file(&mut self, file: &str) -> Result<usize> {
+        forget_file(self.conn, file)
+    }
+
+    fn write(&mut self, rec: &Record) -> Result<()> {
+        self.insert(rec)
     }
 }
 

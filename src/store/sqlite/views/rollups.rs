@@ -5,12 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::Connection;
-use serde::Serialize;
 
 use crate::error::Result;
-
-/// The four priorities, most urgent first.
-pub const PRIORITIES: [&str; 4] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+use crate::store::read::{LeadMix, Territory, TerritorySort};
 
 /// SQL for a lead's estimated value, or NULL when the trigger gave none (or gave a non-number).
 const ESTIMATE: &str = "l.estimated_value";
@@ -28,80 +25,6 @@ pub fn lead_totals(conn: &Connection) -> Result<(i64, i64)> {
 /// without counting a million of them.
 pub fn has_leads(conn: &Connection) -> Result<bool> {
     Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM leads)", [], |r| r.get(0))?)
-}
-
-/// Active leads per priority.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct PriorityCounts {
-    /// `CRITICAL` leads.
-    pub critical: i64,
-    /// `HIGH` leads.
-    pub high: i64,
-    /// `MEDIUM` leads.
-    pub medium: i64,
-    /// `LOW` leads.
-    pub low: i64,
-}
-
-impl PriorityCounts {
-    fn add(&mut self, priority: &str, n: i64) {
-        match priority {
-            "CRITICAL" => self.critical += n,
-            "HIGH" => self.high += n,
-            "MEDIUM" => self.medium += n,
-            "LOW" => self.low += n,
-            _ => {}
-        }
-    }
-
-    /// The counts in [`PRIORITIES`] order.
-    pub fn as_array(&self) -> [i64; 4] {
-        [self.critical, self.high, self.medium, self.low]
-    }
-
-    /// All four added up.
-    pub fn total(&self) -> i64 {
-        self.as_array().iter().sum()
-    }
-}
-
-/// The sum of `extra.estimated_value` over active leads that have one.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Pipeline {
-    /// The sum, or `null` when no active lead carries an estimate.
-    pub estimated_value: Option<f64>,
-    /// How many active leads carry an estimate.
-    pub leads_with_estimate: i64,
-}
-
-/// Active leads per priority, and the pipeline estimate.
-pub fn overview(conn: &Connection) -> Result<(PriorityCounts, Pipeline)> {
-    let mix = lead_mix(conn)?;
-    Ok((mix.by_priority, mix.pipeline))
-}
-
-/// The rollups of active leads that do not depend on territory, from one pass over the
-/// `leads_mix` index: each aggregate on its own would scan every active lead again.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LeadMix {
-    /// Counts per (lead type, priority), ordered by type then priority, as
-    /// `query::counts_by_type_priority` returns them.
-    pub by_type_priority: Vec<(String, String, i64)>,
-    /// Counts per priority.
-    pub by_priority: PriorityCounts,
-    /// The pipeline estimate.
-    pub pipeline: Pipeline,
-    /// Counts per distinct score, lowest score first.
-    pub scores: Vec<(f64, i64)>,
-    /// Counts per product family (`None`: not classified).
-    pub families: BTreeMap<Option<String>, i64>,
-}
-
-impl LeadMix {
-    /// Active leads in all.
-    pub fn total(&self) -> i64 {
-        self.by_priority.total()
-    }
 }
 
 /// Reads the [`LeadMix`]. The `GROUP BY` follows the `leads_mix` index column for column, so
@@ -178,68 +101,6 @@ impl Sum {
     fn total(&self) -> f64 {
         self.sum + self.compensation
     }
-}
-
-/// Active leads of one type per priority: the JSON rows of "leads by type".
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TypeCounts {
-    /// Lead type.
-    pub lead_type: String,
-    /// Per priority.
-    #[serde(flatten)]
-    pub by_priority: PriorityCounts,
-    /// All priorities.
-    pub total: i64,
-}
-
-/// Folds `(type, priority, count)` rows (from `query::counts_by_type_priority`) into one row per type.
-pub fn type_counts(counts: &[(String, String, i64)]) -> Vec<TypeCounts> {
-    let mut map: BTreeMap<&str, PriorityCounts> = BTreeMap::new();
-    for (ty, p, n) in counts {
-        map.entry(ty.as_str()).or_default().add(p, *n);
-    }
-    map.into_iter()
-        .map(|(ty, by_priority)| TypeCounts {
-            lead_type: ty.to_string(),
-            total: by_priority.total(),
-            by_priority,
-        })
-        .collect()
-}
-
-/// One territory's rollup.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Territory {
-    /// Territory id (`null`: rows with no territory).
-    pub territory_id: Option<String>,
-    /// Territory name from the accounts, when known.
-    pub territory_name: Option<String>,
-    /// Accounts in the territory.
-    pub accounts: i64,
-    /// Install-base rows in the territory.
-    pub install_base: i64,
-    /// Active leads.
-    pub leads: i64,
-    /// Active leads per priority.
-    pub by_priority: PriorityCounts,
-    /// Mean score of the active leads (`null` without leads).
-    pub avg_score: Option<f64>,
-    /// Sum of `estimated_value` over active leads that have one (`null` when none has).
-    pub pipeline: Option<f64>,
-}
-
-/// Territory orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TerritorySort {
-    /// Territory id A–Z.
-    Territory,
-    /// Most active leads first (then average score).
-    #[default]
-    Leads,
-    /// Highest average score first.
-    Score,
-    /// Largest pipeline estimate first.
-    Pipeline,
 }
 
 /// The territory `id` with its score sum, added empty when new (the id cloned once).
@@ -411,8 +272,15 @@ fn sort_territories(ts: &mut [Territory], sort: TerritorySort) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::testdb;
     use super::*;
-    use crate::store::testdb;
+    use crate::store::read::{PRIORITIES, Pipeline, PriorityCounts};
+
+    /// Active leads per priority, and the pipeline estimate.
+    fn overview(conn: &Connection) -> Result<(PriorityCounts, Pipeline)> {
+        let mix = lead_mix(conn)?;
+        Ok((mix.by_priority, mix.pipeline))
+    }
 
     #[test]
     fn overview_counts_active_leads_and_sums_estimates() {
@@ -451,7 +319,7 @@ mod tests {
         let mix = lead_mix(conn).unwrap();
         assert_eq!(
             mix.by_type_priority,
-            crate::store::query::counts_by_type_priority(conn).unwrap()
+            super::super::query::counts_by_type_priority(conn).unwrap()
         );
         let by_priority: Vec<(Option<String>, i64)> = PRIORITIES
             .iter()

@@ -2,11 +2,11 @@
 //! when the id is unknown.
 
 use rusqlite::{Connection, OptionalExtension};
-use serde::Serialize;
 
+use super::query::{LEAD_COLUMNS, lead_from_row};
 use crate::error::Result;
 use crate::model::lead::Lead;
-use crate::store::query::{LEAD_COLUMNS, lead_from_row};
+use crate::store::read::Event;
 
 /// Normalises a typed lead id: ids are upper-case Crockford base-32, so case does not matter.
 pub fn canonical_id(input: &str) -> String {
@@ -56,27 +56,6 @@ pub fn similar_ids(conn: &Connection, id: &str) -> Result<Vec<String>> {
     Ok(scored.into_iter().take(3).map(|(_, i)| i).collect())
 }
 
-/// One entry of a lead's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Event {
-    /// When (UTC, RFC 3339).
-    pub at: String,
-    /// What happened (`created`, `status`, `closed`, ...).
-    pub kind: String,
-    /// Status before.
-    pub from_status: Option<String>,
-    /// Status after.
-    pub to_status: Option<String>,
-    /// Free-text note.
-    pub note: Option<String>,
-    /// Who.
-    pub by: Option<String>,
-    /// Linked opportunity.
-    pub opportunity_id: Option<String>,
-    /// The run that caused it, if a run did.
-    pub run_id: Option<i64>,
-}
-
 /// The lead's events, oldest first (uses the `events_lead` index).
 pub fn events(conn: &Connection, lead_id: &str) -> Result<Vec<Event>> {
     let mut stmt = conn.prepare(
@@ -100,8 +79,8 @@ pub fn events(conn: &Connection, lead_id: &str) -> Result<Vec<Event>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::testdb;
     use super::*;
-    use crate::store::testdb;
 
     #[test]
     fn finds_ids_in_any_case_and_suggests_near_misses() {

@@ -1,56 +1,13 @@
-//! Rollups behind `analytics` that `dashboard` and `territories` do not share: the score
-//! histogram, the product-family mix and support coverage. The lead side of each comes from
-//! [`views::lead_mix`]; the install-base side is one `GROUP BY` over an index.
+//! Rollups behind `analytics` that `dashboard` and `territories` do not share: the
+//! product-family mix and support coverage. The lead side comes from
+//! [`super::rollups::lead_mix`]; the install-base side is one `GROUP BY` over an index.
 
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
-use serde::Serialize;
 
 use crate::error::Result;
-use crate::store::views::LeadMix;
-
-/// One 10-point score bucket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Bucket {
-    /// Lowest score in the bucket (0, 10, … 90).
-    pub from: i64,
-    /// Upper bound: exclusive, except the last bucket, which includes 100.
-    pub to: i64,
-    /// Active leads in it.
-    pub leads: i64,
-}
-
-/// Active leads in ten 10-point buckets, `[0, 10)` … `[90, 100]`, empty buckets included
-/// (a score below 0 counts in the first, 100 or more in the last).
-pub fn score_histogram(mix: &LeadMix) -> Vec<Bucket> {
-    let mut buckets: Vec<Bucket> = (0..10)
-        .map(|i| Bucket {
-            from: i * 10,
-            to: i * 10 + 10,
-            leads: 0,
-        })
-        .collect();
-    for &(score, n) in &mix.scores {
-        // `as` truncates toward zero, as SQL's CAST(score / 10 AS INTEGER) did.
-        let i = ((score / 10.0) as i64).clamp(0, 9);
-        if let Some(b) = usize::try_from(i).ok().and_then(|i| buckets.get_mut(i)) {
-            b.leads += n;
-        }
-    }
-    buckets
-}
-
-/// Install base and active leads of one product family.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FamilyMix {
-    /// Product family (`null`: not classified).
-    pub product_family: Option<String>,
-    /// Install-base rows.
-    pub install_base: i64,
-    /// Active leads.
-    pub leads: i64,
-}
+use crate::store::read::{Coverage, FamilyMix, LeadMix};
 
 /// Per product family, most install base first.
 pub fn family_mix(conn: &Connection, mix: &LeadMix) -> Result<Vec<FamilyMix>> {
@@ -78,17 +35,6 @@ pub fn family_mix(conn: &Connection, mix: &LeadMix) -> Result<Vec<FamilyMix>> {
             .then(a.product_family.cmp(&b.product_family))
     });
     Ok(out)
-}
-
-/// One support-coverage class of the install base.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Coverage {
-    /// `covered`, `expired`, `uncovered` or `unknown`.
-    pub coverage: String,
-    /// Install-base rows in the class.
-    pub install_base: i64,
-    /// Share of all install-base rows, 0–1.
-    pub share: f64,
 }
 
 /// Classes `support_status`: "uncovered" wins over "expired", which wins over "active"/"warranty"
@@ -133,8 +79,9 @@ pub fn coverage(conn: &Connection) -> Result<Vec<Coverage>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::testdb;
     use super::*;
-    use crate::store::testdb;
+    use crate::views::score_histogram;
 
     #[test]
     fn histogram_buckets_active_scores() {
@@ -145,7 +92,7 @@ mod tests {
                  UPDATE leads SET score = 0 WHERE lead_id = 'CCCC0004';",
             )
             .unwrap();
-        let h = score_histogram(&crate::store::views::lead_mix(&s.conn).unwrap());
+        let h = score_histogram(&super::super::rollups::lead_mix(&s.conn).unwrap());
         assert_eq!(h.len(), 10);
         let counts: Vec<i64> = h.iter().map(|b| b.leads).collect();
         // 0 → first bucket; 71 → [70, 80); 92.5 and 100 → the last bucket.
@@ -193,7 +140,7 @@ mod tests {
     #[test]
     fn family_mix_counts_install_base_and_leads() {
         let (_d, s) = testdb::build();
-        let m = family_mix(&s.conn, &crate::store::views::lead_mix(&s.conn).unwrap()).unwrap();
+        let m = family_mix(&s.conn, &super::super::rollups::lead_mix(&s.conn).unwrap()).unwrap();
         assert_eq!(m[0].product_family.as_deref(), Some("Servers"));
         assert_eq!((m[0].install_base, m[0].leads), (4, 2));
         let net = m

@@ -4,39 +4,13 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
+use super::query::{LEAD_COLUMNS, lead_from_row};
 use crate::error::Result;
-use crate::model::lead::Lead;
-use crate::store::query::{LEAD_COLUMNS, lead_from_row};
-
-/// An account's identity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Identity {
-    /// Unified account id.
-    pub account_id: String,
-    /// Display name.
-    pub name: String,
-    /// Normalised name the merge compared.
-    pub normalized_name: String,
-    /// Territory id.
-    pub territory_id: Option<String>,
-    /// Territory name.
-    pub territory_name: Option<String>,
-    /// Which table the display name came from.
-    pub name_source: String,
-}
-
-/// How an account was found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Lookup {
-    /// Exactly one account.
-    Found(Identity),
-    /// Several accounts match equally well.
-    Ambiguous(Vec<Identity>),
-    /// Nothing matched; the closest account names (best first).
-    Missing(Vec<String>),
-}
+use crate::store::read::{
+    Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
+    Projects,
+};
 
 const IDENTITY: &str = "SELECT account_id, name, normalized_name, territory_id, territory_name,
     name_source FROM accounts";
@@ -112,136 +86,6 @@ fn closest_names(conn: &Connection, normalized: &str) -> Result<Vec<String>> {
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     Ok(scored.into_iter().take(3).map(|(_, n)| n).collect())
-}
-
-/// A name merged into the account, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Alias {
-    /// The name as the source wrote it.
-    pub alias: String,
-    /// How it was matched (`exact`, `normalized`, `fuzzy`, ...).
-    pub method: String,
-    /// Similarity to the account's name, 0–100.
-    pub similarity: f64,
-    /// Table the name came from.
-    pub source_table: String,
-    /// Rows carrying it.
-    pub occurrences: i64,
-}
-
-/// One install-base row of the account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Asset {
-    /// Serial number.
-    pub serial_number: Option<String>,
-    /// Product name.
-    pub product_name: Option<String>,
-    /// Product family.
-    pub product_family: Option<String>,
-    /// Risk level.
-    pub risk_level: Option<String>,
-    /// End-of-life date (YYYY-MM-DD).
-    pub eol_date: Option<String>,
-    /// Support status as exported.
-    pub support_status: Option<String>,
-}
-
-/// A count of rows sharing one value (`null`: not set).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Count {
-    /// The value.
-    pub value: Option<String>,
-    /// Rows with it.
-    pub count: i64,
-}
-
-/// An opportunity of the account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Opportunity {
-    /// Opportunity id.
-    pub opportunity_id: Option<String>,
-    /// Name.
-    pub name: Option<String>,
-    /// Product line.
-    pub product_line: Option<String>,
-}
-
-/// Project history in numbers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Projects {
-    /// Projects linked to the account.
-    pub count: i64,
-    /// Most common `size_category` (ties: alphabetical first).
-    pub typical_size: Option<String>,
-    /// Latest `end_date`.
-    pub last_end_date: Option<String>,
-    /// Projects with `system_status` = `CLSD`.
-    pub closed: i64,
-}
-
-/// A service-credit row about to expire.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExpiringCredit {
-    /// Project id.
-    pub project_id: Option<String>,
-    /// Project name.
-    pub project_name: Option<String>,
-    /// Practice.
-    pub practice: Option<String>,
-    /// Active (unused) credits.
-    pub active: Option<i64>,
-    /// `0-45` or `46-90` (days).
-    pub expiry_bucket: Option<String>,
-    /// Contract end date.
-    pub contract_end: Option<String>,
-}
-
-/// Service credits in numbers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Credits {
-    /// Sum of active credits.
-    pub active_total: i64,
-    /// Rows expiring within 90 days (at most the limit asked for).
-    pub expiring: Vec<ExpiringCredit>,
-    /// How many rows expire within 90 days in all (not in the JSON).
-    #[serde(skip)]
-    pub expiring_total: usize,
-}
-
-/// Everything known about one account: the `account` command's JSON.
-///
-/// The four lists (install base, leads, opportunities, expiring credits) hold at most the limit
-/// given to [`account_360`]; the `*_total` fields, which the JSON leaves out, say how many rows
-/// each has in all. The counts per risk level and family always cover the whole install base.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Account360 {
-    /// Who it is.
-    pub account: Identity,
-    /// Names merged into it.
-    pub aliases: Vec<Alias>,
-    /// Install-base rows per risk level, most first.
-    pub risk_levels: Vec<Count>,
-    /// Install-base rows per product family, most first.
-    pub product_families: Vec<Count>,
-    /// Its install-base rows, earliest end of life first.
-    pub install_base: Vec<Asset>,
-    /// Install-base rows in all.
-    #[serde(skip)]
-    pub install_base_total: usize,
-    /// Its active leads, best first.
-    pub leads: Vec<Lead>,
-    /// Active leads in all.
-    #[serde(skip)]
-    pub leads_total: usize,
-    /// Its opportunities.
-    pub opportunities: Vec<Opportunity>,
-    /// Opportunities in all.
-    #[serde(skip)]
-    pub opportunities_total: usize,
-    /// Its project history.
-    pub projects: Projects,
-    /// Its service credits.
-    pub service_credits: Credits,
 }
 
 /// The account's install base: rows per risk level and per product family (each most first,
@@ -451,9 +295,9 @@ pub fn account_360(
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::testdb;
     use super::*;
     use crate::derive::account::normalize;
-    use crate::store::testdb;
 
     fn find(conn: &Connection, q: &str) -> Lookup {
         find_account(conn, q, &normalize(q, &[])).unwrap()

@@ -5,51 +5,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::error::Result;
 use crate::model::lead::Lead;
-
-/// Sort orders of the lead queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LeadSort {
-    /// Highest score first.
-    #[default]
-    Score,
-    /// CRITICAL first, then by score.
-    Priority,
-    /// Account name A–Z, then by score.
-    Account,
-    /// Lead type A–Z, then by score.
-    Type,
-    /// Longest past end of life first.
-    DaysPastEol,
-}
-
-/// Which leads to read.
-#[derive(Debug, Clone, Default)]
-pub struct LeadFilter {
-    /// Case-insensitive substring of the lead type.
-    pub lead_type: Option<String>,
-    /// Any of these priorities (upper-case).
-    pub priorities: Vec<String>,
-    /// Score at least this.
-    pub min_score: Option<f64>,
-    /// Territory id.
-    pub territory: Option<String>,
-    /// Substring of the account name, its normalised name or any alias.
-    pub account: Option<String>,
-    /// Product family (case-insensitive).
-    pub family: Option<String>,
-    /// Status (case-insensitive).
-    pub status: Option<String>,
-    /// Include leads whose trigger no longer fires.
-    pub include_inactive: bool,
-    /// Order.
-    pub sort: LeadSort,
-    /// At most this many.
-    pub limit: Option<usize>,
-    /// First seen on or after this day (`created_at`, UTC).
-    pub new_since: Option<chrono::NaiveDate>,
-    /// No status change for more than this many days (`updated_at`).
-    pub older_than_days: Option<i64>,
-}
+use crate::store::read::{LeadFilter, LeadSort};
 
 const PRIORITY_RANK: &str = "CASE l.priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 \
                              WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END";
@@ -60,16 +16,6 @@ pub const LEAD_COLUMNS: &str = "l.lead_id, l.lead_type, l.rule, l.priority, l.sc
     l.territory_id, l.install_base_id, l.serial_number, l.product_name, l.product_family,
     l.days_since_eol, l.recommended_services, l.recommended_skus, l.extra, l.status, l.active,
     l.created_at, l.updated_at";
-
-/// Reads the leads matching `f`, in its order.
-pub fn leads(conn: &Connection, f: &LeadFilter) -> Result<Vec<Lead>> {
-    let mut out = Vec::new();
-    each_lead(conn, f, |l| {
-        out.push(l);
-        Ok(())
-    })?;
-    Ok(out)
-}
 
 /// The statement that selects the leads matching `f`, in its order, and its parameters.
 fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {

@@ -1,0 +1,128 @@
+//! What the views ask for leads by: the queue's filter and order, a lead's history, and the
+//! rows the digest and the funnel are folded from.
+
+use serde::Serialize;
+
+/// Sort orders of the lead queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeadSort {
+    /// Highest score first.
+    #[default]
+    Score,
+    /// CRITICAL first, then by score.
+    Priority,
+    /// Account name A–Z, then by score.
+    Account,
+    /// Lead type A–Z, then by score.
+    Type,
+    /// Longest past end of life first.
+    DaysPastEol,
+}
+
+/// Which leads to read.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    /// Case-insensitive substring of the lead type.
+    pub lead_type: Option<String>,
+    /// Any of these priorities (upper-case).
+    pub priorities: Vec<String>,
+    /// Score at least this.
+    pub min_score: Option<f64>,
+    /// Territory id.
+    pub territory: Option<String>,
+    /// Substring of the account name, its normalised name or any alias.
+    pub account: Option<String>,
+    /// Product family (case-insensitive).
+    pub family: Option<String>,
+    /// Status (case-insensitive).
+    pub status: Option<String>,
+    /// Include leads whose trigger no longer fires.
+    pub include_inactive: bool,
+    /// Order.
+    pub sort: LeadSort,
+    /// At most this many.
+    pub limit: Option<usize>,
+    /// First seen on or after this day (`created_at`, UTC).
+    pub new_since: Option<chrono::NaiveDate>,
+    /// No status change for more than this many days (`updated_at`).
+    pub older_than_days: Option<i64>,
+}
+
+/// One entry of a lead's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// What happened (`created`, `status`, `closed`, ...).
+    pub kind: String,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: Option<String>,
+    /// Free-text note.
+    pub note: Option<String>,
+    /// Who.
+    pub by: Option<String>,
+    /// Linked opportunity.
+    pub opportunity_id: Option<String>,
+    /// The run that caused it, if a run did.
+    pub run_id: Option<i64>,
+}
+
+/// A lead as the digest lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DigestLead {
+    /// Stable lead id.
+    pub lead_id: String,
+    /// Current priority.
+    pub priority: String,
+    /// Current score.
+    pub score: f64,
+    /// Lead type.
+    pub lead_type: String,
+    /// Title from the trigger.
+    pub title: String,
+    /// Account name, when linked.
+    pub account_name: Option<String>,
+    /// Asset serial number.
+    pub serial_number: Option<String>,
+    /// Workflow status.
+    pub status: String,
+    /// First seen.
+    pub created_at: String,
+    /// Last status change.
+    pub updated_at: String,
+}
+
+/// Which events the digest reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestWindow {
+    /// Events at or after this day (`YYYY-MM-DD`).
+    Since(String),
+    /// Events of this run or later.
+    FromRun(i64),
+}
+
+/// The rows the digest is folded from, each with its lead's territory (`(none)` without one).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DigestRows {
+    /// Active CRITICAL/HIGH leads created in the window, best score first, then by id.
+    pub created: Vec<(String, DigestLead)>,
+    /// Priority events in the window, oldest first, with the priority before and after.
+    pub priority_moves: Vec<(String, DigestLead, String, String)>,
+    /// Every active lead, least recently updated first, then by id.
+    pub active: Vec<(String, DigestLead)>,
+}
+
+/// How the funnel groups leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelBy {
+    /// Every lead in one group, `all`.
+    All,
+    /// By lead type, A–Z.
+    LeadType,
+    /// By territory id (`(none)` without one), A–Z.
+    Territory,
+    /// By priority, most urgent first.
+    Priority,
+}

@@ -1,0 +1,102 @@
+//! Reading for the views: a read-only [`Reader`] and the questions it answers ([`Reads`]), with
+//! the types they answer in. `crate::views` composes these into what the CLI, the report and
+//! the server show.
+
+mod account;
+mod leads;
+mod rollups;
+
+use std::path::Path;
+
+pub use account::{
+    Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
+    Projects,
+};
+pub use leads::{DigestLead, DigestRows, DigestWindow, Event, FunnelBy, LeadFilter, LeadSort};
+pub use rollups::{
+    Coverage, FamilyMix, LeadMix, PRIORITIES, Pipeline, PriorityCounts, Territory, TerritorySort,
+};
+
+use crate::error::Result;
+use crate::model::lead::Lead;
+
+/// The views' questions, answered from the last committed state. Never writes.
+pub trait Reads: Send {
+    /// Whether the database holds any lead, active or not (to tell "empty" from "nothing
+    /// matched") without counting them.
+    fn has_leads(&mut self) -> Result<bool>;
+    /// Lead counts: all rows and active ones.
+    fn lead_totals(&mut self) -> Result<(i64, i64)>;
+    /// The rollups of active leads that do not depend on territory, in one pass.
+    fn lead_mix(&mut self) -> Result<LeadMix>;
+    /// Active lead counts per (lead type, priority), by type then priority.
+    fn counts_by_type_priority(&mut self) -> Result<Vec<(String, String, i64)>>;
+    /// The leads matching `filter`, in its order, one at a time (a million leads held at once
+    /// took gigabytes); stops at the first error `visit` returns.
+    fn each_lead(
+        &mut self,
+        filter: &LeadFilter,
+        visit: &mut dyn FnMut(Lead) -> Result<()>,
+    ) -> Result<()>;
+    /// The lead with this id (any case), active or not.
+    fn lead_by_id(&mut self, id: &str) -> Result<Option<Lead>>;
+    /// Up to five ids the user may have meant: ids starting with what was typed (a truncated
+    /// id), otherwise the three closest by edit distance.
+    fn similar_ids(&mut self, id: &str) -> Result<Vec<String>>;
+    /// A lead's history, oldest first.
+    fn events(&mut self, lead_id: &str) -> Result<Vec<Event>>;
+    /// Every territory seen in accounts, install base or active leads, in `sort` order.
+    fn territories(&mut self, sort: TerritorySort) -> Result<Vec<Territory>>;
+    /// The `n` territories with the most active leads (then highest average score), as
+    /// [`Reads::territories`] sorted by leads and cut to those with leads gives them.
+    fn leaderboard(&mut self, n: usize) -> Result<Vec<Territory>>;
+    /// Install base and active leads per product family (the leads from `mix`), most install
+    /// base first.
+    fn family_mix(&mut self, mix: &LeadMix) -> Result<Vec<FamilyMix>>;
+    /// The install base in its four support-coverage classes, always in the order covered,
+    /// expired, uncovered, unknown.
+    fn coverage(&mut self) -> Result<Vec<Coverage>>;
+    /// Finds `query`: exact id, then exact name, normalised name or alias (case-insensitive),
+    /// then a substring of any of them. `normalized` is `query` normalised the way accounts were.
+    fn find_account(&mut self, query: &str, normalized: &str) -> Result<Lookup>;
+    /// Everything known about `account`, each list cut to `limit` rows (`None`: all).
+    fn account_360(&mut self, account: Identity, limit: Option<usize>) -> Result<Account360>;
+    /// The as-of date of the last run that wrote leads (`run`, `watch`).
+    fn last_as_of(&mut self) -> Result<Option<String>>;
+    /// The last run that evaluated leads (not `load`): its id and start time.
+    fn last_evaluation(&mut self) -> Result<Option<(i64, String)>>;
+    /// The rows the digest of `window` is folded from.
+    fn digest_rows(&mut self, window: &DigestWindow) -> Result<DigestRows>;
+    /// Leads per (group, lower-case status) under `by`, groups in `by`'s order.
+    fn funnel_counts(&mut self, by: FunnelBy) -> Result<Vec<(String, String, i64)>>;
+}
+
+/// A read-only handle on a database: cheap to open, `Send`, one per thread or request.
+pub struct Reader(Box<dyn Reads>);
+
+impl Reader {
+    /// Opens the database at `path` for reading. It must exist and have the current schema
+    /// (a writing command, such as `onelead run`, creates or upgrades it).
+    pub fn open(path: &Path) -> Result<Reader> {
+        Ok(Reader(Box::new(super::sqlite::Reader::open(path)?)))
+    }
+
+    /// A reader over a backend's own read handle.
+    pub(super) fn new(reads: Box<dyn Reads>) -> Reader {
+        Reader(reads)
+    }
+}
+
+impl std::ops::Deref for Reader {
+    type Target = dyn Reads;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl std::ops::DerefMut for Reader {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut *self.0
+    }
+}
