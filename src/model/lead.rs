@@ -34,7 +34,7 @@ pub struct Recommendation {
 pub type Services = std::sync::Arc<[Recommendation]>;
 
 /// A scored, explained lead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lead {
     /// Short stable id: the same asset and lead type give the same id on every run.
     pub lead_id: String,

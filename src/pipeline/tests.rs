@@ -521,3 +521,28 @@ fn a_partial_re_evaluation_gives_what_a_full_one_gives() {
     );
     assert!(events > 2 * full_leads(&b).len() as i64 / 3, "{events}");
 }
+
+/// A database whose fingerprints were hashed another way (by an older build) has them
+/// forgotten: the next evaluation rewrites each lead once, counts none as reworded, and stores
+/// the scheme it used.
+#[test]
+fn fingerprints_hashed_another_way_are_forgotten_not_read_as_rewordings() {
+    let dir = tempfile::tempdir().unwrap();
+    let Twins { mut a, b, sa, .. } = twins(dir.path(), None);
+    testdb::execute(
+        &a,
+        "UPDATE lead_rows SET fingerprint = fingerprint + 1;
+         UPDATE meta SET value = 'siphash13' WHERE key = 'fingerprints';",
+    );
+    let r = run(&mut a, &sa, MODE, None);
+    let changes = r.evaluation.changes.unwrap_or_default();
+    assert_eq!(changes.reworded, 0);
+    assert!(changes.is_empty(), "{changes:?}");
+    // Every lead holds what a database evaluated with this build holds.
+    assert_eq!(leads(&a), leads(&b));
+    let scheme = testdb::rows(&a, "SELECT value FROM meta WHERE key = 'fingerprints'");
+    assert_eq!(
+        scheme,
+        [[Some(crate::store::columns::FINGERPRINT_SCHEME.to_string())]]
+    );
+}

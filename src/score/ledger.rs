@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::fxhash::{FastMap, FastSet, Fx};
 use crate::model::lead::{Factor, Lead, LeadState};
 use crate::store::api::{Changed, LeadWrite, ScoredWrite, WriteTx};
-use crate::store::columns::{Encoded, placement_key};
+use crate::store::columns::Encoded;
 
 /// What the database held for one lead before this evaluation.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ pub struct Prior {
     pub(super) priority: Identifier,
     pub(super) score: f64,
     pub(super) fingerprint: Option<i64>,
-    /// [`placement_key`] of the stored row.
+    /// [`crate::store::columns::placement_key`] of the stored row.
     keys: u64,
     /// [`rule_key`] of the trigger that made it.
     rule: u64,
@@ -76,7 +76,7 @@ pub fn read_states(tx: &mut dyn WriteTx) -> Result<LeadStates> {
                 priority: s.priority.into(),
                 score: s.score,
                 fingerprint: s.fingerprint,
-                keys: placement_key(&s.placement),
+                keys: s.placement,
                 rule: rule_key(s.rule),
                 seen: AtomicBool::new(false),
             },
@@ -322,7 +322,7 @@ impl<'s> Ledger<'s> {
     }
 
     /// Collects a written lead's state for the next evaluation, when kept. `index` is its
-    /// [`placement_key`] and [`rule_key`].
+    /// placement key and [`rule_key`].
     fn keep_state(
         &mut self,
         id: &str,

@@ -141,24 +141,8 @@ pub struct StoredState<'a> {
     pub fingerprint: Option<i64>,
     /// The trigger rule's file stem.
     pub rule: &'a str,
-    /// The placement columns (see [`super::columns::placement_key`]).
-    pub placement: Placement<'a>,
-}
-
-/// The columns of a lead that its indexes place it by, besides `active`, `priority` and
-/// `score` (see [`super::columns::LEAD_COLUMNS`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Placement<'a> {
-    /// Lead type.
-    pub lead_type: &'a str,
-    /// Account.
-    pub account_id: Option<&'a str>,
-    /// Territory.
-    pub territory_id: Option<&'a str>,
-    /// Product family.
-    pub product_family: Option<&'a str>,
-    /// `extra.estimated_value`.
-    pub estimated_value: Option<f64>,
+    /// The [`super::columns::placement_key`] of its placement columns.
+    pub placement: u64,
 }
 
 /// What a run writes leads as.

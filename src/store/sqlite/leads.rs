@@ -1,23 +1,87 @@
-//! Writing evaluated leads: the statements, the table of distinct texts a lead row names, the
-//! lead indexes suspended for a bulk write, and the events each write logs. The ledger
+//! Writing evaluated leads: the statements (made from the declared lead columns), the lead
+//! indexes suspended for a bulk write, and the events each write logs. The ledger
 //! (`score::ledger`) decides what to write; this writes it the way SQLite writes fastest.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::LazyLock;
 
-use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::SqliteTx;
 use super::load::build_indexes;
 use super::schema::SUMMARY_INDEX;
+use super::texts::{Param, SWEEP_SLACK, Texts, sweep_texts};
 use crate::error::Result;
-use crate::fxhash::FastMap;
-use crate::model::lead::{Factor, Lead, LeadState, Services};
+use crate::model::lead::{Factor, LeadState};
 use crate::store::api::{
-    Changed, EndedWrites, IndexTiming, LeadRun, LeadWrite, Leads, Pending, Placement, StoredState,
+    Changed, EndedWrites, IndexTiming, LeadRun, LeadWrite, Leads, Pending, StoredState,
 };
-use crate::store::columns::{Encoded, json};
+use crate::store::columns::{
+    self, Cell, Initial, LEAD_COLUMNS, LeadColumn, Moves, Written, placement_key,
+};
+
+/// The statements that write a lead, made from [`LEAD_COLUMNS`]: `?n` is the n-th column of
+/// [`columns::written`] (the key, evaluation's columns, the run), and the insert's last
+/// parameter is the time.
+struct Statements {
+    insert: String,
+    /// By what the update moves: its content; its score too; everything.
+    update: [String; 3],
+}
+
+static STATEMENTS: LazyLock<Statements> = LazyLock::new(|| statements(LEAD_COLUMNS));
+
+fn statements(columns: &[LeadColumn]) -> Statements {
+    let bound: Vec<&str> = columns::written(columns).map(|c| c.name).collect();
+    let param = |c: &LeadColumn| {
+        bound
+            .iter()
+            .position(|b| *b == c.name)
+            .map(|i| format!("?{}", i + 1))
+    };
+    let now = format!("?{}", bound.len() + 1);
+    let inserted: Vec<String> = columns
+        .iter()
+        .map(|c| match c.written {
+            Written::Reset(_, sql) | Written::Workflow(Initial::Const(sql)) => sql.to_string(),
+            Written::Workflow(Initial::Now) => now.clone(),
+            _ => param(c).unwrap_or_else(|| "NULL".into()),
+        })
+        .collect();
+    let names: Vec<&str> = columns.iter().map(LeadColumn::stored_name).collect();
+    let insert = format!(
+        "INSERT INTO lead_rows ({}) VALUES ({})",
+        names.join(", "),
+        inserted.join(", ")
+    );
+    let key = columns
+        .iter()
+        .find(|c| c.written == Written::Key)
+        .and_then(|c| Some((c.stored_name(), param(c)?)));
+    let update = |moves: Moves| {
+        let sets: Vec<String> = columns
+            .iter()
+            .filter(|c| c.updated_by(moves))
+            .map(|c| match c.written {
+                Written::Reset(_, sql) => format!("{} = {sql}", c.stored_name()),
+                _ => format!("{} = {}", c.stored_name(), param(c).unwrap_or_default()),
+            })
+            .collect();
+        let (key, at) = key.clone().unwrap_or_default();
+        format!(
+            "UPDATE lead_rows SET {} WHERE {key} = {at}",
+            sets.join(", ")
+        )
+    };
+    Statements {
+        insert,
+        update: [
+            update(Moves::Content),
+            update(Moves::Score),
+            update(Moves::Placement),
+        ],
+    }
+}
 
 /// The writer of one evaluation's leads: what it writes as, the texts it knows, and the lead
 /// indexes it suspended.
@@ -66,36 +130,48 @@ impl Writer {
             | LeadWrite::Reopen { lead, enc }
             | LeadWrite::Update { lead, enc, .. } => (*lead, *enc),
         };
-        let ids = self.texts.of(conn, lead, enc)?;
+        let mut values = params(
+            &mut self.texts,
+            conn,
+            LEAD_COLUMNS,
+            (lead, enc),
+            self.run_id,
+        )?;
+        let update = |conn: &Connection, moves: usize, values: &[Param<'_>]| -> Result<()> {
+            let sql = &STATEMENTS.update[moves];
+            conn.prepare_cached(sql)?
+                .execute(params_from_iter(values))?;
+            Ok(())
+        };
         let run_id = self.run_id;
-        let values = columns(lead, enc, &ids, &run_id);
         match *w {
             LeadWrite::Insert { log, .. } => {
-                insert(conn, &values, &self.now)?;
+                values.push(Param::Owned(self.now.clone()));
+                conn.prepare_cached(&STATEMENTS.insert)?
+                    .execute(params_from_iter(&values))?;
                 if log {
                     event(conn, &lead.lead_id, &self.now, "created", run_id)?;
                 }
             }
             LeadWrite::Reopen { .. } => {
-                update_with(conn, UPDATE, &values)?;
+                update(conn, 2, &values)?;
                 event(conn, &lead.lead_id, &self.now, "reopened", run_id)?;
             }
             LeadWrite::Update {
                 changed: Changed::Content,
                 ..
-            } => update_with(conn, UPDATE_CONTENT, &values)?,
+            } => update(conn, 0, &values)?,
             LeadWrite::Update {
                 changed,
                 priority_from,
                 ..
             } => {
                 self.moving(conn)?;
-                let sql = if changed == Changed::Scored {
-                    UPDATE_SCORED
-                } else {
-                    UPDATE
-                };
-                update_with(conn, sql, &values)?;
+                update(
+                    conn,
+                    if changed == Changed::Scored { 1 } else { 2 },
+                    &values,
+                )?;
                 self.priority_event(conn, &lead.lead_id, priority_from, &lead.priority)?;
             }
         }
@@ -121,12 +197,36 @@ impl Writer {
     }
 }
 
+/// The values a lead's statements bind (see [`Statements`]), but the time.
+fn params<'a>(
+    texts: &mut Texts,
+    conn: &Connection,
+    columns: &[LeadColumn],
+    (lead, enc): (
+        &'a crate::model::lead::Lead,
+        &'a crate::store::columns::Encoded,
+    ),
+    run_id: i64,
+) -> Result<Vec<Param<'a>>> {
+    let mut values = Vec::with_capacity(columns.len());
+    for c in columns::written(columns) {
+        values.push(match (c.written, c.value) {
+            (Written::Run, _) | (_, None) => Param::Int(run_id),
+            (_, Some(value)) => texts.param(conn, value(lead, enc))?,
+        });
+    }
+    Ok(values)
+}
+
 /// Reads every lead's state, as the ledger compares it.
 fn each_state(conn: &Connection, visit: &mut dyn FnMut(StoredState<'_>)) -> Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT lead_id, active, priority, score, fingerprint, lead_type, account_id,
-         territory_id, product_family, estimated_value, rule FROM lead_rows",
-    )?;
+    let placement: Vec<&str> = columns::placement(LEAD_COLUMNS)
+        .map(LeadColumn::stored_name)
+        .collect();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT lead_id, active, priority, score, fingerprint, rule, {} FROM lead_rows",
+        placement.join(", ")
+    ))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         visit(state_of(r)?);
@@ -142,15 +242,27 @@ fn state_of<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<StoredState<'r>> {
         priority: r.get_ref(2)?.as_str()?,
         score: r.get(3)?,
         fingerprint: r.get(4)?,
-        placement: Placement {
-            lead_type: r.get_ref(5)?.as_str()?,
-            account_id: r.get_ref(6)?.as_str_or_null()?,
-            territory_id: r.get_ref(7)?.as_str_or_null()?,
-            product_family: r.get_ref(8)?.as_str_or_null()?,
-            estimated_value: r.get(9)?,
-        },
-        rule: r.get_ref(10)?.as_str()?,
+        rule: r.get_ref(5)?.as_str()?,
+        placement: placement_key(
+            columns::placement(LEAD_COLUMNS)
+                .enumerate()
+                .map(|(i, c)| r.get_ref(6 + i).map(|v| columns::stored_value(c, cell(v))))
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter(),
+        ),
     })
+}
+
+/// A stored value as the lead columns read it.
+pub fn cell(v: rusqlite::types::ValueRef<'_>) -> Cell<'_> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null | ValueRef::Blob(_) => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(x) => Cell::Real(x),
+        // Text that is not UTF-8 reads as no text (a field that needs some then fails).
+        ValueRef::Text(t) => std::str::from_utf8(t).map_or(Cell::Null, Cell::Text),
+    }
 }
 
 /// The scheme of the stored fingerprints, in `meta`.
@@ -336,49 +448,6 @@ impl Leads for SqliteTx<'_> {
     }
 }
 
-/// How many texts more than twice what the last sweep left make [`sweep_texts`] sweep.
-pub const SWEEP_SLACK: i64 = 10_000;
-
-/// Deletes the texts no lead names any more (an edit to a rule's wording, or to a weight, leaves
-/// the old ones behind), once the table holds `slack` more than twice what the last sweep left:
-/// a sweep reads every lead row (0.3 s at 100k leads), so it runs once in many evaluations.
-/// Returns how many it deleted.
-pub fn sweep_texts(conn: &Connection, slack: i64) -> Result<usize> {
-    let count: i64 = conn.query_row("SELECT count(*) FROM lead_texts", [], |r| r.get(0))?;
-    let left: Option<i64> = conn
-        .query_row(
-            "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'lead_texts_swept'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    // The first evaluation sets the mark: nothing it wrote can be unnamed yet.
-    let Some(left) = left else {
-        mark_swept(conn, count)?;
-        return Ok(0);
-    };
-    if count <= 2 * left + slack {
-        return Ok(0);
-    }
-    let deleted = conn.execute(
-        "DELETE FROM lead_texts WHERE text_id NOT IN (
-           SELECT title_id FROM lead_rows UNION ALL SELECT action_id FROM lead_rows
-           UNION ALL SELECT reasons_id FROM lead_rows UNION ALL SELECT services_id FROM lead_rows
-           UNION ALL SELECT f.value FROM lead_rows, json_each(lead_rows.factor_ids) f)",
-        [],
-    )?;
-    mark_swept(conn, count - i64::try_from(deleted).unwrap_or(0))?;
-    Ok(deleted)
-}
-
-fn mark_swept(conn: &Connection, left: i64) -> Result<()> {
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('lead_texts_swept', ?1)",
-        [left.to_string()],
-    )?;
-    Ok(())
-}
-
 /// The indexes dropped once many leads move: those over the score, which a weight change moves
 /// for nearly every lead. The others are left alone, since SQLite updates only the indexes over
 /// a column it changes: those over the priority (and not the score) are kept in step for the
@@ -449,239 +518,12 @@ fn event(conn: &Connection, id: &str, now: &str, kind: &str, run_id: i64) -> Res
     Ok(())
 }
 
-/// Every text the leads name, by body (`lead_texts`, see `schema`): the writer turns a
-/// lead's title, action, reasons, services and factor outcomes into ids with one lookup each,
-/// and adds a text the table does not hold yet. Read inside the evaluation's transaction, so it
-/// holds exactly what the table does until the transaction ends.
-pub struct Texts {
-    ids: FastMap<Box<str>, i64>,
-    /// Factor outcomes by their reasons' address and their numbers. The rules' caches share
-    /// one reasons list among all leads with the same inputs, so most leads' factors are found
-    /// here without encoding them; each entry holds its list, so the address stays its own.
-    factors: FastMap<FactorKey, (Arc<[String]>, i64)>,
-    /// Service lists by address, likewise (one per lead type, title and family).
-    services: FastMap<usize, (Services, i64)>,
-}
-
-/// A factor outcome's reasons' address, and its value, weight and contribution.
-type FactorKey = (usize, [u64; 3]);
-
-/// Entries kept in each of [`Texts`]' address caches: rules without a cache give every lead
-/// its own reasons list, and holding each would keep every lead's reasons alive.
-const ADDRESS_CACHE: usize = 1 << 16;
-
-impl Texts {
-    /// Reads every stored text (a few tens of thousands at a million leads).
-    pub fn read(conn: &Connection) -> Result<Texts> {
-        let mut stmt = conn.prepare("SELECT body, text_id FROM lead_texts")?;
-        let mut ids = FastMap::default();
-        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
-            let (body, id) = row?;
-            ids.insert(body.into_boxed_str(), id);
-        }
-        Ok(Texts {
-            ids,
-            factors: FastMap::default(),
-            services: FastMap::default(),
-        })
-    }
-
-    /// The id of `body`, stored first if it is new.
-    fn id(&mut self, conn: &Connection, body: &str) -> Result<i64> {
-        if let Some(&id) = self.ids.get(body) {
-            return Ok(id);
-        }
-        // `RETURNING` would cost a temporary table per statement; a new text (the map holds
-        // every stored one) is simply the last row inserted.
-        let inserted = conn
-            .prepare_cached("INSERT OR IGNORE INTO lead_texts (body) VALUES (?1)")?
-            .execute([body])?;
-        let id = if inserted == 1 {
-            conn.last_insert_rowid()
-        } else {
-            conn.prepare_cached("SELECT text_id FROM lead_texts WHERE body = ?1")?
-                .query_row([body], |r| r.get(0))?
-        };
-        self.ids.insert(body.into(), id);
-        Ok(id)
-    }
-
-    /// The text ids of one lead, and its `factor_ids` object.
-    fn of(&mut self, conn: &Connection, lead: &Lead, enc: &Encoded) -> Result<TextIds> {
-        let factors = self.factor_ids(conn, &lead.factors)?;
-        Ok(TextIds {
-            title: self.id(conn, &lead.title)?,
-            action: self.id(conn, &lead.recommended_action)?,
-            reasons: self.id(conn, &enc.reasons)?,
-            services: self.services(conn, &lead.recommended_services)?,
-            factors,
-        })
-    }
-
-    /// A lead's `factor_ids`: `{"name": text_id, …}`.
-    fn factor_ids(
-        &mut self,
-        conn: &Connection,
-        factors: &BTreeMap<String, Factor>,
-    ) -> Result<String> {
-        let mut out = String::with_capacity(24 * factors.len() + 2);
-        out.push('{');
-        for (i, (name, f)) in factors.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let id = self.factor(conn, f)?;
-            // A factor name is a file stem: mostly nothing to escape, and no JSON encoder to run.
-            if name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            {
-                out.push('"');
-                out.push_str(name);
-                out.push('"');
-            } else {
-                out.push_str(&json(name, name.len() + 2));
-            }
-            // Writing to a String cannot fail.
-            let _ = write!(out, ":{id}");
-        }
-        out.push('}');
-        Ok(out)
-    }
-
-    fn factor(&mut self, conn: &Connection, f: &Factor) -> Result<i64> {
-        // The address of the list's first element: `as_ptr` of a slice, without its length.
-        let key = (
-            f.reasons.as_ptr() as usize,
-            [f.value, f.weight, f.contribution].map(f64::to_bits),
-        );
-        if let Some((_, id)) = self.factors.get(&key) {
-            return Ok(*id);
-        }
-        let id = self.id(conn, &json(f, 160))?;
-        // An empty list has no address of its own: every empty list would share one key.
-        if !f.reasons.is_empty() {
-            if self.factors.len() >= ADDRESS_CACHE {
-                self.factors.clear();
-            }
-            self.factors.insert(key, (Arc::clone(&f.reasons), id));
-        }
-        Ok(id)
-    }
-
-    fn services(&mut self, conn: &Connection, services: &Services) -> Result<i64> {
-        let key = services.as_ptr() as usize;
-        if let Some((_, id)) = self.services.get(&key) {
-            return Ok(*id);
-        }
-        let id = self.id(conn, &json(services, 256))?;
-        if !services.is_empty() {
-            if self.services.len() >= ADDRESS_CACHE {
-                self.services.clear();
-            }
-            self.services.insert(key, (Arc::clone(services), id));
-        }
-        Ok(id)
-    }
-}
-
-/// What [`Texts::of`] gives.
-struct TextIds {
-    title: i64,
-    action: i64,
-    reasons: i64,
-    services: i64,
-    factors: String,
-}
-
-/// The evaluated columns of a lead, as `?1`–`?23` of [`insert`] and the updates.
-fn columns<'a>(
-    lead: &'a Lead,
-    enc: &'a Encoded,
-    ids: &'a TextIds,
-    run_id: &'a i64,
-) -> [&'a dyn ToSql; 23] {
-    [
-        &lead.lead_id,
-        &lead.lead_type,
-        &lead.rule,
-        &lead.install_base_id,
-        &lead.serial_number,
-        &lead.product_name,
-        &lead.product_family,
-        &lead.account_id,
-        &lead.territory_id,
-        &ids.title,
-        &lead.description,
-        &ids.action,
-        &lead.score,
-        &lead.priority,
-        &ids.factors,
-        &ids.reasons,
-        &ids.services,
-        &enc.skus,
-        &lead.days_since_eol,
-        &enc.extra,
-        &enc.estimated_value,
-        &enc.fingerprint,
-        run_id,
-    ]
-}
-
-fn insert(conn: &Connection, values: &[&dyn ToSql; 23], now: &str) -> Result<()> {
-    let mut values = values.to_vec();
-    values.push(&now);
-    conn.prepare_cached(
-        "INSERT INTO lead_rows (lead_id, lead_type, rule, install_base_id, serial_number,
-           product_name, product_family, account_id, territory_id, title_id, description,
-           action_id, score, priority, factor_ids, reasons_id, services_id, recommended_skus,
-           days_since_eol, extra, estimated_value, fingerprint, run_id, status, active,
-           closed_reason, created_at, updated_at)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,
-           ?23,'new',1,NULL,?24,?24)",
-    )?
-    .execute(values.as_slice())?;
-    Ok(())
-}
-
-/// Refreshes an existing lead's evaluated columns, keeping its status, notes and history.
-const UPDATE: &str = "UPDATE lead_rows SET lead_type = ?2, rule = ?3, install_base_id = ?4,
-    serial_number = ?5, product_name = ?6, product_family = ?7, account_id = ?8,
-    territory_id = ?9, title_id = ?10, description = ?11, action_id = ?12, score = ?13,
-    priority = ?14, factor_ids = ?15, reasons_id = ?16, services_id = ?17,
-    recommended_skus = ?18, days_since_eol = ?19, extra = ?20, estimated_value = ?21,
-    fingerprint = ?22, active = 1, closed_reason = NULL, run_id = ?23
-  WHERE lead_id = ?1";
-
-/// [`UPDATE`] for an active lead whose indexed columns are all unchanged: it names no indexed
-/// column, so SQLite rewrites the row and leaves every index alone.
-const UPDATE_CONTENT: &str = "UPDATE lead_rows SET rule = ?3, install_base_id = ?4,
-    serial_number = ?5, product_name = ?6, title_id = ?10, description = ?11, action_id = ?12,
-    factor_ids = ?15, reasons_id = ?16, services_id = ?17, recommended_skus = ?18,
-    days_since_eol = ?19, extra = ?20, fingerprint = ?22, closed_reason = NULL, run_id = ?23
-  WHERE lead_id = ?1";
-
-/// [`UPDATE_CONTENT`] plus the score and priority, for an active lead whose other indexed
-/// columns are unchanged (a weight change moves every score): SQLite then updates only the
-/// indexes that hold the score, a quarter less work than naming every indexed column.
-const UPDATE_SCORED: &str = "UPDATE lead_rows SET rule = ?3, install_base_id = ?4,
-    serial_number = ?5, product_name = ?6, title_id = ?10, description = ?11, action_id = ?12,
-    score = ?13, priority = ?14, factor_ids = ?15, reasons_id = ?16, services_id = ?17,
-    recommended_skus = ?18, days_since_eol = ?19, extra = ?20, fingerprint = ?22,
-    closed_reason = NULL, run_id = ?23
-  WHERE lead_id = ?1";
-
-/// Runs one of the `UPDATE` statements above with a lead's [`columns`].
-fn update_with(conn: &Connection, sql: &str, values: &[&dyn ToSql; 23]) -> Result<()> {
-    conn.prepare_cached(sql)?.execute(values.as_slice())?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::Db;
     use super::*;
-    use crate::store::columns::fingerprint;
+    use crate::model::lead::Lead;
+    use crate::store::columns::{Encoded, fingerprint};
 
     fn lead(title: &str) -> Lead {
         Lead {
@@ -788,5 +630,48 @@ mod tests {
         l.title = "last".into();
         write(&db, 20, &l);
         assert_eq!(sweep_texts(conn, 100).unwrap(), 0);
+    }
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::super::schema::{lead_column_tests::with_segment, lead_tables};
+    use super::*;
+    use crate::model::lead::Lead;
+    use crate::store::columns::{Encoded, fingerprint};
+
+    /// The insert and the updates come from the declaration: a column added there is bound and
+    /// written with the rest, and an update of the content rewrites it.
+    #[test]
+    fn a_declared_column_is_inserted_and_updated_with_the_rest() {
+        let columns = with_segment();
+        let st = statements(&columns);
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&lead_tables(&columns)).unwrap();
+        let mut texts = Texts::read(&conn).unwrap();
+        let mut lead = Lead {
+            lead_id: "L1".into(),
+            title: "t".into(),
+            ..Lead::default()
+        };
+        for segment in ["mid-market", "enterprise"] {
+            lead.extra
+                .insert("segment".into(), serde_json::json!(segment));
+            let enc = Encoded::of(&lead, fingerprint(&lead));
+            let mut values = params(&mut texts, &conn, &columns, (&lead, &enc), 7).unwrap();
+            let sql = if segment == "mid-market" {
+                values.push(Param::Owned("now".into()));
+                &st.insert
+            } else {
+                &st.update[0]
+            };
+            conn.execute(sql, params_from_iter(&values)).unwrap();
+            let stored: (String, i64) = conn
+                .query_row("SELECT segment, run_id FROM lead_rows", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            assert_eq!(stored, (segment.to_string(), 7));
+        }
     }
 }

@@ -14,6 +14,7 @@ mod runs;
 mod schema;
 #[cfg(test)]
 pub mod testdb;
+mod texts;
 mod views;
 
 use std::path::{Path, PathBuf};
@@ -90,13 +91,10 @@ impl Db {
             .map_err(|e| db_err(path, &e))?;
         // A database made by an older onelead (version 0 is a new, empty file).
         if version > 0 {
-            for (from, sql) in schema::MIGRATIONS {
-                if version <= *from {
-                    tx.execute_batch(sql).map_err(|e| db_err(path, &e))?;
-                }
-            }
+            tx.execute_batch(&schema::migrations(version))
+                .map_err(|e| db_err(path, &e))?;
         }
-        tx.execute_batch(schema::CREATE)
+        tx.execute_batch(schema::create())
             .map_err(|e| db_err(path, &e))?;
         tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)
             .map_err(|e| db_err(path, &e))?;
@@ -213,7 +211,7 @@ impl api::Backend for Db {
 
     fn compact(&mut self) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
-        leads::sweep_texts(&tx, leads::SWEEP_SLACK)?;
+        texts::sweep_texts(&tx, texts::SWEEP_SLACK)?;
         tx.commit()?;
         self.checkpoint()
     }
@@ -617,7 +615,7 @@ mod migration_tests {
             .query_row(
                 &format!(
                     "SELECT {} FROM leads l LEFT JOIN accounts a USING (account_id)",
-                    query::LEAD_COLUMNS
+                    query::lead_columns()
                 ),
                 [],
                 query::lead_from_row,
@@ -632,7 +630,7 @@ mod migration_tests {
             .prepare(&format!(
                 "SELECT {} FROM leads l LEFT JOIN accounts a USING (account_id)
                  ORDER BY l.lead_id",
-                query::LEAD_COLUMNS
+                query::lead_columns()
             ))
             .unwrap();
         stmt.query_map([], query::lead_from_row)

@@ -1,5 +1,11 @@
 //! The SQLite schema. Table names follow the original design so users' own queries keep working;
-//! every source row keeps `source_file`, `source_sheet`, `source_row`.
+//! every source row keeps `source_file`, `source_sheet`, `source_row`. The lead tables, the
+//! `leads` view and its triggers are made from the declared lead columns
+//! ([`crate::store::columns::LEAD_COLUMNS`]).
+
+use std::fmt::Write as _;
+
+use crate::store::columns::{LEAD_COLUMNS, LeadColumn, Stored};
 
 /// Bumped when the schema changes incompatibly; stored in `PRAGMA user_version`.
 /// 2: `leads.estimated_value` and the rollup indexes. 3: `leads.fingerprint`, `meta`, and the
@@ -11,9 +17,9 @@
 /// every lead row (12 s).
 pub const SCHEMA_VERSION: i64 = 5;
 
-/// The names of the indexes [`CREATE`] makes.
+/// The names of the indexes [`create`] makes.
 pub fn index_names() -> impl Iterator<Item = &'static str> {
-    CREATE
+    create()
         .split("CREATE INDEX IF NOT EXISTS ")
         .skip(1)
         .filter_map(|rest| rest.split_whitespace().next())
@@ -25,128 +31,8 @@ pub fn index_names() -> impl Iterator<Item = &'static str> {
 /// report.
 pub const SUMMARY_INDEX: &str = "leads_kind";
 
-/// The lead tables. `lead_rows` holds one narrow row per lead; `lead_texts` holds each distinct
-/// text once (a title, an action, the trigger's reasons, the services, one factor's outcome), and
-/// a row names them by `text_id`. A million leads share a few tens of thousands of such texts, so
-/// a row is a third of the size it would be with its text inline: writing the leads, building
-/// their indexes and rewriting every score after a weight change all scale with that size.
-macro_rules! lead_tables {
-    () => {
-        r"
-CREATE TABLE IF NOT EXISTS lead_texts (
-    text_id          INTEGER PRIMARY KEY,
-    body             TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS lead_rows (
-    lead_id              TEXT PRIMARY KEY,
-    lead_type            TEXT NOT NULL,
-    rule                 TEXT NOT NULL,
-    install_base_id      INTEGER,
-    serial_number        TEXT,
-    product_name         TEXT,
-    product_family       TEXT,
-    account_id           TEXT,
-    territory_id         TEXT,
-    title_id             INTEGER NOT NULL,
-    description          TEXT NOT NULL,
-    action_id            INTEGER NOT NULL,
-    score                REAL NOT NULL,
-    priority             TEXT NOT NULL,
-    -- {factor name: text_id of its {value, weight, contribution, reasons}}
-    factor_ids           TEXT NOT NULL,
-    reasons_id           INTEGER NOT NULL,
-    services_id          INTEGER NOT NULL,
-    recommended_skus     TEXT NOT NULL,
-    days_since_eol       INTEGER,
-    extra                TEXT NOT NULL,
-    estimated_value      REAL,
-    fingerprint          INTEGER,
-    status               TEXT NOT NULL DEFAULT 'new',
-    active               INTEGER NOT NULL DEFAULT 1,
-    closed_reason        TEXT,
-    created_at           TEXT NOT NULL,
-    updated_at           TEXT NOT NULL,
-    run_id               INTEGER NOT NULL
-);
-"
-    };
-}
-
-/// `leads`: the lead table as users and the views know it (the columns of schema version 4, in
-/// their order), composed from `lead_rows` and `lead_texts`. A text is looked up only when its
-/// column is selected, so the rollups still read `lead_rows`' covering indexes alone. Writes to
-/// the view (`INSERT`, `UPDATE`, `DELETE`, from a user's own SQL) go to the tables through the
-/// triggers; onelead itself writes `lead_rows`.
-macro_rules! lead_view {
-    () => {
-        r"
-CREATE VIEW IF NOT EXISTS leads AS SELECT lead_id, lead_type, rule, install_base_id,
-    serial_number, product_name, product_family, account_id, territory_id,
-    (SELECT body FROM lead_texts WHERE text_id = title_id) AS title,
-    description,
-    (SELECT body FROM lead_texts WHERE text_id = action_id) AS recommended_action,
-    score, priority,
-    (SELECT json_group_object(f.key, json(t.body))
-       FROM json_each(factor_ids) f JOIN lead_texts t ON t.text_id = f.value) AS factors,
-    (SELECT body FROM lead_texts WHERE text_id = reasons_id) AS reasons,
-    (SELECT body FROM lead_texts WHERE text_id = services_id) AS recommended_services,
-    recommended_skus, days_since_eol, extra, estimated_value, fingerprint, status, active,
-    closed_reason, created_at, updated_at, run_id
-  FROM lead_rows;
-CREATE TRIGGER IF NOT EXISTS leads_insert INSTEAD OF INSERT ON leads BEGIN
-  INSERT OR IGNORE INTO lead_texts (body)
-    SELECT NEW.title UNION ALL SELECT NEW.recommended_action UNION ALL SELECT NEW.reasons
-    UNION ALL SELECT NEW.recommended_services UNION ALL SELECT value FROM json_each(NEW.factors);
-  INSERT INTO lead_rows (lead_id, lead_type, rule, install_base_id, serial_number, product_name,
-      product_family, account_id, territory_id, title_id, description, action_id, score,
-      priority, factor_ids, reasons_id, services_id, recommended_skus, days_since_eol, extra,
-      estimated_value, fingerprint, status, active, closed_reason, created_at, updated_at,
-      run_id)
-    VALUES (NEW.lead_id, NEW.lead_type, NEW.rule, NEW.install_base_id, NEW.serial_number,
-      NEW.product_name, NEW.product_family, NEW.account_id, NEW.territory_id,
-      (SELECT text_id FROM lead_texts WHERE body = NEW.title), NEW.description,
-      (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_action), NEW.score,
-      NEW.priority,
-      (SELECT json_group_object(f.key, (SELECT text_id FROM lead_texts WHERE body = f.value))
-         FROM json_each(NEW.factors) f),
-      (SELECT text_id FROM lead_texts WHERE body = NEW.reasons),
-      (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_services),
-      NEW.recommended_skus, NEW.days_since_eol, NEW.extra, NEW.estimated_value,
-      NEW.fingerprint, coalesce(NEW.status, 'new'), coalesce(NEW.active, 1),
-      NEW.closed_reason, NEW.created_at, NEW.updated_at, NEW.run_id);
-END;
-CREATE TRIGGER IF NOT EXISTS leads_update INSTEAD OF UPDATE ON leads BEGIN
-  INSERT OR IGNORE INTO lead_texts (body)
-    SELECT NEW.title UNION ALL SELECT NEW.recommended_action UNION ALL SELECT NEW.reasons
-    UNION ALL SELECT NEW.recommended_services UNION ALL SELECT value FROM json_each(NEW.factors);
-  UPDATE lead_rows SET lead_id = NEW.lead_id, lead_type = NEW.lead_type, rule = NEW.rule,
-      install_base_id = NEW.install_base_id, serial_number = NEW.serial_number,
-      product_name = NEW.product_name, product_family = NEW.product_family,
-      account_id = NEW.account_id, territory_id = NEW.territory_id,
-      title_id = (SELECT text_id FROM lead_texts WHERE body = NEW.title),
-      description = NEW.description,
-      action_id = (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_action),
-      score = NEW.score, priority = NEW.priority,
-      factor_ids = (SELECT json_group_object(f.key,
-          (SELECT text_id FROM lead_texts WHERE body = f.value)) FROM json_each(NEW.factors) f),
-      reasons_id = (SELECT text_id FROM lead_texts WHERE body = NEW.reasons),
-      services_id = (SELECT text_id FROM lead_texts WHERE body = NEW.recommended_services),
-      recommended_skus = NEW.recommended_skus, days_since_eol = NEW.days_since_eol,
-      extra = NEW.extra, estimated_value = NEW.estimated_value, fingerprint = NEW.fingerprint,
-      status = NEW.status, active = NEW.active, closed_reason = NEW.closed_reason,
-      created_at = NEW.created_at, updated_at = NEW.updated_at, run_id = NEW.run_id
-    WHERE lead_id = OLD.lead_id;
-END;
-CREATE TRIGGER IF NOT EXISTS leads_delete INSTEAD OF DELETE ON leads BEGIN
-  DELETE FROM lead_rows WHERE lead_id = OLD.lead_id;
-END;
-"
-    };
-}
-
-/// Creates every table and index that does not exist yet.
-pub const CREATE: &str = concat!(
-    r"
+/// Every table and index but the lead tables, as they come before them.
+const DATA_TABLES_SQL: &str = r"
 CREATE TABLE IF NOT EXISTS accounts (
     account_id       TEXT PRIMARY KEY,
     name             TEXT NOT NULL,
@@ -303,9 +189,10 @@ CREATE TABLE IF NOT EXISTS runs (
     config_hash      TEXT,
     counts           TEXT NOT NULL
 );
-",
-    lead_tables!(),
-    r"
+";
+
+/// The lead indexes and the tables after them.
+const AFTER_LEADS: &str = r"
 CREATE INDEX IF NOT EXISTS leads_score ON lead_rows(active, score DESC);
 -- An account's best leads without reading (or sorting) the rest of them.
 CREATE INDEX IF NOT EXISTS leads_account_score ON lead_rows(account_id, active, score DESC, lead_id);
@@ -341,17 +228,196 @@ CREATE TABLE IF NOT EXISTS lead_events (
     run_id           INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
-",
-    lead_view!(),
-    r"
+";
+
+/// Indexes the ones above replaced, each a prefix of its replacement.
+const DROPPED: &str = r"
 -- Indexes the ones above replaced, each a prefix of its replacement (leads_family is folded
 -- into leads_mix); a database made before them loses them on its next write.
 DROP INDEX IF EXISTS opp_account;
 DROP INDEX IF EXISTS leads_account;
 DROP INDEX IF EXISTS leads_type;
 DROP INDEX IF EXISTS leads_family;
-"
+";
+
+/// The statements that create every table, view and index that does not exist yet.
+pub fn create() -> &'static str {
+    static CREATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        [
+            DATA_TABLES_SQL,
+            &lead_tables(LEAD_COLUMNS),
+            AFTER_LEADS,
+            &lead_view(LEAD_COLUMNS),
+            DROPPED,
+        ]
+        .concat()
+    });
+    &CREATE
+}
+
+/// The lead tables. `lead_rows` holds one narrow row per lead; `lead_texts` holds each distinct
+/// text once (a title, an action, the trigger's reasons, the services, one factor's outcome), and
+/// a row names them by `text_id`. A million leads share a few tens of thousands of such texts, so
+/// a row is a third of the size it would be with its text inline: writing the leads, building
+/// their indexes and rewriting every score after a weight change all scale with that size.
+pub fn lead_tables(columns: &[LeadColumn]) -> String {
+    let mut sql = String::from(
+        "
+CREATE TABLE IF NOT EXISTS lead_texts (
+    text_id          INTEGER PRIMARY KEY,
+    body             TEXT NOT NULL UNIQUE
 );
+CREATE TABLE IF NOT EXISTS lead_rows (
+",
+    );
+    let defs: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let default = c
+                .default
+                .map(|d| format!(" DEFAULT {d}"))
+                .unwrap_or_default();
+            format!("    {:<20} {}{default}", c.stored_name(), c.sql)
+        })
+        .collect();
+    sql.push_str(&defs.join(",\n"));
+    sql.push_str("\n);\n");
+    sql
+}
+
+/// `leads`: the lead table as users and the views know it (the columns of schema version 4, in
+/// their order), composed from `lead_rows` and `lead_texts`. A text is looked up only when its
+/// column is selected, so the rollups still read `lead_rows`' covering indexes alone. Writes to
+/// the view (`INSERT`, `UPDATE`, `DELETE`, from a user's own SQL) go to the tables through the
+/// triggers; onelead itself writes `lead_rows`.
+pub fn lead_view(columns: &[LeadColumn]) -> String {
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| match c.stored {
+            Stored::Plain => c.name.to_string(),
+            Stored::Text(id) => {
+                format!(
+                    "(SELECT body FROM lead_texts WHERE text_id = {id}) AS {}",
+                    c.name
+                )
+            }
+            Stored::Factors(ids) => format!(
+                "(SELECT json_group_object(f.key, json(t.body))
+       FROM json_each({ids}) f JOIN lead_texts t ON t.text_id = f.value) AS {}",
+                c.name
+            ),
+        })
+        .collect();
+    let stored: Vec<&str> = columns.iter().map(LeadColumn::stored_name).collect();
+    let values: Vec<String> = columns.iter().map(|c| new_value(c, true)).collect();
+    let sets: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{} = {}", c.stored_name(), new_value(c, false)))
+        .collect();
+    let texts = new_texts(columns);
+    format!(
+        "
+CREATE VIEW IF NOT EXISTS leads AS SELECT {select}
+  FROM lead_rows;
+CREATE TRIGGER IF NOT EXISTS leads_insert INSTEAD OF INSERT ON leads BEGIN
+  {texts}
+  INSERT INTO lead_rows ({stored}) VALUES ({values});
+END;
+CREATE TRIGGER IF NOT EXISTS leads_update INSTEAD OF UPDATE ON leads BEGIN
+  {texts}
+  UPDATE lead_rows SET {sets} WHERE lead_id = OLD.lead_id;
+END;
+CREATE TRIGGER IF NOT EXISTS leads_delete INSTEAD OF DELETE ON leads BEGIN
+  DELETE FROM lead_rows WHERE lead_id = OLD.lead_id;
+END;
+",
+        select = select.join(",\n    "),
+        stored = stored.join(", "),
+        values = values.join(",\n      "),
+        sets = sets.join(",\n      "),
+    )
+}
+
+/// What a trigger writes to a `lead_rows` column from the `NEW` row of the view: the text's id
+/// for a stored text, the ids of the factor outcomes, the column's default for a NULL
+/// (`with_default`, as an insert into a table would).
+fn new_value(c: &LeadColumn, with_default: bool) -> String {
+    let name = c.name;
+    match (c.stored, c.default) {
+        (Stored::Text(_), _) => format!("(SELECT text_id FROM lead_texts WHERE body = NEW.{name})"),
+        (Stored::Factors(_), _) => format!(
+            "(SELECT json_group_object(f.key, (SELECT text_id FROM lead_texts WHERE body = f.value))
+         FROM json_each(NEW.{name}) f)"
+        ),
+        (Stored::Plain, Some(default)) if with_default => {
+            format!("coalesce(NEW.{name}, {default})")
+        }
+        (Stored::Plain, _) => format!("NEW.{name}"),
+    }
+}
+
+/// The statement that stores the texts of the `NEW` row of the view not stored yet.
+fn new_texts(columns: &[LeadColumn]) -> String {
+    let mut selects: Vec<String> = columns
+        .iter()
+        .filter(|c| matches!(c.stored, Stored::Text(_)))
+        .map(|c| format!("SELECT NEW.{}", c.name))
+        .collect();
+    selects.extend(
+        columns
+            .iter()
+            .filter(|c| matches!(c.stored, Stored::Factors(_)))
+            .map(|c| format!("SELECT value FROM json_each(NEW.{})", c.name)),
+    );
+    format!(
+        "INSERT OR IGNORE INTO lead_texts (body)\n    {};",
+        selects.join(" UNION ALL ")
+    )
+}
+
+/// The lead tables as schema version 5 made them: what the version 4 migration creates, kept as
+/// it was (a column declared since is added by [`migrations`]).
+macro_rules! v5_lead_tables {
+    () => {
+        r"
+CREATE TABLE IF NOT EXISTS lead_texts (
+    text_id          INTEGER PRIMARY KEY,
+    body             TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS lead_rows (
+    lead_id              TEXT PRIMARY KEY,
+    lead_type            TEXT NOT NULL,
+    rule                 TEXT NOT NULL,
+    install_base_id      INTEGER,
+    serial_number        TEXT,
+    product_name         TEXT,
+    product_family       TEXT,
+    account_id           TEXT,
+    territory_id         TEXT,
+    title_id             INTEGER NOT NULL,
+    description          TEXT NOT NULL,
+    action_id            INTEGER NOT NULL,
+    score                REAL NOT NULL,
+    priority             TEXT NOT NULL,
+    -- {factor name: text_id of its {value, weight, contribution, reasons}}
+    factor_ids           TEXT NOT NULL,
+    reasons_id           INTEGER NOT NULL,
+    services_id          INTEGER NOT NULL,
+    recommended_skus     TEXT NOT NULL,
+    days_since_eol       INTEGER,
+    extra                TEXT NOT NULL,
+    estimated_value      REAL,
+    fingerprint          INTEGER,
+    status               TEXT NOT NULL DEFAULT 'new',
+    active               INTEGER NOT NULL DEFAULT 1,
+    closed_reason        TEXT,
+    created_at           TEXT NOT NULL,
+    updated_at           TEXT NOT NULL,
+    run_id               INTEGER NOT NULL
+);
+"
+    };
+}
 
 /// Steps that bring an older database up to [`SCHEMA_VERSION`], by the version they start from.
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -384,7 +450,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
              DROP INDEX IF EXISTS leads_territory; DROP INDEX IF EXISTS leads_rollup;
              DROP INDEX IF EXISTS leads_mix;
              ALTER TABLE leads RENAME TO leads_v4;",
-            lead_tables!(),
+            v5_lead_tables!(),
             "INSERT OR IGNORE INTO lead_texts (body)
                SELECT title FROM leads_v4 UNION ALL SELECT recommended_action FROM leads_v4
                UNION ALL SELECT reasons FROM leads_v4
@@ -413,12 +479,47 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// What brings a database at schema `version` (1 or more) up to [`SCHEMA_VERSION`]: the
+/// [`MIGRATIONS`] from that version on, each lead column declared since added to `lead_rows`,
+/// and, when it is older, the `leads` view and its triggers dropped (dropping the view drops
+/// them), so that [`create`] makes them again with every column.
+pub fn migrations(version: i64) -> String {
+    migrations_for(version, LEAD_COLUMNS)
+}
+
+/// [`migrations`] for these lead columns.
+fn migrations_for(version: i64, columns: &[LeadColumn]) -> String {
+    let mut sql: String = MIGRATIONS
+        .iter()
+        .filter(|(from, _)| version <= *from)
+        .map(|(_, step)| *step)
+        .collect();
+    // Versions before 5 had no `lead_rows`; their migration makes it as version 5 had it.
+    for c in columns.iter().filter(|c| c.since > version.max(5)) {
+        let default = c
+            .default
+            .map(|d| format!(" DEFAULT {d}"))
+            .unwrap_or_default();
+        // Writing to a String cannot fail.
+        let _ = write!(
+            sql,
+            "\nALTER TABLE lead_rows ADD COLUMN {} {}{default};",
+            c.stored_name(),
+            c.sql
+        );
+    }
+    if version < SCHEMA_VERSION {
+        sql.push_str("\nDROP VIEW IF EXISTS leads;");
+    }
+    sql
+}
+
 /// The `CREATE` batch as schema version 4 had it (`leads` a table), for the migration tests.
 #[cfg(test)]
 pub fn v4_create() -> String {
-    CREATE
-        .replace(lead_tables!(), V4_LEADS)
-        .replace(lead_view!(), "")
+    create()
+        .replace(&lead_tables(LEAD_COLUMNS), V4_LEADS)
+        .replace(&lead_view(LEAD_COLUMNS), "")
         .replace("ON lead_rows(", "ON leads(")
 }
 
@@ -492,7 +593,7 @@ mod tests {
     #[test]
     fn every_deferred_index_is_one_the_schema_makes_on_its_table() {
         for (table, index) in DEFERRED_INDEXES {
-            let made = CREATE
+            let made = create()
                 .split("CREATE INDEX IF NOT EXISTS ")
                 .skip(1)
                 .find(|rest| rest.split_whitespace().next() == Some(*index));
@@ -505,5 +606,111 @@ mod tests {
             );
             assert!(DATA_TABLES.contains(table), "{table}");
         }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod lead_column_tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::store::columns::{Moves, Written, placement};
+
+    /// The declared lead columns with one more, as a new feature would add it: a column
+    /// evaluation writes, taken from the trigger's `extra` fields.
+    pub fn with_segment() -> Vec<LeadColumn> {
+        let mut columns = LEAD_COLUMNS.to_vec();
+        let at = columns.iter().position(|c| c.name == "extra").unwrap() + 1;
+        columns.insert(
+            at,
+            LeadColumn {
+                name: "segment",
+                sql: "TEXT",
+                default: None,
+                stored: Stored::Plain,
+                written: Written::Evaluated(Moves::Content),
+                value: Some(|l, _| {
+                    crate::store::columns::Value::OptText(
+                        l.extra.get("segment").and_then(|v| v.as_str()),
+                    )
+                }),
+                fingerprint: None,
+                read: None,
+                since: 6,
+            },
+        );
+        columns
+    }
+
+    /// Adding a column is one entry in the declaration: the table gets it, the `leads` view
+    /// shows it, the view's own insert writes it, and an older database gets it added.
+    #[test]
+    fn one_declared_column_reaches_the_table_the_view_its_triggers_and_the_migration() {
+        let columns = with_segment();
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&lead_tables(&columns)).unwrap();
+        conn.execute_batch(&lead_view(&columns)).unwrap();
+        conn.execute_batch(
+            r"INSERT INTO leads (lead_id, lead_type, rule, title, description,
+                 recommended_action, score, priority, factors, reasons, recommended_services,
+                 recommended_skus, extra, segment, created_at, updated_at, run_id)
+               VALUES ('L1', 'T', 'r', 't', 'd', 'a', 50, 'HIGH', '{}', '[]', '[]', '', '{}',
+                 'mid-market', 'x', 'x', 1);
+               UPDATE leads SET segment = 'enterprise' WHERE lead_id = 'L1';",
+        )
+        .unwrap();
+        let (segment, status): (String, String) = conn
+            .query_row("SELECT segment, status FROM leads", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((segment.as_str(), status.as_str()), ("enterprise", "new"));
+        // A version 5 database, made without it, gets it added.
+        let old = Connection::open_in_memory().unwrap();
+        old.execute_batch(&lead_tables(LEAD_COLUMNS)).unwrap();
+        assert!(
+            !migrations(5).contains("ADD COLUMN"),
+            "the shipped columns are in version 5"
+        );
+        old.execute_batch(&migrations_for(5, &columns)).unwrap();
+        old.execute_batch(&lead_view(&columns)).unwrap();
+        let n: i64 = old
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('leads') WHERE name = 'segment'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    /// An update that moves only a lead's content names no indexed column (so SQLite leaves
+    /// the indexes alone), and each column evaluation can move is in an index that needs it.
+    #[test]
+    fn the_columns_an_update_leaves_alone_are_those_no_index_holds() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(create()).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT i.name FROM sqlite_master m, pragma_index_info(m.name) i
+                 WHERE m.type = 'index' AND m.tbl_name = 'lead_rows' AND m.sql IS NOT NULL",
+            )
+            .unwrap();
+        let indexed: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        // The key is never updated; it breaks ties in an index.
+        for c in LEAD_COLUMNS.iter().filter(|c| c.written != Written::Key) {
+            let in_index = indexed.iter().any(|i| i == c.stored_name());
+            let moves_index = matches!(
+                c.written,
+                Written::Evaluated(Moves::Score | Moves::Placement)
+                    | Written::Reset(Moves::Placement, _)
+            );
+            assert_eq!(in_index, moves_index, "{}", c.name);
+        }
+        assert_eq!(placement(LEAD_COLUMNS).count(), 5);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::query::{LEAD_COLUMNS, lead_from_row};
+use super::query::{lead_columns, lead_from_row};
 use crate::error::Result;
 use crate::store::read::{
     Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
@@ -201,8 +201,9 @@ pub fn account_360(
         .collect::<rusqlite::Result<_>>()?;
     let ib = install_base(conn, id, limit)?;
     let mut stmt = conn.prepare(&format!(
-        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
-         WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id LIMIT ?2"
+        "SELECT {} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
+         WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id LIMIT ?2",
+        lead_columns()
     ))?;
     let leads = stmt
         .query_map(params![id, sql_limit], lead_from_row)?

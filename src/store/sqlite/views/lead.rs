@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::query::{LEAD_COLUMNS, lead_from_row};
+use super::query::{lead_columns, lead_from_row};
 use crate::error::Result;
 use crate::model::lead::Lead;
 use crate::store::read::Event;
@@ -16,8 +16,9 @@ pub fn canonical_id(input: &str) -> String {
 /// The lead with this id (any case), active or not.
 pub fn lead_by_id(conn: &Connection, id: &str) -> Result<Option<Lead>> {
     let sql = format!(
-        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
-         WHERE l.lead_id = ?1"
+        "SELECT {} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
+         WHERE l.lead_id = ?1",
+        lead_columns()
     );
     let canonical = canonical_id(id);
     let found = conn

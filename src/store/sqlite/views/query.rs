@@ -1,21 +1,32 @@
 //! Read queries the views share. Filters become SQL `WHERE` clauses with bound parameters, so
 //! they use the indexes and never interpolate user text.
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, Row, params_from_iter};
+
+use super::super::leads::cell;
 
 use crate::error::Result;
 use crate::model::lead::Lead;
+use crate::store::columns::{self, LEAD_COLUMNS, WrongType};
 use crate::store::read::{LeadFilter, LeadSort};
 
 const PRIORITY_RANK: &str = "CASE l.priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 \
                              WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END";
 
-/// The SELECT list that [`lead_from_row`] reads.
-pub const LEAD_COLUMNS: &str = "l.lead_id, l.lead_type, l.rule, l.priority, l.score, l.factors,
-    l.reasons, l.title, l.description, l.recommended_action, l.account_id, a.name,
-    l.territory_id, l.install_base_id, l.serial_number, l.product_name, l.product_family,
-    l.days_since_eol, l.recommended_services, l.recommended_skus, l.extra, l.status, l.active,
-    l.created_at, l.updated_at";
+/// The SELECT list that [`lead_from_row`] reads: the declared lead columns a read fills the
+/// lead from, in order, then the account's name (`accounts a`).
+pub fn lead_columns() -> &'static str {
+    static SELECT: LazyLock<String> = LazyLock::new(|| {
+        let mut list: Vec<String> = columns::read(LEAD_COLUMNS)
+            .map(|c| format!("l.{}", c.name))
+            .collect();
+        list.push("a.name".into());
+        list.join(", ")
+    });
+    &SELECT
+}
 
 /// The statement that selects the leads matching `f`, in its order, and its parameters.
 fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {
@@ -80,7 +91,8 @@ fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {
         LeadSort::DaysPastEol => "l.days_since_eol IS NULL, l.days_since_eol DESC".into(),
     };
     let mut sql = format!(
-        "SELECT {LEAD_COLUMNS} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id"
+        "SELECT {} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id",
+        lead_columns()
     );
     if !clauses.is_empty() {
         sql.push_str(" WHERE ");
@@ -110,51 +122,28 @@ pub fn each_lead(
     Ok(())
 }
 
-fn from_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
-    serde_json::from_str(s).unwrap_or_default()
-}
-
-/// Builds a [`Lead`] from a row selected with [`LEAD_COLUMNS`].
+/// Builds a [`Lead`] from a row selected with [`lead_columns`].
 pub fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
-    let skus: String = r.get(19)?;
-    let factors: std::collections::BTreeMap<String, crate::model::lead::Factor> =
-        from_json(&r.get::<_, String>(5)?);
-    // The column holds the trigger's own reasons; the factors' follow, named.
-    let mut reasons: Vec<String> = from_json(&r.get::<_, String>(6)?);
-    for (name, f) in &factors {
-        reasons.extend(f.reasons.iter().map(|r| format!("{name}: {r}")));
+    let mut lead = Lead::default();
+    let mut at = 0;
+    for c in columns::read(LEAD_COLUMNS) {
+        let value = r.get_ref(at)?;
+        if let Some(read) = c.read {
+            read(&mut lead, cell(value)).map_err(|WrongType| {
+                rusqlite::Error::InvalidColumnType(at, c.name.into(), value.data_type())
+            })?;
+        }
+        at += 1;
     }
-    Ok(Lead {
-        lead_id: r.get(0)?,
-        lead_type: r.get(1)?,
-        rule: r.get(2)?,
-        priority: r.get(3)?,
-        score: r.get(4)?,
-        factors,
-        reasons,
-        title: r.get(7)?,
-        description: r.get(8)?,
-        recommended_action: r.get(9)?,
-        account_id: r.get(10)?,
-        account_name: r.get(11)?,
-        territory_id: r.get(12)?,
-        install_base_id: r.get(13)?,
-        serial_number: r.get(14)?,
-        product_name: r.get(15)?,
-        product_family: r.get(16)?,
-        days_since_eol: r.get(17)?,
-        recommended_services: from_json(&r.get::<_, String>(18)?),
-        recommended_skus: skus
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        extra: from_json(&r.get::<_, String>(20)?),
-        status: r.get(21)?,
-        active: r.get(22)?,
-        created_at: r.get(23)?,
-        updated_at: r.get(24)?,
-    })
+    lead.account_name = r.get(at)?;
+    // The column holds the trigger's own reasons; the factors' follow, named.
+    let named: Vec<String> = lead
+        .factors
+        .iter()
+        .flat_map(|(name, f)| f.reasons.iter().map(move |r| format!("{name}: {r}")))
+        .collect();
+    lead.reasons.extend(named);
+    Ok(lead)
 }
 
 /// Active lead counts per (lead type, priority).
