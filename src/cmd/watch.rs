@@ -38,7 +38,7 @@ struct Touched {
 
 /// Runs `onelead watch`.
 pub fn run(args: &WatchArgs) -> Result<()> {
-    let mut settings = settings(&args.load)?;
+    let settings = settings(&args.load)?;
     // Watching starts before anything is read: a save made during the first run (a minute at
     // a million rows, when rules are being tuned) is rerun after it, not lost.
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
@@ -56,44 +56,105 @@ pub fn run(args: &WatchArgs) -> Result<()> {
     for input in &settings.inputs {
         stamps.record_tree(input);
     }
-    let mut rules = pipeline::load_rules(&settings)?;
-    rules.retain_caches();
-    let mut store = Store::open(&settings.db)?;
-    store.defer_housekeeping()?;
     let out = &mut std::io::stdout();
-    // What each evaluation keeps for the next save (lead states, account maps).
-    let mut carry = Carry::default();
-    // The lead indexes the evaluations left to build after their reports (see `tidy`).
-    let mut pending = Vec::new();
-    let first = rerun(
-        &mut store,
-        &settings,
-        &rules,
-        true,
-        out,
-        &mut carry,
-        &mut pending,
-    );
-    // A save that came in while `tidy` built indexes, to handle before waiting for the next.
-    let mut queued = tidy(&mut store, &mut pending, &rx);
-    first?;
-    // Results the `--report` HTML does not show yet: it is written once `tidy` has finished.
-    let mut html_due = true;
-    if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
-        return Ok(());
+    let (mut session, first) = Session::start(args, settings, out, &rx)?;
+    let mut next = session.after(first, out);
+    if !matches!(next, Next::Stop) {
+        writeln!(
+            out,
+            "watching {}, {} and the input files; Ctrl-C to stop",
+            session.settings.rules_dir.display(),
+            args.load.db.config.display()
+        )?;
     }
-    writeln!(
-        out,
-        "watching {}, {} and the input files; Ctrl-C to stop",
-        settings.rules_dir.display(),
-        args.load.db.config.display()
-    )?;
-    while let Some(batch) = queued.take().or_else(|| rx.recv().ok()) {
+    loop {
+        let batch = match next {
+            Next::Stop => return Ok(()),
+            Next::Handle(batch) => batch,
+            Next::Wait => match rx.recv() {
+                Ok(batch) => batch,
+                Err(_) => return Ok(()),
+            },
+        };
+        next = session.handle(batch, &mut stamps, out, &rx)?;
+    }
+}
+
+/// What `watch` does after a batch of file events.
+enum Next {
+    /// Wait for the next save.
+    Wait,
+    /// Handle this save, which came in meanwhile.
+    Handle(DebounceEventResult),
+    /// Stop: standard output is gone.
+    Stop,
+}
+
+/// A `watch` session: the last good settings and rules, the database, and what each
+/// evaluation keeps for the next.
+struct Session<'a> {
+    args: &'a WatchArgs,
+    settings: Settings,
+    rules: RuleSet,
+    store: Store,
+    /// What each evaluation keeps for the next save (lead states, account maps).
+    carry: Carry,
+    /// The lead indexes the evaluations left to build after their reports (see [`tidy`]).
+    pending: Vec<Pending>,
+    /// Results the `--report` HTML does not show yet: it is written once `tidy` has finished.
+    html_due: bool,
+}
+
+impl<'a> Session<'a> {
+    /// Opens the database and runs the first evaluation; returns the session and a save that
+    /// came in while `tidy` built indexes after it.
+    fn start(
+        args: &'a WatchArgs,
+        settings: Settings,
+        out: &mut dyn Write,
+        saves: &mpsc::Receiver<DebounceEventResult>,
+    ) -> Result<(Session<'a>, Option<DebounceEventResult>)> {
+        let rules = pipeline::load_rules(&settings)?;
+        rules.retain_caches();
+        let mut store = Store::open(&settings.db)?;
+        store.defer_housekeeping()?;
+        let mut s = Session {
+            args,
+            settings,
+            rules,
+            store,
+            carry: Carry::default(),
+            pending: Vec::new(),
+            html_due: true,
+        };
+        let first = rerun(
+            &mut s.store,
+            &s.settings,
+            &s.rules,
+            true,
+            out,
+            &mut s.carry,
+            &mut s.pending,
+        );
+        // A save that came in while `tidy` built indexes, to handle before waiting for the next.
+        let queued = tidy(&mut s.store, &mut s.pending, saves);
+        first?;
+        Ok((s, queued))
+    }
+
+    /// Handles one batch of file events: reruns when a rule, the config or an input changed.
+    fn handle(
+        &mut self,
+        batch: DebounceEventResult,
+        stamps: &mut Stamps,
+        out: &mut dyn Write,
+        saves: &mpsc::Receiver<DebounceEventResult>,
+    ) -> Result<Next> {
         let events = match batch {
             Ok(events) => events,
             Err(e) => {
                 eprintln!("error: file watcher: {e}");
-                continue;
+                return Ok(Next::Wait);
             }
         };
         // Reading a file raises events too (inotify reports opens); only real changes count.
@@ -102,16 +163,19 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             .map(|e| e.path.as_path())
             .filter(|p| stamps.changed(p))
             .collect();
-        let touched = classify(changed.into_iter(), &settings, &args.load.db.config);
+        let touched = classify(
+            changed.into_iter(),
+            &self.settings,
+            &self.args.load.db.config,
+        );
         if touched.paths.is_empty() {
             // What `tidy` stopped for was nothing (a file read raises events too): go on.
-            if !pending.is_empty() {
-                queued = tidy(&mut store, &mut pending, &rx);
-            }
-            if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
-                return Ok(());
-            }
-            continue;
+            let queued = if self.pending.is_empty() {
+                None
+            } else {
+                tidy(&mut self.store, &mut self.pending, saves)
+            };
+            return Ok(self.after(queued, out));
         }
         let names: Vec<String> = touched
             .paths
@@ -119,60 +183,73 @@ pub fn run(args: &WatchArgs) -> Result<()> {
             .map(|p| p.display().to_string())
             .collect();
         writeln!(out, "\n── {} changed ──", names.join(", "))?;
-        // Build the new config and rules aside; swap them in only when both are good.
-        let mut next_settings = settings.clone();
-        if touched.config {
-            match settings_again(args, &settings) {
-                Ok(s) => next_settings = s,
-                Err(e) => {
-                    eprintln!("{}\nkeeping the last good rules and results", e.render());
-                    continue;
-                }
-            }
-        }
-        let next_rules = if touched.rules || touched.config {
-            match pipeline::load_rules(&next_settings) {
-                Ok(mut r) => {
-                    r.retain_caches();
-                    r.adopt_caches(&rules);
-                    Some(r)
-                }
-                Err(e) => {
-                    eprintln!("{}\nkeeping the last good rules and results", e.render());
-                    continue;
-                }
-            }
-        } else {
-            None
+        let Some((next_settings, next_rules)) = self.prepare(&touched) else {
+            return Ok(Next::Wait);
         };
-        let candidate = next_rules.as_ref().unwrap_or(&rules);
+        let candidate = next_rules.as_ref().unwrap_or(&self.rules);
         let result = rerun(
-            &mut store,
+            &mut self.store,
             &next_settings,
             candidate,
             touched.data,
             out,
-            &mut carry,
-            &mut pending,
+            &mut self.carry,
+            &mut self.pending,
         );
-        queued = tidy(&mut store, &mut pending, &rx);
+        let queued = tidy(&mut self.store, &mut self.pending, saves);
         match result {
             Ok(()) => {
-                settings = next_settings;
+                self.settings = next_settings;
                 if let Some(r) = next_rules {
-                    rules = r;
+                    self.rules = r;
                 }
-                html_due = true;
+                self.html_due = true;
             }
-            Err(e) if e.is_broken_pipe() => return Ok(()),
+            Err(e) if e.is_broken_pipe() => return Ok(Next::Stop),
             Err(e) => eprintln!("{}\nkeeping the last good rules and results", e.render()),
         }
-        // With another save waiting, its rerun writes the report, once every index is back.
-        if queued.is_none() && html_when_due(&store, args, out, &mut html_due).is_err() {
-            return Ok(());
+        Ok(self.after(queued, out))
+    }
+
+    /// Builds the new config and rules aside, for swapping them in only when both are good;
+    /// `None` (the diagnostics printed) when either is not.
+    fn prepare(&self, touched: &Touched) -> Option<(Settings, Option<RuleSet>)> {
+        let keep = |e: Error| {
+            eprintln!("{}\nkeeping the last good rules and results", e.render());
+            None
+        };
+        let mut next_settings = self.settings.clone();
+        if touched.config {
+            match settings_again(self.args, &self.settings) {
+                Ok(s) => next_settings = s,
+                Err(e) => return keep(e),
+            }
+        }
+        if !(touched.rules || touched.config) {
+            return Some((next_settings, None));
+        }
+        match pipeline::load_rules(&next_settings) {
+            Ok(mut r) => {
+                r.retain_caches();
+                r.adopt_caches(&self.rules);
+                Some((next_settings, Some(r)))
+            }
+            Err(e) => keep(e),
         }
     }
-    Ok(())
+
+    /// After a rerun or a batch of events: the save that came in meanwhile, if any, is handled
+    /// next (its rerun writes the report, once every index is back); otherwise the `--report`
+    /// HTML is written if it is due.
+    fn after(&mut self, queued: Option<DebounceEventResult>, out: &mut dyn Write) -> Next {
+        if let Some(batch) = queued {
+            return Next::Handle(batch);
+        }
+        match html_when_due(&self.store, self.args, out, &mut self.html_due) {
+            Ok(()) => Next::Wait,
+            Err(_) => Next::Stop,
+        }
+    }
 }
 
 /// Size and modification time of the files seen so far: a rerun happens only when one differs.
