@@ -108,6 +108,46 @@ fn yes_no(rng: &mut Rng, yes: f64) -> Cell {
     }
 }
 
+/// A project's customer: (name, customer id, country, Account ST Name). About 45% belong to
+/// install-base customers (named in the canonical, upper-case or a messy spelling); the rest to
+/// `others`.
+fn customer(
+    world: &World,
+    others: &[(String, i64)],
+    rng: &mut Rng,
+) -> (String, i64, &'static str, Option<String>) {
+    let linked = others.is_empty() || rng.chance(0.45);
+    if linked {
+        let a = world.pick_account(rng);
+        let name = match rng.weighted(&[40, 30, 30]) {
+            0 => a.canonical(),
+            1 => a.upper(),
+            _ => a.spelling(rng),
+        };
+        let st = rng
+            .chance(0.25)
+            .then(|| format!("{} - {}", a.stem.to_uppercase(), a.country));
+        (name, a.customer_id, a.country, st)
+    } else {
+        let (name, id) = rng.pick_ref(others);
+        (name.clone(), *id, "JP", None)
+    }
+}
+
+/// The `PRJ Siebel ID` cell: mostly placeholders (with the real export's misspellings) or an
+/// opportunity's id.
+fn siebel_id(opportunity_ids: &[u64], rng: &mut Rng) -> Cell {
+    match rng.weighted(&[410, 80, 3, 1, 1, 470]) {
+        0 => Cell::Str("NOT AVAILABLE"),
+        1 => Cell::Str("#"),
+        2 => Cell::Str("NOT AUAILABLE"),
+        3 => Cell::Str("NOT AVALIABLE"),
+        4 => Cell::Int(11_000_000 + rng.range(0, 999_999)),
+        _ if opportunity_ids.is_empty() => Cell::Str("NOT AVAILABLE"),
+        _ => Cell::Text(format!("OPE-{:010}", rng.pick(opportunity_ids))),
+    }
+}
+
 /// Streams `n` project rows. About 45% belong to install-base customers (named in the canonical,
 /// upper-case or a messy spelling); the rest to `others`.
 pub fn write(
@@ -124,35 +164,12 @@ pub fn write(
     let mut project_no = 1000 + rng.range(0, 500);
     for _ in 0..n {
         project_no += rng.range(1, 3);
-        let linked = others.is_empty() || rng.chance(0.45);
-        let (customer, customer_id, country, st_name) = if linked {
-            let a = world.pick_account(rng);
-            let name = match rng.weighted(&[40, 30, 30]) {
-                0 => a.canonical(),
-                1 => a.upper(),
-                _ => a.spelling(rng),
-            };
-            let st = rng
-                .chance(0.25)
-                .then(|| format!("{} - {}", a.stem.to_uppercase(), a.country));
-            (name, a.customer_id, a.country, st)
-        } else {
-            let (name, id) = rng.pick_ref(others);
-            (name.clone(), *id, "JP", None)
-        };
+        let (customer, customer_id, country, st_name) = customer(world, others, rng);
         let country_name = COUNTRIES
             .iter()
             .find(|(c, _)| *c == country)
             .map_or("Unknown", |(_, n)| n);
-        let siebel = match rng.weighted(&[410, 80, 3, 1, 1, 470]) {
-            0 => Cell::Str("NOT AVAILABLE"),
-            1 => Cell::Str("#"),
-            2 => Cell::Str("NOT AUAILABLE"),
-            3 => Cell::Str("NOT AVALIABLE"),
-            4 => Cell::Int(11_000_000 + rng.range(0, 999_999)),
-            _ if opportunity_ids.is_empty() => Cell::Str("NOT AVAILABLE"),
-            _ => Cell::Text(format!("OPE-{:010}", rng.pick(opportunity_ids))),
-        };
+        let siebel = siebel_id(opportunity_ids, rng);
         let start = random_date(rng, date(2012, 2, 1), date(2025, 8, 31));
         let days = match rng.weighted(&[60, 30, 10]) {
             0 => rng.range(55, 130),
