@@ -153,6 +153,32 @@ pub fn lead_id(asset_key: &str, lead_type: &str, len: usize) -> String {
     out
 }
 
+/// A lead for the tests of the code that stores, compares and fingerprints leads.
+#[cfg(test)]
+pub fn test_lead(title: &str, score: f64) -> Lead {
+    Lead {
+        lead_id: "L1".into(),
+        lead_type: "T".into(),
+        rule: "r".into(),
+        priority: "HIGH".into(),
+        score,
+        reasons: vec!["why".into()],
+        title: title.into(),
+        description: "d".into(),
+        recommended_action: "a".into(),
+        account_id: Some("A1".into()),
+        territory_id: Some("T1".into()),
+        install_base_id: 1,
+        serial_number: Some("SN".into()),
+        product_name: Some("P".into()),
+        product_family: Some("F".into()),
+        days_since_eol: Some(3),
+        status: "new".into(),
+        active: true,
+        ..Lead::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

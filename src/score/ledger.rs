@@ -502,6 +502,7 @@ pub fn unsee(states: &LeadStates) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::lead::test_lead as lead;
     use crate::store::api::LeadRun;
     use crate::store::columns::fingerprint;
     use crate::store::{Store, testdb};
@@ -562,36 +563,6 @@ mod tests {
             "SELECT group_concat(lead_id) FROM leads WHERE active = 1",
         );
         assert_eq!(active, [[Some("OLD1,NEW1".to_string())]]);
-    }
-
-    fn lead(title: &str, score: f64) -> Lead {
-        Lead {
-            lead_id: "L1".into(),
-            lead_type: "T".into(),
-            rule: "r".into(),
-            priority: "HIGH".into(),
-            score,
-            factors: BTreeMap::new(),
-            reasons: vec!["why".into()],
-            title: title.into(),
-            description: "d".into(),
-            recommended_action: "a".into(),
-            account_id: Some("A1".into()),
-            account_name: None,
-            territory_id: Some("T1".into()),
-            install_base_id: 1,
-            serial_number: Some("SN".into()),
-            product_name: Some("P".into()),
-            product_family: Some("F".into()),
-            days_since_eol: Some(3),
-            recommended_services: Vec::new().into(),
-            recommended_skus: Vec::new().into(),
-            extra: serde_json::Map::new(),
-            status: "new".into(),
-            active: true,
-            created_at: String::new(),
-            updated_at: String::new(),
-        }
     }
 
     /// Writes `l` as evaluation `run` would; returns [inserted, updated, unchanged].

@@ -522,37 +522,11 @@ fn event(conn: &Connection, id: &str, now: &str, kind: &str, run_id: i64) -> Res
 mod tests {
     use super::super::Db;
     use super::*;
-    use crate::model::lead::Lead;
+    use crate::model::lead::{Lead, test_lead};
     use crate::store::columns::{Encoded, fingerprint};
 
     fn lead(title: &str) -> Lead {
-        Lead {
-            lead_id: "L1".into(),
-            lead_type: "T".into(),
-            rule: "r".into(),
-            priority: "HIGH".into(),
-            score: 50.0,
-            factors: BTreeMap::new(),
-            reasons: vec!["why".into()],
-            title: title.into(),
-            description: "d".into(),
-            recommended_action: "a".into(),
-            account_id: Some("A1".into()),
-            account_name: None,
-            territory_id: Some("T1".into()),
-            install_base_id: 1,
-            serial_number: Some("SN".into()),
-            product_name: Some("P".into()),
-            product_family: Some("F".into()),
-            days_since_eol: Some(3),
-            recommended_services: Vec::new().into(),
-            recommended_skus: Vec::new().into(),
-            extra: serde_json::Map::new(),
-            status: "new".into(),
-            active: true,
-            created_at: String::new(),
-            updated_at: String::new(),
-        }
+        test_lead(title, 50.0)
     }
 
     /// Writes `l` as run `run_id`: inserted when new, else its content rewritten.
