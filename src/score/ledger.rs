@@ -614,5 +614,12 @@ mod tests {
         assert_eq!(write(&mut store, 5, &moved), [0, 1, 0]);
         let territory = testdb::rows(&store, "SELECT territory_id FROM leads");
         assert_eq!(territory, [[Some("T2".to_string())]]);
+        // The store's placement key of the row is the lead's: an unmoved lead's update then
+        // leaves the indexes alone.
+        let mut tx = store.begin().unwrap();
+        let states = read_states(&mut *tx).unwrap();
+        let key = |l: &Lead| Encoded::of(l, fingerprint(l)).keys;
+        assert_eq!(states["L1"].keys, key(&moved));
+        assert_ne!(states["L1"].keys, key(&lead("third", 55.0)));
     }
 }

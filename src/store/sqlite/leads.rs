@@ -17,7 +17,7 @@ use crate::store::api::{
     Changed, EndedWrites, IndexTiming, LeadRun, LeadWrite, Leads, Pending, StoredState,
 };
 use crate::store::columns::{
-    self, Cell, Initial, LEAD_COLUMNS, LeadColumn, Moves, Written, placement_key,
+    self, Cell, Hasher, Initial, LEAD_COLUMNS, LeadColumn, Moves, Written,
 };
 
 /// The statements that write a lead, made from [`LEAD_COLUMNS`]: `?n` is the n-th column of
@@ -243,13 +243,14 @@ fn state_of<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<StoredState<'r>> {
         score: r.get(3)?,
         fingerprint: r.get(4)?,
         rule: r.get_ref(5)?.as_str()?,
-        placement: placement_key(
-            columns::placement(LEAD_COLUMNS)
-                .enumerate()
-                .map(|(i, c)| r.get_ref(6 + i).map(|v| columns::stored_value(c, cell(v))))
-                .collect::<rusqlite::Result<Vec<_>>>()?
-                .into_iter(),
-        ),
+        placement: {
+            // Hashed as read: a million stored leads, no allocation each.
+            let mut h = Hasher::default();
+            for (i, c) in columns::placement(LEAD_COLUMNS).enumerate() {
+                h.value(columns::stored_value(c, cell(r.get_ref(6 + i)?)));
+            }
+            h.finish()
+        },
     })
 }
 
