@@ -154,8 +154,9 @@ pub fn execute(
     if let Some(c) = carry.as_deref_mut() {
         *c = Carry::default();
     }
-    attempt(store, &job, carry)?.ok_or_else(|| {
-        Error::Usage("an evaluation without carried state gave up (a onelead bug)".into())
+    attempt(store, &job, carry)?.ok_or_else(|| Error::Database {
+        path: settings.db.clone(),
+        message: "an evaluation without carried state gave up (a onelead bug)".into(),
     })
 }
 

@@ -314,7 +314,7 @@ impl SqliteTx<'_> {
     /// The writer [`Leads::start_lead_writes`] made.
     fn writer(&mut self) -> Result<&mut Writer> {
         self.leads.as_mut().ok_or_else(|| {
-            crate::error::Error::Usage("lead writes were not started (a onelead bug)".into())
+            crate::error::Error::Sqlite("lead writes were not started (a onelead bug)".into())
         })
     }
 }
