@@ -1,13 +1,21 @@
 //! `config/onelead.yaml` → a validated [`Config`] ("high args"). Unknown keys are errors with a
-//! "did you mean"; every error names `file:line:col`. Paths in the file are relative to the
-//! project root (the parent of the `config/` folder holding the file).
+//! "did you mean"; every error names `file:line:col`, and validation reports every problem at
+//! once ([`Config::check_text`]). Paths in the file are relative to the project root (the parent
+//! of the `config/` folder holding the file).
+
+mod check;
+mod locate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::diagnostic::{Diagnostic, Loc};
 use crate::error::{Error, Result};
+pub use check::Checked;
+use check::{Located, yaml_error};
+use locate::Locations;
 
 /// The default config location, relative to the working directory.
 pub const DEFAULT_CONFIG: &str = "config/onelead.yaml";
@@ -271,52 +279,72 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Parses and validates config text; `path` is used in messages only.
+    /// Parses and validates config text; `path` is used in messages only. Every problem is
+    /// reported, sorted by line.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let cfg: Config = if text.trim().is_empty() {
-            Config::default()
-        } else {
-            serde_yaml::from_str(text).map_err(|e| yaml_error(&e, path))?
-        };
-        cfg.validate(path)?;
-        Ok(cfg)
+        let checked = Config::check_text(text, path);
+        if checked.problems.is_empty() {
+            return Ok(checked.config);
+        }
+        let texts: Vec<String> = checked.problems.into_iter().map(|d| d.text).collect();
+        Err(Error::Config(texts.join("\n")))
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
-        let shown = path.display();
-        let sum: f64 = self.scoring_weights.values().sum();
-        if (sum - 1.0).abs() > 1e-6 {
-            let parts: Vec<String> = self
-                .scoring_weights
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            return Err(Error::Config(format!(
-                "{shown}: `scoring_weights` must sum to 1, but {} = {sum}",
-                parts.join(" + ")
-            )));
+    /// [`Config::load`] that never stops at a problem: the config as far as it could be read
+    /// (the defaults when it could not be parsed at all) with every problem found. For
+    /// `rules check`, which reports the config's problems with the rules'.
+    pub fn check_file(path: &Path, explicit: bool) -> Checked {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Checked::clean(Config::default());
+            }
+            Err(e) => {
+                let shown = path.display().to_string();
+                let msg = format!("cannot read `{shown}`: {e}");
+                return Checked {
+                    config: Config::default(),
+                    parsed: false,
+                    problems: vec![Diagnostic::new(&msg, &Loc::file(&shown), None, None)],
+                };
+            }
+        };
+        let mut checked = Config::check_text(&text, path);
+        checked.config.path = path.to_path_buf();
+        checked.config.root = project_root(path);
+        checked
+    }
+
+    /// Parses `text` and finds every problem in it (see [`Config::check_file`]). A config with
+    /// problems is still usable for checking rules: a quoted number among the thresholds is
+    /// read as the number, so the rules are not blamed for the config's mistake.
+    pub fn check_text(text: &str, path: &Path) -> Checked {
+        let parsed: std::result::Result<Config, _> = if text.trim().is_empty() {
+            Ok(Config::default())
+        } else {
+            serde_yaml::from_str(text)
+        };
+        match parsed {
+            Err(e) => Checked {
+                config: Config::default(),
+                parsed: false,
+                problems: vec![yaml_error(&e, path, text)],
+            },
+            Ok(mut config) => {
+                let shown = path.display().to_string();
+                let at = Located {
+                    path: &shown,
+                    text,
+                    keys: Locations::new(text),
+                };
+                let problems = config.validate(&at);
+                Checked {
+                    config,
+                    parsed: true,
+                    problems,
+                }
+            }
         }
-        if let Some((k, v)) = self
-            .scoring_weights
-            .iter()
-            .find(|(_, v)| !v.is_finite() || **v < 0.0)
-        {
-            return Err(Error::Config(format!(
-                "{shown}: `scoring_weights.{k}` must be a number ≥ 0, not {v}"
-            )));
-        }
-        let p = &self.priority_thresholds;
-        if !(p.critical >= p.high && p.high >= p.medium) {
-            return Err(Error::Config(format!(
-                "{shown}: `priority_thresholds` must satisfy critical ≥ high ≥ medium"
-            )));
-        }
-        if !(0.0..=100.0).contains(&self.accounts.fuzzy_threshold) {
-            return Err(Error::Config(format!(
-                "{shown}: `accounts.fuzzy_threshold` must be between 0 and 100"
-            )));
-        }
-        Ok(())
     }
 
     /// Resolves a config-relative path against the project root.
@@ -361,34 +389,13 @@ fn project_root(path: &Path) -> PathBuf {
     }
 }
 
-fn yaml_error(e: &serde_yaml::Error, path: &Path) -> Error {
-    let msg = e.to_string();
-    // serde_yaml appends " at line L column C"; we show the location up front instead.
-    let msg = msg
-        .split(" at line ")
-        .next()
-        .unwrap_or(&msg)
-        .trim_end()
-        .to_string();
-    let loc = e.location().map_or_else(
-        || path.display().to_string(),
-        |l| format!("{}:{}:{}", path.display(), l.line(), l.column()),
-    );
-    let mut out = format!("error: {msg}\n --> {loc}");
-    if let Some(unknown) = msg
-        .strip_prefix("unknown field `")
-        .and_then(|r| r.split('`').next())
-        && let Some(best) = did_you_mean(unknown, KNOWN_KEYS)
-    {
-        out = format!("{out}\nhelp: did you mean `{best}`?");
-    }
-    Error::Config(out)
-}
-
-/// The closest candidate to `word`, if any is close enough to be a plausible typo.
+/// The closest candidate to `word` other than `word` itself, if any is close enough to be a
+/// plausible typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // The word itself is never a suggestion: "did you mean `x`?" after typing `x` only confuses.
     candidates
         .iter()
+        .filter(|c| **c != word)
         .map(|c| (strsim::jaro_winkler(word, c), *c))
         .filter(|(s, _)| *s > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
@@ -396,97 +403,4 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(s: &str) -> Result<Config> {
-        Config::parse(s, Path::new("config/onelead.yaml"))
-    }
-
-    #[test]
-    fn defaults_match_the_original_design() {
-        let c = parse("").unwrap();
-        assert_eq!(c.scoring_weights["urgency"], 0.35);
-        assert_eq!(c.scoring_weights["strategic_fit"], 0.15);
-        assert_eq!(c.priority_thresholds.priority(75.0), "CRITICAL");
-        assert_eq!(c.priority_thresholds.priority(59.99), "MEDIUM");
-        assert_eq!(c.threshold("critical_days_past_eol", 0.0), 1825.0);
-        assert_eq!(c.accounts.fuzzy_threshold, 85.0);
-    }
-
-    #[test]
-    fn unknown_key_names_line_column_and_suggestion() {
-        let err = parse("database: x.db\nscoring_weight:\n  urgency: 1\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("error: unknown field `scoring_weight`"),
-            "{err}"
-        );
-        assert!(err.contains(" --> config/onelead.yaml:2:1"), "{err}");
-        assert!(
-            err.contains("help: did you mean `scoring_weights`?"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn weights_must_sum_to_one() {
-        let err = parse("scoring_weights: {urgency: 0.5, value: 0.6}")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("must sum to 1"), "{err}");
-        assert!(err.contains("urgency 0.5 + value 0.6"), "{err}");
-    }
-
-    #[test]
-    fn the_empty_document_and_default_agree() {
-        let from_yaml: Config = serde_yaml::from_str("{}").unwrap();
-        let d = Config::default();
-        assert_eq!(from_yaml.scoring_weights, d.scoring_weights);
-        assert_eq!(from_yaml.thresholds, d.thresholds);
-        assert_eq!(from_yaml.top_services, d.top_services);
-        assert_eq!(from_yaml.aging_days, d.aging_days);
-        assert_eq!(from_yaml.database, d.database);
-        assert_eq!(from_yaml.rules_dir, d.rules_dir);
-    }
-
-    #[test]
-    fn shipped_config_is_valid_and_matches_defaults() {
-        let shipped = parse(include_str!("../config/onelead.yaml")).unwrap();
-        let defaults = parse("").unwrap();
-        assert_eq!(shipped.scoring_weights, defaults.scoring_weights);
-        assert_eq!(
-            shipped.limits.max_operations,
-            defaults.limits.max_operations
-        );
-        assert_eq!(
-            shipped.family_services["COMPUTE"],
-            vec!["Servers".to_string()]
-        );
-    }
-
-    #[test]
-    fn partial_sections_keep_their_other_defaults() {
-        let c = parse("limits: {max_operations: 5}\npriority_thresholds: {critical: 90}").unwrap();
-        assert_eq!(c.limits.max_operations, 5);
-        assert_eq!(c.limits.max_call_levels, 32);
-        assert_eq!(c.priority_thresholds.high, 60.0);
-    }
-
-    #[test]
-    fn root_is_parent_of_config_folder() {
-        assert_eq!(
-            project_root(Path::new("config/onelead.yaml")),
-            PathBuf::from(".")
-        );
-        assert_eq!(
-            project_root(Path::new("/p/config/a.yaml")),
-            PathBuf::from("/p")
-        );
-        assert_eq!(
-            project_root(Path::new("/tmp/x.yaml")),
-            PathBuf::from("/tmp")
-        );
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod derive;
+pub mod diagnostic;
 pub mod error;
 pub mod fxhash;
 pub mod ingest;

@@ -1,24 +1,11 @@
 //! Rhai errors → rendered diagnostics in the house format (`error:` line, ` --> file:line:col`,
 //! source line with a caret, optional `= while evaluating …` context and `help: did you mean`).
 
-use std::fmt::Write as _;
-
 use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
 
 use crate::config::did_you_mean;
+pub(crate) use crate::diagnostic::Loc;
 use crate::rules::api::HostFailure;
-
-/// Where a diagnostic points.
-pub(crate) struct Loc<'a> {
-    /// The file as displayed.
-    pub path: &'a str,
-    /// Its text, when known, for the snippet.
-    pub source: Option<&'a str>,
-    /// 1-based line; 0 = the whole file.
-    pub line: usize,
-    /// 1-based column; 0 = the whole line.
-    pub col: usize,
-}
 
 impl<'a> Loc<'a> {
     /// A location from a Rhai position.
@@ -57,59 +44,7 @@ impl<'a> Loc<'a> {
     }
 }
 
-/// Renders one diagnostic.
-pub(crate) fn render(
-    msg: &str,
-    loc: &Loc<'_>,
-    context: Option<&str>,
-    help: Option<&str>,
-) -> String {
-    let mut out = format!("error: {msg}\n --> {}", loc.path);
-    if loc.line > 0 {
-        let _ = write!(out, ":{}", loc.line);
-        if loc.col > 0 {
-            let _ = write!(out, ":{}", loc.col);
-        }
-    }
-    let text = loc
-        .source
-        .filter(|_| loc.line > 0)
-        .and_then(|s| s.lines().nth(loc.line - 1));
-    if let Some(text) = text {
-        let num = loc.line.to_string();
-        let pad = " ".repeat(num.len());
-        let _ = write!(out, "\n{pad} |\n{num} | {text}");
-        if loc.col > 0 {
-            // Keep tabs so the caret lines up under the same glyphs.
-            let lead: String = text
-                .chars()
-                .take(loc.col - 1)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            let width = caret_width(text, loc.col);
-            let _ = write!(out, "\n{pad} | {lead}{}", "^".repeat(width));
-        }
-    }
-    if let Some(c) = context {
-        let _ = write!(out, "\n  = {c}");
-    }
-    if let Some(h) = help {
-        let _ = write!(out, "\nhelp: {h}");
-    }
-    out
-}
-
-/// The width of the token starting at 1-based `col`: an identifier or number, else one glyph.
-fn caret_width(text: &str, col: usize) -> usize {
-    let mut rest = text.chars().skip(col - 1).peekable();
-    if rest.peek() == Some(&'"') {
-        // A string literal: underline it up to and including its closing quote.
-        let inner = rest.skip(1).take_while(|c| *c != '"').count();
-        return inner + 2;
-    }
-    let word = |c: &char| c.is_alphanumeric() || *c == '_';
-    rest.take_while(word).count().max(1)
-}
+pub(crate) use crate::diagnostic::render;
 
 /// Drops Rhai's own ` (line 3, position 9)` suffix, lowercases the first letter and quotes names
 /// in backticks (`'}'` → `` `}` ``).
