@@ -3,18 +3,66 @@
 //! its job raises a [`HostFailure`], so diagnostics can tell it apart from a script's own `throw`.
 
 use chrono::NaiveDate;
-use rhai::{Dynamic, Engine, EvalAltResult, INT, ImmutableString, NativeCallContext, Position};
+use rhai::{
+    Dynamic, Engine, EvalAltResult, FLOAT, INT, ImmutableString, NativeCallContext, Position,
+};
 
-/// The names of every registered helper, for "did you mean" hints.
-pub const HELPERS: &[&str] = &[
-    "fmt_int",
-    "contains_ci",
-    "has_word",
-    "has_code",
-    "days_between",
-    "generation",
-    "log",
+/// A helper function scripts can call.
+#[derive(Debug, Clone, Copy)]
+pub struct Helper {
+    /// The name scripts call it by.
+    pub name: &'static str,
+    /// How it is called, for hints (`fmt_int(number)`).
+    pub usage: &'static str,
+    /// Its result depends on its arguments alone and it does nothing else, so a rule calling it
+    /// may be cached ([`crate::rules::memo`]). A helper not declared pure makes every rule that
+    /// calls it run on every call.
+    pub pure: bool,
+}
+
+/// Every registered helper; a test checks that nothing else is registered.
+pub const HELPERS: &[Helper] = &[
+    Helper {
+        name: "fmt_int",
+        usage: "fmt_int(number)",
+        pure: true,
+    },
+    Helper {
+        name: "contains_ci",
+        usage: "contains_ci(text, word)",
+        pure: true,
+    },
+    Helper {
+        name: "has_word",
+        usage: "has_word(text, word)",
+        pure: true,
+    },
+    Helper {
+        name: "has_code",
+        usage: "has_code(text, prefix)",
+        pure: true,
+    },
+    Helper {
+        name: "days_between",
+        usage: "days_between(date, date)",
+        pure: true,
+    },
+    Helper {
+        name: "generation",
+        usage: "generation(text)",
+        pure: true,
+    },
+    Helper {
+        name: "log",
+        usage: "log(message)",
+        pure: false,
+    },
 ];
+
+/// The helpers' names.
+pub fn helper_names() -> impl Iterator<Item = &'static str> {
+    HELPERS.iter().map(|h| h.name)
+}
 
 /// A failure inside host code (a helper or the import resolver), carried through Rhai as the
 /// value of a runtime error; scripts cannot construct one.
@@ -22,6 +70,8 @@ pub const HELPERS: &[&str] = &[
 pub struct HostFailure {
     /// The rendered, lowercase message.
     pub message: String,
+    /// What to do about it, shown as `help:`.
+    pub help: Option<String>,
 }
 
 impl HostFailure {
@@ -29,7 +79,15 @@ impl HostFailure {
     pub fn new(message: impl Into<String>) -> Self {
         HostFailure {
             message: message.into(),
+            help: None,
         }
+    }
+
+    /// The same failure with a `help:` line.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
     }
 
     /// Wraps the failure as a Rhai runtime error at `pos`.
@@ -57,6 +115,39 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("log", |ctx: NativeCallContext, msg: Dynamic| {
         eprintln!("note: {}: {msg}", ctx.call_source().unwrap_or("rules"));
     });
+    register_comparisons(engine);
+}
+
+/// The comparison operators.
+const COMPARISONS: [&str; 6] = ["==", "!=", "<", "<=", ">", ">="];
+
+/// Makes comparing a number with a text an error. Rhai's built-in answer is `false` (`true` for
+/// `!=`): `if -days > "90"` silently never fires, and a quoted number is the usual way to get
+/// there. The engine must run with fast operators off for these to be consulted (see
+/// `engine::build_engine`).
+fn register_comparisons(engine: &mut Engine) {
+    for op in COMPARISONS {
+        engine.register_fn(op, move |a: INT, b: ImmutableString| mixed(op, &a, &b));
+        engine.register_fn(op, move |a: ImmutableString, b: INT| mixed(op, &a, &b));
+        engine.register_fn(op, move |a: FLOAT, b: ImmutableString| mixed(op, &a, &b));
+        engine.register_fn(op, move |a: ImmutableString, b: FLOAT| mixed(op, &a, &b));
+    }
+}
+
+/// The error of `a op b` where one side is a number and the other a text.
+#[allow(clippy::unnecessary_wraps)] // registered operators must return Rhai's result type
+fn mixed(
+    op: &str,
+    a: &dyn std::fmt::Debug,
+    b: &dyn std::fmt::Debug,
+) -> Result<bool, Box<EvalAltResult>> {
+    Err(HostFailure::new(format!(
+        "cannot compare {a:?} with {b:?} (`{op}`): one is a number, the other a text"
+    ))
+    .with_help(
+        "a number in quotes is a text: write it without quotes, or convert the text with `parse_int` / `parse_float`",
+    )
+    .into_error(Position::NONE))
 }
 
 /// `3771` → `"3,771"`, `-1234567` → `"-1,234,567"`.
@@ -223,6 +314,27 @@ pub fn days_between(from: Dynamic, to: Dynamic) -> Result<Dynamic, Box<EvalAltRe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A helper registered without an entry in [`HELPERS`] would have no declared purity (and
+    /// no usage for hints): every registered function must be declared, and every declared one
+    /// registered.
+    #[test]
+    fn every_registered_function_is_a_declared_helper() {
+        let engine = crate::rules::build_engine(
+            &crate::config::Limits::default(),
+            std::path::Path::new("rules"),
+        );
+        let mut registered: Vec<String> = engine
+            .collect_fn_metadata(None, |i| Some(i.metadata.name.to_string()), false)
+            .into_iter()
+            .filter(|n| !COMPARISONS.contains(&n.as_str()))
+            .collect();
+        registered.sort();
+        registered.dedup();
+        let mut declared: Vec<String> = helper_names().map(str::to_string).collect();
+        declared.sort();
+        assert_eq!(registered, declared);
+    }
 
     #[test]
     fn fmt_int_groups_thousands() {

@@ -99,10 +99,38 @@ pub(crate) struct RuntimeInfo<'a> {
     pub entry: &'a str,
     /// Function names for call typos.
     pub functions: &'a [String],
+    /// How each function is called (`fmt_int(number)`, `fn f(a, b)`), for calls with the
+    /// wrong arguments.
+    pub usages: &'a [String],
     /// The sandbox limits, quoted in limit errors.
     pub limits: &'a crate::config::Limits,
     /// `while evaluating …`, when a data row is known.
     pub context: Option<String>,
+}
+
+/// A call no function matches: `sig` is Rhai's `name (types)`. A name that exists was called
+/// with the wrong arguments, which deserves its usage rather than a suggestion of itself.
+fn wrong_call(sig: &str, info: &RuntimeInfo<'_>) -> (String, Option<String>) {
+    let name = sig.split(['(', ' ']).next().unwrap_or(sig);
+    // Rhai names a text argument by every Rust type it could have been.
+    let args = sig[name.len()..]
+        .trim()
+        .replace("&str | ImmutableString | String", "string");
+    if !info.functions.iter().any(|f| f == name) {
+        return (
+            format!("unknown function `{sig}`"),
+            suggest(name, info.functions),
+        );
+    }
+    let usages: Vec<String> = info
+        .usages
+        .iter()
+        .filter(|u| u.starts_with(&format!("{name}(")) || u.starts_with(&format!("fn {name}(")))
+        .map(|u| format!("`{u}`"))
+        .collect();
+    let msg = format!("`{name}` cannot be called with `{args}`");
+    let help = (!usages.is_empty()).then(|| format!("it is called as {}", usages.join(" or ")));
+    (msg, help)
 }
 
 /// A runtime error raised while a rule ran.
@@ -166,7 +194,7 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String 
             )
         }
         EvalAltResult::ErrorRuntime(v, _) => match v.read_lock::<HostFailure>() {
-            Some(h) => (h.message.clone(), None),
+            Some(h) => (h.message.clone(), h.help.clone()),
             None => (format!("rule threw: {v}"), None),
         },
         EvalAltResult::ErrorPropertyNotFound(p, _) => {
@@ -176,13 +204,7 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String 
             format!("unknown variable `{v}`"),
             suggest(v, info.functions),
         ),
-        EvalAltResult::ErrorFunctionNotFound(sig, _) => {
-            let name = sig.split(['(', ' ']).next().unwrap_or(sig);
-            (
-                format!("unknown function `{sig}`"),
-                suggest(name, info.functions),
-            )
-        }
+        EvalAltResult::ErrorFunctionNotFound(sig, _) => wrong_call(sig, info),
         EvalAltResult::ErrorMismatchDataType(want, got, _) => (
             format!("type mismatch: expected `{want}`, found `{got}`"),
             None,

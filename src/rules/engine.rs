@@ -30,7 +30,11 @@ pub fn build_engine(limits: &Limits, rules_dir: &Path) -> Engine {
         // The interner is one lock for the whole engine, taken by script operations such as
         // property access, and a worker that finds it taken sleeps 10 ms: interpreted rules ran
         // one worker at a time. Interning saves little here (rules build mostly unique texts).
-        .set_max_strings_interned(0);
+        .set_max_strings_interned(0)
+        // Built-in operators first would answer `3 > "90"` with `false` before the comparisons
+        // `api` registers to make it an error are looked at. Compiled rules (`rules::fast`) do
+        // their own arithmetic and hand exactly those cases to the interpreter.
+        .set_fast_operators(false);
     // `eval` would compile unchecked text at run time, outside the loader's diagnostics.
     engine.disable_symbol("eval");
     // stdout belongs to reports; script chatter goes to stderr with where it came from.

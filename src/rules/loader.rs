@@ -50,9 +50,10 @@ pub(crate) fn known_names(cfg_keys: &[String]) -> Vec<String> {
         .chain(crate::rules::ACCOUNT_FIELDS)
         .chain(crate::rules::LEAD_FIELDS)
         .chain(crate::rules::SERVICE_FIELDS)
-        .chain(crate::rules::api::HELPERS)
         .chain(&["item", "account", "cfg", "lead", "service"])
-        .map(|s| (*s).to_string())
+        .copied()
+        .chain(crate::rules::api::helper_names())
+        .map(str::to_string)
         .chain(cfg_keys.iter().cloned())
         .collect();
     names.sort();
@@ -115,6 +116,7 @@ pub(crate) fn load(
     }
 
     let functions = crate::rules::function_names(&rules);
+    let usages = crate::rules::function_usages(&rules);
     let mut lead_types: BTreeMap<String, String> = BTreeMap::new();
     for rule in &mut rules {
         let shown = rule.path.display().to_string();
@@ -126,6 +128,7 @@ pub(crate) fn load(
             fields: &names,
             entry: rule.kind.entry_points().first().map_or("", |e| e.0),
             functions: &functions,
+            usages: &usages,
             limits: &cfg.limits,
             context: Some("while loading the rule (its top-level code)".into()),
         };

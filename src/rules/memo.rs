@@ -4,9 +4,10 @@
 //!
 //! Which fields a rule reads is found once, from its compiled AST: every use of a parameter must be
 //! a plain property read (`item.days_since_eol`, `item["x"]`); anything else (passing `item` to a
-//! function, `item.keys()`, `${item}`, `"x" in item`) makes the rule uncached, as does any call
-//! with a side effect or a non-deterministic result (`print`, `log`, `timestamp`, …) and any
-//! `import` (a module's functions are not analysed). `cfg` is a parameter like the others: the
+//! function, `item.keys()`, `${item}`, `"x" in item`) makes the rule uncached, as does any
+//! `import` (a module's functions are not analysed) and any call not known to be pure: purity is
+//! an allow-list ([`is_pure_call`]), so a helper added later is uncached until it is declared
+//! pure in `api::HELPERS`. `cfg` is a parameter like the others: the
 //! thresholds a rule reads are part of its key, so a cache stays valid when only the weights
 //! change, and `watch` hands a rule's cache on to the next rule set when the rule's text is the
 //! same.
@@ -26,15 +27,19 @@ use rhai::{ASTNode, Expr, Stmt};
 
 use crate::fxhash::Fx;
 
-/// Calls that are not pure functions of their arguments, or that reach code the analysis does
-/// not see.
-const IMPURE: &[&str] = &[
+/// Functions of Rhai's standard library that are not pure functions of their arguments, or
+/// that reach code the analysis does not see. Every other standard function is pure; `rhai` is
+/// pinned exactly, and a test fails when its standard library changes, so this list is reviewed
+/// with every upgrade.
+const STD_IMPURE: &[&str] = &[
     "print",
     "debug",
-    "log",
     "timestamp",
     "elapsed",
+    "get$elapsed",
     "sleep",
+    "exit",
+    "get_fn_metadata_list",
     "call",
     "Fn",
     "curry",
@@ -42,6 +47,32 @@ const IMPURE: &[&str] = &[
     "is_def_var",
     "is_def_fn",
 ];
+
+/// The names of Rhai's standard-library functions.
+fn std_names() -> &'static std::collections::HashSet<String> {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        rhai::Engine::new()
+            .collect_fn_metadata(None, |info| Some(info.metadata.name.to_string()), true)
+            .into_iter()
+            .collect()
+    })
+}
+
+/// Whether a call by this name may be cached: the rule's own functions (the walk analyses
+/// them too), helpers declared pure, and the standard library but [`STD_IMPURE`]. Anything
+/// else (a helper not declared pure, a name from a module) is not.
+fn is_pure_call(name: &str, own: &[&str]) -> bool {
+    if own.contains(&name) {
+        return true;
+    }
+    // A helper's declaration wins over a standard function of the same name (`log`).
+    match crate::rules::api::HELPERS.iter().find(|h| h.name == name) {
+        Some(h) => h.pure,
+        None => std_names().contains(name) && !STD_IMPURE.contains(&name),
+    }
+}
 
 /// Shards of the result table: workers rarely contend on one lock.
 const SHARDS: usize = 16;
@@ -144,6 +175,8 @@ impl Reads {
         if ast.iter_functions().any(|f| f.name == "contains") {
             return None;
         }
+        let own: Vec<&str> = ast.iter_functions().map(|f| f.name).collect();
+        let pure = |f: &rhai::FnCallExpr| f.op_token.is_some() || is_pure_call(&f.name, &own);
         let mut reads: Vec<Vec<ImmutableString>> = vec![Vec::new(); arity];
         let mut whole = vec![false; arity];
         let mut ok = true;
@@ -151,12 +184,10 @@ impl Reads {
             let Some(node) = path.last() else { return true };
             match node {
                 ASTNode::Stmt(Stmt::Import(..)) => ok = false,
-                ASTNode::Expr(Expr::FnCall(f, _) | Expr::MethodCall(f, _))
-                    if IMPURE.contains(&f.name.as_str()) =>
-                {
+                ASTNode::Expr(Expr::FnCall(f, _) | Expr::MethodCall(f, _)) if !pure(f) => {
                     ok = false;
                 }
-                ASTNode::Stmt(Stmt::FnCall(f, _)) if IMPURE.contains(&f.name.as_str()) => {
+                ASTNode::Stmt(Stmt::FnCall(f, _)) if !pure(f) => {
                     ok = false;
                 }
                 ASTNode::Expr(Expr::Variable(v, ..)) => {
@@ -439,7 +470,40 @@ mod tests {
             assert!(reads(src, "f", 2).is_none(), "{src}");
         }
         assert!(reads("fn f(item, cfg) { item.x }", "missing", 2).is_none());
+        // Purity is an allow-list: a helper nobody declared pure is not cached.
+        assert!(reads("fn f(item, cfg) { brand_new_helper(item.x) }", "f", 2).is_none());
+        assert!(reads("fn f(item, cfg) { item.x.brand_new_method() }", "f", 2).is_none());
+        for pure in [
+            "fmt_int(item.x)",
+            "has_word(item.x, \"a\")",
+            "item.x.to_lower().contains(\"a\")",
+            "parse_int(item.x) + 1",
+        ] {
+            let src = format!("fn f(item, cfg) {{ {pure} }}");
+            assert!(reads(&src, "f", 2).is_some(), "{pure}");
+        }
         assert!(reads("fn f(item, cfg) { item.x }", "f", 3).is_none());
+    }
+
+    /// The standard library as this analysis was reviewed against: a new `rhai` adding a
+    /// function (which might not be pure) fails here until [`STD_IMPURE`] is looked at again.
+    #[test]
+    fn the_standard_library_is_the_one_reviewed() {
+        let mut names: Vec<&String> = std_names().iter().collect();
+        names.sort();
+        let all = names
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let digest = all.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        assert_eq!(
+            (names.len(), digest),
+            (183, 15_689_674_162_671_202_771),
+            "rhai's standard library changed: review `STD_IMPURE`, then update this test"
+        );
     }
 
     fn share_map(fields: &[(&str, Dynamic)]) -> Dynamic {

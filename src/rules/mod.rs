@@ -51,6 +51,7 @@ pub struct RuleSet {
     cfg_digest: u64,
     names: Vec<String>,
     functions: Vec<String>,
+    usages: Vec<String>,
     limits: crate::config::Limits,
     /// One result cache per rule, parallel to `rules`; shared with the rule set `watch` builds
     /// after an edit when the rule's text is unchanged (see [`RuleSet::adopt_caches`]).
@@ -62,13 +63,29 @@ pub struct RuleSet {
 
 /// Helper and script function names, for "did you mean" on unknown calls.
 pub(crate) fn function_names(rules: &[Rule]) -> Vec<String> {
-    let mut names: Vec<String> = api::HELPERS.iter().map(|s| (*s).to_string()).collect();
+    let mut names: Vec<String> = api::helper_names().map(str::to_string).collect();
     for r in rules {
         names.extend(r.ast.iter_functions().map(|f| f.name.to_string()));
     }
     names.sort();
     names.dedup();
     names
+}
+
+/// How each helper and script function is called (`fmt_int(number)`, `fn f(a, b)`), for the
+/// hint on a call with the wrong arguments.
+pub(crate) fn function_usages(rules: &[Rule]) -> Vec<String> {
+    let mut usages: Vec<String> = api::HELPERS.iter().map(|h| h.usage.to_string()).collect();
+    for r in rules {
+        usages.extend(
+            r.ast
+                .iter_functions()
+                .map(|f| format!("fn {}({})", f.name, f.params.join(", "))),
+        );
+    }
+    usages.sort();
+    usages.dedup();
+    usages
 }
 
 impl RuleSet {
@@ -90,8 +107,9 @@ impl RuleSet {
         let cfg_keys: Vec<String> = map.keys().map(ToString::to_string).collect();
         let loaded = loader::load(&engine, dir, cfg, &cfg_keys)?;
         let mut names = loader::known_names(&cfg_keys);
-        names.retain(|n| !api::HELPERS.contains(&n.as_str()));
+        names.retain(|n| !api::helper_names().any(|h| h == n));
         let functions = function_names(&loaded.rules);
+        let usages = function_usages(&loaded.rules);
         let mut rules = loaded.rules;
         if fast::enabled() {
             // Rules with imports run their top level on each call (to bind the aliases), which
@@ -133,6 +151,7 @@ impl RuleSet {
             cfg: map,
             names,
             functions,
+            usages,
             limits: cfg.limits.clone(),
         })
     }
@@ -358,6 +377,7 @@ impl RuleSet {
                     fields: &self.names,
                     entry: name,
                     functions: &self.functions,
+                    usages: &self.usages,
                     limits: &self.limits,
                     context: Some(ctx.describe()),
                 };

@@ -38,12 +38,12 @@ pub(crate) fn compile_ast(ast: &AST, engine: &Engine) -> Vec<Func> {
         .collect();
     let sigs: Vec<(ImmutableString, usize)> =
         defs.iter().map(|(n, p, _)| (n.clone(), p.len())).collect();
-    let refuse = if engine.fast_operators() {
+    let refuse = if engine.fast_operators() || ops::overloads_only_bail(engine) {
         sigs.iter()
             .find(|(n, _)| ops::SHADOWABLE.contains(&n.as_str()))
             .map(|(n, _)| format!("the script defines `{n}`, which replaces a built-in"))
     } else {
-        Some("the engine does not use fast operators".to_string())
+        Some("the engine overloads operators compiled code does not know".to_string())
     };
     let mut bodies: Vec<CResult<(Code, usize, Vec<usize>)>> = defs
         .iter()

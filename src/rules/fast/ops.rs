@@ -56,6 +56,33 @@ impl BinOp {
     }
 }
 
+/// True when every operator the engine overloads is a comparison of a number with a text
+/// (`rules::api` makes those errors): compiled code bails on exactly those (see [`mixed`]), so
+/// it may still run with the engine's fast operators off. Any other overload could change what
+/// an operator compiled code computes itself means.
+pub(crate) fn overloads_only_bail(engine: &rhai::Engine) -> bool {
+    use std::any::TypeId;
+    let number = |t: &TypeId| *t == TypeId::of::<INT>() || *t == TypeId::of::<FLOAT>();
+    let text = |t: &TypeId| *t == TypeId::of::<rhai::ImmutableString>();
+    let operators = [
+        "+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&", "|", "^", "!",
+    ];
+    let overloads = engine.collect_fn_metadata(
+        None,
+        |info| {
+            let m = info.metadata;
+            operators
+                .contains(&m.name.as_str())
+                .then(|| (m.name.to_string(), m.param_types.to_vec()))
+        },
+        false,
+    );
+    overloads.iter().all(|(name, types)| {
+        ["==", "!=", "<", "<=", ">", ">="].contains(&name.as_str())
+            && matches!(&types[..], [a, b] if number(a) && text(b) || text(a) && number(b))
+    })
+}
+
 /// A unary operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UnOp {
@@ -318,11 +345,17 @@ pub(crate) fn binary(op: BinOp, a: &Val, b: &Val, lim: &Limits) -> Res {
 /// Values of different types that are not both numbers: Rhai's built-in fallback makes `==`
 /// false and `!=` true. Orderings (also false there) bail, as does anything involving chars
 /// (compared with strings by their first characters), input maps, or two arrays/maps (compared
-/// by registered functions).
+/// by registered functions), and a number with a text, which the engine makes an error
+/// (`api::register_comparisons`).
 fn mixed(op: BinOp, a: &Val, b: &Val) -> Res {
     let plain = |v: &Val| !matches!(v, Val::Char(_) | Val::Arg(_));
     if !plain(a) || !plain(b) || std::mem::discriminant(a) == std::mem::discriminant(b) {
         return bail("operator on an unsupported type combination");
+    }
+    let number = |v: &Val| matches!(v, Val::Int(_) | Val::Float(_));
+    let text = |v: &Val| matches!(v, Val::Str(_));
+    if matches!(op, BinOp::Eq | BinOp::Ne) && (number(a) && text(b) || text(a) && number(b)) {
+        return bail("a number compared with a text");
     }
     match op {
         BinOp::Eq => Ok(Val::Bool(false)),
@@ -411,6 +444,10 @@ fn elem_eq(e: &Dynamic, v: &Val) -> Result<bool, Stop> {
         (Val::Str(a), Val::Str(b)) => Ok(a == b),
         (Val::Int(a), Val::Int(b)) => Ok(a == b),
         (Val::Bool(a), Val::Bool(b)) => Ok(a == b),
+        // A number against a text is an error in Rhai here (`api::register_comparisons`).
+        (Val::Int(_), Val::Str(_)) | (Val::Str(_), Val::Int(_)) => {
+            bail("`in` compares a number with a text")
+        }
         _ => match (kind(&e), kind(v)) {
             (Some(x), Some(y)) if x != y => Ok(false),
             _ => bail("`in` on an array with unsupported element types"),

@@ -585,3 +585,5 @@ fn diag_render_matches_house_format() {
 }
 
 mod defaults;
+
+mod types;

@@ -1,0 +1,75 @@
+//! Issue 21's type cases: a number compared with a text, calls with the wrong arguments.
+
+use super::*;
+
+// See: issue 21 ("`if -days > \"90\"` in a rule: `run` exits 0 and commits 67 wrong leads").
+#[test]
+fn comparing_a_number_with_a_text_is_an_error_at_the_operator() {
+    let e = Scratch::new().run_trigger("    let days = 3771;\n    if -days > \"90\" { return; }");
+    assert_eq!(
+        e,
+        "error: cannot compare -3771 with \"90\" (`>`): one is a number, the other a text\n \
+         --> rules/triggers/t.rhai:4:14\n  |\n4 |     if -days > \"90\" { return; }\n  |              ^\n  \
+         = while evaluating install_base row 17 (serial USE3267F8N)\n\
+         help: a number in quotes is a text: write it without quotes, or convert the text with `parse_int` / `parse_float`"
+    );
+}
+
+#[test]
+fn every_comparison_of_a_number_with_a_text_fails_both_ways_round() {
+    for (expr, shown) in [
+        ("item.support_status == 5", "\"\" with 5 (`==`)"),
+        ("5 != item.support_status", "5 with \"\" (`!=`)"),
+        ("2.5 <= \"3\"", "2.5 with \"3\" (`<=`)"),
+        ("\"3\" >= 2.5", "\"3\" with 2.5 (`>=`)"),
+        ("\"a\" < 1", "\"a\" with 1 (`<`)"),
+    ] {
+        let e = Scratch::new().run_trigger(&format!("    if {expr} {{ return; }}"));
+        assert!(
+            e.starts_with(&format!("error: cannot compare {shown}")),
+            "{expr}: {e}"
+        );
+    }
+}
+
+#[test]
+fn comparisons_rules_rely_on_still_work() {
+    let s = Scratch::new();
+    s.write(
+        "triggers/t.rhai",
+        "fn lead_type() { \"T\" }\nfn trigger(item, account, cfg) {\n\
+         let ok = item.days_since_eol == () && item.support_status != () && \"a\" < \"b\"\n\
+           && 1 < 2.5 && 2 == 2.0 && item.eol_placeholder == false && 'a' == 'a';\n\
+         if ok { #{ title: \"t\", description: \"d\", action: \"a\" } }\n}\n",
+    );
+    let set = s.load().unwrap();
+    let hits = set.triggers(&item(&[]), &account(&[]), &CTX).unwrap();
+    assert_eq!(hits.len(), 1);
+}
+
+// See: issue 21 ("unknown function `fmt_int` … did you mean `fmt_int`?").
+#[test]
+fn a_helper_called_with_the_wrong_type_shows_how_it_is_called() {
+    let e = Scratch::new().run_trigger("    let n = \"1825\";\n    fmt_int(n);");
+    assert!(
+        e.starts_with(
+            "error: `fmt_int` cannot be called with `(string)`\n --> rules/triggers/t.rhai:4:5"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("help: it is called as `fmt_int(number)`"),
+        "{e}"
+    );
+    assert!(!e.contains("did you mean"), "{e}");
+}
+
+#[test]
+fn a_script_function_called_with_too_many_arguments_shows_its_definition() {
+    let e = Scratch::new().run_trigger("    twice(1, 2);\n}\nfn twice(x) {\n    x * 2");
+    assert!(
+        e.starts_with("error: `twice` cannot be called with `(i64, i64)`"),
+        "{e}"
+    );
+    assert!(e.ends_with("help: it is called as `fn twice(x)`"), "{e}");
+}
