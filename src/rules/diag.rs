@@ -67,8 +67,18 @@ fn suggest(word: &str, candidates: &[String]) -> Option<String> {
     did_you_mean(word, &refs).map(|b| format!("did you mean `{b}`?"))
 }
 
-/// A compile error in `path`. `names` are the identifiers a typo is compared against.
+/// A compile error in `path`. `names` are the identifiers a typo is compared against. An
+/// unbalanced brace is reported as itself, wherever Rhai noticed the damage.
 pub(crate) fn parse_error(err: &ParseError, path: &str, source: &str, names: &[String]) -> String {
+    if let Some(m) = crate::rules::braces::check(source) {
+        let loc = Loc {
+            path,
+            source: Some(source),
+            line: m.line,
+            col: m.col,
+        };
+        return render(&m.message, &loc, None, m.help.as_deref());
+    }
     let loc = Loc::at(path, Some(source), err.position());
     let (msg, help) = match err.err_type() {
         ParseErrorType::VariableUndefined(v) => {

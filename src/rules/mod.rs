@@ -5,6 +5,7 @@
 //! service boosts, or a rendered diagnostic naming the rule, line and data row.
 
 mod api;
+mod braces;
 mod diag;
 mod engine;
 pub(crate) mod fast;
@@ -412,24 +413,18 @@ impl RuleSet {
                 memo::Arg::Map(item),
                 memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
             ];
+            // Checked once per distinct input: only results that keep the contract are cached.
             let out = memo.get_or(&keys, || {
-                self.call(
-                    rule,
-                    "classify",
-                    (Dynamic::from_map(item.clone()), self.cfg()),
-                    ctx,
-                )
+                let args = (Dynamic::from_map(item.clone()), self.cfg());
+                let out = self.call(rule, "classify", args, ctx)?;
+                Self::check_classify(rule, &out, ctx)?;
+                Ok::<_, Error>(out)
             })?;
             if out.is_unit() {
                 continue;
             }
-            let kind = out.type_name();
             let Some(fields) = out.try_cast::<rhai::Map>() else {
-                let msg = format!(
-                    "rule `{}` returned `{kind}`; `classify` must return a map of fields or `()`",
-                    rule.id()
-                );
-                return Err(Self::contract(rule, "classify", &msg, ctx));
+                continue;
             };
             only_plain &= fields
                 .iter()
@@ -437,6 +432,29 @@ impl RuleSet {
             item.extend(fields);
         }
         Ok(only_plain)
+    }
+
+    /// A classify rule's result must be `()` or a map whose fields keep their shapes (see
+    /// [`types::classify_field_problem`]).
+    fn check_classify(rule: &Rule, out: &Dynamic, ctx: &EvalContext) -> Result<()> {
+        if out.is_unit() {
+            return Ok(());
+        }
+        let Some(fields) = out.read_lock::<rhai::Map>() else {
+            let msg = format!(
+                "rule `{}` returned `{}`; `classify` must return a map of fields or `()`",
+                rule.id(),
+                out.type_name()
+            );
+            return Err(Self::contract(rule, "classify", &msg, ctx));
+        };
+        for (k, v) in fields.iter() {
+            if let Some(why) = types::classify_field_problem(k, v) {
+                let msg = format!("rule `{}` {why}", rule.id());
+                return Err(Self::contract(rule, "classify", &msg, ctx));
+            }
+        }
+        Ok(())
     }
 
     /// Runs every trigger, in path order, and returns those that fired.

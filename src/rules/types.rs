@@ -30,6 +30,63 @@ pub const ITEM_FIELDS: &[&str] = &[
     "product_family",
     "risk_level",
 ];
+/// The risk levels a classify rule may return as `risk_level` (triggers and reports compare
+/// against these names).
+pub const RISK_LEVELS: &[&str] = &["CRITICAL", "HIGH", "MEDIUM", "UNKNOWN"];
+
+/// What is wrong with one field a classify rule returned, if anything: `risk_level` must be one
+/// of [`RISK_LEVELS`], and a field the item already has keeps its type (`product_family` a
+/// text, `days_since_eol` a number or `()`). New fields may hold anything.
+pub(crate) fn classify_field_problem(key: &str, v: &rhai::Dynamic) -> Option<String> {
+    let shown = || format!("`{key}: {}`", show(v));
+    let text = v.is_string();
+    let ok = match key {
+        "risk_level" => {
+            let valid = v
+                .read_lock::<rhai::ImmutableString>()
+                .is_some_and(|s| RISK_LEVELS.contains(&s.as_str()));
+            if !valid {
+                let names: Vec<String> = RISK_LEVELS.iter().map(|r| format!("`{r}`")).collect();
+                return Some(format!(
+                    "returned {}; `risk_level` must be one of {}",
+                    shown(),
+                    names.join(", ")
+                ));
+            }
+            true
+        }
+        "id" => v.is_int(),
+        "eol_placeholder" => v.is_bool(),
+        "days_since_eol" | "days_since_expiry" => v.is_int() || v.is_unit(),
+        "eol_date" | "eosl_date" | "service_start" | "service_end" => text || v.is_unit(),
+        k if ITEM_FIELDS.contains(&k) => text,
+        _ => true,
+    };
+    (!ok).then(|| {
+        let want = match key {
+            "id" => "a number",
+            "eol_placeholder" => "`true` or `false`",
+            "days_since_eol" | "days_since_expiry" => "a number or `()`",
+            "eol_date" | "eosl_date" | "service_start" | "service_end" => {
+                "a `YYYY-MM-DD` text or `()`"
+            }
+            _ => "a text",
+        };
+        format!("returned {}; `{key}` must be {want}", shown())
+    })
+}
+
+/// A returned value as a rule would write it, for messages.
+pub(crate) fn show(v: &rhai::Dynamic) -> String {
+    if v.is_string() {
+        format!("{:?}", v.to_string())
+    } else if v.is_unit() {
+        "()".into()
+    } else {
+        v.to_string()
+    }
+}
+
 /// Fields of the `account` map.
 pub const ACCOUNT_FIELDS: &[&str] = &[
     "account_id",

@@ -73,3 +73,50 @@ fn a_script_function_called_with_too_many_arguments_shows_its_definition() {
     );
     assert!(e.ends_with("help: it is called as `fn twice(x)`"), "{e}");
 }
+
+// See: issue 21 ("a classify rule returning `#{risk_level: 5}`: 179 leads closed, no error").
+#[test]
+fn classify_results_keep_the_shape_of_their_fields() {
+    for (ret, expected) in [
+        (
+            "#{ risk_level: 5 }",
+            "rule `classify/c` returned `risk_level: 5`; `risk_level` must be one of `CRITICAL`, `HIGH`, `MEDIUM`, `UNKNOWN`",
+        ),
+        (
+            "#{ risk_level: \"critical\" }",
+            "rule `classify/c` returned `risk_level: \"critical\"`; `risk_level` must be one of",
+        ),
+        (
+            "#{ product_family: 3 }",
+            "rule `classify/c` returned `product_family: 3`; `product_family` must be a text",
+        ),
+        (
+            "#{ days_since_eol: \"12\" }",
+            "rule `classify/c` returned `days_since_eol: \"12\"`; `days_since_eol` must be a number or `()`",
+        ),
+    ] {
+        let s = Scratch::new();
+        s.write(
+            "classify/c.rhai",
+            &format!("fn classify(item, cfg) {{\n    {ret}\n}}\n"),
+        );
+        let set = s.load().unwrap();
+        let e = match set.classify(&mut item(&[]), &CTX) {
+            Err(Error::RuleRuntime(d)) => s.tidy(&d),
+            other => panic!("{ret}: expected an error, got {other:?}"),
+        };
+        assert!(e.starts_with(&format!("error: {expected}")), "{ret}: {e}");
+        assert!(e.contains(" --> rules/classify/c.rhai:1:1"), "{e}");
+        assert!(e.contains("= while evaluating install_base row 17"), "{e}");
+    }
+    // The shipped shapes, `()` and new fields of any kind pass.
+    let s = Scratch::new();
+    s.write(
+        "classify/c.rhai",
+        "fn classify(item, cfg) {\n    if item.id == 2 { return (); }\n    #{ risk_level: \"HIGH\", product_family: \"COMPUTE\", days_since_eol: (), segment: 3, tags: [1] }\n}\n",
+    );
+    let set = s.load().unwrap();
+    let mut it = item(&[]);
+    set.classify(&mut it, &CTX).unwrap();
+    assert_eq!(it["segment"].as_int(), Ok(3));
+}
