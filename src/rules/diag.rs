@@ -4,7 +4,7 @@
 use rhai::{EvalAltResult, ParseError, ParseErrorType, Position};
 
 use crate::config::did_you_mean;
-pub(crate) use crate::diagnostic::Loc;
+pub(crate) use crate::diagnostic::{Diagnostic, Loc};
 use crate::rules::api::HostFailure;
 
 impl<'a> Loc<'a> {
@@ -69,7 +69,12 @@ fn suggest(word: &str, candidates: &[String]) -> Option<String> {
 
 /// A compile error in `path`. `names` are the identifiers a typo is compared against. An
 /// unbalanced brace is reported as itself, wherever Rhai noticed the damage.
-pub(crate) fn parse_error(err: &ParseError, path: &str, source: &str, names: &[String]) -> String {
+pub(crate) fn parse_error(
+    err: &ParseError,
+    path: &str,
+    source: &str,
+    names: &[String],
+) -> Diagnostic {
     if let Some(m) = crate::rules::braces::check(source) {
         let loc = Loc {
             path,
@@ -77,7 +82,7 @@ pub(crate) fn parse_error(err: &ParseError, path: &str, source: &str, names: &[S
             line: m.line,
             col: m.col,
         };
-        return render(&m.message, &loc, None, m.help.as_deref());
+        return Diagnostic::new(&m.message, &loc, None, m.help.as_deref());
     }
     let loc = Loc::at(path, Some(source), err.position());
     let (msg, help) = match err.err_type() {
@@ -92,7 +97,7 @@ pub(crate) fn parse_error(err: &ParseError, path: &str, source: &str, names: &[S
     } else {
         msg
     };
-    render(&msg, &loc, None, help.as_deref())
+    Diagnostic::new(&msg, &loc, None, help.as_deref())
 }
 
 /// What a runtime diagnostic needs besides the error.
@@ -144,7 +149,7 @@ fn wrong_call(sig: &str, info: &RuntimeInfo<'_>) -> (String, Option<String>) {
 }
 
 /// A runtime error raised while a rule ran.
-pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String {
+pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> Diagnostic {
     // Follow nested calls to the innermost error, remembering which file it happened in.
     let mut file = info.path.to_string();
     let mut e = err;
@@ -228,5 +233,5 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> String 
         Some(text) if pos.is_none() && file == info.path => Loc::of_fn(&file, text, info.entry),
         _ => Loc::at(&file, source, pos),
     };
-    render(&msg, &loc, info.context.as_deref(), help.as_deref())
+    Diagnostic::new(&msg, &loc, info.context.as_deref(), help.as_deref())
 }

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rhai::{Engine, Scope};
+use rhai::{Dynamic, Engine, Scope};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::rules::diag::{self, Loc, RuntimeInfo};
 use crate::rules::{Rule, RuleKind};
@@ -19,6 +20,17 @@ pub(crate) struct Loaded {
     pub rules: Vec<Rule>,
     pub sources: BTreeMap<String, String>,
     pub hash: String,
+}
+
+/// What loading is checked against besides the rules themselves.
+pub(crate) struct Against<'a> {
+    /// The config the rules run with.
+    pub cfg: &'a Config,
+    /// The keys of `cfg` as scripts see it, for "did you mean" hints.
+    pub cfg_keys: &'a [String],
+    /// Whether the config could be read at all: pairing weights with factor files against the
+    /// defaults would only repeat that problem.
+    pub pair_weights: bool,
 }
 
 /// `(displayed path, path relative to the rules folder)` of every `.rhai` file in `sub`, sorted.
@@ -61,60 +73,27 @@ pub(crate) fn known_names(cfg_keys: &[String]) -> Vec<String> {
     names
 }
 
-/// Compiles and validates everything under `dir`.
+/// Compiles and validates everything under `dir`: `Err` holds every problem, sorted by file
+/// and position (an unreadable file or folder is an `Error` of its own).
 pub(crate) fn load(
     engine: &Engine,
     dir: &Path,
-    cfg: &Config,
-    cfg_keys: &[String],
-) -> Result<Loaded> {
+    against: &Against<'_>,
+) -> Result<std::result::Result<Loaded, Vec<Diagnostic>>> {
     if !dir.is_dir() {
-        return Err(Error::Rules(vec![format!(
-            "error: rules folder `{}` does not exist",
-            dir.display()
+        let shown = dir.display().to_string();
+        let msg = format!("rules folder `{shown}` does not exist");
+        return Ok(Err(vec![Diagnostic::new(
+            &msg,
+            &Loc::file(&shown),
+            None,
+            None,
         )]));
     }
-    let names = known_names(cfg_keys);
-    let mut sources = BTreeMap::new();
+    let names = known_names(against.cfg_keys);
     let mut hasher = Sha256::new();
-    let mut diags: Vec<(String, String)> = Vec::new();
-    let mut rules = Vec::new();
-
-    for (path, rel) in rhai_files(dir, "lib")? {
-        let text = read(&path)?;
-        hash_file(&mut hasher, &rel, &text);
-        sources.insert(path.display().to_string(), text);
-    }
-    for kind in RuleKind::ALL {
-        for (path, rel) in rhai_files(dir, kind.dir())? {
-            let text = read(&path)?;
-            hash_file(&mut hasher, &rel, &text);
-            let shown = path.display().to_string();
-            sources.insert(shown.clone(), text.clone());
-            match engine.compile(&text) {
-                Err(e) => diags.push((shown.clone(), diag::parse_error(&e, &shown, &text, &names))),
-                Ok(mut ast) => {
-                    ast.set_source(shown.as_str());
-                    let name = path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let eval_top = has_imports(&text);
-                    rules.push(Rule {
-                        kind,
-                        name,
-                        path,
-                        lead_type: None,
-                        source: text,
-                        ast,
-                        eval_top,
-                        fast: None,
-                    });
-                }
-            }
-        }
-    }
-
+    let mut sources = read_modules(dir, &mut hasher)?;
+    let (mut rules, mut diags) = compile_rules(engine, dir, &names, &mut hasher, &mut sources)?;
     let functions = crate::rules::function_names(&rules);
     let usages = crate::rules::function_usages(&rules);
     let mut lead_types: BTreeMap<String, String> = BTreeMap::new();
@@ -129,120 +108,170 @@ pub(crate) fn load(
             entry: rule.kind.entry_points().first().map_or("", |e| e.0),
             functions: &functions,
             usages: &usages,
-            limits: &cfg.limits,
+            limits: &against.cfg.limits,
             context: Some("while loading the rule (its top-level code)".into()),
         };
         // Top-level code runs once here so a bad import or a crash is reported at load time.
         if let Err(e) = engine.run_ast_with_scope(&mut Scope::new(), &rule.ast) {
-            diags.push((shown.clone(), diag::eval_error(&e, &info)));
+            diags.push(diag::eval_error(&e, &info));
             continue;
         }
-        for (fname, params) in rule.kind.entry_points() {
-            let defined: Vec<usize> = rule
-                .ast
-                .iter_functions()
-                .filter(|f| f.name == *fname)
-                .map(|f| f.params.len())
-                .collect();
-            if defined.contains(&params.len()) {
-                continue;
-            }
-            let want = format!("fn {fname}({})", params.join(", "));
-            let (msg, loc) = if defined.is_empty() {
-                (
-                    format!("rule `{}` does not define `{want}`", rule.id()),
-                    Loc {
-                        path: &shown,
-                        source: None,
-                        line: 0,
-                        col: 0,
-                    },
-                )
-            } else {
-                (
-                    format!(
-                        "rule `{}` defines `fn {fname}` with {} parameter(s); expected `{want}`",
-                        rule.id(),
-                        defined[0]
-                    ),
-                    Loc::of_fn(&shown, &rule.source, fname),
-                )
-            };
-            diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
-        }
-        if rule.kind == RuleKind::Trigger
-            && rule
-                .ast
-                .iter_functions()
-                .any(|f| f.name == "lead_type" && f.params.is_empty())
-        {
-            let opts = rhai::CallFnOptions::new()
-                .eval_ast(rule.eval_top)
-                .rewind_scope(true);
+        diags.extend(check_entry_points(rule));
+        if rule.kind == RuleKind::Trigger {
             let info = RuntimeInfo {
                 context: None,
                 entry: "lead_type",
                 ..info
             };
-            match engine.call_fn_with_options::<rhai::Dynamic>(
-                opts,
-                &mut Scope::new(),
-                &rule.ast,
-                "lead_type",
-                (),
-            ) {
-                Err(e) => diags.push((shown.clone(), diag::eval_error(&e, &info))),
-                Ok(v) => match v.into_string() {
-                    Ok(t) if !t.trim().is_empty() => {
-                        if let Some(first) = lead_types.get(&t) {
-                            let msg = format!(
-                                "lead type `{t}` is already produced by `{first}`; lead types must be unique"
-                            );
-                            let loc = Loc::of_fn(&shown, &rule.source, "lead_type");
-                            diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
-                        } else {
-                            lead_types.insert(t.clone(), shown.clone());
-                        }
-                        rule.lead_type = Some(t);
-                    }
-                    other => {
-                        let got =
-                            other.map_or_else(|t| format!("`{t}`"), |_| "an empty string".into());
-                        let msg = format!(
-                            "`lead_type()` must return a non-empty string, but returned {got}"
-                        );
-                        let loc = Loc::of_fn(&shown, &rule.source, "lead_type");
-                        diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
-                    }
-                },
+            diags.extend(read_lead_type(engine, rule, &info, &mut lead_types));
+        }
+    }
+    if against.pair_weights {
+        diags.extend(check_weights(dir, against.cfg, &rules));
+    }
+    if !diags.is_empty() {
+        diags.sort();
+        return Ok(Err(diags));
+    }
+    hash_config(&mut hasher, against.cfg);
+    Ok(Ok(Loaded {
+        rules,
+        sources,
+        hash: hex(&hasher.finalize()),
+    }))
+}
+
+/// The `lib/` modules' texts by displayed path, hashed.
+fn read_modules(dir: &Path, hasher: &mut Sha256) -> Result<BTreeMap<String, String>> {
+    let mut sources = BTreeMap::new();
+    for (path, rel) in rhai_files(dir, "lib")? {
+        let text = read(&path)?;
+        hash_file(hasher, &rel, &text);
+        sources.insert(path.display().to_string(), text);
+    }
+    Ok(sources)
+}
+
+/// Every rule file compiled, in kind then path order; a file that does not compile becomes a
+/// diagnostic instead.
+fn compile_rules(
+    engine: &Engine,
+    dir: &Path,
+    names: &[String],
+    hasher: &mut Sha256,
+    sources: &mut BTreeMap<String, String>,
+) -> Result<(Vec<Rule>, Vec<Diagnostic>)> {
+    let (mut rules, mut diags) = (Vec::new(), Vec::new());
+    for kind in RuleKind::ALL {
+        for (path, rel) in rhai_files(dir, kind.dir())? {
+            let text = read(&path)?;
+            hash_file(hasher, &rel, &text);
+            let shown = path.display().to_string();
+            sources.insert(shown.clone(), text.clone());
+            match engine.compile(&text) {
+                Err(e) => diags.push(diag::parse_error(&e, &shown, &text, names)),
+                Ok(mut ast) => {
+                    ast.set_source(shown.as_str());
+                    let name = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    rules.push(Rule {
+                        kind,
+                        name,
+                        path,
+                        lead_type: None,
+                        eval_top: has_imports(&text),
+                        source: text,
+                        ast,
+                        fast: None,
+                    });
+                }
             }
         }
     }
+    Ok((rules, diags))
+}
 
-    check_weights(dir, cfg, &rules, &mut diags);
-    if !diags.is_empty() {
-        diags.sort_by(|a, b| a.0.cmp(&b.0));
-        return Err(Error::Rules(diags.into_iter().map(|(_, d)| d).collect()));
+/// Each entry point of the rule's kind must be defined with its parameter count.
+fn check_entry_points(rule: &Rule) -> Vec<Diagnostic> {
+    let shown = rule.path.display().to_string();
+    let mut out = Vec::new();
+    for (fname, params) in rule.kind.entry_points() {
+        let defined: Vec<usize> = rule
+            .ast
+            .iter_functions()
+            .filter(|f| f.name == *fname)
+            .map(|f| f.params.len())
+            .collect();
+        if defined.contains(&params.len()) {
+            continue;
+        }
+        let want = format!("fn {fname}({})", params.join(", "));
+        let (msg, loc) = match defined.first() {
+            None => (
+                format!("rule `{}` does not define `{want}`", rule.id()),
+                Loc::file(&shown),
+            ),
+            Some(n) => (
+                format!(
+                    "rule `{}` defines `fn {fname}` with {n} parameter(s); expected `{want}`",
+                    rule.id()
+                ),
+                Loc::of_fn(&shown, &rule.source, fname),
+            ),
+        };
+        out.push(Diagnostic::new(&msg, &loc, None, None));
     }
-    hasher.update(b"\0config\0");
-    hasher.update(
-        serde_yaml::to_string(&cfg.thresholds)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    for (k, v) in &cfg.scoring_weights {
-        hasher.update(format!("{k}={v};").as_bytes());
+    out
+}
+
+/// Calls a trigger's `lead_type()` once, keeping its answer on the rule; it must be a
+/// non-empty text no other trigger returns.
+fn read_lead_type(
+    engine: &Engine,
+    rule: &mut Rule,
+    info: &RuntimeInfo<'_>,
+    seen: &mut BTreeMap<String, String>,
+) -> Option<Diagnostic> {
+    if !rule
+        .ast
+        .iter_functions()
+        .any(|f| f.name == "lead_type" && f.params.is_empty())
+    {
+        return None;
     }
-    let hash = hasher.finalize().iter().fold(String::new(), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    });
-    Ok(Loaded {
-        rules,
-        sources,
-        hash,
-    })
+    let shown = rule.path.display().to_string();
+    let opts = rhai::CallFnOptions::new()
+        .eval_ast(rule.eval_top)
+        .rewind_scope(true);
+    let at = Loc::of_fn(&shown, &rule.source, "lead_type");
+    let v = match engine.call_fn_with_options::<Dynamic>(
+        opts,
+        &mut Scope::new(),
+        &rule.ast,
+        "lead_type",
+        (),
+    ) {
+        Err(e) => return Some(diag::eval_error(&e, info)),
+        Ok(v) => v,
+    };
+    let t = match v.into_string() {
+        Ok(t) if !t.trim().is_empty() => t,
+        other => {
+            let got = other.map_or_else(|t| format!("`{t}`"), |_| "an empty string".into());
+            let msg = format!("`lead_type()` must return a non-empty string, but returned {got}");
+            return Some(Diagnostic::new(&msg, &at, None, None));
+        }
+    };
+    if let Some(first) = seen.get(&t) {
+        let msg =
+            format!("lead type `{t}` is already produced by `{first}`; lead types must be unique");
+        return Some(Diagnostic::new(&msg, &at, None, None));
+    }
+    seen.insert(t.clone(), shown);
+    rule.lead_type = Some(t);
+    None
 }
 
 fn hash_file(hasher: &mut Sha256, rel: &str, text: &str) {
@@ -252,6 +281,48 @@ fn hash_file(hasher: &mut Sha256, rel: &str, text: &str) {
     hasher.update(b"\0");
 }
 
+/// The config sections a run's results depend on, beside the rules and modules. Destructured
+/// whole, so a new setting cannot be added without deciding whether it belongs here.
+fn hash_config(hasher: &mut Sha256, cfg: &Config) {
+    let Config {
+        // Read by rules as `cfg`, or by the scoring and recommendation after them.
+        thresholds,
+        scoring_weights,
+        priority_thresholds,
+        family_services,
+        top_services,
+        // Decides which account each item has, and so what `account` holds.
+        accounts,
+        // Where things are, what the views show, and the sandbox: not what a run concludes.
+        database: _,
+        data: _,
+        rules_dir: _,
+        ingest: _,
+        limits: _,
+        aging_days: _,
+        path: _,
+        root: _,
+    } = cfg;
+    let sections = serde_json::json!({
+        "thresholds": thresholds,
+        "scoring_weights": scoring_weights,
+        "priority_thresholds": [priority_thresholds.critical, priority_thresholds.high, priority_thresholds.medium],
+        "family_services": family_services,
+        "top_services": top_services,
+        "accounts": format!("{accounts:?}"),
+    });
+    hasher.update(b"\0config\0");
+    hasher.update(sections.to_string().as_bytes());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// Rules with top-level `import`s must run their top level on each call to bind the aliases
 /// (modules come from the resolver's cache, so that is a lookup, not a recompile).
 fn has_imports(text: &str) -> bool {
@@ -259,7 +330,7 @@ fn has_imports(text: &str) -> bool {
 }
 
 /// Each scoring file needs a weight and each weight a scoring file.
-fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule], diags: &mut Vec<(String, String)>) {
+fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule]) -> Vec<Diagnostic> {
     let cfg_path = if cfg.path.as_os_str().is_empty() {
         crate::config::DEFAULT_CONFIG.to_string()
     } else {
@@ -269,21 +340,17 @@ fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule], diags: &mut Vec<(Stri
         .iter()
         .filter(|r| r.kind == RuleKind::Scoring)
         .collect();
-    for r in &factors {
-        if !cfg.scoring_weights.contains_key(&r.name) {
-            let shown = r.path.display().to_string();
-            let msg = format!(
-                "factor `{}` has no weight: add `scoring_weights.{}` to `{cfg_path}`",
-                r.name, r.name
-            );
-            let loc = Loc {
-                path: &shown,
-                source: None,
-                line: 0,
-                col: 0,
-            };
-            diags.push((shown.clone(), diag::render(&msg, &loc, None, None)));
-        }
+    let mut out = Vec::new();
+    for r in factors
+        .iter()
+        .filter(|r| !cfg.scoring_weights.contains_key(&r.name))
+    {
+        let shown = r.path.display().to_string();
+        let msg = format!(
+            "factor `{}` has no weight: add `scoring_weights.{}` to `{cfg_path}`",
+            r.name, r.name
+        );
+        out.push(Diagnostic::new(&msg, &Loc::file(&shown), None, None));
     }
     for key in cfg.scoring_weights.keys() {
         if !factors.iter().any(|r| &r.name == key) {
@@ -292,13 +359,8 @@ fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule], diags: &mut Vec<(Stri
                 "`scoring_weights.{key}` has no rule: create `{}` or remove the weight",
                 file.display()
             );
-            let loc = Loc {
-                path: &cfg_path,
-                source: None,
-                line: 0,
-                col: 0,
-            };
-            diags.push((cfg_path.clone(), diag::render(&msg, &loc, None, None)));
+            out.push(Diagnostic::new(&msg, &Loc::file(&cfg_path), None, None));
         }
     }
+    out
 }

@@ -120,3 +120,36 @@ fn classify_results_keep_the_shape_of_their_fields() {
     set.classify(&mut it, &CTX).unwrap();
     assert_eq!(it["segment"].as_int(), Ok(3));
 }
+
+// See: issue 21 ("the run's rule-set hash leaves out `priority_thresholds`, `family_services` and
+// `top_services`, so two runs with different results can carry the same hash").
+#[test]
+fn the_hash_covers_every_config_section_results_depend_on() {
+    let s = Scratch::new();
+    s.write("lib/m.rhai", "fn x() { 1 }\n");
+    let hash = |yaml: &str| {
+        let c = cfg(&format!("scoring_weights: {{f: 1.0}}\n{yaml}"));
+        RuleSet::load(s.dir.path(), &c).unwrap().hash().to_string()
+    };
+    let plain = hash("");
+    for changed in [
+        "thresholds: {critical_days_past_eol: 3000}\n",
+        "priority_thresholds: {critical: 80}\n",
+        "family_services: {COMPUTE: [Servers]}\n",
+        "top_services: 4\n",
+        "accounts: {fuzzy_threshold: 90}\n",
+    ] {
+        assert_ne!(hash(changed), plain, "{changed}");
+    }
+    // Settings that change where things are or what views show do not.
+    for same in [
+        "aging_days: 60\n",
+        "database: other.db\n",
+        "limits: {max_operations: 5000}\n",
+    ] {
+        assert_eq!(hash(same), plain, "{same}");
+    }
+    // A module's text is part of it too.
+    s.write("lib/m.rhai", "fn x() { 2 }\n");
+    assert_ne!(hash(""), plain);
+}
