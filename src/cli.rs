@@ -72,7 +72,9 @@ pub enum Command {
 /// Rule subcommands.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Compile every rule and validate the config; report all problems at once.
+    /// Compile every rule, validate the config, then run every rule over the install base
+    /// (the database's, else the bundled sample) and generated edge rows without writing;
+    /// report all problems at once.
     Check(RulesCheckArgs),
 }
 
@@ -338,6 +340,13 @@ pub struct RulesCheckArgs {
     /// Configuration file.
     #[arg(long, value_name = "FILE", default_value = crate::config::DEFAULT_CONFIG)]
     pub config: PathBuf,
+    /// Database whose install base the rules run over [default: `database` in the config; the
+    /// bundled sample when it does not exist].
+    #[arg(long, env = "ONELEAD_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Date the day counts are measured from [default: the database's last run, else today].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
 }
 
 /// File format of `onelead sample`.

@@ -55,6 +55,35 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// A diagnostic rendered elsewhere (a runtime error travels as its text), placed by the
+    /// ` --> file:line:col` line it shows.
+    pub fn from_rendered(text: String) -> Self {
+        let at = text
+            .lines()
+            .find_map(|l| l.strip_prefix(" --> "))
+            .unwrap_or_default()
+            .to_string();
+        let mut parts = at.rsplitn(3, ':');
+        let last = parts.next().and_then(|p| p.parse::<usize>().ok());
+        let before = parts.next().and_then(|p| p.parse::<usize>().ok());
+        let (path, line, col) = match (last, before, parts.next()) {
+            (Some(col), Some(line), Some(path)) => (path.to_string(), line, col),
+            (Some(line), _, _) => {
+                let path = at.rsplit_once(':').map_or(at.as_str(), |(p, _)| p);
+                (path.to_string(), line, 0)
+            }
+            _ => (at.clone(), 0, 0),
+        };
+        Diagnostic {
+            path,
+            line,
+            col,
+            text,
+        }
+    }
+}
+
 /// Renders one diagnostic.
 pub fn render(msg: &str, loc: &Loc<'_>, context: Option<&str>, help: Option<&str>) -> String {
     let mut out = format!("error: {msg}\n --> {}", loc.path);
@@ -123,6 +152,27 @@ mod tests {
             text,
             "error: bad\n --> config/onelead.yaml:3:6\n  |\n3 |   x: \"90\"\n  |      ^^^^\n  = ctx\nhelp: fix it"
         );
+    }
+
+    #[test]
+    fn a_rendered_diagnostic_is_placed_by_its_arrow_line() {
+        let place = |t: &str| {
+            let d = Diagnostic::from_rendered(t.to_string());
+            (d.path, d.line, d.col)
+        };
+        assert_eq!(
+            place("error: x\n --> rules/a.rhai:12:5\n  |"),
+            ("rules/a.rhai".into(), 12, 5)
+        );
+        assert_eq!(
+            place("error: x\n --> rules/a.rhai:3"),
+            ("rules/a.rhai".into(), 3, 0)
+        );
+        assert_eq!(
+            place("error: x\n --> rules/a.rhai"),
+            ("rules/a.rhai".into(), 0, 0)
+        );
+        assert_eq!(place("error: x"), (String::new(), 0, 0));
     }
 
     #[test]

@@ -36,8 +36,9 @@ pub enum Error {
     /// The YAML configuration is invalid; the message already carries `file:line:col`.
     #[error("{0}")]
     Config(String),
-    /// One or more rule scripts failed to compile or validate; each string is a rendered diagnostic.
-    #[error("{}", .0.join("\n"))]
+    /// One or more rule scripts failed to compile or validate; each string is a rendered
+    /// diagnostic, shown with a blank line between them.
+    #[error("{}", .0.join("\n\n"))]
     Rules(Vec<String>),
     /// A rule failed while being evaluated; the message is a rendered diagnostic.
     #[error("{0}")]

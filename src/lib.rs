@@ -25,6 +25,7 @@ pub mod rules;
 pub mod sample;
 pub mod score;
 pub mod store;
+pub mod verify;
 pub mod views;
 
 use std::ffi::OsString;

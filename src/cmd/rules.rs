@@ -1,37 +1,101 @@
-//! `onelead rules check`: compile every rule against the config and report all problems at once
-//! (stderr, exit 1), or print a one-line summary (stdout).
+//! `onelead rules check`: the pre-flight. Validates the config, compiles every rule, finds
+//! misspelt fields without data, then runs every rule over the install base and generated edge
+//! rows without writing. Every problem, config and rules together, is reported at once on
+//! stderr, sorted by file and position (exit 1); otherwise a summary goes to stdout.
 
 use std::io::Write as _;
 
 use crate::cli::RulesCheckArgs;
 use crate::config::{Config, DEFAULT_CONFIG};
-use crate::error::Result;
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
 use crate::rules::{RuleKind, RuleSet};
+use crate::verify::dry_run;
 
 /// Runs `onelead rules check`.
 pub fn check(args: &RulesCheckArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     let explicit = args.config.as_os_str() != DEFAULT_CONFIG;
-    let cfg = Config::load(&args.config, explicit)?;
+    let checked = Config::check_file(&args.config, explicit);
+    let cfg = &checked.config;
     let dir = args
         .rules
         .clone()
         .unwrap_or_else(|| cfg.resolve(&cfg.rules_dir));
-    let set = RuleSet::load(&dir, &cfg)?;
-    let line = summary(&set, &dir.display().to_string());
+    let mut problems = checked.problems.clone();
+    let mut dry = None;
+    match RuleSet::check(&dir, cfg, checked.parsed)? {
+        Err(found) => problems.extend(found),
+        Ok(mut set) => {
+            problems.extend(set.unknown_fields());
+            let db = args
+                .db
+                .clone()
+                .unwrap_or_else(|| cfg.resolve(&cfg.database));
+            let mut rows = dry_run::rows(cfg, &db, args.as_of)?;
+            set.set_as_of(rows.as_of);
+            let mut tx = rows.store.begin()?;
+            let report = dry_run::run(&set, cfg, &mut *tx, rows.as_of)?;
+            drop(tx);
+            problems.extend(report.problems.iter().cloned());
+            dry = Some((set, report, rows.label));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(failure(problems));
+    }
+    let Some((set, report, label)) = dry else {
+        return Ok(());
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")?;
+    writeln!(out, "{}", summary(&set, &dir.display().to_string()))?;
+    writeln!(
+        out,
+        "dry run: every rule over {} install-base rows of {label} and {} generated edge rows, \
+         nothing written ({:.2} s)",
+        report.items,
+        report.edge_rows,
+        started.elapsed().as_secs_f64()
+    )?;
+    write_fast_report(&mut out, &set)?;
+    Ok(())
+}
+
+/// Every problem, sorted and each once, then how many there were. A misspelt field is found
+/// both without data and by the dry run at the same place: the dry run's, which names the row
+/// that showed it, is kept.
+fn failure(mut problems: Vec<Diagnostic>) -> Error {
+    let with_row = |d: &Diagnostic| d.text.contains("\n  = while evaluating");
+    problems.sort_by(|a, b| {
+        (&a.path, a.line, a.col, !with_row(a)).cmp(&(&b.path, b.line, b.col, !with_row(b)))
+    });
+    problems.dedup_by(|later, first| {
+        later.text == first.text
+            || (later.line > 0
+                && (&later.path, later.line, later.col) == (&first.path, first.line, first.col))
+    });
+    let n = problems.len();
+    let mut texts: Vec<String> = problems.into_iter().map(|d| d.text).collect();
+    let noun = if n == 1 { "problem" } else { "problems" };
+    texts.push(format!("error: `rules check` found {n} {noun}"));
+    Error::Rules(texts)
+}
+
+/// Which rule functions the fast path runs compiled, and why the others are interpreted.
+fn write_fast_report(out: &mut impl std::io::Write, set: &RuleSet) -> Result<()> {
     let report = set.fast_report();
-    if !report.is_empty() {
-        let compiled = report.iter().filter(|(.., why)| why.is_none()).count();
-        writeln!(
-            out,
-            "fast path: {compiled} of {} rule functions compiled",
-            report.len()
-        )?;
-        for (rule, sig, why) in &report {
-            if let Some(why) = why {
-                writeln!(out, "  interpreted: {rule} {sig}: {why}")?;
-            }
+    if report.is_empty() {
+        return Ok(());
+    }
+    let compiled = report.iter().filter(|(.., why)| why.is_none()).count();
+    writeln!(
+        out,
+        "fast path: {compiled} of {} rule functions compiled",
+        report.len()
+    )?;
+    for (rule, sig, why) in &report {
+        if let Some(why) = why {
+            writeln!(out, "  interpreted: {rule} {sig}: {why}")?;
         }
     }
     Ok(())

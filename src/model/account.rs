@@ -143,15 +143,18 @@ impl AccountFacts {
     }
 }
 
-/// One product row of the SKU sheet's service catalog.
-#[derive(Debug, Clone, PartialEq)]
+/// One product row of the SKU sheet's service catalog (also as a scenario file writes it).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
     /// The product row label as written (`3PAR`, `Servers`).
     pub product: String,
     /// Its category group (`''` when none).
+    #[serde(default)]
     pub category: String,
     /// Service name.
     pub service: String,
     /// SKU codes, `/`-separated as stored (`''` when none).
+    #[serde(default)]
     pub skus: String,
 }

@@ -38,8 +38,13 @@ pub struct Catalog {
 impl Catalog {
     /// Reads `service_catalog` (product rows only) and the family mapping from the config.
     pub fn read(tx: &mut dyn WriteTx, cfg: &Config) -> Result<Catalog> {
+        Ok(Catalog::new(tx.service_catalog()?, cfg))
+    }
+
+    /// The catalog of these offerings, in this order, with the family mapping from the config.
+    pub fn new(entries: Vec<CatalogEntry>, cfg: &Config) -> Catalog {
         let mut by_product: HashMap<String, Vec<Service>> = HashMap::new();
-        for entry in tx.service_catalog()? {
+        for entry in entries {
             let CatalogEntry {
                 product,
                 category,
@@ -79,10 +84,10 @@ impl Catalog {
                 )
             })
             .collect();
-        Ok(Catalog {
+        Catalog {
             by_product,
             family_services,
-        })
+        }
     }
 
     /// The candidate services of a product family, in sheet order.

@@ -53,6 +53,11 @@ pub const HELPERS: &[Helper] = &[
         pure: true,
     },
     Helper {
+        name: "no_lead",
+        usage: "no_lead(reason)",
+        pure: true,
+    },
+    Helper {
         name: "log",
         usage: "log(message)",
         pure: false,
@@ -112,6 +117,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("has_code", has_code);
     engine.register_fn("days_between", days_between);
     engine.register_fn("generation", generation_value);
+    engine.register_fn("no_lead", no_lead);
     engine.register_fn("log", |ctx: NativeCallContext, msg: Dynamic| {
         eprintln!("note: {}: {msg}", ctx.call_source().unwrap_or("rules"));
     });
@@ -148,6 +154,12 @@ fn mixed(
         "a number in quotes is a text: write it without quotes, or convert the text with `parse_int` / `parse_float`",
     )
     .into_error(Position::NONE))
+}
+
+/// What a trigger returns when it does not fire, saying why (`explain` and `rules test` show
+/// it). The reason itself is the value: a text costs no more to return than `()`.
+pub fn no_lead(reason: ImmutableString) -> ImmutableString {
+    reason
 }
 
 /// `3771` → `"3,771"`, `-1234567` → `"-1,234,567"`.

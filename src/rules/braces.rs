@@ -124,8 +124,8 @@ pub(crate) fn check(source: &str) -> Option<Mismatch> {
 fn extra(line: usize, col: usize, suspect: Option<Suspect>, lines: &[&str]) -> Mismatch {
     let help = suspect.map(|((ol, _), (cl, cc))| {
         format!(
-            "the block opened at line {ol} (`{}`) is closed at {cl}:{cc}, which is not where its \
-             indentation puts it: is that `}}` the extra one?",
+            "the block opened at line {ol} (`{}`) is closed by the `}}` at {cl}:{cc}, which is not where its \
+             indentation puts it: is that one extra?",
             lines.get(ol - 1).map_or("", |l| l.trim())
         )
     });
@@ -230,8 +230,8 @@ mod tests {
         assert_eq!(
             m.help.as_deref(),
             Some(
-                "the block opened at line 3 (`fn trigger(item, account, cfg) {`) is closed at 6:6, \
-                 which is not where its indentation puts it: is that `}` the extra one?"
+                "the block opened at line 3 (`fn trigger(item, account, cfg) {`) is closed by the `}` at 6:6, \
+                 which is not where its indentation puts it: is that one extra?"
             )
         );
     }

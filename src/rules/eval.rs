@@ -4,7 +4,7 @@
 use rhai::{CallFnOptions, Dynamic, FuncArgs, Scope};
 
 use crate::error::{Error, Result};
-use crate::rules::{EvalContext, FactorScore, Rule, RuleKind, RuleSet, TriggerHit};
+use crate::rules::{Decision, EvalContext, FactorScore, Rule, RuleKind, RuleSet, TriggerHit};
 use crate::rules::{diag, memo, share, types};
 
 /// Rule parameters whose value every worker reads at the same time (see `RuleSet::call`).
@@ -101,21 +101,7 @@ impl RuleSet {
     ) -> Result<bool> {
         let mut only_plain = true;
         for (rule, memo) in self.memoised(RuleKind::Classify) {
-            let keys = [
-                memo::Arg::Map(item),
-                memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
-            ];
-            // Checked once per distinct input: only results that keep the contract are cached.
-            let out = memo.get_or(&keys, || {
-                let args = (Dynamic::from_map(item.clone()), self.cfg());
-                let out = self.call(rule, "classify", args, ctx)?;
-                Self::check_classify(rule, &out, ctx)?;
-                Ok::<_, Error>(out)
-            })?;
-            if out.is_unit() {
-                continue;
-            }
-            let Some(fields) = out.try_cast::<rhai::Map>() else {
+            let Some(fields) = self.classify_rule(rule, memo, item, ctx)? else {
                 continue;
             };
             only_plain &= fields
@@ -124,6 +110,41 @@ impl RuleSet {
             item.extend(fields);
         }
         Ok(only_plain)
+    }
+
+    /// Runs the classify rules one by one, each on `item` as the rules before it left it, and
+    /// gives each one's outcome: a rule that fails changes nothing and the next one runs.
+    /// For `rules check`, which reports every failing rule, not the first.
+    pub fn classify_each(&self, item: &mut rhai::Map, ctx: &EvalContext) -> Vec<Result<()>> {
+        self.memoised(RuleKind::Classify)
+            .map(|(rule, memo)| {
+                let fields = self.classify_rule(rule, memo, item, ctx)?;
+                item.extend(fields.unwrap_or_default());
+                Ok(())
+            })
+            .collect()
+    }
+
+    /// One classify rule's fields, checked; `None` when it returned `()`.
+    fn classify_rule(
+        &self,
+        rule: &Rule,
+        memo: &memo::Memo,
+        item: &rhai::Map,
+        ctx: &EvalContext,
+    ) -> Result<Option<rhai::Map>> {
+        let keys = [
+            memo::Arg::Map(item),
+            memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
+        ];
+        // Checked once per distinct input: only results that keep the contract are cached.
+        let out = memo.get_or(&keys, || {
+            let args = (Dynamic::from_map(item.clone()), self.cfg());
+            let out = self.call(rule, "classify", args, ctx)?;
+            Self::check_classify(rule, &out, ctx)?;
+            Ok::<_, Error>(out)
+        })?;
+        Ok(out.try_cast::<rhai::Map>())
     }
 
     /// A classify rule's result must be `()` or a map whose fields keep their shapes (see
@@ -173,52 +194,92 @@ impl RuleSet {
             if only.is_some_and(|o| !o.contains(&rule.name)) {
                 continue;
             }
-            let keys = [
-                memo::Arg::Shared(item),
-                memo::Arg::Shared(account),
-                memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
-            ];
-            let out = memo.get_or(&keys, || {
-                let args = (item.clone(), account.clone(), self.cfg());
-                self.call(rule, "trigger", args, ctx)
-            })?;
-            if out.is_unit() {
-                continue;
+            if let Decision::Fired(hit) = self.decide(rule, memo, item, account, ctx)? {
+                hits.push(hit);
             }
-            let kind = out.type_name();
-            let bad = |why: &str| {
-                let msg = format!(
-                    "rule `{}` {why}; `trigger` must return `()` or `#{{ title, description, action, reasons }}`",
-                    rule.id()
-                );
-                Self::contract(rule, "trigger", &msg, ctx)
-            };
-            let Some(mut map) = out.try_cast::<rhai::Map>() else {
-                return Err(bad(&format!("returned `{kind}`")));
-            };
-            let mut text = |key: &str| match map.remove(key).map(Dynamic::into_string) {
-                Some(Ok(s)) => Ok(s),
-                Some(Err(t)) => Err(bad(&format!("returned `{key}` as `{t}`, not a string"))),
-                None => Err(bad(&format!("returned no `{key}`"))),
-            };
-            let (title, description, action) =
-                (text("title")?, text("description")?, text("action")?);
-            let reasons = take_reasons(&mut map).map_err(|t| {
-                bad(&format!(
-                    "returned `reasons` as `{t}`, not an array of strings"
-                ))
-            })?;
-            hits.push(TriggerHit {
-                lead_type: rule.lead_type.clone().unwrap_or_default(),
-                rule: rule.name.clone(),
-                title,
-                description,
-                action,
-                reasons,
-                extra: map,
-            });
         }
         Ok(hits)
+    }
+
+    /// What every trigger decided for one item, fired or not, with the reason a trigger gave
+    /// for not firing (`no_lead(reason)`): what `explain SERIAL` shows. A trigger that fails
+    /// gives its error in its place.
+    pub fn decisions(
+        &self,
+        item: &rhai::Map,
+        account: &rhai::Map,
+        ctx: &EvalContext,
+    ) -> Vec<(&Rule, Result<Decision>)> {
+        self.decisions_shared(&share(item.clone()), &share(account.clone()), ctx)
+    }
+
+    /// [`RuleSet::decisions`] on values made once with [`share`].
+    pub fn decisions_shared(
+        &self,
+        item: &Dynamic,
+        account: &Dynamic,
+        ctx: &EvalContext,
+    ) -> Vec<(&Rule, Result<Decision>)> {
+        self.memoised(RuleKind::Trigger)
+            .map(|(rule, memo)| (rule, self.decide(rule, memo, item, account, ctx)))
+            .collect()
+    }
+
+    /// One trigger's decision, its result checked against the contract.
+    fn decide(
+        &self,
+        rule: &Rule,
+        memo: &memo::Memo,
+        item: &Dynamic,
+        account: &Dynamic,
+        ctx: &EvalContext,
+    ) -> Result<Decision> {
+        let keys = [
+            memo::Arg::Shared(item),
+            memo::Arg::Shared(account),
+            memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
+        ];
+        let out = memo.get_or(&keys, || {
+            let args = (item.clone(), account.clone(), self.cfg());
+            self.call(rule, "trigger", args, ctx)
+        })?;
+        if out.is_unit() {
+            return Ok(Decision::NotFired(None));
+        }
+        if out.is_string() {
+            return Ok(Decision::NotFired(out.into_immutable_string().ok()));
+        }
+        let kind = out.type_name();
+        let bad = |why: &str| {
+            let msg = format!(
+                "rule `{}` {why}; `trigger` must return `()`, `no_lead(reason)` or `#{{ title, description, action, reasons }}`",
+                rule.id()
+            );
+            Self::contract(rule, "trigger", &msg, ctx)
+        };
+        let Some(mut map) = out.try_cast::<rhai::Map>() else {
+            return Err(bad(&format!("returned `{kind}`")));
+        };
+        let mut text = |key: &str| match map.remove(key).map(Dynamic::into_string) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(t)) => Err(bad(&format!("returned `{key}` as `{t}`, not a string"))),
+            None => Err(bad(&format!("returned no `{key}`"))),
+        };
+        let (title, description, action) = (text("title")?, text("description")?, text("action")?);
+        let reasons = take_reasons(&mut map).map_err(|t| {
+            bad(&format!(
+                "returned `reasons` as `{t}`, not an array of strings"
+            ))
+        })?;
+        Ok(Decision::Fired(TriggerHit {
+            lead_type: rule.lead_type.clone().unwrap_or_default(),
+            rule: rule.name.clone(),
+            title,
+            description,
+            action,
+            reasons,
+            extra: map,
+        }))
     }
 
     /// Every factor for one lead. Values must be finite and within 0..=100; anything else is an
@@ -340,26 +401,48 @@ impl RuleSet {
     ) -> Result<i64> {
         let mut total: i64 = 0;
         for (rule, memo) in self.memoised(RuleKind::Services) {
-            let keys = [
-                memo::Arg::Shared(lead),
-                memo::Arg::Shared(service),
-                memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
-            ];
-            let v = memo.get_or(&keys, || {
-                let args = (lead.clone(), service.clone(), self.cfg());
-                self.call(rule, "boost", args, ctx)
-            })?;
-            let Ok(n) = v.as_int() else {
-                let msg = format!(
-                    "rule `{}` returned `{}`; `boost` must return an integer (0 = no boost)",
-                    rule.id(),
-                    v.type_name()
-                );
-                return Err(Self::contract(rule, "boost", &msg, ctx));
-            };
-            total = total.saturating_add(n);
+            total = total.saturating_add(self.boost_rule(rule, memo, lead, service, ctx)?);
         }
         Ok(total)
+    }
+
+    /// Each services rule's boost for one (lead, service) pair, or its error: for
+    /// `rules check`, which reports every failing rule, not the first.
+    pub fn boost_each(
+        &self,
+        lead: &Dynamic,
+        service: &Dynamic,
+        ctx: &EvalContext,
+    ) -> Vec<Result<i64>> {
+        self.memoised(RuleKind::Services)
+            .map(|(rule, memo)| self.boost_rule(rule, memo, lead, service, ctx))
+            .collect()
+    }
+
+    fn boost_rule(
+        &self,
+        rule: &Rule,
+        memo: &memo::Memo,
+        lead: &Dynamic,
+        service: &Dynamic,
+        ctx: &EvalContext,
+    ) -> Result<i64> {
+        let keys = [
+            memo::Arg::Shared(lead),
+            memo::Arg::Shared(service),
+            memo::Arg::Cfg(&self.cfg_shared, self.cfg_digest),
+        ];
+        let v = memo.get_or(&keys, || {
+            let args = (lead.clone(), service.clone(), self.cfg());
+            self.call(rule, "boost", args, ctx)
+        })?;
+        v.as_int().map_err(|t| {
+            let msg = format!(
+                "rule `{}` returned `{t}`; `boost` must return an integer (0 = no boost)",
+                rule.id(),
+            );
+            Self::contract(rule, "boost", &msg, ctx)
+        })
     }
 }
 

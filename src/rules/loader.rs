@@ -353,8 +353,9 @@ fn check_weights(dir: &Path, cfg: &Config, rules: &[Rule]) -> Vec<Diagnostic> {
         out.push(Diagnostic::new(&msg, &Loc::file(&shown), None, None));
     }
     for key in cfg.scoring_weights.keys() {
-        if !factors.iter().any(|r| &r.name == key) {
-            let file = dir.join("scoring").join(format!("{key}.rhai"));
+        let file = dir.join("scoring").join(format!("{key}.rhai"));
+        // A file that exists but does not compile has its own diagnostic already.
+        if !factors.iter().any(|r| &r.name == key) && !file.is_file() {
             let msg = format!(
                 "`scoring_weights.{key}` has no rule: create `{}` or remove the weight",
                 file.display()

@@ -11,6 +11,7 @@ mod diag;
 mod engine;
 mod eval;
 pub(crate) mod fast;
+mod lint;
 mod loader;
 mod memo;
 /// A map as rules receive it: shared (each call copies a pointer, not the map) and read-only (a
@@ -35,7 +36,7 @@ pub use api::HostFailure;
 pub use basis::Basis;
 pub use engine::{RulesResolver, build_engine};
 pub use types::{
-    ACCOUNT_FIELDS, EvalContext, FactorScore, ITEM_FIELDS, LEAD_FIELDS, Rule, RuleKind,
+    ACCOUNT_FIELDS, Decision, EvalContext, FactorScore, ITEM_FIELDS, LEAD_FIELDS, Rule, RuleKind,
     SERVICE_FIELDS, TriggerHit,
 };
 
@@ -197,6 +198,33 @@ impl RuleSet {
             usages,
             limits: cfg.limits.clone(),
         }))
+    }
+
+    /// A rule set without rules, for loading data without classifying it (the dry run's
+    /// sample, before the rules under check may run).
+    pub fn none(cfg: &Config) -> RuleSet {
+        let map = cfg_map(cfg);
+        RuleSet {
+            weights_blind: true,
+            memos: Vec::new(),
+            engine: build_engine(&cfg.limits, Path::new(".")),
+            rules: Vec::new(),
+            sources: BTreeMap::new(),
+            hash: String::new(),
+            cfg_shared: share(map.clone()),
+            cfg_digest: digest(&map),
+            cfg: map,
+            names: Vec::new(),
+            functions: Vec::new(),
+            usages: Vec::new(),
+            limits: cfg.limits.clone(),
+        }
+    }
+
+    /// Every read of a field its map does not have, found without running anything (see
+    /// `lint`): `rules check` reports these, a run does not.
+    pub fn unknown_fields(&self) -> Vec<crate::diagnostic::Diagnostic> {
+        lint::unknown_fields(&self.rules)
     }
 
     /// Sets `cfg.as_of` (the date day counts are measured from) as scripts see it.

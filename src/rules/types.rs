@@ -100,8 +100,8 @@ pub const ACCOUNT_FIELDS: &[&str] = &[
     "active_credits",
     "last_project_end",
 ];
-/// Fields of the `lead` map scoring and services rules receive.
-pub const LEAD_FIELDS: &[&str] = &["lead_type", "title", "rule", "description", "action"];
+/// Fields of the `lead` map scoring and services rules receive (`score::lead_map` builds it).
+pub const LEAD_FIELDS: &[&str] = &["lead_type", "title", "rule"];
 /// Fields of the `service` map services rules receive.
 pub const SERVICE_FIELDS: &[&str] = &["service", "category", "product_family", "skus"];
 
@@ -193,6 +193,16 @@ pub struct TriggerHit {
     pub extra: rhai::Map,
 }
 
+/// What one trigger decided for one item.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// It fired: a lead.
+    Fired(TriggerHit),
+    /// It did not, with the reason it gave (`no_lead(reason)`), if any. Rhai's own string: the
+    /// hot path passes it over without copying it.
+    NotFired(Option<rhai::ImmutableString>),
+}
+
 /// One scoring factor's value for a lead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactorScore {
@@ -220,9 +230,16 @@ impl EvalContext<'_> {
     pub(crate) fn describe(&self) -> String {
         if self.key.is_empty() {
             format!("while evaluating {} row {}", self.table, self.row)
-        } else {
+        } else if self.table == "install_base" {
             format!(
                 "while evaluating {} row {} (serial {})",
+                self.table, self.row, self.key
+            )
+        } else {
+            // A row made up for a check (`rules check`'s edge rows, a scenario): the key says
+            // what it stands for.
+            format!(
+                "while evaluating {} {} ({})",
                 self.table, self.row, self.key
             )
         }

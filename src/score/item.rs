@@ -10,13 +10,14 @@ use rhai::{Dynamic, Map};
 
 use super::context::{self, Accounts, AsOf, int_field, str_field};
 use super::ledger::LeadStates;
-use super::{Evaluator, round6};
+use super::Evaluator;
 use crate::error::Result;
 use crate::fxhash::{FastMap, Fx};
 use crate::model::item::{ItemRow, StoredDerived};
 use crate::model::lead::{self, Factor, Lead};
 use crate::recommend::{self, Catalog};
-use crate::rules::{EvalContext, TriggerHit};
+use crate::config::Config;
+use crate::rules::{EvalContext, FactorScore, TriggerHit};
 use crate::store::columns::{Encoded, fingerprint};
 
 /// Most distinct (lead, family) recommendation results kept; past this, new ones are computed
@@ -90,6 +91,34 @@ pub struct PassContext<'a> {
     pub states: &'a LeadStates,
     /// Shared by the workers.
     pub recommendations: RecommendCache,
+}
+
+/// The `lead` map scoring and services rules see for a trigger's hit.
+pub fn lead_map(hit: &TriggerHit) -> Map {
+    let mut m = Map::new();
+    m.insert("lead_type".into(), hit.lead_type.clone().into());
+    m.insert("title".into(), hit.title.clone().into());
+    m.insert("rule".into(), hit.rule.clone().into());
+    m
+}
+
+/// A lead's factors from the values its factor rules gave, weighted by `cfg`, and the score
+/// they add up to (each contribution rounded, then summed).
+pub fn weigh(cfg: &Config, values: Vec<FactorScore>) -> (BTreeMap<String, Factor>, f64) {
+    let mut factors: BTreeMap<String, Factor> = values
+        .into_iter()
+        .map(|f| {
+            let factor = Factor {
+                value: f.value,
+                weight: 0.0,
+                contribution: 0.0,
+                reasons: f.reasons,
+            };
+            (f.name, factor)
+        })
+        .collect();
+    let (score, _) = super::rescore::reweigh(cfg, &mut factors);
+    (factors, score)
 }
 
 /// The identity of an asset across runs: its serial number, or its row when it has none.
@@ -177,11 +206,7 @@ impl Evaluator<'_> {
         cx: &PassContext<'_>,
         ctx: &EvalContext<'_>,
     ) -> Result<Lead> {
-        let mut lead_map = Map::new();
-        lead_map.insert("lead_type".into(), hit.lead_type.clone().into());
-        lead_map.insert("title".into(), hit.title.clone().into());
-        lead_map.insert("rule".into(), hit.rule.clone().into());
-        let lead_shared = crate::rules::share(lead_map);
+        let lead_shared = crate::rules::share(lead_map(&hit));
         let account = cx.accounts.shared(row.account_id.as_deref());
         let (factors, score) = self.factors(item, account, &lead_shared, ctx)?;
         let family = derived.product_family.as_deref().unwrap_or("");
@@ -229,28 +254,8 @@ impl Evaluator<'_> {
         lead: &Dynamic,
         ctx: &EvalContext<'_>,
     ) -> Result<(BTreeMap<String, Factor>, f64)> {
-        let mut factors = BTreeMap::new();
-        let mut total = 0.0;
-        for f in self.rules.score_shared(item, account, lead, ctx, None)? {
-            let weight = self
-                .cfg
-                .scoring_weights
-                .get(&f.name)
-                .copied()
-                .unwrap_or(0.0);
-            let contribution = round6(f.value * weight);
-            total += contribution;
-            factors.insert(
-                f.name,
-                Factor {
-                    value: f.value,
-                    weight,
-                    contribution,
-                    reasons: f.reasons,
-                },
-            );
-        }
-        Ok((factors, round6(total)))
+        let values = self.rules.score_shared(item, account, lead, ctx, None)?;
+        Ok(weigh(self.cfg, values))
     }
 
     /// Runs the services rules for a lead not met before in this evaluation, and caches the

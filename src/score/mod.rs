@@ -10,6 +10,7 @@
 pub mod context;
 pub mod diff;
 mod item;
+pub use item::{lead_map, weigh};
 mod ledger;
 mod pass;
 mod plan;

@@ -210,7 +210,7 @@ fn factors_of(
 
 /// Applies the weights of `cfg` to `factors`, and returns the score and priority they give, as
 /// evaluation computes them (`Evaluator::evaluate_item`).
-fn reweigh(cfg: &Config, factors: &mut BTreeMap<String, Factor>) -> (f64, &'static str) {
+pub(super) fn reweigh(cfg: &Config, factors: &mut BTreeMap<String, Factor>) -> (f64, &'static str) {
     let mut total = 0.0;
     for (name, f) in factors.iter_mut() {
         f.weight = cfg.scoring_weights.get(name).copied().unwrap_or(0.0);

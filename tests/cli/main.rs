@@ -13,6 +13,7 @@
 
 mod util;
 
+mod check;
 mod crash;
 mod hostile;
 mod ingest;

@@ -105,6 +105,7 @@ pub(crate) enum Native {
     FmtInt,
     Generation,
     DaysBetween,
+    NoLead,
     Replace,
     Push,
 }
@@ -123,6 +124,7 @@ pub(crate) const SHADOWABLE: &[&str] = &[
     "fmt_int",
     "generation",
     "days_between",
+    "no_lead",
     "replace",
     "push",
     "to_string",
@@ -143,6 +145,7 @@ impl Native {
             ("fmt_int", 1) => Native::FmtInt,
             ("generation", 1) => Native::Generation,
             ("days_between", 2) => Native::DaysBetween,
+            ("no_lead", 1) => Native::NoLead,
             ("replace", 3) => Native::Replace,
             ("push", 2) => Native::Push,
             _ => return None,
@@ -543,6 +546,10 @@ pub(crate) fn call(env: &Env, ops: &mut u64, n: Native, args: &[&Val]) -> Res {
         (Native::Generation, []) => match recv {
             Val::Str(s) => read(&api::generation_value(s)),
             _ => bail("`generation` on a non-string"),
+        },
+        (Native::NoLead, []) => match recv {
+            Val::Str(s) => Ok(Val::Str(api::no_lead(s.clone()))),
+            _ => bail("`no_lead` on a non-string"),
         },
         (Native::DaysBetween, [to]) => {
             let (Some(a), Some(b)) = (recv.clone().into_dynamic(), (*to).clone().into_dynamic())

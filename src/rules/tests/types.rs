@@ -153,3 +153,38 @@ fn the_hash_covers_every_config_section_results_depend_on() {
     s.write("lib/m.rhai", "fn x() { 2 }\n");
     assert_ne!(hash(""), plain);
 }
+
+// See: issue 21 ("a misspelt field (`item.days_since_expirey`) passes `rules check`").
+#[test]
+fn a_misspelt_field_is_found_without_data_even_on_a_path_no_row_takes() {
+    let s = Scratch::new();
+    s.write(
+        "triggers/t.rhai",
+        "fn lead_type() { \"T\" }\nfn trigger(it, acc, cfg) {\n    if it.id < 0 {\n        \
+         return it.days_since_expirey + acc.opportunity_cnt;\n    }\n    \
+         if \"x\" in cfg { cfg.anything } else { it.segment }\n}\n",
+    );
+    s.write(
+        "classify/c.rhai",
+        "fn classify(item, cfg) { let m = #{ segment: 1 }; m.tier = 2; m }\n",
+    );
+    let set = s.load().unwrap();
+    let found: Vec<String> = set
+        .unknown_fields()
+        .into_iter()
+        .map(|d| s.tidy(&d.text))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with(
+            "error: unknown field `days_since_expirey` of `item`\n --> rules/triggers/t.rhai:4:19"
+        ),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].ends_with("help: did you mean `days_since_expiry`?"));
+    assert!(found[1].starts_with("error: unknown field `opportunity_cnt` of `account`"));
+    assert!(found[1].ends_with("help: did you mean `opportunity_count`?"));
+    // The shipped rules read only fields their maps have.
+    assert!(defaults().unknown_fields().is_empty());
+}
