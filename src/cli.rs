@@ -76,6 +76,9 @@ pub enum RulesCommand {
     /// (the database's, else the bundled sample) and generated edge rows without writing;
     /// report all problems at once.
     Check(RulesCheckArgs),
+    /// Run the scenario tests (`rules/tests/*.yaml`, or the files given) against the rules and
+    /// config; show what each failing scenario expected against what came out.
+    Test(RulesTestArgs),
 }
 
 /// Options every command that touches the database shares.
@@ -347,6 +350,20 @@ pub struct RulesCheckArgs {
     /// Date the day counts are measured from [default: the database's last run, else today].
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
+}
+
+/// `onelead rules test`.
+#[derive(Debug, Clone, Args)]
+pub struct RulesTestArgs {
+    /// Scenario files to run [default: every `*.yaml` in the rules folder's `tests/`].
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Rules folder [default: `rules_dir` in the config].
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Configuration file.
+    #[arg(long, value_name = "FILE", default_value = crate::config::DEFAULT_CONFIG)]
+    pub config: PathBuf,
 }
 
 /// File format of `onelead sample`.

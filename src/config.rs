@@ -4,7 +4,7 @@
 //! of the `config/` folder holding the file).
 
 mod check;
-mod locate;
+pub(crate) mod locate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

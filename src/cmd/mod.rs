@@ -41,6 +41,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Analytics(a) => analytics::run(&a),
         Command::Explain(a) => explain::run(&a),
         Command::Rules(RulesCommand::Check(a)) => rules::check(&a),
+        Command::Rules(RulesCommand::Test(a)) => rules::test(&a),
         Command::Sample(a) => sample::run(&a),
         Command::Watch(a) => watch::run(&a),
         Command::Whatif(a) => whatif::run(&a),

@@ -1,3 +1,6 @@
+//! `onelead rules test`: the scenario files, each scenario's outcome on stdout; exit 1 when one
+//! fails or a file cannot be read.
+//!
 //! `onelead rules check`: the pre-flight. Validates the config, compiles every rule, finds
 //! misspelt fields without data, then runs every rule over the install base and generated edge
 //! rows without writing. Every problem, config and rules together, is reported at once on
@@ -5,12 +8,12 @@
 
 use std::io::Write as _;
 
-use crate::cli::RulesCheckArgs;
+use crate::cli::{RulesCheckArgs, RulesTestArgs};
 use crate::config::{Config, DEFAULT_CONFIG};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::rules::{RuleKind, RuleSet};
-use crate::verify::dry_run;
+use crate::verify::{dry_run, scenario};
 
 /// Runs `onelead rules check`.
 pub fn check(args: &RulesCheckArgs) -> Result<()> {
@@ -119,4 +122,84 @@ fn summary(set: &RuleSet, dir: &str) -> String {
         count(RuleKind::Services),
         set.hash().get(..12).unwrap_or(set.hash()),
     )
+}
+
+/// Runs `onelead rules test`.
+pub fn test(args: &RulesTestArgs) -> Result<()> {
+    let explicit = args.config.as_os_str() != DEFAULT_CONFIG;
+    let cfg = Config::load(&args.config, explicit)?;
+    let dir = args
+        .rules
+        .clone()
+        .unwrap_or_else(|| cfg.resolve(&cfg.rules_dir));
+    let mut rules = RuleSet::load(&dir, &cfg)?;
+    let files = if args.files.is_empty() {
+        scenario::files(&dir.join("tests"))?
+    } else {
+        args.files.clone()
+    };
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "no scenario files in `{}`; write one (see rules/README.md) or name files to run",
+            dir.join("tests").display()
+        )));
+    }
+    let mut out = std::io::stdout().lock();
+    let (mut passed, mut failed, mut unread, mut problems) = (0, 0, 0, Vec::new());
+    let mut coverage = scenario::Coverage::default();
+    for path in &files {
+        let outcome = scenario::run_file(&mut rules, &cfg, path, &mut coverage);
+        writeln!(out, "{}", outcome.path.display())?;
+        for s in &outcome.scenarios {
+            if s.failures.is_empty() {
+                passed += 1;
+                writeln!(out, "  ok    {}", s.name)?;
+            } else {
+                failed += 1;
+                writeln!(
+                    out,
+                    "  FAIL  {}  ({}:{})",
+                    s.name,
+                    outcome.path.display(),
+                    s.line
+                )?;
+                for f in &s.failures {
+                    for line in f.lines() {
+                        writeln!(out, "          {line}")?;
+                    }
+                }
+            }
+        }
+        if !outcome.problems.is_empty() {
+            unread += 1;
+            problems.extend(outcome.problems);
+        }
+    }
+    let total = passed + failed;
+    // Only over every scenario file: a file run alone is not meant to cover everything.
+    if args.files.is_empty() {
+        for gap in coverage.gaps(&rules) {
+            writeln!(out, "note: {gap}")?;
+        }
+    }
+    writeln!(
+        out,
+        "rules test: {total} scenarios in {} files: {passed} passed, {failed} failed",
+        files.len()
+    )?;
+    if !problems.is_empty() {
+        problems.sort();
+        let mut texts: Vec<String> = problems.into_iter().map(|d| d.text).collect();
+        let noun = if unread == 1 { "file" } else { "files" };
+        texts.push(format!(
+            "error: `rules test` could not read {unread} scenario {noun}"
+        ));
+        return Err(Error::Rules(texts));
+    }
+    if failed > 0 {
+        return Err(Error::Rules(vec![format!(
+            "error: {failed} of {total} scenarios failed"
+        )]));
+    }
+    Ok(())
 }

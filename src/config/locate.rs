@@ -2,9 +2,10 @@
 //! problem found after parsing (a quoted number, weights that do not sum to 1) can point at its
 //! line and column. serde_yaml locates only the errors it raises itself, and stops at the first.
 //!
-//! This reads the block style the shipped config uses (`key: value`, nested by indentation,
-//! comments, quoted keys) and one level of flow mappings (`limits: {max_operations: 5}`);
-//! anything it cannot place falls back to its nearest located parent, then to the whole file.
+//! This reads the block style the shipped config and scenario files use (`key: value`, nested by
+//! indentation, `- ` sequence items as `key.0`, `key.1`, comments, quoted keys) and one level of
+//! flow mappings (`limits: {max_operations: 5}`); anything it cannot place falls back to its
+//! nearest located parent, then to the whole file.
 
 use std::collections::HashMap;
 
@@ -29,19 +30,39 @@ impl Locations {
     /// Indexes `text`.
     pub fn new(text: &str) -> Locations {
         let mut keys = HashMap::new();
-        // (indentation, key) of the open block mappings, outermost first.
-        let mut open: Vec<(usize, String)> = Vec::new();
+        let mut open: Vec<Open> = Vec::new();
+        // How many items each sequence (by its path) has had so far.
+        let mut counts: HashMap<String, usize> = HashMap::new();
         for (i, raw) in text.lines().enumerate() {
             let line = strip_comment(raw);
-            let content = line.trim_start();
+            let mut content = line.trim_start();
             if content.is_empty() || content.starts_with("---") || content.starts_with("...") {
                 continue;
             }
-            let indent = line.len() - content.len();
-            open.retain(|(at, _)| *at < indent);
-            if content.starts_with('-') {
-                // Sequence items are not indexed; they only close deeper mappings.
-                continue;
+            let mut indent = line.len() - content.len();
+            if let Some(rest) = content
+                .strip_prefix('-')
+                .filter(|r| r.is_empty() || r.starts_with(' '))
+            {
+                // `key:` then `- item` may share an indentation: the item still belongs to it.
+                open.retain(|o| o.indent < indent || (o.indent == indent && !o.item));
+                let parent = path_of(&open, "");
+                let n = counts.entry(parent.clone()).or_insert(0);
+                let index = n.to_string();
+                *n += 1;
+                open.push(Open {
+                    indent,
+                    key: index,
+                    item: true,
+                });
+                let inner = rest.trim_start();
+                indent += content.len() - inner.len();
+                content = inner;
+                if content.is_empty() {
+                    continue;
+                }
+            } else {
+                open.retain(|o| o.indent < indent);
             }
             let Some((key, rest)) = split_key(content) else {
                 continue;
@@ -63,7 +84,11 @@ impl Locations {
             }
             keys.insert(path, span);
             if value.is_empty() {
-                open.push((indent, key));
+                open.push(Open {
+                    indent,
+                    key,
+                    item: false,
+                });
             }
         }
         Locations { keys }
@@ -86,9 +111,21 @@ impl Locations {
     }
 }
 
-fn path_of(open: &[(usize, String)], key: &str) -> String {
-    let mut parts: Vec<&str> = open.iter().map(|(_, k)| k.as_str()).collect();
-    parts.push(key);
+/// A block mapping key, or a sequence item, whose children are indented deeper.
+struct Open {
+    indent: usize,
+    /// The key, or the item's index.
+    key: String,
+    /// A sequence item (`- …`).
+    item: bool,
+}
+
+/// The dotted path of `key` under `open` (of the innermost open entry when `key` is empty).
+fn path_of(open: &[Open], key: &str) -> String {
+    let mut parts: Vec<&str> = open.iter().map(|o| o.key.as_str()).collect();
+    if !key.is_empty() {
+        parts.push(key);
+    }
     parts.join(".")
 }
 
@@ -195,6 +232,20 @@ mod tests {
         assert_eq!(at("scoring_weights.engagement"), Some((3, 1, 1)));
         assert!(!l.has("scoring_weights.engagement"));
         assert_eq!(at("nowhere.at.all"), None);
+    }
+
+    #[test]
+    fn sequence_items_are_numbered_whatever_their_indentation() {
+        let text = "scenarios:\n  - name: a\n    item:\n      x: 1\n  - name: b\n    expect:\n      leads:\n      - type: T\n        score: 5\n      - type: U\nother:\n- 1\n- k: v\n";
+        let l = Locations::new(text);
+        let at = |p: &str| l.find(p).filter(|_| l.has(p)).map(|s| (s.line, s.col));
+        assert_eq!(at("scenarios.0.name"), Some((2, 5)));
+        assert_eq!(at("scenarios.0.item.x"), Some((4, 7)));
+        assert_eq!(at("scenarios.1.name"), Some((5, 5)));
+        assert_eq!(at("scenarios.1.expect.leads.0.type"), Some((8, 9)));
+        assert_eq!(at("scenarios.1.expect.leads.0.score"), Some((9, 9)));
+        assert_eq!(at("scenarios.1.expect.leads.1.type"), Some((10, 9)));
+        assert_eq!(at("other.1.k"), Some((13, 3)));
     }
 
     #[test]

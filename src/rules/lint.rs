@@ -87,12 +87,32 @@ fn property(rhs: &Expr) -> Option<(String, Position)> {
     }
 }
 
-/// The item's fields plus every field a classify rule may add: the keys of the maps its text
-/// builds. `None` (no check) when a classify rule sets a field whose name is not written out.
+/// The item's fields plus every field a classify rule may add. `None` (no check) when a
+/// classify rule sets a field whose name is not written out.
 fn classify_fields(rules: &[Rule]) -> Option<Vec<String>> {
     let mut fields: Vec<String> = ITEM_FIELDS.iter().map(|s| (*s).to_string()).collect();
-    let mut knowable = true;
     for rule in rules.iter().filter(|r| r.kind == RuleKind::Classify) {
+        fields.extend(written_fields(rule)?);
+    }
+    fields.sort();
+    fields.dedup();
+    Some(fields)
+}
+
+/// The fields a classify rule may return, as far as its text names them, sorted.
+pub(crate) fn returned_fields(rule: &Rule) -> Vec<String> {
+    let mut fields = written_fields(rule).unwrap_or_default();
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+/// The keys of the maps a rule's text builds and the fields it assigns; `None` when it
+/// assigns one whose name is not written out (`m[key] = …`).
+fn written_fields(rule: &Rule) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut knowable = true;
+    {
         rule.ast.walk(&mut |path: &[ASTNode]| {
             match path.last() {
                 Some(ASTNode::Expr(Expr::Map(m, _))) => {
@@ -121,7 +141,5 @@ fn classify_fields(rules: &[Rule]) -> Option<Vec<String>> {
             true
         });
     }
-    fields.sort();
-    fields.dedup();
     knowable.then_some(fields)
 }

@@ -35,9 +35,10 @@ use crate::error::{Error, Result};
 pub use api::HostFailure;
 pub use basis::Basis;
 pub use engine::{RulesResolver, build_engine};
+pub(crate) use lint::returned_fields;
 pub use types::{
     ACCOUNT_FIELDS, Decision, EvalContext, FactorScore, ITEM_FIELDS, LEAD_FIELDS, Rule, RuleKind,
-    SERVICE_FIELDS, TriggerHit,
+    SERVICE_FIELDS, TriggerHit, show_value,
 };
 
 /// Every compiled rule plus the engine and the `cfg` map they run with.

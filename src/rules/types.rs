@@ -38,7 +38,7 @@ pub const RISK_LEVELS: &[&str] = &["CRITICAL", "HIGH", "MEDIUM", "UNKNOWN"];
 /// of [`RISK_LEVELS`], and a field the item already has keeps its type (`product_family` a
 /// text, `days_since_eol` a number or `()`). New fields may hold anything.
 pub(crate) fn classify_field_problem(key: &str, v: &rhai::Dynamic) -> Option<String> {
-    let shown = || format!("`{key}: {}`", show(v));
+    let shown = || format!("`{key}: {}`", show_value(v));
     let text = v.is_string();
     let ok = match key {
         "risk_level" => {
@@ -76,8 +76,8 @@ pub(crate) fn classify_field_problem(key: &str, v: &rhai::Dynamic) -> Option<Str
     })
 }
 
-/// A returned value as a rule would write it, for messages.
-pub(crate) fn show(v: &rhai::Dynamic) -> String {
+/// A value as a rule would write it (`"HIGH"`, `5`, `()`), for messages.
+pub fn show_value(v: &rhai::Dynamic) -> String {
     if v.is_string() {
         format!("{:?}", v.to_string())
     } else if v.is_unit() {

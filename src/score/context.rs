@@ -191,7 +191,8 @@ impl Accounts {
     }
 }
 
-fn empty_account() -> Map {
+/// The `account` map of an item with no account: every field, empty or zero.
+pub fn empty_account() -> Map {
     let mut m = Map::new();
     m.insert("account_id".into(), "".into());
     m.insert("name".into(), "".into());

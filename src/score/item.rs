@@ -8,15 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rhai::{Dynamic, Map};
 
+use super::Evaluator;
 use super::context::{self, Accounts, AsOf, int_field, str_field};
 use super::ledger::LeadStates;
-use super::Evaluator;
+use crate::config::Config;
 use crate::error::Result;
 use crate::fxhash::{FastMap, Fx};
 use crate::model::item::{ItemRow, StoredDerived};
 use crate::model::lead::{self, Factor, Lead};
 use crate::recommend::{self, Catalog};
-use crate::config::Config;
 use crate::rules::{EvalContext, FactorScore, TriggerHit};
 use crate::store::columns::{Encoded, fingerprint};
 

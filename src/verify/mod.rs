@@ -5,4 +5,5 @@
 
 pub mod dry_run;
 mod edge;
+pub mod scenario;
 pub mod simulate;

@@ -9,9 +9,9 @@ use rhai::Map;
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::model::lead::{Factor, Recommendation};
 use crate::recommend::{self, Catalog};
 use crate::rules::{Decision, EvalContext, Rule, RuleSet, TriggerHit, share};
-use crate::model::lead::{Factor, Recommendation};
 
 /// What the rules made of one item.
 pub struct Simulated<'r> {

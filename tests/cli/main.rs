@@ -21,5 +21,6 @@ mod lifecycle;
 mod reliability;
 mod report;
 mod rules;
+mod scenarios;
 mod views;
 mod watch;
