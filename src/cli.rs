@@ -46,7 +46,8 @@ pub enum Command {
     Territories(TerritoriesArgs),
     /// Score histogram, type × priority, territory leaderboard, family mix, coverage.
     Analytics(ViewArgs),
-    /// Why a lead scored what it did: factors, trigger, services and history.
+    /// Why a lead scored what it did (factors, trigger, services, history), or for an asset's
+    /// serial number, what each trigger decides and why, including those that do not fire.
     Explain(ExplainArgs),
     /// Run, then rerun whenever a rule, the config or an input file changes; print what changed.
     Watch(WatchArgs),
@@ -309,9 +310,13 @@ pub struct TerritoriesArgs {
 /// `onelead explain`.
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
-    /// The lead id (any case).
-    #[arg(value_name = "LEAD_ID")]
+    /// A lead id, or an asset's serial number: what each trigger decides for it and why,
+    /// including the triggers that do not fire (any case).
+    #[arg(value_name = "LEAD_ID|SERIAL")]
     pub lead_id: String,
+    /// For a serial number: the date day counts are measured from [default: the last run's].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,

@@ -1,6 +1,7 @@
 //! Output: one printer per format (and `html`, the shareable report), each writing to any `io::Write` so tests capture output in
 //! memory. Views build a [`Table`] (for table and CSV output) and a serde value (for JSON).
 
+pub mod asset;
 pub mod csv;
 pub mod diff;
 pub mod explain;

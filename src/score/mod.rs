@@ -10,7 +10,7 @@
 pub mod context;
 pub mod diff;
 mod item;
-pub use item::{lead_map, weigh};
+pub use item::{asset_key, lead_map, weigh};
 mod ledger;
 mod pass;
 mod plan;

@@ -104,6 +104,9 @@ pub trait Items {
         limit: usize,
         strings: &mut Interner,
     ) -> Result<Vec<ItemRow>>;
+    /// The items with this serial number (any case when none matches exactly), in id order:
+    /// what `explain SERIAL` evaluates.
+    fn items_by_serial(&mut self, serial: &str) -> Result<Vec<ItemRow>>;
     /// Stores the derived fields of items whose classification changed.
     fn write_derived(&mut self, changed: &[(i64, &StoredDerived)]) -> Result<()>;
     /// How many items there are.

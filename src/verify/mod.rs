@@ -3,6 +3,7 @@
 //! test`'s scenario files ([`scenario`]), and what each trigger decided for one asset
 //! (`explain SERIAL`, [`simulate`]).
 
+pub mod asset;
 pub mod dry_run;
 mod edge;
 pub mod scenario;

@@ -13,6 +13,7 @@
 
 mod util;
 
+mod asset;
 mod check;
 mod crash;
 mod hostile;

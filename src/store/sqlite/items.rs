@@ -17,14 +17,41 @@ fn read_items(
     limit: usize,
     strings: &mut Interner,
 ) -> Result<Vec<ItemRow>> {
+    let sql = select_items("id > ?1 ORDER BY id LIMIT ?2");
+    query_items(conn, &sql, rusqlite::params![after, limit as i64], strings)
+}
+
+/// The install-base rows of one serial number, in id order: exactly as written, else in any
+/// case.
+fn items_by_serial(conn: &Connection, serial: &str) -> Result<Vec<ItemRow>> {
+    let strings = &mut Interner::default();
+    let exact = select_items("serial_number = ?1 ORDER BY id");
+    let rows = query_items(conn, &exact, [serial], strings)?;
+    if !rows.is_empty() {
+        return Ok(rows);
+    }
+    let any_case = select_items("serial_number = ?1 COLLATE NOCASE ORDER BY id");
+    query_items(conn, &any_case, [serial], strings)
+}
+
+/// The item columns evaluation reads, from the rows `filter` selects.
+fn select_items(filter: &str) -> String {
     let cols: Vec<&str> = TEXT_FIELDS.iter().chain(DATE_FIELDS).copied().collect();
-    let sql = format!(
+    format!(
         "SELECT id, account_id, source_row, days_since_eol, days_since_expiry, risk_level,
-         product_family, {} FROM install_base WHERE id > ?1 ORDER BY id LIMIT ?2",
+         product_family, {} FROM install_base WHERE {filter}",
         cols.join(", ")
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params![after, limit as i64], |r| {
+    )
+}
+
+fn query_items(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    strings: &mut Interner,
+) -> Result<Vec<ItemRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
         let nt = TEXT_FIELDS.len();
         let mut shared = |i: usize| -> rusqlite::Result<Option<ImmutableString>> {
             Ok(r.get_ref(i)?.as_str_or_null()?.map(|s| strings.get(i, s)))
@@ -98,6 +125,10 @@ impl Items for SqliteTx<'_> {
         changed
             .iter()
             .try_for_each(|(id, d)| write_derived(self.conn, *id, d))
+    }
+
+    fn items_by_serial(&mut self, serial: &str) -> Result<Vec<ItemRow>> {
+        items_by_serial(self.conn, serial)
     }
 
     fn count_items(&mut self) -> Result<usize> {
