@@ -181,9 +181,32 @@ pub struct WhatifArgs {
     /// Date the day counts are measured from [default: the as-of date of the last run].
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
+    /// Decide priorities this way instead of as the config says: `rank` shows what switching
+    /// to priority by rank (`priority_ranks`) would change.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub priority_mode: Option<PriorityModeArg>,
     /// Output format (table prints the change report as text).
     #[command(flatten)]
     pub format: FormatArgs,
+}
+
+/// How priorities are decided, on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PriorityModeArg {
+    /// By the score cut-offs of `priority_thresholds`.
+    Thresholds,
+    /// By rank among the active leads (`priority_ranks`).
+    Rank,
+}
+
+impl PriorityModeArg {
+    /// The library's mode.
+    pub fn mode(self) -> crate::config::PriorityMode {
+        match self {
+            PriorityModeArg::Thresholds => crate::config::PriorityMode::Thresholds,
+            PriorityModeArg::Rank => crate::config::PriorityMode::Rank,
+        }
+    }
 }
 
 /// A lead priority on the command line (any case).

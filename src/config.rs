@@ -36,9 +36,15 @@ pub struct Config {
     /// Weight of each scoring factor; the names are the `rules/scoring/*.rhai` file stems.
     #[serde(default = "default_weights")]
     pub scoring_weights: BTreeMap<String, f64>,
-    /// Score cut-offs for priorities.
+    /// Score cut-offs for priorities (in `thresholds` mode).
     #[serde(default)]
     pub priority_thresholds: PriorityThresholds,
+    /// How leads get their priority: by score thresholds (the default) or by rank.
+    #[serde(default)]
+    pub priority_mode: PriorityMode,
+    /// Shares of the active leads by rank (in `rank` mode).
+    #[serde(default)]
+    pub priority_ranks: PriorityRanks,
     /// Named numbers and strings passed to every rule as `cfg` (e.g. `critical_days_past_eol`).
     #[serde(default = "default_thresholds")]
     pub thresholds: BTreeMap<String, serde_yaml::Value>,
@@ -69,7 +75,7 @@ pub struct Config {
 }
 
 /// Score cut-offs: a score ≥ `critical` is CRITICAL, ≥ `high` HIGH, ≥ `medium` MEDIUM, else LOW.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PriorityThresholds {
     /// CRITICAL from this score.
@@ -101,6 +107,42 @@ impl PriorityThresholds {
             "MEDIUM"
         } else {
             "LOW"
+        }
+    }
+}
+
+/// How a lead's priority is decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorityMode {
+    /// By fixed score cut-offs ([`PriorityThresholds`]): a lead's priority is its own.
+    #[default]
+    Thresholds,
+    /// By rank among the run's active leads ([`PriorityRanks`]): priority sorts the work
+    /// whatever the scores are, as the design document gives it ("CRITICAL: top 10%").
+    Rank,
+}
+
+/// In `rank` mode, the top `critical` percent of the active leads by score are CRITICAL, the
+/// top `high` percent (the CRITICAL ones excepted) HIGH, the top `medium` percent MEDIUM, the
+/// rest LOW. Leads with equal scores share a priority.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PriorityRanks {
+    /// Percent of active leads that are CRITICAL.
+    pub critical: f64,
+    /// Percent that are CRITICAL or HIGH.
+    pub high: f64,
+    /// Percent that are CRITICAL, HIGH or MEDIUM.
+    pub medium: f64,
+}
+
+impl Default for PriorityRanks {
+    fn default() -> Self {
+        PriorityRanks {
+            critical: 10.0,
+            high: 25.0,
+            medium: 50.0,
         }
     }
 }
@@ -218,6 +260,8 @@ impl Default for Config {
             rules_dir: default_rules(),
             scoring_weights: default_weights(),
             priority_thresholds: PriorityThresholds::default(),
+            priority_mode: PriorityMode::default(),
+            priority_ranks: PriorityRanks::default(),
             thresholds: default_thresholds(),
             family_services: BTreeMap::new(),
             top_services: default_top_services(),
@@ -238,6 +282,8 @@ const KNOWN_KEYS: &[&str] = &[
     "rules_dir",
     "scoring_weights",
     "priority_thresholds",
+    "priority_mode",
+    "priority_ranks",
     "thresholds",
     "family_services",
     "top_services",

@@ -176,6 +176,12 @@ pub fn test(args: &RulesTestArgs) -> Result<()> {
         }
     }
     let total = passed + failed;
+    if cfg.priority_mode == crate::config::PriorityMode::Rank {
+        writeln!(
+            out,
+            "note: `priority_mode` is `rank`: scenario priorities are not checked (a lead's rank depends on every other lead)"
+        )?;
+    }
     // Only over every scenario file: a file run alone is not meant to cover everything.
     if args.files.is_empty() {
         for gap in coverage.gaps(&rules) {

@@ -62,6 +62,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
         e.closed,
         e.reopened
     )?;
+    if let Some(cut) = &e.priority_cutoffs {
+        writeln!(out, "{}", ranked(cut, &settings.cfg.priority_ranks))?;
+    }
     let style = Style::detect();
     report::table::write(out, &report::leads::summary_table(&counts), style)?;
     if !top.is_empty() {
@@ -69,4 +72,21 @@ pub fn run(args: &RunArgs) -> Result<()> {
         report::table::write(out, &report::leads::queue_table(&top), style)?;
     }
     Ok(())
+}
+
+/// `priority by rank: CRITICAL from 72.75 (top 10%), …`; a share too small for one lead says so.
+fn ranked(cut: &crate::config::PriorityThresholds, ranks: &crate::config::PriorityRanks) -> String {
+    let part = |name: &str, score: f64, percent: f64| {
+        if score.is_finite() {
+            format!("{name} from {score:.2} (top {percent}%)")
+        } else {
+            format!("no {name} (top {percent}% is less than one lead)")
+        }
+    };
+    format!(
+        "priority by rank: {}, {}, {}",
+        part("CRITICAL", cut.critical, ranks.critical),
+        part("HIGH", cut.high, ranks.high),
+        part("MEDIUM", cut.medium, ranks.medium)
+    )
 }

@@ -26,7 +26,11 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
         Some(d) => Some(d),
         None => last_as_of(&store)?,
     };
-    let settings = Settings::resolve(&args.config, Some(&db), &[], args.rules.as_deref(), as_of)?;
+    let mut settings =
+        Settings::resolve(&args.config, Some(&db), &[], args.rules.as_deref(), as_of)?;
+    if let Some(m) = args.priority_mode {
+        settings.cfg.priority_mode = m.mode();
+    }
     let rules = pipeline::load_rules(&settings)?;
     let progress = crate::cmd::load::Progress::new();
     let report = pipeline::execute(

@@ -39,6 +39,14 @@ impl Config {
             );
             out.push(at.key("priority_thresholds", &msg, None));
         }
+        let r = &self.priority_ranks;
+        if !(0.0 < r.critical && r.critical <= r.high && r.high <= r.medium && r.medium <= 100.0) {
+            let msg = format!(
+                "`priority_ranks` must satisfy 0 < critical ≤ high ≤ medium ≤ 100 (percent), but they are {} / {} / {}",
+                r.critical, r.high, r.medium
+            );
+            out.push(at.key("priority_ranks", &msg, None));
+        }
         if !(0.0..=100.0).contains(&self.accounts.fuzzy_threshold) {
             let msg = "`accounts.fuzzy_threshold` must be between 0 and 100";
             out.push(at.value("accounts.fuzzy_threshold", msg, None));

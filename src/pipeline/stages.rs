@@ -1,12 +1,12 @@
 //! The stages of the main job, in order: ingest → accounts → evaluate → record. Each takes the
 //! run's transaction and does one thing.
 
-use crate::config::AccountsConfig;
+use crate::config::{AccountsConfig, Config, PriorityMode};
 use crate::derive::account::{self, NameTally};
 use crate::error::Result;
 use crate::ingest::{self, IngestReport};
 use crate::model::account::{AccountPlan, AccountStats};
-use crate::score::{Carry, Evaluator, Outcome};
+use crate::score::{self, Carry, Evaluator, Outcome};
 use crate::store::api::{Loaded, RunStart, WriteTx};
 
 use super::{Job, RunReport, file_name};
@@ -160,9 +160,21 @@ pub fn evaluate(
     keep: bool,
 ) -> Result<Option<(Outcome, Carry)>> {
     let mode = &job.mode;
+    // By rank, the cut-offs come from every lead's score, known before anything is written.
+    let ranked = if mode.make_leads && job.settings.cfg.priority_mode == PriorityMode::Rank {
+        (job.progress)("rank", 0);
+        let cut = score::rank::cutoffs(job.rules, &job.settings.cfg, tx, job.settings.as_of)?;
+        Some(Config {
+            priority_thresholds: cut,
+            ..job.settings.cfg.clone()
+        })
+    } else {
+        None
+    };
+    let cfg = ranked.as_ref().unwrap_or(&job.settings.cfg);
     let evaluator = Evaluator {
         rules: job.rules,
-        cfg: &job.settings.cfg,
+        cfg,
         as_of: job.settings.as_of,
         make_leads: mode.make_leads,
         track_changes: mode.changes,
@@ -176,6 +188,10 @@ pub fn evaluate(
         carried,
         keep,
     )?;
+    let evaluated = evaluated.map(|(mut out, carry)| {
+        out.priority_cutoffs = ranked.map(|c| c.priority_thresholds);
+        (out, carry)
+    });
     if evaluated.is_some() && tracing::enabled!(target: "memo", tracing::Level::INFO) {
         for (rule, cacheable, lookups, hits) in job.rules.memo_stats() {
             let state = if cacheable { "cached" } else { "uncached" };

@@ -56,7 +56,8 @@ pub fn write_text(out: &mut dyn Write, rows: &[AssetRow]) -> Result<()> {
 fn write_decision(out: &mut dyn Write, t: &crate::verify::asset::TriggerDecision) -> Result<()> {
     let verdict = if t.fired { "lead   " } else { "no lead" };
     let mut head = format!("{verdict}  {}  ({})", t.lead_type, t.rule);
-    if let (Some(score), Some(p)) = (t.score, &t.priority) {
+    if let Some(score) = t.score {
+        let p = t.priority.as_deref().unwrap_or("(priority by rank)");
         head = format!("{head}: {} {score:.2} {p}", t.lead_id);
     }
     writeln!(out, "{head}")?;
@@ -73,8 +74,8 @@ fn write_decision(out: &mut dyn Write, t: &crate::verify::asset::TriggerDecision
         let state = if s.active { "active" } else { "closed" };
         writeln!(
             out,
-            "         stored as lead {}: {state}, {}, score {:.2}",
-            t.lead_id, s.status, s.score
+            "         stored as lead {}: {state}, {}, score {:.2} {}",
+            t.lead_id, s.status, s.score, s.priority
         )?;
     }
     Ok(())

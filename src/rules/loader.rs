@@ -289,6 +289,8 @@ fn hash_config(hasher: &mut Sha256, cfg: &Config) {
         thresholds,
         scoring_weights,
         priority_thresholds,
+        priority_mode,
+        priority_ranks,
         family_services,
         top_services,
         // Decides which account each item has, and so what `account` holds.
@@ -306,7 +308,9 @@ fn hash_config(hasher: &mut Sha256, cfg: &Config) {
     let sections = serde_json::json!({
         "thresholds": thresholds,
         "scoring_weights": scoring_weights,
-        "priority_thresholds": [priority_thresholds.critical, priority_thresholds.high, priority_thresholds.medium],
+        "priority_thresholds": priority_thresholds,
+        "priority_mode": priority_mode,
+        "priority_ranks": priority_ranks,
         "family_services": family_services,
         "top_services": top_services,
         "accounts": format!("{accounts:?}"),

@@ -14,6 +14,7 @@ pub use item::{asset_key, lead_map, weigh};
 mod ledger;
 mod pass;
 mod plan;
+pub mod rank;
 mod rescore;
 
 use std::sync::Arc;
@@ -55,6 +56,9 @@ pub struct Outcome {
     pub closed: usize,
     /// Inactive leads that fired again.
     pub reopened: usize,
+    /// In `priority_mode: rank`, the score cut-offs the ranks gave (see [`rank`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_cutoffs: Option<crate::config::PriorityThresholds>,
     /// What changed against the leads before this evaluation, when asked for.
     #[serde(skip)]
     pub changes: Option<diff::ChangeReport>,

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, PriorityMode};
 use crate::error::Result;
 use crate::model::item::ItemRow;
 use crate::model::lead::{self, Lead};
@@ -51,9 +51,10 @@ pub struct TriggerDecision {
     pub reasons: Vec<String>,
     /// The id the lead has (or would have) for this asset and type.
     pub lead_id: String,
-    /// Score and priority, when it fired.
+    /// Score, when it fired.
     pub score: Option<f64>,
-    /// Priority, when it fired.
+    /// Priority, when it fired and priorities are by score (`priority_mode: thresholds`); by
+    /// rank it depends on every other lead: see the stored lead's.
     pub priority: Option<String>,
     /// The stored lead of that id, if any: its status and whether it is active.
     pub stored: Option<Stored>,
@@ -62,6 +63,8 @@ pub struct TriggerDecision {
 /// A stored lead's state, next to what the rules decide now.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stored {
+    /// Its stored priority.
+    pub priority: String,
     /// Workflow status.
     pub status: String,
     /// False once its trigger stopped firing.
@@ -112,8 +115,11 @@ pub fn explain(
                     fired: matches!(decision, Decision::Fired(_)),
                     reasons,
                     score: lead.map(|l| l.score),
-                    priority: lead.map(|l| l.priority.to_string()),
+                    priority: lead
+                        .filter(|_| cfg.priority_mode == PriorityMode::Thresholds)
+                        .map(|l| l.priority.to_string()),
                     stored: stored(&lead_id)?.map(|l| Stored {
+                        priority: l.priority,
                         status: l.status,
                         active: l.active,
                         score: l.score,

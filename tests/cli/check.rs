@@ -65,7 +65,7 @@ fn a_quoted_threshold_is_an_error_at_its_value_not_67_spurious_leads() {
     assert_eq!(
         err,
         "error: `thresholds.warranty_warning_days` is the text \"90\", not a number\n \
-         --> config/onelead.yaml:26:26\n   |\n26 |   warranty_warning_days: \"90\"     # refresh advice names this generation\n   |                          ^^^^\n\
+         --> config/onelead.yaml:37:26\n   |\n37 |   warranty_warning_days: \"90\"     # refresh advice names this generation\n   |                          ^^^^\n\
          help: write `warranty_warning_days: 90` without quotes\n\n\
          error: `rules check` found 1 problem\n"
     );
@@ -91,7 +91,7 @@ fn a_quoted_threshold_that_rules_use_points_at_the_config_not_at_fmt_int() {
     assert!(
         err.starts_with(
             "error: `thresholds.critical_days_past_eol` is the text \"1825\", not a number\n \
-             --> config/onelead.yaml:24:27"
+             --> config/onelead.yaml:35:27"
         ),
         "{err}"
     );

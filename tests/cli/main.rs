@@ -19,6 +19,7 @@ mod crash;
 mod hostile;
 mod ingest;
 mod lifecycle;
+mod rank;
 mod reliability;
 mod report;
 mod rules;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
-use crate::config::Config;
+use crate::config::{Config, PriorityMode};
 use crate::diagnostic::Diagnostic;
 use crate::error::Result;
 use crate::recommend::Catalog;
@@ -153,7 +153,7 @@ pub fn run_file(
                 key: &label,
             };
             let failures = match simulate(rules, cfg, &catalog, s.item.clone(), &s.account, &ctx) {
-                Ok(got) => compare(s, &got),
+                Ok(got) => compare(s, &got, cfg.priority_mode == PriorityMode::Thresholds),
                 Err(e) => vec![format!("a rule failed:\n{}", indent(&e.render(), 2))],
             };
             Outcome {
@@ -170,8 +170,9 @@ pub fn run_file(
     }
 }
 
-/// Everything in `got` that differs from what `s` expects.
-fn compare(s: &Scenario, got: &Simulated<'_>) -> Vec<String> {
+/// Everything in `got` that differs from what `s` expects; priorities only when they are the
+/// lead's own (`priority_mode: thresholds`): by rank, a lead's priority depends on every other.
+fn compare(s: &Scenario, got: &Simulated<'_>, priorities: bool) -> Vec<String> {
     let mut out = Vec::new();
     for (field, want) in &s.expect.item {
         let have = got.item.get(field.as_str()).map(crate::rules::show_value);
@@ -184,7 +185,7 @@ fn compare(s: &Scenario, got: &Simulated<'_>) -> Vec<String> {
     if let Some(leads) = &s.expect.leads {
         for want in leads {
             match got.leads.iter().find(|l| l.hit.lead_type == want.lead_type) {
-                Some(lead) => out.extend(compare_lead(want, lead)),
+                Some(lead) => out.extend(compare_lead(want, lead, priorities)),
                 None => out.push(missing(&want.lead_type, got)),
             }
         }
@@ -248,10 +249,11 @@ fn compare_no_lead(lead_type: &str, part: &str, got: &Simulated<'_>) -> Option<S
 }
 
 /// Everything in one lead that differs from what is expected of it.
-fn compare_lead(want: &ExpectedLead, got: &SimLead) -> Vec<String> {
+fn compare_lead(want: &ExpectedLead, got: &SimLead, priorities: bool) -> Vec<String> {
     let name = &want.lead_type;
     let mut out = Vec::new();
     if let Some(p) = &want.priority
+        && priorities
         && !p.eq_ignore_ascii_case(got.priority)
     {
         out.push(format!(
