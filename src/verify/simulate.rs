@@ -9,6 +9,7 @@ use rhai::Map;
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::model::item::{DATE_FIELDS, ItemRow, TEXT_FIELDS};
 use crate::model::lead::{Factor, Recommendation};
 use crate::recommend::{self, Catalog};
 use crate::rules::{Decision, EvalContext, Rule, RuleSet, TriggerHit, share};
@@ -84,4 +85,67 @@ pub fn simulate<'r>(
         decisions,
         leads,
     })
+}
+
+/// What is wrong with a field given for an install-base row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldError {
+    /// No export column has this name.
+    Unknown,
+    /// A date column was given something other than a `YYYY-MM-DD` date.
+    NotADate,
+}
+
+/// An install-base row with nothing in it but its serial number, numbered `id`.
+pub fn blank_row(id: i64, serial: &str) -> ItemRow {
+    let mut row = ItemRow {
+        id,
+        source_row: id,
+        text: vec![None; TEXT_FIELDS.len()],
+        dates: vec![None; DATE_FIELDS.len()],
+        ..ItemRow::default()
+    };
+    row.text[0] = Some(serial.into());
+    row
+}
+
+/// Sets one export column of `row` by its name as rules know it (`support_status`,
+/// `eol_date`, …): a text, or for a date column a `YYYY-MM-DD` date; empty clears it.
+pub fn set_field(row: &mut ItemRow, field: &str, value: &str) -> Result<(), FieldError> {
+    let value = value.trim();
+    if let Some(i) = TEXT_FIELDS.iter().position(|f| *f == field) {
+        row.text[i] = (!value.is_empty()).then(|| value.into());
+        return Ok(());
+    }
+    let i = DATE_FIELDS
+        .iter()
+        .position(|f| *f == field)
+        .ok_or(FieldError::Unknown)?;
+    if value.is_empty() {
+        row.dates[i] = None;
+        return Ok(());
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| FieldError::NotADate)?;
+    row.dates[i] = Some(value.into());
+    Ok(())
+}
+
+/// The `item` map a run builds, as of `as_of`, from an install-base row with these export
+/// columns (the rest empty): what an embedding program hands to [`simulate`].
+pub fn item(fields: &[(&str, &str)], as_of: chrono::NaiveDate) -> Result<Map> {
+    let serial = fields
+        .iter()
+        .find(|(f, _)| *f == "serial_number")
+        .map_or("", |(_, v)| v);
+    let mut row = blank_row(1, serial);
+    for (field, value) in fields {
+        set_field(&mut row, field, value).map_err(|e| crate::Error::BadInput {
+            location: format!("field `{field}`"),
+            message: match e {
+                FieldError::Unknown => "no install-base column has this name".into(),
+                FieldError::NotADate => format!("`{value}` is not a `YYYY-MM-DD` date"),
+            },
+        })?;
+    }
+    Ok(crate::score::context::item_map(&row, as_of))
 }

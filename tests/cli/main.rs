@@ -16,6 +16,7 @@ mod util;
 mod asset;
 mod check;
 mod crash;
+mod examples;
 mod hostile;
 mod ingest;
 mod lifecycle;

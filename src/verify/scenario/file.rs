@@ -13,8 +13,9 @@ use serde_yaml::Value;
 use crate::config::locate::Locations;
 use crate::diagnostic::{Diagnostic, Loc};
 use crate::model::account::CatalogEntry;
-use crate::model::item::{DATE_FIELDS, ItemRow, TEXT_FIELDS};
+use crate::model::item::{DATE_FIELDS, TEXT_FIELDS};
 use crate::score::context::{self, AsOf};
+use crate::verify::simulate;
 
 /// The file as written.
 #[derive(Deserialize)]
@@ -255,15 +256,7 @@ fn item(
     key: &str,
     problems: &mut Vec<Diagnostic>,
 ) -> Map {
-    let mut row = ItemRow {
-        id: index as i64 + 1,
-        source_row: index as i64 + 1,
-        text: vec![None; TEXT_FIELDS.len()],
-        dates: vec![None; DATE_FIELDS.len()],
-        ..ItemRow::default()
-    };
-    let serial = format!("SCENARIO-{}", index + 1);
-    row.text[0] = Some(serial.into());
+    let mut row = simulate::blank_row(index as i64 + 1, &format!("SCENARIO-{}", index + 1));
     let known: Vec<&str> = TEXT_FIELDS
         .iter()
         .chain(DATE_FIELDS)
@@ -272,21 +265,7 @@ fn item(
         .collect();
     for (field, v) in fields {
         let at_key = format!("{key}.{field}");
-        if let Some(i) = TEXT_FIELDS.iter().position(|f| f == field) {
-            match scalar_text(v) {
-                Some(t) => row.text[i] = (!t.is_empty()).then(|| t.into()),
-                None => problems.push(at.value(&at_key, &format!("`{field}` must be a text"))),
-            }
-        } else if let Some(i) = DATE_FIELDS.iter().position(|f| f == field) {
-            match v {
-                Value::Null => row.dates[i] = None,
-                Value::String(s) if date(s).is_some() => row.dates[i] = Some(s.as_str().into()),
-                _ => problems.push(at.value(
-                    &at_key,
-                    &format!("`{field}` must be a `YYYY-MM-DD` date or empty"),
-                )),
-            }
-        } else if let Some((_, date_field)) = DAY_COUNTS.iter().find(|(d, _)| d == field) {
+        if let Some((_, date_field)) = DAY_COUNTS.iter().find(|(d, _)| d == field) {
             let i = DATE_FIELDS
                 .iter()
                 .position(|f| f == date_field)
@@ -302,8 +281,28 @@ fn item(
                     &format!("`{field}` must be a whole number of days"),
                 )),
             }
-        } else {
+            continue;
+        }
+        let is_date = DATE_FIELDS.contains(&field.as_str());
+        if !is_date && !TEXT_FIELDS.contains(&field.as_str()) {
             problems.push(at.unknown(&at_key, "a scenario's item", field, &known));
+            continue;
+        }
+        let value = match v {
+            Value::String(_) | Value::Null => scalar_text(v),
+            _ if is_date => None,
+            _ => scalar_text(v),
+        };
+        let result = value.map_or(Err(simulate::FieldError::NotADate), |t| {
+            simulate::set_field(&mut row, field, &t)
+        });
+        match result {
+            Ok(()) => {}
+            Err(_) if is_date => problems.push(at.value(
+                &at_key,
+                &format!("`{field}` must be a `YYYY-MM-DD` date or empty"),
+            )),
+            Err(_) => problems.push(at.value(&at_key, &format!("`{field}` must be a text"))),
         }
     }
     context::item_map_at(&row, &AsOf::new(as_of), false)
