@@ -145,36 +145,18 @@ pub fn test(args: &RulesTestArgs) -> Result<()> {
         )));
     }
     let mut out = std::io::stdout().lock();
-    let (mut passed, mut failed, mut unread, mut problems) = (0, 0, 0, Vec::new());
+    let mut tally = Tally::default();
     let mut coverage = scenario::Coverage::default();
     for path in &files {
         let outcome = scenario::run_file(&mut rules, &cfg, path, &mut coverage);
-        writeln!(out, "{}", outcome.path.display())?;
-        for s in &outcome.scenarios {
-            if s.failures.is_empty() {
-                passed += 1;
-                writeln!(out, "  ok    {}", s.name)?;
-            } else {
-                failed += 1;
-                writeln!(
-                    out,
-                    "  FAIL  {}  ({}:{})",
-                    s.name,
-                    outcome.path.display(),
-                    s.line
-                )?;
-                for f in &s.failures {
-                    for line in f.lines() {
-                        writeln!(out, "          {line}")?;
-                    }
-                }
-            }
-        }
-        if !outcome.problems.is_empty() {
-            unread += 1;
-            problems.extend(outcome.problems);
-        }
+        tally.write(&mut out, outcome)?;
     }
+    let Tally {
+        passed,
+        failed,
+        unread,
+        mut problems,
+    } = tally;
     let total = passed + failed;
     if cfg.priority_mode == crate::config::PriorityMode::Rank {
         writeln!(
@@ -208,4 +190,39 @@ pub fn test(args: &RulesTestArgs) -> Result<()> {
         )]));
     }
     Ok(())
+}
+
+/// What the scenario files gave so far.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    unread: usize,
+    problems: Vec<Diagnostic>,
+}
+
+impl Tally {
+    /// Prints one file's outcomes (a failure with what it expected against what came out) and
+    /// counts them.
+    fn write(&mut self, out: &mut impl std::io::Write, file: scenario::FileOutcome) -> Result<()> {
+        writeln!(out, "{}", file.path.display())?;
+        for s in &file.scenarios {
+            if s.failures.is_empty() {
+                self.passed += 1;
+                writeln!(out, "  ok    {}", s.name)?;
+                continue;
+            }
+            self.failed += 1;
+            let at = format!("{}:{}", file.path.display(), s.line);
+            writeln!(out, "  FAIL  {}  ({at})", s.name)?;
+            for line in s.failures.iter().flat_map(|f| f.lines()) {
+                writeln!(out, "          {line}")?;
+            }
+        }
+        if !file.problems.is_empty() {
+            self.unread += 1;
+            self.problems.extend(file.problems);
+        }
+        Ok(())
+    }
 }

@@ -173,9 +173,21 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> Diagnos
     } else {
         e.position()
     };
+    let (msg, help) = describe(e, info);
+    let source = (info.source_of)(&file);
+    let loc = match source {
+        // Limits stop the call from outside; Rhai then only knows the (top-level) call site.
+        Some(text) if pos.is_none() && file == info.path => Loc::of_fn(&file, text, info.entry),
+        _ => Loc::at(&file, source, pos),
+    };
+    Diagnostic::new(&msg, &loc, info.context.as_deref(), help.as_deref())
+}
+
+/// The message and help for the innermost error of a runtime failure.
+fn describe(e: &EvalAltResult, info: &RuntimeInfo<'_>) -> (String, Option<String>) {
     let id = info.rule_id;
     let l = info.limits;
-    let (msg, help) = match e {
+    match e {
         EvalAltResult::ErrorTooManyOperations(_) => (
             format!(
                 "rule `{id}` exceeded {} operations (`limits.max_operations`)",
@@ -226,12 +238,5 @@ pub(crate) fn eval_error(err: &EvalAltResult, info: &RuntimeInfo<'_>) -> Diagnos
         ),
         EvalAltResult::ErrorParsing(p, _) => (clean(&p.to_string()), None),
         other => (clean(&other.to_string()), None),
-    };
-    let source = (info.source_of)(&file);
-    let loc = match source {
-        // Limits stop the call from outside; Rhai then only knows the (top-level) call site.
-        Some(text) if pos.is_none() && file == info.path => Loc::of_fn(&file, text, info.entry),
-        _ => Loc::at(&file, source, pos),
-    };
-    Diagnostic::new(&msg, &loc, info.context.as_deref(), help.as_deref())
+    }
 }

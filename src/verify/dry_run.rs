@@ -104,24 +104,35 @@ pub fn run(
     if templates.is_empty() {
         templates.push(("a made-up server".into(), edge::made_up()));
     }
-    let mut edge_rows = 0;
-    for (from, template) in &templates {
-        for edge in edge::rows(template, as_of) {
-            edge_rows += 1;
-            let what = format!("{}, from {from}", edge.label);
-            let ctx = EvalContext {
-                table: "generated edge row",
-                row: edge_rows as i64,
-                key: &what,
-            };
-            found.add_row(check_row(&inputs, &edge.row, &ctx).0);
-        }
-    }
+    let edge_rows = check_edges(&inputs, &templates, as_of, &mut found);
     Ok(Report {
         items,
         edge_rows,
         problems: found.into_sorted(),
     })
+}
+
+/// Checks the edge rows made from each template; returns how many there were.
+fn check_edges(
+    inputs: &Inputs<'_>,
+    templates: &[(String, ItemRow)],
+    as_of: NaiveDate,
+    found: &mut Found,
+) -> usize {
+    let mut n = 0;
+    for (from, template) in templates {
+        for edge in edge::rows(template, as_of) {
+            n += 1;
+            let what = format!("{}, from {from}", edge.label);
+            let ctx = EvalContext {
+                table: "generated edge row",
+                row: n as i64,
+                key: &what,
+            };
+            found.add_row(check_row(inputs, &edge.row, &ctx).0);
+        }
+    }
+    n
 }
 
 /// Every rule's error on one row: the classify rules in order (a failing one changes nothing),
