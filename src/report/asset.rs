@@ -40,7 +40,7 @@ pub fn write_text(out: &mut dyn Write, rows: &[AssetRow]) -> Result<()> {
         let fields: Vec<String> = SHOWN
             .iter()
             .filter_map(|f| {
-                let (_, v) = row.fields.iter().find(|(k, _)| k == f)?;
+                let v = row.fields.get(*f)?;
                 Some(format!("{f} {v}"))
             })
             .collect();

@@ -56,8 +56,8 @@ pub struct Outcome {
     pub closed: usize,
     /// Inactive leads that fired again.
     pub reopened: usize,
-    /// In `priority_mode: rank`, the score cut-offs the ranks gave (see [`rank`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// In `priority_mode: rank`, the score cut-offs the ranks gave (see [`rank`]); `null` by
+    /// fixed thresholds.
     pub priority_cutoffs: Option<crate::config::PriorityThresholds>,
     /// What changed against the leads before this evaluation, when asked for.
     #[serde(skip)]

@@ -32,8 +32,8 @@ pub struct AssetRow {
     pub account_name: Option<String>,
     /// The date day counts are measured from.
     pub as_of: String,
-    /// The fields the triggers saw (after the classify rules), as rules show values.
-    pub fields: Vec<(String, String)>,
+    /// The fields the triggers saw (after the classify rules), by name, as rules show values.
+    pub fields: std::collections::BTreeMap<String, String>,
     /// Each trigger's decision, in path order.
     pub triggers: Vec<TriggerDecision>,
 }

@@ -87,10 +87,7 @@ fn fixed_thresholds_stay_the_default_and_whatif_shows_the_switch() {
         "--as-of",
         "2025-10-29",
     ]);
-    assert!(
-        v["run"]["evaluation"].get("priority_cutoffs").is_none(),
-        "{v}"
-    );
+    assert!(v["run"]["evaluation"]["priority_cutoffs"].is_null(), "{v}");
     let before = counts(&w, "s.db");
     let changes = w.json(&["whatif", "--db", "s.db", "--priority-mode", "rank"]);
     let moved = changes["reprioritised"].as_array().unwrap();
