@@ -14,21 +14,22 @@ use onelead::verify::simulate::{Simulated, item, simulate};
 /// The project whose `rules/` and `config/onelead.yaml` this example uses.
 const PROJECT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// An old server with expired support, by its export columns (the README's worked example).
+const ASSET: [(&str, &str); 5] = [
+    ("serial_number", "USE3267F8N"),
+    ("product_name", "HP DL360p Gen8 8-SFF CTO Server"),
+    ("platform", "Compute"),
+    ("support_status", "Expired Flex Support"),
+    ("eol_date", "2015-07-01"),
+];
+
+/// Its account: 52 open opportunities, 15 installed items.
+const ACCOUNT: [(&str, i64); 2] = [("opportunity_count", 52), ("install_base_count", 15)];
+
 fn main() -> Result<(), onelead::Error> {
     let as_of = NaiveDate::from_ymd_opt(2025, 10, 29).unwrap_or_default();
     let engine = Engine::load(as_of)?;
-    // An old server with expired support, at an account with a few open opportunities.
-    let asset = [
-        ("serial_number", "USE3267F8N"),
-        ("product_name", "HP DL360p Gen8 8-SFF CTO Server"),
-        ("platform", "Compute"),
-        ("support_status", "Expired Flex Support"),
-        ("eol_date", "2015-07-01"),
-    ];
-    let got = engine.ask(
-        &asset,
-        &[("opportunity_count", 52), ("install_base_count", 15)],
-    )?;
+    let got = engine.ask(&ASSET, &ACCOUNT)?;
     for (rule, decision) in &got.decisions {
         match decision {
             Decision::Fired(hit) => {
@@ -126,19 +127,7 @@ mod tests {
     fn the_embedded_engine_gives_what_a_run_gives() {
         let as_of = NaiveDate::from_ymd_opt(2025, 10, 29).unwrap();
         let engine = Engine::load(as_of).unwrap();
-        let asset = [
-            ("serial_number", "USE3267F8N"),
-            ("product_name", "HP DL360p Gen8 8-SFF CTO Server"),
-            ("platform", "Compute"),
-            ("support_status", "Expired Flex Support"),
-            ("eol_date", "2015-07-01"),
-        ];
-        let got = engine
-            .ask(
-                &asset,
-                &[("opportunity_count", 52), ("install_base_count", 15)],
-            )
-            .unwrap();
+        let got = engine.ask(&ASSET, &ACCOUNT).unwrap();
         let leads: Vec<(&str, f64, &str)> = got
             .leads
             .iter()

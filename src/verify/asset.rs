@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::model::item::ItemRow;
 use crate::model::lead::{self, Lead};
 use crate::recommend::Catalog;
-use crate::rules::{Decision, EvalContext, RuleSet};
+use crate::rules::{Decision, RuleSet};
 use crate::score::context::{self, AsOf};
 use crate::store::api::WriteTx;
 use crate::verify::simulate::simulate;
@@ -93,11 +93,7 @@ pub fn explain(
     rows.iter()
         .map(|row| {
             let serial = row.text("serial_number").unwrap_or("");
-            let ctx = EvalContext {
-                table: "install_base",
-                row: row.source_row,
-                key: serial,
-            };
+            let ctx = super::row_context(row);
             let item = context::item_map_at(row, &at, false);
             let account = accounts.get(row.account_id.as_deref());
             let got = simulate(rules, cfg, &catalog, item, account, &ctx)?;

@@ -80,15 +80,7 @@ pub fn run(
         }
         let checked: Vec<(Vec<Error>, Vec<String>)> = rows
             .par_iter()
-            .map(|row| {
-                let serial = row.text("serial_number").unwrap_or("");
-                let ctx = EvalContext {
-                    table: "install_base",
-                    row: row.source_row,
-                    key: serial,
-                };
-                check_row(&inputs, row, &ctx)
-            })
+            .map(|row| check_row(&inputs, row, &super::row_context(row)))
             .collect();
         for (row, (errors, fired)) in rows.iter().zip(checked) {
             found.add_row(errors);

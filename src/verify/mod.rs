@@ -8,3 +8,12 @@ pub mod dry_run;
 mod edge;
 pub mod scenario;
 pub mod simulate;
+
+/// The evaluation context of an install-base row, for diagnostics naming it.
+fn row_context(row: &crate::model::item::ItemRow) -> crate::rules::EvalContext<'_> {
+    crate::rules::EvalContext {
+        table: "install_base",
+        row: row.source_row,
+        key: row.text("serial_number").unwrap_or(""),
+    }
+}

@@ -4,10 +4,6 @@
 
 use crate::util::{Workdir, real_run};
 
-fn sample() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
-}
-
 // See: issue 21 ("`explain CNCHHN70G0` on the real export (an asset with no lead) says what
 // each of the three triggers decided").
 #[test]
@@ -33,15 +29,7 @@ fn an_asset_with_no_lead_says_what_each_trigger_decided() {
 #[test]
 fn an_asset_with_leads_names_them_as_stored_and_json_lists_every_decision() {
     let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let row = w.sql(
         "s.db",
         "SELECT serial_number, lead_id, lead_type FROM leads WHERE active = 1 ORDER BY lead_id LIMIT 1",
@@ -78,15 +66,7 @@ fn a_trigger_that_gives_no_reason_is_shown_as_such() {
         "rules/triggers/quiet.rhai",
         "fn lead_type() { \"Quiet\" }\nfn trigger(item, account, cfg) { () }\n",
     );
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let serial = &w.sql(
         "s.db",
         "SELECT serial_number FROM install_base ORDER BY id LIMIT 1",
@@ -103,15 +83,7 @@ fn a_trigger_that_gives_no_reason_is_shown_as_such() {
 #[test]
 fn neither_a_lead_nor_an_asset_is_an_error() {
     let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let err = w.fails(&["explain", "NO-SUCH-THING", "--db", "s.db"], 1);
     assert_eq!(err, "error: no lead or asset `NO-SUCH-THING`\n");
 }

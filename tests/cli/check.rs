@@ -3,17 +3,7 @@
 //! refuses what used to pass silently.
 // See: issue 21 ("Rules sales ops can trust").
 
-use crate::util::Workdir;
-
-fn sample() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
-}
-
-fn edit(w: &Workdir, file: &str, from: &str, to: &str) {
-    let text = std::fs::read_to_string(w.join(file)).unwrap();
-    assert!(text.contains(from), "{from:?} not in {file}");
-    w.write(file, &text.replacen(from, to, 1));
-}
+use crate::util::{Workdir, sample};
 
 /// `rules check` fails with exit 1; returns stderr.
 fn check_fails(w: &Workdir) -> String {
@@ -36,15 +26,7 @@ fn the_shipped_rules_pass_the_dry_run_on_the_bundled_sample() {
         "{out}"
     );
     // With a database, its install base is what the rules run over.
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let out = w.ok(&["rules", "check", "--db", "s.db"]);
     assert!(
         out.contains("200 install-base rows of database `s.db`"),
@@ -55,8 +37,7 @@ fn the_shipped_rules_pass_the_dry_run_on_the_bundled_sample() {
 #[test]
 fn a_quoted_threshold_is_an_error_at_its_value_not_67_spurious_leads() {
     let w = Workdir::new();
-    edit(
-        &w,
+    w.edit(
         "config/onelead.yaml",
         "  latest_server_generation: 12",
         "  latest_server_generation: 12\n  warranty_warning_days: \"90\"",
@@ -81,8 +62,7 @@ fn a_quoted_threshold_is_an_error_at_its_value_not_67_spurious_leads() {
 #[test]
 fn a_quoted_threshold_that_rules_use_points_at_the_config_not_at_fmt_int() {
     let w = Workdir::new();
-    edit(
-        &w,
+    w.edit(
         "config/onelead.yaml",
         "critical_days_past_eol: 1825",
         "critical_days_past_eol: \"1825\"",
@@ -105,9 +85,7 @@ fn a_quoted_threshold_that_rules_use_points_at_the_config_not_at_fmt_int() {
 #[test]
 fn comparing_a_number_with_a_text_stops_run_and_check_at_the_line() {
     let w = Workdir::new();
-    edit(
-        &w,
-        "rules/triggers/renewal.rhai",
+    w.edit("rules/triggers/renewal.rhai",
         "    let days = item.days_since_expiry;\n",
         "    let days = item.days_since_expiry;\n    if days != () && -days > \"90\" { return no_lead(\"soon\"); }\n",
     );
@@ -141,8 +119,7 @@ fn comparing_a_number_with_a_text_stops_run_and_check_at_the_line() {
 #[test]
 fn a_classify_rule_returning_a_risk_level_of_5_stops_the_run() {
     let w = Workdir::new();
-    edit(
-        &w,
+    w.edit(
         "rules/classify/risk.rhai",
         "            return #{ risk_level: \"CRITICAL\" };",
         "            return #{ risk_level: 5 };",
@@ -174,8 +151,7 @@ fn a_classify_rule_returning_a_risk_level_of_5_stops_the_run() {
 #[test]
 fn a_misspelt_field_fails_the_check_with_its_position_and_row() {
     let w = Workdir::new();
-    edit(
-        &w,
+    w.edit(
         "rules/scoring/urgency.rhai",
         "item.days_since_expiry",
         "item.days_since_expirey",
@@ -204,9 +180,7 @@ fn a_misspelt_field_fails_the_check_with_its_position_and_row() {
 #[test]
 fn a_misspelt_field_on_a_path_no_row_takes_is_still_found() {
     let w = Workdir::new();
-    edit(
-        &w,
-        "rules/triggers/service_attach.rhai",
+    w.edit("rules/triggers/service_attach.rhai",
         "    let product = item.product_name;",
         "    let product = item.product_name;\n    if product == \"no such product\" { return item.prodct_line; }",
     );
@@ -223,15 +197,13 @@ fn a_misspelt_field_on_a_path_no_row_takes_is_still_found() {
 #[test]
 fn broken_rules_and_bad_weights_are_all_reported_together_in_file_order() {
     let w = Workdir::new();
-    edit(&w, "config/onelead.yaml", "urgency: 0.35", "urgency: 0.45");
-    edit(
-        &w,
+    w.edit("config/onelead.yaml", "urgency: 0.35", "urgency: 0.45");
+    w.edit(
         "rules/triggers/service_attach.rhai",
         "let product = item.product_name;",
         "let product = item.product_name +;",
     );
-    edit(
-        &w,
+    w.edit(
         "rules/scoring/value.rhai",
         "let ib = account.install_base_count;",
         "let ib = acount.install_base_count;",
@@ -262,8 +234,7 @@ fn broken_rules_and_bad_weights_are_all_reported_together_in_file_order() {
 #[test]
 fn an_extra_brace_is_shown_with_where_its_block_opened() {
     let w = Workdir::new();
-    edit(
-        &w,
+    w.edit(
         "rules/triggers/renewal.rhai",
         "        return no_lead(`support status \"${status}\" does not say expired`);\n    }",
         "        return no_lead(`support status \"${status}\" does not say expired`);\n    }}",
@@ -300,7 +271,7 @@ fn the_run_hash_moves_with_priorities_services_and_top_services() {
         ("  COMPUTE: [Servers]", "  COMPUTE: [Servers, Synergy]"),
         ("top_services: 3", "top_services: 2"),
     ] {
-        edit(&w, "config/onelead.yaml", from, to);
+        w.edit("config/onelead.yaml", from, to);
         let h = hash(&w);
         assert!(!seen.contains(&h), "{to}: the hash did not move");
         seen.push(h);
@@ -315,9 +286,7 @@ fn the_run_hash_moves_with_priorities_services_and_top_services() {
 fn a_rule_that_fails_only_on_an_edge_row_is_found_with_that_row() {
     let w = Workdir::new();
     // Wrong for items whose end of life is still ahead: fine on a sample with none of them.
-    edit(
-        &w,
-        "rules/scoring/urgency.rhai",
+    w.edit("rules/scoring/urgency.rhai",
         "    let expiry = item.days_since_expiry;",
         "    if eol != () && eol < -365 { throw `end of life ${eol} days ago`; }\n    let expiry = item.days_since_expiry;",
     );

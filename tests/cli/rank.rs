@@ -2,17 +2,7 @@
 //! fixed thresholds staying the default, and `whatif` showing the switch.
 // See: issue 21 ("Priorities that triage").
 
-use crate::util::{Workdir, real_run};
-
-fn sample() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
-}
-
-fn edit(w: &Workdir, from: &str, to: &str) {
-    let text = std::fs::read_to_string(w.join("config/onelead.yaml")).unwrap();
-    assert!(text.contains(from), "{from:?} not in the config");
-    w.write("config/onelead.yaml", &text.replacen(from, to, 1));
-}
+use crate::util::{Workdir, real_run, sample};
 
 fn counts(w: &Workdir, db: &str) -> Vec<String> {
     w.sql(
@@ -24,17 +14,17 @@ fn counts(w: &Workdir, db: &str) -> Vec<String> {
 #[test]
 fn by_rank_each_share_of_the_active_leads_gets_its_priority() {
     let w = Workdir::new();
-    edit(&w, "priority_mode: thresholds", "priority_mode: rank");
-    edit(&w, "  high: 25\n  medium: 50", "  high: 30\n  medium: 60");
-    let out = w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.edit(
+        "config/onelead.yaml",
+        "priority_mode: thresholds",
+        "priority_mode: rank",
+    );
+    w.edit(
+        "config/onelead.yaml",
+        "  high: 25\n  medium: 50",
+        "  high: 30\n  medium: 60",
+    );
+    let out = w.run_sample("s.db");
     assert!(out.contains("\npriority by rank: CRITICAL from "), "{out}");
     // Worked out from the stored scores: a lead's rank is one more than the number of leads
     // scoring higher; the top 10% by rank are CRITICAL, the top 30% CRITICAL or HIGH, …
@@ -133,7 +123,11 @@ fn by_rank_the_real_export_spreads_its_77_leads_over_four_priorities() {
 #[test]
 fn scenario_priorities_are_not_checked_by_rank() {
     let w = Workdir::new();
-    edit(&w, "priority_mode: thresholds", "priority_mode: rank");
+    w.edit(
+        "config/onelead.yaml",
+        "priority_mode: thresholds",
+        "priority_mode: rank",
+    );
     let out = w.ok(&["rules", "test"]);
     assert!(
         out.contains("note: `priority_mode` is `rank`: scenario priorities are not checked"),
@@ -144,7 +138,11 @@ fn scenario_priorities_are_not_checked_by_rank() {
 #[test]
 fn ranks_must_grow_from_critical_to_medium() {
     let w = Workdir::new();
-    edit(&w, "  critical: 10\n  high: 25", "  critical: 30\n  high: 25");
+    w.edit(
+        "config/onelead.yaml",
+        "  critical: 10\n  high: 25",
+        "  critical: 30\n  high: 25",
+    );
     let err = w.fails(&["rules", "check"], 1);
     assert!(
         err.starts_with(

@@ -1,12 +1,7 @@
 //! `onelead run` with the default rules on the real exports, rule plugins added by dropping a
 //! file in, and every class of rule/config error: clear message, exit 1, database untouched.
 
-use crate::util::{Workdir, real_run, shared_data};
-
-/// The bundled synthetic sample, for tests that must run without the real exports.
-fn sample() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
-}
+use crate::util::{Workdir, real_run, sample, shared_data};
 
 fn type_counts(v: &serde_json::Value) -> Vec<(String, String, i64)> {
     v["leads_by_type_priority"]
@@ -210,26 +205,10 @@ fn trigger(item, account, cfg) {
 #[test]
 fn a_new_trigger_file_adds_a_lead_type() {
     let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let before = per_type(&w, "s.db");
     w.write("rules/triggers/cross_sell.rhai", CROSS_SELL);
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let after = per_type(&w, "s.db");
     assert_eq!(after.len(), before.len() + 1);
     assert!(
@@ -247,15 +226,7 @@ fn a_new_trigger_file_adds_a_lead_type() {
 #[test]
 fn a_new_factor_file_with_a_weight_changes_totals() {
     let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let before = w.sql("s.db", "SELECT lead_id, score FROM leads ORDER BY lead_id");
     w.write(
         "rules/scoring/engagement.rhai",
@@ -267,15 +238,7 @@ fn a_new_factor_file_with_a_weight_changes_totals() {
         "strategic_fit: 0.15\n  engagement: 0.10",
     );
     w.write("config/onelead.yaml", &cfg);
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let after = w.sql("s.db", "SELECT lead_id, score FROM leads ORDER BY lead_id");
     assert_eq!(before.len(), after.len());
     assert_ne!(before, after);
@@ -292,15 +255,7 @@ fn a_new_factor_file_with_a_weight_changes_totals() {
 /// did not change.
 fn assert_rejected(break_it: impl Fn(&Workdir), expected: &[&str]) {
     let w = Workdir::new();
-    w.ok(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    w.run_sample("s.db");
     let before = w.fingerprint("s.db");
     break_it(&w);
     let err = w.fails(
@@ -322,16 +277,10 @@ fn assert_rejected(break_it: impl Fn(&Workdir), expected: &[&str]) {
     assert_eq!(before, w.fingerprint("s.db"), "the database changed");
 }
 
-fn edit(w: &Workdir, file: &str, from: &str, to: &str) {
-    let text = std::fs::read_to_string(w.join(file)).unwrap();
-    assert!(text.contains(from), "{from:?} not in {file}");
-    w.write(file, &text.replacen(from, to, 1));
-}
-
 #[test]
 fn weights_that_do_not_sum_to_one_are_rejected() {
     assert_rejected(
-        |w| edit(w, "config/onelead.yaml", "urgency: 0.35", "urgency: 0.45"),
+        |w| w.edit("config/onelead.yaml", "urgency: 0.35", "urgency: 0.45"),
         &["config/onelead.yaml", "`scoring_weights` must sum to 1"],
     );
 }
@@ -340,12 +289,7 @@ fn weights_that_do_not_sum_to_one_are_rejected() {
 fn an_unknown_config_key_is_rejected_with_a_suggestion() {
     assert_rejected(
         |w| {
-            edit(
-                w,
-                "config/onelead.yaml",
-                "top_services: 3",
-                "top_service: 3",
-            );
+            w.edit("config/onelead.yaml", "top_services: 3", "top_service: 3");
         },
         &[
             "error: unknown field `top_service`",
@@ -372,8 +316,7 @@ fn a_syntax_error_shows_file_line_and_column() {
 fn a_misspelt_field_names_the_line_and_suggests_the_field() {
     assert_rejected(
         |w| {
-            edit(
-                w,
+            w.edit(
                 "rules/triggers/service_attach.rhai",
                 "item.support_status",
                 "item.support_stauts",

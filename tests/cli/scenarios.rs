@@ -5,12 +5,6 @@
 
 use crate::util::Workdir;
 
-fn edit(w: &Workdir, file: &str, from: &str, to: &str) {
-    let text = std::fs::read_to_string(w.join(file)).unwrap();
-    assert!(text.contains(from), "{from:?} not in {file}");
-    w.write(file, &text.replacen(from, to, 1));
-}
-
 #[test]
 fn the_shipped_scenarios_pass() {
     let w = Workdir::new();
@@ -50,8 +44,7 @@ fn the_shipped_scenarios_pass() {
 #[test]
 fn moving_the_critical_age_to_3000_fails_scenarios_with_expected_against_got() {
     let w = Workdir::new();
-    edit(
-        &w,
+    w.edit(
         "config/onelead.yaml",
         "critical_days_past_eol: 1825",
         "critical_days_past_eol: 3000",

@@ -4,6 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The bundled synthetic sample, for tests that must run without the real exports.
+pub fn sample() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
+}
+
 /// Where the real exports live, or `None` (outside CI) when they are absent.
 /// Under `CI=true` a missing folder fails the test instead of skipping it.
 pub fn shared_data() -> Option<PathBuf> {
@@ -74,6 +79,26 @@ impl Workdir {
         let path = self.join(p);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
+    }
+
+    /// Replaces the first `from` in the file `p` by `to` (which must be there).
+    pub fn edit(&self, p: &str, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.join(p)).unwrap();
+        assert!(text.contains(from), "{from:?} not in {p}");
+        self.write(p, &text.replacen(from, to, 1));
+    }
+
+    /// `onelead run` of the bundled sample into `db`, as of the original's run date.
+    pub fn run_sample(&self, db: &str) -> String {
+        self.ok(&[
+            "run",
+            "--data",
+            &sample(),
+            "--db",
+            db,
+            "--as-of",
+            "2025-10-29",
+        ])
     }
 
     /// Runs `onelead args…` in the folder.

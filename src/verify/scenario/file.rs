@@ -202,41 +202,31 @@ impl Located<'_> {
     }
 
     fn with_help(&self, key: &str, msg: &str, help: Option<&str>) -> Diagnostic {
-        let loc = self
-            .keys
-            .find(key)
-            .map_or(Loc::file(self.path), |span| Loc {
-                path: self.path,
-                source: Some(self.text),
-                line: span.line,
-                col: if self.keys.has(key) {
-                    span.value_col
-                } else {
-                    span.col
-                },
-            });
-        Diagnostic::new(msg, &loc, None, help)
+        Diagnostic::new(msg, &self.loc(key, true), None, help)
     }
 
     /// An unknown field, with the closest known one.
     fn unknown(&self, key: &str, what: &str, field: &str, known: &[&str]) -> Diagnostic {
         let help =
             crate::config::did_you_mean(field, known).map(|b| format!("did you mean `{b}`?"));
-        let loc = self
-            .keys
+        let msg = format!("{what} has no field `{field}`");
+        Diagnostic::new(&msg, &self.loc(key, false), None, help.as_deref())
+    }
+
+    /// Where `key` (its value, with `value`) is, or its nearest parent, or the file.
+    fn loc(&self, key: &str, value: bool) -> Loc<'_> {
+        self.keys
             .find(key)
             .map_or(Loc::file(self.path), |span| Loc {
                 path: self.path,
                 source: Some(self.text),
                 line: span.line,
-                col: span.col,
-            });
-        Diagnostic::new(
-            &format!("{what} has no field `{field}`"),
-            &loc,
-            None,
-            help.as_deref(),
-        )
+                col: if value && self.keys.has(key) {
+                    span.value_col
+                } else {
+                    span.col
+                },
+            })
     }
 }
 
