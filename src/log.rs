@@ -1,7 +1,9 @@
 //! Where the library's `tracing` events go when OneLead runs as the command-line tool: stderr,
 //! one line each, and only what was asked for. Timings (targets `timing`, `memo`, `leads`) are
 //! off unless `ONELEAD_TIMINGS` is set; `ONELEAD_LOG` takes any `target=level` list
-//! (`timing=info,onelead=debug`); warnings print as `note: …` either way.
+//! (`timing=info,onelead=debug`); warnings print as `note: …` either way. What rules say with
+//! `print` and `debug` (target `rules`) is on: whoever put it in a rule wants to see it
+//! (`ONELEAD_LOG=rules=off` silences it).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -14,10 +16,15 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 /// The targets of the timings `ONELEAD_TIMINGS` turns on (`benches/scale.sh` reads them).
 const TIMINGS: [&str; 3] = ["timing", "memo", "leads"];
 
+/// The target of the rules' `print` (info) and `debug` (debug) output (`rules::engine`).
+const RULES: &str = "rules";
+
 /// Installs the stderr logger for this process, as the environment asks. Does nothing if a
 /// logger is installed already (a program embedding the library brings its own).
 pub fn init() {
-    let mut filter = Targets::new().with_default(LevelFilter::WARN);
+    let mut filter = Targets::new()
+        .with_default(LevelFilter::WARN)
+        .with_target(RULES, LevelFilter::DEBUG);
     if std::env::var_os("ONELEAD_TIMINGS").is_some() {
         for target in TIMINGS {
             filter = filter.with_target(target, LevelFilter::INFO);
@@ -41,7 +48,8 @@ pub fn init() {
 }
 
 /// Prints each event as one line: `timing: evaluate-rules 1.234s 1000` for the timings (the
-/// form scripts read), `note: …` for warnings, `<level>: <target>: …` otherwise.
+/// form scripts read), `note: …` for warnings, `rules: …` for what rules print, `<level>:
+/// <target>: …` otherwise.
 struct Lines;
 
 impl<S: Subscriber> Layer<S> for Lines {
@@ -51,7 +59,7 @@ impl<S: Subscriber> Layer<S> for Lines {
         event.record(&mut message);
         let line = if *meta.level() == Level::WARN {
             format!("note: {}", message.0)
-        } else if TIMINGS.contains(&meta.target()) {
+        } else if TIMINGS.contains(&meta.target()) || meta.target() == RULES {
             format!("{}: {}", meta.target(), message.0)
         } else {
             let level = meta.level().as_str().to_lowercase();

@@ -119,7 +119,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("generation", generation_value);
     engine.register_fn("no_lead", no_lead);
     engine.register_fn("log", |ctx: NativeCallContext, msg: Dynamic| {
-        eprintln!("note: {}: {msg}", ctx.call_source().unwrap_or("rules"));
+        tracing::warn!(target: "rules", "{}: {msg}", ctx.call_source().unwrap_or("rules"));
     });
     register_comparisons(engine);
 }

@@ -1,6 +1,6 @@
 //! The one Rhai engine builder, used by production and tests alike so both run the same sandbox:
 //! [`Limits`] from the config, strict variables, failing map lookups, no `eval`, `print`/`debug`
-//! on stderr, and imports confined to the rules folder ([`RulesResolver`]).
+//! as `tracing` events, and imports confined to the rules folder ([`RulesResolver`]).
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -37,13 +37,14 @@ pub fn build_engine(limits: &Limits, rules_dir: &Path) -> Engine {
         .set_fast_operators(false);
     // `eval` would compile unchecked text at run time, outside the loader's diagnostics.
     engine.disable_symbol("eval");
-    // stdout belongs to reports; script chatter goes to stderr with where it came from.
-    engine.on_print(|text| eprintln!("rules: {text}"));
+    // stdout belongs to reports; script chatter is a `tracing` event of target `rules`, which
+    // the command line prints on stderr (`log`) and an embedding program routes its own way.
+    engine.on_print(|text| tracing::info!(target: "rules", "{text}"));
     engine.on_debug(|text, source, pos| {
         let at = source.unwrap_or("rules");
         match (pos.line(), pos.position()) {
-            (Some(l), Some(c)) => eprintln!("{at}:{l}:{c}: {text}"),
-            _ => eprintln!("{at}: {text}"),
+            (Some(l), Some(c)) => tracing::debug!(target: "rules", "{at}:{l}:{c}: {text}"),
+            _ => tracing::debug!(target: "rules", "{at}: {text}"),
         }
     });
     engine.set_module_resolver(RulesResolver::new(rules_dir));

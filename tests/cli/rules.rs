@@ -419,3 +419,35 @@ fn cached_rule_results_equal_running_every_rule() {
         );
     }
 }
+
+#[test]
+fn what_rules_print_reaches_stderr_through_the_logger_and_can_be_silenced() {
+    let w = Workdir::new();
+    w.write(
+        "rules/triggers/chatty.rhai",
+        "fn lead_type() { \"Chatty\" }\nfn trigger(item, account, cfg) {\n    print(`row ${item.id}`);\n    debug(item.product_family);\n    log(\"a note\");\n    no_lead(\"never\")\n}\n",
+    );
+    let out = w.run(&["run", "--data", &sample(), "--db", "s.db"]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let has = |line: &str| err.lines().any(|l| l == line);
+    assert!(has("rules: row 1"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("rules: rules/triggers/chatty.rhai:4:5: \"")),
+        "{err}"
+    );
+    assert!(has("note: rules/triggers/chatty.rhai: a note"), "{err}");
+    // `ONELEAD_LOG=rules=warn` keeps the notes of `log` and drops `print` and `debug`.
+    let out = w.run_env(
+        &[("ONELEAD_LOG", "rules=warn")],
+        &["run", "--data", &sample(), "--db", "q.db"],
+    );
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.lines().all(|l| !l.starts_with("rules: ")), "{err}");
+    assert!(
+        err.contains("note: rules/triggers/chatty.rhai: a note"),
+        "{err}"
+    );
+}

@@ -586,4 +586,6 @@ fn diag_render_matches_house_format() {
 
 mod defaults;
 
+mod output;
+
 mod types;
