@@ -94,6 +94,7 @@ pub(crate) fn load(
     let mut hasher = Sha256::new();
     let mut sources = read_modules(dir, &mut hasher)?;
     let (mut rules, mut diags) = compile_rules(engine, dir, &names, &mut hasher, &mut sources)?;
+    let classify_ok = classify_compiled(&diags);
     let functions = crate::rules::function_names(&rules);
     let usages = crate::rules::function_usages(&rules);
     let mut lead_types: BTreeMap<String, String> = BTreeMap::new();
@@ -130,6 +131,11 @@ pub(crate) fn load(
         diags.extend(check_weights(dir, against.cfg, &rules));
     }
     if !diags.is_empty() {
+        // Misspelt fields are otherwise found later, with the rule set; when loading stops
+        // here, the rules that compiled are checked anyway: one broken file hides nothing.
+        if classify_ok {
+            diags.extend(crate::rules::lint::unknown_fields(&rules));
+        }
         diags.sort();
         return Ok(Err(diags));
     }
@@ -191,6 +197,13 @@ fn compile_rules(
         }
     }
     Ok((rules, diags))
+}
+
+/// Whether no classify rule is among the files that failed to compile: only then are the
+/// fields classify rules add all known, which the field check needs.
+fn classify_compiled(diags: &[Diagnostic]) -> bool {
+    let dir = format!("{}{}", RuleKind::Classify.dir(), std::path::MAIN_SEPARATOR);
+    !diags.iter().any(|d| d.path.contains(&dir))
 }
 
 /// Each entry point of the rule's kind must be defined with its parameter count.

@@ -208,6 +208,12 @@ fn broken_rules_and_bad_weights_are_all_reported_together_in_file_order() {
         "let ib = account.install_base_count;",
         "let ib = acount.install_base_count;",
     );
+    // A misspelt field in a rule that compiles is not hidden by the others that do not.
+    w.edit(
+        "rules/triggers/renewal.rhai",
+        "let status = item.support_status;",
+        "let status = item.suport_status;",
+    );
     let err = check_fails(&w);
     let heads: Vec<&str> = err
         .lines()
@@ -220,9 +226,11 @@ fn broken_rules_and_bad_weights_are_all_reported_together_in_file_order() {
             " --> config/onelead.yaml:10:1",
             "error: unknown variable `acount`",
             " --> rules/scoring/value.rhai:26:14",
+            "error: unknown field `suport_status` of `item`",
+            " --> rules/triggers/renewal.rhai:8:23",
             "error: unexpected `;`",
             " --> rules/triggers/service_attach.rhai:12:38",
-            "error: `rules check` found 3 problems",
+            "error: `rules check` found 4 problems",
         ],
         "{err}"
     );
