@@ -5,7 +5,7 @@ use rhai::{CallFnOptions, Dynamic, FuncArgs, Scope};
 
 use crate::error::{Error, Result};
 use crate::rules::{Decision, EvalContext, FactorScore, Rule, RuleKind, RuleSet, TriggerHit};
-use crate::rules::{diag, memo, share, types};
+use crate::rules::{diag, lint, memo, share, types};
 
 /// Rule parameters whose value every worker reads at the same time (see `RuleSet::call`).
 const SHARED_BY_WORKERS: &[&str] = &["account", "service", "cfg"];
@@ -164,7 +164,13 @@ impl RuleSet {
         for (k, v) in fields.iter() {
             if let Some(why) = types::classify_field_problem(k, v) {
                 let msg = format!("rule `{}` {why}", rule.id());
-                return Err(Self::contract(rule, "classify", &msg, ctx));
+                let Some(pos) = lint::literal_entry(rule, k, v) else {
+                    return Err(Self::contract(rule, "classify", &msg, ctx));
+                };
+                let shown = rule.path.display().to_string();
+                let loc = diag::Loc::at(&shown, Some(&rule.source), pos);
+                let text = diag::render(&msg, &loc, Some(&ctx.describe()), None);
+                return Err(Error::RuleRuntime(text));
             }
         }
         Ok(())

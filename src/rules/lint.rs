@@ -7,7 +7,7 @@
 //! `rules check` reports these with everything else; a run does not, so a rule that reads a
 //! field only on a path no data takes still runs (and fails there if the path is ever taken).
 
-use rhai::{AST, ASTNode, Expr, Position, Stmt};
+use rhai::{AST, ASTNode, Dynamic, Expr, Position, Stmt};
 
 use crate::diagnostic::Diagnostic;
 use crate::rules::diag::Loc;
@@ -142,4 +142,32 @@ fn written_fields(rule: &Rule) -> Option<Vec<String>> {
         });
     }
     knowable.then_some(fields)
+}
+
+/// Where the rule's text writes `key: value` with that very constant in a map literal (the
+/// first such place): a classify rule that returns `#{ risk_level: 5 }` is then shown at the
+/// `5`, or at the map when Rhai folded it into one constant, rather than at its function.
+pub(crate) fn literal_entry(rule: &Rule, key: &str, value: &Dynamic) -> Option<Position> {
+    let shown = crate::rules::show_value(value);
+    let same =
+        |d: &Dynamic| d.type_name() == value.type_name() && crate::rules::show_value(d) == shown;
+    let mut found = None;
+    rule.ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Expr(Expr::Map(m, _))) => {
+                found = m.0.iter().find_map(|(k, e)| {
+                    (k.name == key && e.get_literal_value(None).is_some_and(|d| same(&d)))
+                        .then(|| e.position())
+                });
+            }
+            Some(ASTNode::Expr(Expr::DynamicConstant(d, pos))) => {
+                if let Some(m) = d.read_lock::<rhai::Map>() {
+                    found = m.get(key).is_some_and(same).then_some(*pos);
+                }
+            }
+            _ => {}
+        }
+        found.is_none()
+    });
+    found
 }

@@ -139,7 +139,7 @@ fn a_classify_rule_returning_a_risk_level_of_5_stops_the_run() {
     assert!(
         err.starts_with(
             "error: rule `classify/risk` returned `risk_level: 5`; `risk_level` must be one of \
-             `CRITICAL`, `HIGH`, `MEDIUM`, `UNKNOWN`\n --> rules/classify/risk.rhai:5:1"
+             `CRITICAL`, `HIGH`, `MEDIUM`, `UNKNOWN`\n --> rules/classify/risk.rhai:13:20"
         ),
         "{err}"
     );

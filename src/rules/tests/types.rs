@@ -106,8 +106,29 @@ fn classify_results_keep_the_shape_of_their_fields() {
             other => panic!("{ret}: expected an error, got {other:?}"),
         };
         assert!(e.starts_with(&format!("error: {expected}")), "{ret}: {e}");
-        assert!(e.contains(" --> rules/classify/c.rhai:1:1"), "{e}");
+        // At the map that returned it (Rhai folds a map of constants into one constant).
+        assert!(e.contains(" --> rules/classify/c.rhai:2:5"), "{e}");
         assert!(e.contains("= while evaluating install_base row 17"), "{e}");
+    }
+    // A value worked out at run time is no literal to point at: the function is shown. One
+    // written among other entries is shown itself.
+    for (ret, at) in [
+        ("#{ risk_level: item.id }", " --> rules/classify/c.rhai:1:1"),
+        (
+            "#{ segment: item.id, risk_level: \"High\" }",
+            " --> rules/classify/c.rhai:2:38",
+        ),
+    ] {
+        let s = Scratch::new();
+        s.write(
+            "classify/c.rhai",
+            &format!("fn classify(item, cfg) {{\n    {ret}\n}}\n"),
+        );
+        let e = match s.load().unwrap().classify(&mut item(&[]), &CTX) {
+            Err(Error::RuleRuntime(d)) => s.tidy(&d),
+            other => panic!("{ret}: expected an error, got {other:?}"),
+        };
+        assert!(e.contains(at), "{ret}: {e}");
     }
     // The shipped shapes, `()` and new fields of any kind pass.
     let s = Scratch::new();
