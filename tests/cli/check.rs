@@ -3,7 +3,7 @@
 //! refuses what used to pass silently.
 // See: issue 21 ("Rules sales ops can trust").
 
-use crate::util::{Workdir, sample};
+use crate::util::{Workdir, sample, sample_run};
 
 /// `rules check` fails with exit 1; returns stderr.
 fn check_fails(w: &Workdir) -> String {
@@ -89,18 +89,7 @@ fn comparing_a_number_with_a_text_stops_run_and_check_at_the_line() {
         "    let days = item.days_since_expiry;\n",
         "    let days = item.days_since_expiry;\n    if days != () && -days > \"90\" { return no_lead(\"soon\"); }\n",
     );
-    let err = w.fails(
-        &[
-            "run",
-            "--data",
-            &sample(),
-            "--db",
-            "s.db",
-            "--as-of",
-            "2025-10-29",
-        ],
-        1,
-    );
+    let err = w.fails(&sample_run("s.db"), 1);
     assert!(err.starts_with("error: cannot compare "), "{err}");
     assert!(
         err.contains(" with \"90\" (`>`): one is a number, the other a text\n --> "),
@@ -124,18 +113,7 @@ fn a_classify_rule_returning_a_risk_level_of_5_stops_the_run() {
         "            return #{ risk_level: \"CRITICAL\" };",
         "            return #{ risk_level: 5 };",
     );
-    let err = w.fails(
-        &[
-            "run",
-            "--data",
-            &sample(),
-            "--db",
-            "s.db",
-            "--as-of",
-            "2025-10-29",
-        ],
-        1,
-    );
+    let err = w.fails(&sample_run("s.db"), 1);
     assert!(
         err.starts_with(
             "error: rule `classify/risk` returned `risk_level: 5`; `risk_level` must be one of \
@@ -262,15 +240,7 @@ fn an_extra_brace_is_shown_with_where_its_block_opened() {
 fn the_run_hash_moves_with_priorities_services_and_top_services() {
     let w = Workdir::new();
     let hash = |w: &Workdir| {
-        let v = w.json(&[
-            "run",
-            "--data",
-            &sample(),
-            "--db",
-            "s.db",
-            "--as-of",
-            "2025-10-29",
-        ]);
+        let v = w.json(&sample_run("s.db"));
         v["run"]["rules_hash"].as_str().unwrap().to_string()
     };
     let mut seen = vec![hash(&w)];

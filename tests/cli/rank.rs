@@ -2,7 +2,7 @@
 //! fixed thresholds staying the default, and `whatif` showing the switch.
 // See: issue 21 ("Priorities that triage").
 
-use crate::util::{Workdir, real_run, sample};
+use crate::util::{Workdir, real_run, sample_run};
 
 fn counts(w: &Workdir, db: &str) -> Vec<String> {
     w.sql(
@@ -49,15 +49,7 @@ fn by_rank_each_share_of_the_active_leads_gets_its_priority() {
         };
         assert_eq!(priority, expected, "rank {rank} of {n}");
     }
-    let v = w.json(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    let v = w.json(&sample_run("s.db"));
     let cut = &v["run"]["evaluation"]["priority_cutoffs"];
     assert!(
         cut["critical"].as_f64().unwrap() >= cut["high"].as_f64().unwrap(),
@@ -68,15 +60,7 @@ fn by_rank_each_share_of_the_active_leads_gets_its_priority() {
 #[test]
 fn fixed_thresholds_stay_the_default_and_whatif_shows_the_switch() {
     let w = Workdir::new();
-    let v = w.json(&[
-        "run",
-        "--data",
-        &sample(),
-        "--db",
-        "s.db",
-        "--as-of",
-        "2025-10-29",
-    ]);
+    let v = w.json(&sample_run("s.db"));
     assert!(v["run"]["evaluation"]["priority_cutoffs"].is_null(), "{v}");
     let before = counts(&w, "s.db");
     let changes = w.json(&["whatif", "--db", "s.db", "--priority-mode", "rank"]);

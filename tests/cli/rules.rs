@@ -1,7 +1,7 @@
 //! `onelead run` with the default rules on the real exports, rule plugins added by dropping a
 //! file in, and every class of rule/config error: clear message, exit 1, database untouched.
 
-use crate::util::{Workdir, real_run, sample, shared_data};
+use crate::util::{Workdir, real_run, sample, sample_run, shared_data};
 
 fn type_counts(v: &serde_json::Value) -> Vec<(String, String, i64)> {
     v["leads_by_type_priority"]
@@ -258,18 +258,7 @@ fn assert_rejected(break_it: impl Fn(&Workdir), expected: &[&str]) {
     w.run_sample("s.db");
     let before = w.fingerprint("s.db");
     break_it(&w);
-    let err = w.fails(
-        &[
-            "run",
-            "--data",
-            &sample(),
-            "--db",
-            "s.db",
-            "--as-of",
-            "2025-10-29",
-        ],
-        1,
-    );
+    let err = w.fails(&sample_run("s.db"), 1);
     for e in expected {
         assert!(err.contains(e), "expected {e:?} in:\n{err}");
     }

@@ -9,6 +9,20 @@ pub fn sample() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").to_string()
 }
 
+/// `onelead run` of the bundled sample into `db`, as of the original's run date (2025-10-29),
+/// as arguments.
+pub fn sample_run(db: &str) -> [&str; 7] {
+    [
+        "run",
+        "--data",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample"),
+        "--db",
+        db,
+        "--as-of",
+        "2025-10-29",
+    ]
+}
+
 /// Where the real exports live, or `None` (outside CI) when they are absent.
 /// Under `CI=true` a missing folder fails the test instead of skipping it.
 pub fn shared_data() -> Option<PathBuf> {
@@ -90,15 +104,7 @@ impl Workdir {
 
     /// `onelead run` of the bundled sample into `db`, as of the original's run date.
     pub fn run_sample(&self, db: &str) -> String {
-        self.ok(&[
-            "run",
-            "--data",
-            &sample(),
-            "--db",
-            db,
-            "--as-of",
-            "2025-10-29",
-        ])
+        self.ok(&sample_run(db))
     }
 
     /// Runs `onelead args…` in the folder.
