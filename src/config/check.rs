@@ -133,19 +133,7 @@ pub(super) struct Located<'a> {
 
 impl Located<'_> {
     fn at(&self, key: &str, value: bool, msg: &str, help: Option<&str>) -> Diagnostic {
-        let loc = match self.keys.find(key) {
-            Some(span) => Loc {
-                path: self.path,
-                source: Some(self.text),
-                line: span.line,
-                col: if value && self.keys.has(key) {
-                    span.value_col
-                } else {
-                    span.col
-                },
-            },
-            None => Loc::file(self.path),
-        };
+        let loc = self.keys.loc(self.path, self.text, key, value);
         Diagnostic::new(msg, &loc, None, help)
     }
 

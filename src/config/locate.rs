@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use crate::diagnostic::Loc;
+
 /// A key's position and its value's, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -108,6 +110,22 @@ impl Locations {
     /// True when `path` itself (not a parent) was located.
     pub fn has(&self, path: &str) -> bool {
         self.keys.contains_key(path)
+    }
+
+    /// Where a diagnostic about `key` in the file `path` (whose text is `text`) points: at the
+    /// key's value with `value` (when the key itself was located), else at the key, else at
+    /// its nearest located parent, else at the whole file.
+    pub fn loc<'a>(&self, path: &'a str, text: &'a str, key: &str, value: bool) -> Loc<'a> {
+        self.find(key).map_or(Loc::file(path), |span| Loc {
+            path,
+            source: Some(text),
+            line: span.line,
+            col: if value && self.has(key) {
+                span.value_col
+            } else {
+                span.col
+            },
+        })
     }
 }
 

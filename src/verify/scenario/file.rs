@@ -215,18 +215,7 @@ impl Located<'_> {
 
     /// Where `key` (its value, with `value`) is, or its nearest parent, or the file.
     fn loc(&self, key: &str, value: bool) -> Loc<'_> {
-        self.keys
-            .find(key)
-            .map_or(Loc::file(self.path), |span| Loc {
-                path: self.path,
-                source: Some(self.text),
-                line: span.line,
-                col: if value && self.keys.has(key) {
-                    span.value_col
-                } else {
-                    span.col
-                },
-            })
+        self.keys.loc(self.path, self.text, key, value)
     }
 }
 
