@@ -42,9 +42,10 @@ pub fn build_engine(limits: &Limits, rules_dir: &Path) -> Engine {
     engine.on_print(|text| tracing::info!(target: "rules", "{text}"));
     engine.on_debug(|text, source, pos| {
         let at = source.unwrap_or("rules");
-        match (pos.line(), pos.position()) {
-            (Some(l), Some(c)) => tracing::debug!(target: "rules", "{at}:{l}:{c}: {text}"),
-            _ => tracing::debug!(target: "rules", "{at}: {text}"),
+        if let (Some(l), Some(c)) = (pos.line(), pos.position()) {
+            tracing::debug!(target: "rules", "{at}:{l}:{c}: {text}");
+        } else {
+            tracing::debug!(target: "rules", "{at}: {text}");
         }
     });
     engine.set_module_resolver(RulesResolver::new(rules_dir));
