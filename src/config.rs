@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::{Diagnostic, Loc};
 use crate::error::{Error, Result};
+pub use crate::ingest::settings::IngestConfig;
 pub use check::Checked;
 use check::{Located, yaml_error};
 use locate::Locations;
@@ -176,18 +177,6 @@ impl Default for AccountsConfig {
     }
 }
 
-/// Explicit sheet/column mapping, keyed by table (`install_base`, `opportunities`, ...).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IngestConfig {
-    /// Table → sheet name, for sheets whose headers detection cannot recognise.
-    #[serde(default)]
-    pub sheets: BTreeMap<String, String>,
-    /// Table → (field → header as written in the export).
-    #[serde(default)]
-    pub columns: BTreeMap<String, BTreeMap<String, String>>,
-}
-
 /// Rhai sandbox limits. The same in debug and release builds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -300,6 +289,10 @@ const KNOWN_KEYS: &[&str] = &[
     "legal_suffixes",
     "sheets",
     "columns",
+    "encoding",
+    "date_order",
+    "files",
+    "match",
     "max_operations",
     "max_call_levels",
     "max_expr_depth",

@@ -6,6 +6,9 @@
 use calamine::{Data, ExcelDateTime};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
+use super::dates::{self, Form, Verdict};
+use super::settings::DateOrder;
+
 /// The outcome of cleaning one cell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cleaned<T> {
@@ -128,16 +131,14 @@ pub fn excel_serial_to_date(serial: f64) -> Option<NaiveDate> {
     epoch.checked_add_signed(Duration::days(serial.floor() as i64))
 }
 
-/// Date formats accepted in text cells, ISO first. `MM/DD/YYYY` wins over `DD/MM/YYYY` because
-/// the vendor's exports are US-formatted; `DD.MM.YYYY` is unambiguous.
-const DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d-%b-%Y", "%d.%m.%Y"];
+/// Date formats accepted in text cells besides `a/b/yyyy` ([`dates::parse_slash`]), ISO first;
+/// `DD.MM.YYYY` is day-first wherever it is written.
+const DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d", "%d-%b-%Y", "%d.%m.%Y"];
 const DATETIME_FORMATS: &[&str] = &[
     "%Y-%m-%d %H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M",
     "%Y/%m/%d %H:%M:%S",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
 ];
 
 /// The two shapes exports write nearly every date in, `YYYY-MM-DD` and `YYYY-MM-DD hh:mm:ss`,
@@ -171,18 +172,36 @@ fn parse_common_date(t: &[u8]) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
 }
 
-/// A date written as text in one of the accepted formats (or an Excel serial as text).
+/// A date written as text in one of the accepted formats (or an Excel serial as text); an
+/// ambiguous `a/b/yyyy` reads month first, as the vendor's US exports write it.
 pub fn parse_date_str(s: &str) -> Option<NaiveDate> {
+    parse_date_str_in(s, Verdict::Order(DateOrder::Mdy))
+}
+
+/// [`parse_date_str`], with ambiguous `a/b/yyyy` dates read as `verdict` says (its column's).
+pub fn parse_date_str_in(s: &str, verdict: Verdict) -> Option<NaiveDate> {
     let t = s.trim();
     if let Some(d) = parse_common_date(t.as_bytes()) {
         return Some(d);
     }
-    for f in DATE_FORMATS {
+    if let Some(slash) = dates::parse_slash(t) {
+        return match (slash.form(), verdict) {
+            (Form::Ambiguous, Verdict::Order(order)) => slash.date(order),
+            (Form::Ambiguous, Verdict::Refuse) => None,
+            _ => slash
+                .date(DateOrder::Mdy)
+                .or_else(|| slash.date(DateOrder::Dmy)),
+        };
+    }
+    // chrono's `%Y` takes any number of digits: `05/06/15` would read as the year 5.
+    let year_first = t.len() >= 4 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    let fits = |f: &&&str| year_first || !f.starts_with("%Y");
+    for f in DATE_FORMATS.iter().filter(fits) {
         if let Ok(d) = NaiveDate::parse_from_str(t, f) {
             return Some(d);
         }
     }
-    for f in DATETIME_FORMATS {
+    for f in DATETIME_FORMATS.iter().filter(fits) {
         if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
             return Some(d.date());
         }
@@ -194,12 +213,18 @@ pub fn parse_date_str(s: &str) -> Option<NaiveDate> {
     t.parse::<f64>().ok().and_then(excel_serial_to_date)
 }
 
-/// A date from a date-typed cell, an Excel serial number, or text.
+/// A date from a date-typed cell, an Excel serial number, or text (ambiguous `a/b/yyyy` month
+/// first).
 pub fn clean_date(d: &Data) -> Cleaned<NaiveDate> {
+    clean_date_in(d, Verdict::Order(DateOrder::Mdy))
+}
+
+/// [`clean_date`] with ambiguous text dates read as `verdict` says.
+pub fn clean_date_in(d: &Data, verdict: Verdict) -> Cleaned<NaiveDate> {
     let got = match d {
         Data::Empty => return Cleaned::Missing,
         Data::String(s) if is_missing_marker(s) => return Cleaned::Missing,
-        Data::String(s) | Data::DateTimeIso(s) => parse_date_str(s),
+        Data::String(s) | Data::DateTimeIso(s) => parse_date_str_in(s, verdict),
         Data::DateTime(dt) if dt.is_datetime() => excel_datetime(dt).map(|x| x.date()),
         Data::Float(f) => excel_serial_to_date(*f),
         Data::Int(i) => excel_serial_to_date(*i as f64),
@@ -218,6 +243,26 @@ pub fn clean_float(d: &Data) -> Cleaned<f64> {
         Data::String(s) => parse_number_str(s)
             .map_or_else(|| Cleaned::Coerced(s.trim().to_string()), Cleaned::Value),
         other => Cleaned::Coerced(raw_text(other)),
+    }
+}
+
+/// A Yes/No (Y/N, True/False, or a boolean cell) value: a flag, where a number column holds
+/// flags instead of amounts.
+pub fn flag_value(d: &Data) -> Option<bool> {
+    match d {
+        Data::Bool(b) => Some(*b),
+        Data::String(s) => {
+            let t = s.trim();
+            let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+            if is(&["yes", "y", "true"]) {
+                Some(true)
+            } else if is(&["no", "n", "false"]) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
 }
 
@@ -360,12 +405,16 @@ mod tests {
     /// The general path: every format in turn, as before the shortcut for the common shapes.
     fn parse_date_slow(s: &str) -> Option<NaiveDate> {
         let t = s.trim();
+        let year_first = t.len() >= 4 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+        let fits = |f: &&&str| year_first || !f.starts_with("%Y");
         DATE_FORMATS
             .iter()
+            .filter(fits)
             .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
             .or_else(|| {
                 DATETIME_FORMATS
                     .iter()
+                    .filter(fits)
                     .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok().map(|d| d.date()))
             })
             .or_else(|| {
@@ -409,11 +458,53 @@ mod tests {
     }
 
     #[test]
+    fn slash_dates_read_by_their_column_verdict() {
+        // See: issue 20 — `31/12/2015` was NULL while `05/06/2015` silently read as 6 May.
+        assert_eq!(clean_date(&s("31/12/2015")).ok(), Some(date(2015, 12, 31)));
+        assert_eq!(clean_date(&s("12/31/2015")).ok(), Some(date(2015, 12, 31)));
+        let dmy = Verdict::Order(DateOrder::Dmy);
+        assert_eq!(
+            clean_date_in(&s("05/06/2015"), dmy).ok(),
+            Some(date(2015, 6, 5))
+        );
+        assert_eq!(clean_date(&s("05/06/2015")).ok(), Some(date(2015, 5, 6)));
+        assert_eq!(
+            clean_date_in(&s("05/06/2015"), Verdict::Refuse),
+            Cleaned::Coerced("05/06/2015".into())
+        );
+        // Unambiguous values read even where the column refuses its ambiguous ones.
+        assert_eq!(
+            clean_date_in(&s("13/01/2015 10:00"), Verdict::Refuse).ok(),
+            Some(date(2015, 1, 13))
+        );
+        assert_eq!(
+            clean_date_in(&s("31/02/2015"), dmy),
+            Cleaned::Coerced("31/02/2015".into())
+        );
+    }
+
+    #[test]
+    fn flags_are_yes_no_words_and_booleans() {
+        for (v, want) in [
+            (s("Yes"), Some(true)),
+            (s(" no "), Some(false)),
+            (s("Y"), Some(true)),
+            (s("FALSE"), Some(false)),
+            (Data::Bool(true), Some(true)),
+            (s("Maybe"), None),
+            (s("1"), None),
+            (Data::Float(1.0), None),
+        ] {
+            assert_eq!(flag_value(&v), want, "{v:?}");
+        }
+    }
+
+    #[test]
     fn implausible_dates_are_coerced() {
         assert_eq!(clean_date(&s("soon")), Cleaned::Coerced("soon".into()));
         assert_eq!(
-            clean_date(&s("31/12/2024")),
-            Cleaned::Coerced("31/12/2024".into())
+            clean_date(&s("05/06/15")),
+            Cleaned::Coerced("05/06/15".into())
         );
         assert_eq!(clean_date(&Data::Int(12)), Cleaned::Coerced("12".into()));
         assert_eq!(

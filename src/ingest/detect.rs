@@ -1,7 +1,9 @@
 //! Sheet recognition by content: header names in, (kind, header row, field → column) out.
 //! Headers are compared after [`normalize_header`], against per-field synonym lists, so
-//! `Serial_Number_Id`, `serial number id` and `SERIAL-NUMBER-ID` all name the same field.
+//! `Serial_Number_Id`, `serial number id` and `SERIAL-NUMBER-ID` all name the same field, and
+//! so do CRM API names: `Account_ST_ID__c`, `Account__r.Name`, `opportunity_account_name`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::model::SheetKind;
@@ -11,8 +13,47 @@ pub const HEADER_SCAN_ROWS: usize = 20;
 
 pub use super::fields::{FieldSpec, KINDS, KindSpec};
 
-/// Lowercase with everything but letters and digits removed.
+/// Lowercase with everything but letters and digits removed, after [`api_label`].
 pub fn normalize_header(h: &str) -> String {
+    api_label(h)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Salesforce API names as the words they stand for. A custom field ends in `__c` (`__pc` on
+/// person accounts), a custom relationship in `__r`, a managed package's fields start with its
+/// namespace and `__` (`npe01__Payment_Amount__c`), and a report or SOQL export names a parent's
+/// field by path (`Account.Name`, `Owner__r.Name`) — Salesforce's "Relationship Fields in a
+/// Header Row" and field reference. A path whose field repeats its parent's name
+/// (`Account.Account_ST_ID__c`) reads as the field alone.
+pub fn api_label(h: &str) -> Cow<'_, str> {
+    if !h.contains("__") && !h.contains('.') {
+        return Cow::Borrowed(h);
+    }
+    let mut words: Vec<&str> = Vec::new();
+    for seg in h.split('.') {
+        let seg = seg.trim();
+        let lower = seg.to_ascii_lowercase();
+        let seg = ["__c", "__pc", "__r"]
+            .iter()
+            .find(|s| lower.ends_with(*s))
+            .map_or(seg, |s| &seg[..seg.len() - s.len()]);
+        let seg = seg.split_once("__").map_or(seg, |(_, rest)| rest);
+        let repeats = |prev: &&str| {
+            let (p, s) = (normalize_plain(prev), normalize_plain(seg));
+            !p.is_empty() && s.starts_with(&p)
+        };
+        if words.last().is_some_and(repeats) {
+            words.pop();
+        }
+        words.push(seg);
+    }
+    Cow::Owned(words.join(" "))
+}
+
+fn normalize_plain(h: &str) -> String {
     h.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
@@ -92,19 +133,7 @@ pub fn map_columns(
     overrides: Option<&BTreeMap<String, String>>,
 ) -> Result<ColumnMap, OverrideError> {
     let norm: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
-    let mut cols: Vec<Option<usize>> = spec
-        .fields
-        .iter()
-        .map(|f| {
-            let own = normalize_header(f.name);
-            // Synonyms are tried in order so the most specific spelling wins over a generic one.
-            f.synonyms
-                .iter()
-                .copied()
-                .chain(std::iter::once(own.as_str()))
-                .find_map(|syn| norm.iter().position(|h| h == syn))
-        })
-        .collect();
+    let mut cols = by_synonyms(spec, &norm);
     for (field, header) in overrides.into_iter().flatten() {
         let Some(i) = spec.fields.iter().position(|f| f.name == field) else {
             return Err(OverrideError::UnknownField(field.clone()));
@@ -140,6 +169,47 @@ pub fn map_columns(
         }
     }
     Ok(ColumnMap { spec, cols })
+}
+
+/// Each field's column by its synonyms (`norm`: the normalised headers), then a bare record
+/// id where the header shows the kind's markers.
+fn by_synonyms(spec: &KindSpec, norm: &[String]) -> Vec<Option<usize>> {
+    let bare: Vec<Option<&str>> = norm.iter().map(|h| strip_prefix(spec, h)).collect();
+    let mut cols: Vec<Option<usize>> = spec
+        .fields
+        .iter()
+        .map(|f| {
+            let own = normalize_header(f.name);
+            // Synonyms are tried in order so the most specific spelling wins over a generic one,
+            // and headers as written before headers without their object prefix.
+            let syns = || {
+                f.synonyms
+                    .iter()
+                    .copied()
+                    .chain(std::iter::once(own.as_str()))
+            };
+            syns()
+                .find_map(|syn| norm.iter().position(|h| h == syn))
+                .or_else(|| syns().find_map(|syn| bare.iter().position(|h| *h == Some(syn))))
+        })
+        .collect();
+    if let Some(g) = &spec.generic_id
+        && let Some(i) = spec.fields.iter().position(|f| f.name == g.field)
+        && cols[i].is_none()
+        && norm.iter().zip(&bare).any(|(h, b)| {
+            g.markers.contains(&h.as_str()) || b.is_some_and(|b| g.markers.contains(&b))
+        })
+    {
+        cols[i] = norm.iter().position(|h| g.headers.contains(&h.as_str()));
+    }
+    cols
+}
+
+/// `h` without one of the kind's object prefixes, when something is left.
+fn strip_prefix<'a>(spec: &KindSpec, h: &'a str) -> Option<&'a str> {
+    spec.prefixes
+        .iter()
+        .find_map(|p| h.strip_prefix(p).filter(|rest| !rest.is_empty()))
 }
 
 /// A recognised header row.
@@ -187,6 +257,27 @@ pub fn detect(
                     header_index: i,
                     map,
                 });
+            }
+        }
+    }
+    best
+}
+
+/// For a sheet nothing recognised: the kind whose fields its header matches best (at least
+/// two), with the candidate row, for "looks like" hints.
+pub fn closest(rows: &[Vec<String>]) -> Option<(usize, ColumnMap)> {
+    let mut best: Option<(usize, ColumnMap)> = None;
+    for (i, row) in rows.iter().enumerate().take(HEADER_SCAN_ROWS) {
+        for spec in KINDS {
+            let Ok(map) = map_columns(spec, row, None) else {
+                continue;
+            };
+            if map.matched() >= 2
+                && best
+                    .as_ref()
+                    .is_none_or(|(_, b)| map.matched() > b.matched())
+            {
+                best = Some((i, map));
             }
         }
     }
@@ -357,6 +448,111 @@ mod tests {
             detect(&[headers], &cols).unwrap().map.spec.kind,
             SheetKind::InstallBase
         );
+    }
+
+    #[test]
+    fn api_names_read_as_their_words() {
+        for (h, want) in [
+            ("Account_ST_ID__c", "accountstid"),
+            ("Owner__r.Name", "ownername"),
+            ("Account.Name", "accountname"),
+            ("ACCOUNT.NAME", "accountname"),
+            ("npe01__Payment_Amount__c", "paymentamount"),
+            ("Account__r.Account_ST_ID__c", "accountstid"),
+            ("Territory__r.Territory_ID__c", "territoryid"),
+            ("Opp. Name", "oppname"),
+            ("HPE Opportunity ID", "hpeopportunityid"),
+        ] {
+            assert_eq!(normalize_header(h), want, "{h}");
+        }
+    }
+
+    /// Field → header, for the fields a map found.
+    fn mapped(d: &Detected, headers: &[String]) -> Vec<(&'static str, String)> {
+        d.map
+            .spec
+            .fields
+            .iter()
+            .zip(&d.map.cols)
+            .filter_map(|(f, c)| c.map(|c| (f.name, headers[c].clone())))
+            .collect()
+    }
+
+    #[test]
+    fn crm_api_exports_of_opportunities_are_recognised() {
+        // See: issue 20 — an opportunity sheet named by API names loaded as nothing.
+        // Salesforce names fields by API name in Data Loader and Bulk API CSVs: `Id` (labelled
+        // "Opportunity ID"), `Name`, custom fields ending in `__c`, parents' fields by path
+        // (`Account.Name`, `Owner__r.Name`) — developer.salesforce.com field reference for
+        // Opportunity and "Relationship Fields in a Header Row".
+        let sf = row(&[
+            "Id",
+            "Name",
+            "Account.Name",
+            "Account_ST_ID__c",
+            "Product_Line__c",
+            "StageName",
+            "CloseDate",
+            "Owner__r.Name",
+        ]);
+        let d = detect(std::slice::from_ref(&sf), &BTreeMap::new()).unwrap();
+        assert_eq!(d.map.spec.kind, SheetKind::Opportunity);
+        assert_eq!(
+            mapped(&d, &sf),
+            [
+                ("opportunity_id", "Id".to_string()),
+                ("name", "Name".into()),
+                ("territory_id", "Account_ST_ID__c".into()),
+                ("account_name", "Account.Name".into()),
+                ("product_line", "Product_Line__c".into())
+            ]
+        );
+        // Warehouse copies prefix each column with its object (Conga's and dbt's
+        // `Opportunity_Account_Name`).
+        let snake = row(&[
+            "opportunity_id",
+            "opportunity_name",
+            "opportunity_account_name",
+            "opportunity_account_st_id",
+            "opportunity_product_line",
+        ]);
+        let d = detect(std::slice::from_ref(&snake), &BTreeMap::new()).unwrap();
+        assert_eq!(d.map.spec.kind, SheetKind::Opportunity);
+        assert_eq!(mapped(&d, &snake).len(), 5, "{:?}", mapped(&d, &snake));
+        // HubSpot's deal exports use property labels: `Record ID`, `Deal Name`, `Deal Stage`,
+        // `Close Date`, `Associated Company`.
+        let hubspot = row(&[
+            "Record ID",
+            "Deal Name",
+            "Associated Company",
+            "Deal Stage",
+            "Close Date",
+            "Amount",
+        ]);
+        let d = detect(std::slice::from_ref(&hubspot), &BTreeMap::new()).unwrap();
+        assert_eq!(
+            mapped(&d, &hubspot),
+            [
+                ("opportunity_id", "Record ID".to_string()),
+                ("name", "Deal Name".into()),
+                ("account_name", "Associated Company".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bare_id_is_not_an_opportunity_without_an_opportunity_column() {
+        // A Salesforce contact export has `Id` and `Account.Name` too.
+        let contacts = row(&["Id", "FirstName", "LastName", "Account.Name", "Email"]);
+        assert!(detect(std::slice::from_ref(&contacts), &BTreeMap::new()).is_none());
+        assert!(
+            closest(&[contacts]).is_none(),
+            "one shared column is no likeness"
+        );
+        let no_id = row(&["Opportunity Name", "Account Name", "Amount"]);
+        let (i, near) = closest(&[row(&["Title"]), no_id]).unwrap();
+        assert_eq!((i, near.spec.kind), (1, SheetKind::Opportunity));
+        assert_eq!(near.missing(), ["`opportunity_id`"]);
     }
 
     #[test]

@@ -23,6 +23,25 @@ pub struct KindSpec {
     pub fields: &'static [FieldSpec],
     /// The signature: groups of alternative fields.
     pub required: &'static [&'static [&'static str]],
+    /// The fields read as dates (their day/month order is inferred per column).
+    pub dates: &'static [&'static str],
+    /// Object names CRM exports put before a field (`opportunity_account_name`), normalised:
+    /// a header that is one of these followed by a synonym means that synonym's field.
+    pub prefixes: &'static [&'static str],
+    /// A bare record id (`Id`) names this kind's id only beside a column only this kind has.
+    pub generic_id: Option<GenericId>,
+}
+
+/// A record-id column named only `Id` (Salesforce's API name) or `Record ID` (HubSpot's label):
+/// every object has one, so it counts only beside one of `markers`.
+#[derive(Debug)]
+pub struct GenericId {
+    /// The field it feeds.
+    pub field: &'static str,
+    /// Normalised headers of a bare id.
+    pub headers: &'static [&'static str],
+    /// Normalised headers only this kind's exports have.
+    pub markers: &'static [&'static str],
 }
 
 macro_rules! fields {
@@ -58,17 +77,45 @@ pub const KINDS: &[KindSpec] = &[
             &["product_name", "product_id"],
             &["support_status"],
         ],
+        dates: &["eol_date", "eosl_date", "service_start", "service_end"],
+        prefixes: &["asset", "installbase"],
+        generic_id: None,
     },
     KindSpec {
         kind: SheetKind::Opportunity,
         fields: fields! {
-            "opportunity_id" => ["hpeopportunityid", "opportunityid", "oppid", "opportunitynumber"],
-            "name" => ["opportunityname"],
-            "territory_id" => ["accountstid", "stid", "accountsalesterritoryid", "territoryid"],
-            "account_name" => ["accountname", "customername", "customer"],
+            "opportunity_id" => ["hpeopportunityid", "opportunityid", "oppid", "opportunitynumber", "dealid"],
+            "name" => ["opportunityname", "dealname"],
+            "territory_id" => ["accountstid", "stid", "accountsalesterritoryid", "territoryid", "accountterritoryid"],
+            "account_name" => ["accountname", "customername", "customer", "associatedcompany", "companyname", "company"],
             "product_line" => ["productline"],
         },
         required: &[&["opportunity_id"], &["account_name", "territory_id"]],
+        dates: &[],
+        // Salesforce objects and their report prefixes (`Opportunity: Account Name`), HubSpot's
+        // deals (`Deal Name`), and warehouse tables that prefix every column with the object.
+        prefixes: &["opportunity", "oppty", "opty", "opp", "deal"],
+        // Salesforce's API name of the record id is `Id` (label "Opportunity ID"); HubSpot's
+        // exports call it `Record ID` and its API `hs_object_id`. Stage and close date are
+        // fields every opportunity and deal has (Salesforce: `StageName`, `CloseDate`,
+        // `ForecastCategoryName`; HubSpot: `dealstage`, `closedate`, `pipeline`).
+        generic_id: Some(GenericId {
+            field: "opportunity_id",
+            headers: &["id", "recordid", "hsobjectid"],
+            markers: &[
+                "stagename",
+                "stage",
+                "dealstage",
+                "closedate",
+                "forecastcategory",
+                "forecastcategoryname",
+                "probability",
+                "pipeline",
+                "iswon",
+                "dealname",
+                "opportunityname",
+            ],
+        }),
     },
     KindSpec {
         kind: SheetKind::Project,
@@ -97,6 +144,9 @@ pub const KINDS: &[KindSpec] = &[
             &["customer"],
             &["size_category", "system_status", "start_date"],
         ],
+        dates: &["start_date", "end_date"],
+        prefixes: &["project", "prj"],
+        generic_id: None,
     },
     KindSpec {
         kind: SheetKind::Service,
@@ -106,6 +156,9 @@ pub const KINDS: &[KindSpec] = &[
             "service" => ["services", "service", "servicename"],
         },
         required: &[&["practice"], &["service"]],
+        dates: &[],
+        prefixes: &[],
+        generic_id: None,
     },
     KindSpec {
         kind: SheetKind::ServiceCredit,
@@ -122,5 +175,8 @@ pub const KINDS: &[KindSpec] = &[
             "contract_end" => ["contractenddate", "contractend"],
         },
         required: &[&["project_id"], &["active", "purchased"]],
+        dates: &["contract_end"],
+        prefixes: &[],
+        generic_id: None,
     },
 ];

@@ -2,15 +2,20 @@
 //! file order, plus an [`IngestReport`] of what was read and which values had to be dropped.
 //!
 //! Sheets are recognised by their headers, not their names ([`detect`]); values are cleaned by
-//! [`clean`]; the product/SKU pivot has its own parser ([`sku`]). `config.ingest` can force a
-//! sheet to a table and name columns detection cannot guess.
+//! [`clean`]; the product/SKU pivot has its own parser ([`sku`]). `config.ingest` ([`settings`])
+//! can force a sheet to a table, name columns detection cannot guess, and fix a CSV file's
+//! encoding ([`encoding`]) or the day/month order of its ambiguous dates ([`dates`]).
 
 pub mod clean;
 pub mod csv;
+pub mod dates;
 pub mod detect;
+pub mod encoding;
 pub mod fields;
+mod records;
 pub mod report;
 pub mod rows;
+pub mod settings;
 pub mod sku;
 pub mod xlsx;
 
@@ -20,7 +25,10 @@ mod real_tests;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-pub use report::{Coercion, CoercionExample, FileSummary, IngestReport, SheetSummary};
+pub use report::{
+    Coercion, CoercionExample, DateOrderNote, FileSummary, FlagColumn, IngestReport, SheetSummary,
+    Warning,
+};
 
 use crate::config::IngestConfig;
 use crate::error::{Error, Result};
@@ -260,6 +268,59 @@ fn headers_preview(row: &[String]) -> String {
     } else {
         out
     }
+}
+
+/// Finds the header row among `texts` (the first non-empty rows of a sheet, as text): the row
+/// of the kind the config forces, or the best detected one. `None` when nothing is recognised;
+/// an error when the config's columns do not fit or the kind's signature is incomplete.
+fn recognise_header(
+    texts: &[Vec<String>],
+    force: Option<SheetKind>,
+    cfg: &IngestConfig,
+    location: &str,
+) -> Result<Option<(usize, detect::ColumnMap)>> {
+    let (index, spec) = if let Some(spec) = force.and_then(detect::spec) {
+        (detect::best_row_for(spec, texts).unwrap_or(0), spec)
+    } else if let Some(d) = detect::detect(texts, &cfg.columns) {
+        (d.header_index, d.map.spec)
+    } else {
+        return Ok(None);
+    };
+    // Detection tolerates a bad override; now that the kind is known, report it.
+    let map = detect::map_columns(spec, &texts[index], cfg.columns.get(spec.kind.key()))
+        .map_err(|e| override_error(location, spec.kind, &e))?;
+    let missing = map.missing();
+    if !missing.is_empty() {
+        return Err(header_error(
+            location,
+            map.spec.kind,
+            &missing,
+            &texts[index],
+        ));
+    }
+    Ok(Some((index, map)))
+}
+
+/// For a header nothing recognised: which kind it is closest to and what it lacks, as a
+/// sentence to append to a message (empty when it resembles nothing).
+fn unrecognised_hint(rows: &[Vec<String>]) -> String {
+    let Some((i, map)) = detect::closest(rows) else {
+        return String::new();
+    };
+    let matched: Vec<String> = map
+        .spec
+        .fields
+        .iter()
+        .zip(&map.cols)
+        .filter_map(|(f, c)| c.map(|c| format!("`{}` as `{}`", rows[i][c], f.name)))
+        .collect();
+    let key = map.spec.kind.key();
+    format!(
+        " It looks most like `{key}` ({}) but has no {} column; name yours under \
+         `ingest.columns.{key}`",
+        matched.join(", "),
+        map.missing().join(", ")
+    )
 }
 
 fn header_error(location: &str, kind: SheetKind, missing: &[String], headers: &[String]) -> Error {

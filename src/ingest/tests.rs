@@ -231,6 +231,73 @@ fn csv_with_bom_semicolons_and_bad_bytes() {
     assert_eq!(report.files[0].sheets[0].sheet, "");
     assert_eq!(report.rows["services"], 4);
     assert!(report.coerced.is_empty());
+    // The BOM says UTF-8, so the stray byte is not silently replaced: the load says where.
+    assert_eq!(report.files[0].encoding.as_deref(), Some("utf-8 with BOM"));
+    let w = &report.warnings[0];
+    assert_eq!(
+        (w.kind.as_str(), w.row, w.column.as_str()),
+        ("encoding", Some(2), "Practice")
+    );
+}
+
+fn eol_dates(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| match r {
+            Record::InstallBase(x) => x.eol_date.map(|d| d.to_string()).unwrap_or_default(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn utf16_csv_rescans_for_its_date_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Serial\tProduct_Name\tSupport_Status\tEOL\r\n\
+                SN1\tDL380\tActive\t05/06/2015\r\n\
+                SN2\tDL380\tActive\t\r\n\
+                SN3\tDL380\tActive\t31/12/2015\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let path = write(dir.path(), "ib.csv", &bytes);
+    let (records, report) = load(&path, &IngestConfig::default()).unwrap();
+    assert_eq!(eol_dates(&records), ["2015-06-05", "", "2015-12-31"]);
+    assert_eq!(report.date_columns[0].basis, "inferred");
+    assert_eq!(report.date_columns[0].day_first.as_ref().unwrap().row, 4);
+}
+
+#[test]
+fn xlsx_text_dates_follow_their_column_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dmy.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["Serial", "Product_Name", "Support_Status", "EOL"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, d) in ["05/06/2015", "2016-02-03", "13/01/2015"]
+        .iter()
+        .enumerate()
+    {
+        let r = r as u32 + 1;
+        ws.write_string(r, 0, format!("SN{r}")).unwrap();
+        ws.write_string(r, 1, "DL380").unwrap();
+        ws.write_string(r, 2, "Active").unwrap();
+        ws.write_string(r, 3, *d).unwrap();
+    }
+    wb.save(&path).unwrap();
+    let (records, _) = load(&path, &IngestConfig::default()).unwrap();
+    assert_eq!(
+        eol_dates(&records),
+        ["2015-06-05", "2016-02-03", "2015-01-13"]
+    );
+    let cfg: IngestConfig = serde_yaml::from_str("date_order: dmy").unwrap();
+    let (records, report) = load(&path, &cfg).unwrap();
+    assert_eq!(eol_dates(&records)[0], "2015-06-05");
+    assert!(report.warnings.is_empty(), "inferred, not assumed");
 }
 
 #[test]

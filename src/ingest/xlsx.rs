@@ -9,10 +9,10 @@ use calamine::{Data, Range, Reader, open_workbook_auto};
 
 use super::clean::{self, raw_text};
 use super::detect::{self, HEADER_SCAN_ROWS};
-use super::report::{FileSummary, IngestReport, SheetSummary};
+use super::report::{FileSummary, IngestReport, SheetSummary, Warning};
 use super::rows::TableReader;
 use super::sku;
-use super::{forced_kinds, header_error, headers_preview, override_error};
+use super::{forced_kinds, headers_preview, recognise_header, unrecognised_hint};
 use crate::config::IngestConfig;
 use crate::error::{Error, Result};
 use crate::model::{Record, SheetKind};
@@ -47,6 +47,7 @@ pub fn read_workbook(
     let mut summary = FileSummary {
         file: file.to_string(),
         sheets: Vec::new(),
+        encoding: None,
     };
     // For the "nothing recognised" message: each skipped sheet and what its top looked like.
     let mut seen: Vec<String> = Vec::new();
@@ -138,47 +139,55 @@ fn read_sheet(
         return Ok(summary);
     }
     let texts: Vec<Vec<String>> = candidates.iter().map(|(_, r)| r.clone()).collect();
-    let (index, map) = if let Some(spec) = force.and_then(detect::spec) {
-        let i = detect::best_row_for(spec, &texts).unwrap_or(0);
-        let map = detect::map_columns(spec, &texts[i], cfg.columns.get(spec.kind.key()))
-            .map_err(|e| override_error(&location, spec.kind, &e))?;
-        (i, map)
-    } else {
-        let Some(d) = detect::detect(&texts, &cfg.columns) else {
-            summary.kind = format!(
-                "skipped: no known header (found: {})",
-                headers_preview(&texts[0])
-            );
-            return Ok(summary);
-        };
-        let spec = d.map.spec;
-        // Detection tolerates a bad override; now that the kind is known, report it.
-        let map = detect::map_columns(
-            spec,
-            &texts[d.header_index],
-            cfg.columns.get(spec.kind.key()),
-        )
-        .map_err(|e| override_error(&location, spec.kind, &e))?;
-        (d.header_index, map)
+    let Some((index, map)) = recognise_header(&texts, force, cfg, &location)? else {
+        summary.kind = format!(
+            "skipped: no known header (found: {})",
+            headers_preview(&texts[0])
+        );
+        // A lone row is a title or an empty template; rows under a header are data lost.
+        if texts.len() > 1 {
+            let row = candidates[0].0 as u32 + range.start().map_or(0, |s| s.0) + 1;
+            report.warn(not_loaded(file, name, row, &texts));
+        }
+        return Ok(summary);
     };
-    let missing = map.missing();
-    if !missing.is_empty() {
-        return Err(header_error(
-            &location,
-            map.spec.kind,
-            &missing,
-            &texts[index],
-        ));
-    }
     let (row0, _) = range.start().unwrap_or((0, 0));
     let header_row = candidates[index].0;
-    let mut reader = TableReader::new(map, file, name);
-    for (i, cells) in range.rows().enumerate().skip(header_row + 1) {
-        reader.read_row(row0 + i as u32 + 1, cells, report, sink)?;
+    let mut reader = TableReader::for_sheet(map, &texts[index], file, name, &cfg.for_file(file));
+    let data = || {
+        range
+            .rows()
+            .enumerate()
+            .skip(header_row + 1)
+            .map(move |(i, cells)| (row0 + i as u32 + 1, cells))
+    };
+    let mut rescan = |f: &mut dyn FnMut(u32, &[Data])| {
+        data().for_each(|(row, cells)| f(row, cells));
+        Ok(())
+    };
+    for (row, cells) in data() {
+        reader.read_row(row, cells, report, sink, Some(&mut rescan))?;
     }
+    reader.finish(report);
     summary.kind = reader.kind().key().to_string();
     summary.rows = reader.rows;
     Ok(summary)
+}
+
+/// The warning for a sheet with rows under a header nothing recognised (`row`: its first).
+fn not_loaded(file: &str, sheet: &str, row: u32, texts: &[Vec<String>]) -> Warning {
+    Warning {
+        file: file.to_string(),
+        sheet: sheet.to_string(),
+        column: String::new(),
+        row: Some(row),
+        kind: "sheet_not_loaded".into(),
+        message: format!(
+            "sheet `{sheet}` was not loaded: no known header (found: {}).{}",
+            headers_preview(&texts[0]),
+            unrecognised_hint(texts)
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -126,10 +126,14 @@ fn real_exports_cleaned_values() {
         ),
         ["11572981"]
     );
-    // 'Yes'/'No' in cost columns are not amounts.
+    // 'Yes'/'No' in cost columns are flags, stored as 1 and 0 (data README: Labor Cost is
+    // Yes ×2372, No ×3, `NULL` ×19).
     assert_eq!(
-        w.sql("r.db", "SELECT count(labor_cost) FROM projects"),
-        ["0"]
+        w.sql(
+            "r.db",
+            "SELECT labor_cost, count(*) FROM projects GROUP BY labor_cost ORDER BY labor_cost"
+        ),
+        ["NULL|19", "0|3", "1|2372"]
     );
     // Services: practice filled down from the group's first row.
     assert_eq!(
