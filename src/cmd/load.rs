@@ -5,18 +5,42 @@ use std::io::{IsTerminal, Write};
 use crate::cli::LoadArgs;
 use crate::error::Result;
 use crate::pipeline::{self, RunReport, Settings};
-use crate::report::Format;
-use crate::report::{self, Style, Table};
+use crate::report::{self, Format, Style};
 use crate::store::Store;
 
 /// Runs `onelead load`.
 pub fn run(args: &LoadArgs) -> Result<()> {
     let (settings, _store, report) = load_and_evaluate(args, "load", false)?;
     let out = &mut std::io::stdout().lock();
-    if args.format.get() == Format::Json {
-        return Ok(report::json::write(out, &report)?);
+    match args.format.get() {
+        Format::Json => report::json::write(out, &report)?,
+        Format::Csv => {
+            if let Some(ingest) = &report.ingest {
+                report::ingest::write_csv(out, ingest, &account_rows(&report))?;
+            }
+        }
+        Format::Table => write_load_report(out, &report, &settings)?,
     }
-    write_load_report(out, &report, &settings)
+    // On stderr, so CSV and JSON stay clean; a terminal shows it all the same.
+    let data: Vec<String> = args
+        .data
+        .iter()
+        .map(|d| format!(" --data {}", d.display()))
+        .collect();
+    eprintln!(
+        "note: `load` does not evaluate the rules, so the leads are still those of the last \
+         `run`; `onelead run{}` loads and evaluates in one go",
+        data.concat()
+    );
+    Ok(())
+}
+
+/// The derived tables `load` reports beside the loaded ones.
+fn account_rows(r: &RunReport) -> [(&'static str, usize); 2] {
+    [
+        ("accounts", r.accounts.accounts),
+        ("account_aliases", r.accounts.aliases),
+    ]
 }
 
 /// The job `load` and `run` share: resolve settings, compile the rules before touching the
@@ -61,49 +85,13 @@ pub fn settings(args: &LoadArgs) -> Result<Settings> {
     )
 }
 
-/// Prints rows per table and the values coerced to NULL, with examples.
+/// Prints the load report (see [`report::ingest::write_table`]), fitted to the terminal.
 pub fn write_load_report(out: &mut dyn Write, r: &RunReport, s: &Settings) -> Result<()> {
     let Some(ingest) = &r.ingest else {
         return Ok(());
     };
-    let files: Vec<&str> = ingest.files.iter().map(|f| f.file.as_str()).collect();
-    writeln!(out, "loaded {} into {}", files.join(", "), s.db.display())?;
-    let mut t = Table::new(&["table", "rows"]);
-    for (table, n) in &ingest.rows {
-        t.push(vec![table.clone(), n.to_string()]);
-    }
-    t.push(vec!["accounts".into(), r.accounts.accounts.to_string()]);
-    t.push(vec![
-        "account_aliases".into(),
-        r.accounts.aliases.to_string(),
-    ]);
-    report::table::write(out, &t, Style::detect())?;
-    if !ingest.coerced.is_empty() {
-        writeln!(
-            out,
-            "values that could not be read and were stored as NULL:"
-        )?;
-        let mut t = Table::new(&[
-            "table",
-            "column",
-            "count",
-            "examples (file [sheet] row: value)",
-        ]);
-        for c in &ingest.coerced {
-            let ex: Vec<String> = c
-                .examples
-                .iter()
-                .map(|e| format!("{} [{}] row {}: {:?}", e.file, e.sheet, e.row, e.raw))
-                .collect();
-            t.push(vec![
-                c.table.clone(),
-                c.column.clone(),
-                c.count.to_string(),
-                ex.join("; "),
-            ]);
-        }
-        report::table::write(out, &t, Style::detect())?;
-    }
+    let into = s.db.display().to_string();
+    report::ingest::write_table(out, ingest, &account_rows(r), &into, Style::detect())?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod explain;
 pub mod histogram;
 pub mod html;
+pub mod ingest;
 pub mod json;
 pub mod leads;
 pub mod markdown;

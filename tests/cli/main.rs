@@ -21,6 +21,7 @@ mod hostile;
 mod ingest;
 mod lifecycle;
 mod rank;
+mod reading;
 mod reliability;
 mod report;
 mod rules;
