@@ -412,6 +412,12 @@ pub struct SampleArgs {
     /// Install-base rows; the other sheets scale in proportion.
     #[arg(long, default_value_t = 200)]
     pub rows: usize,
+    /// Opportunity rows [default: 1.5 per 6 install-base rows].
+    #[arg(long, value_name = "N")]
+    pub opportunities: Option<usize>,
+    /// Project rows [default: 2 per 6 install-base rows].
+    #[arg(long, value_name = "N")]
+    pub projects: Option<usize>,
     /// Random seed: the same seed gives byte-identical data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

@@ -95,13 +95,16 @@ pub fn write_load_report(out: &mut dyn Write, r: &RunReport, s: &Settings) -> Re
     Ok(())
 }
 
-/// A progress bar on stderr when it is a terminal; silent otherwise. With the timings on
-/// (`ONELEAD_TIMINGS`, see `crate::log`), it also reports how long each stage took
-/// (`timing: load 1.234s 1000000`), which is what `benches/scale.sh` reads: wall-clock totals
-/// alone cannot say where a run spends its time.
+/// A progress bar on stderr when it is a terminal; silent otherwise. While a workbook sheet is
+/// read it is a bar of the rows stored out of the rows the sheet declares; otherwise a spinner
+/// with the stage and its count. With the timings on (`ONELEAD_TIMINGS`, see `crate::log`), it
+/// also reports how long each stage took (`timing: load 1.234s 1000000`), which is what
+/// `benches/scale.sh` reads: wall-clock totals alone cannot say where a run spends its time.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     timings: Option<std::sync::Mutex<Stage>>,
+    /// The `load` count when the current sheet started, and whether a sheet bar is shown.
+    sheet: std::sync::Mutex<(u64, u64, bool)>,
 }
 
 /// The stage being timed: its name, when it began and the last count it reported.
@@ -123,9 +126,20 @@ impl Stage {
     }
 }
 
+const SHEET_BAR: &str = "{msg} [{bar:30}] {pos}/{len} rows";
+
 impl Progress {
     /// Starts a spinner if stderr is a terminal.
     pub fn new() -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress::with_bar(bar)
+    }
+
+    fn with_bar(bar: Option<indicatif::ProgressBar>) -> Progress {
         let timings = tracing::enabled!(target: "timing", tracing::Level::INFO).then(|| {
             std::sync::Mutex::new(Stage {
                 name: String::new(),
@@ -133,19 +147,30 @@ impl Progress {
                 count: 0,
             })
         });
-        if !std::io::stderr().is_terminal() {
-            return Progress { bar: None, timings };
-        }
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Progress {
-            bar: Some(bar),
+            bar,
             timings,
+            sheet: std::sync::Mutex::new((0, 0, false)),
         }
     }
 
-    /// Shows `n` rows done in `stage`.
+    /// Shows `n` rows done in `stage`. `sheet:<label>` with the sheet's declared rows (0 when
+    /// unknown) starts a sheet; the `load` counts that follow fill its bar.
     pub fn tick(&self, stage: &str, n: u64) {
+        let mut sheet = self
+            .sheet
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(label) = stage.strip_prefix("sheet:") {
+            *sheet = (sheet.1, sheet.1, n > 0);
+            if let Some(b) = &self.bar {
+                Progress::show_sheet(b, label, n);
+            }
+            return;
+        }
+        if stage == "load" {
+            sheet.1 = n;
+        }
         if let Some(Ok(mut t)) = self.timings.as_ref().map(std::sync::Mutex::lock) {
             if t.name != stage {
                 if !t.name.is_empty() {
@@ -156,9 +181,30 @@ impl Progress {
             }
             t.count = n;
         }
-        if let Some(b) = &self.bar {
+        let Some(b) = &self.bar else { return };
+        if stage == "load" && sheet.2 {
+            b.set_position(n - sheet.0);
+        } else {
+            if sheet.2 {
+                sheet.2 = false;
+                b.set_style(indicatif::ProgressStyle::default_spinner());
+            }
             b.set_message(format!("{stage}: {n} rows"));
         }
+    }
+
+    fn show_sheet(b: &indicatif::ProgressBar, label: &str, rows: u64) {
+        if rows == 0 {
+            b.set_style(indicatif::ProgressStyle::default_spinner());
+            b.set_message(format!("load {label}"));
+            return;
+        }
+        if let Ok(style) = indicatif::ProgressStyle::with_template(SHEET_BAR) {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b.set_length(rows);
+        b.set_position(0);
+        b.set_message(format!("load {label}"));
     }
 
     /// Removes the bar (and reports the last stage's time).
@@ -177,5 +223,29 @@ impl Progress {
 impl Default for Progress {
     fn default() -> Self {
         Progress::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sheet_gets_a_bar_of_its_declared_rows() {
+        let bar = indicatif::ProgressBar::hidden();
+        let p = Progress::with_bar(Some(bar.clone()));
+        p.tick("begin", 0);
+        p.tick("load", 20_000);
+        p.tick("sheet:big.xlsx [Projects]", 1_048_576);
+        assert_eq!((bar.length(), bar.position()), (Some(1_048_576), 0));
+        p.tick("load", 50_000);
+        assert_eq!(bar.position(), 30_000, "rows of this sheet only");
+        assert_eq!(bar.message(), "load big.xlsx [Projects]");
+        // A CSV file declares nothing: a spinner with the count.
+        p.tick("sheet:ib.csv", 0);
+        p.tick("load", 60_000);
+        assert_eq!(bar.message(), "load: 60000 rows");
+        p.tick("accounts", 0);
+        assert_eq!(bar.message(), "accounts: 0 rows");
     }
 }

@@ -3,11 +3,15 @@
 use std::io::Write as _;
 
 use crate::error::Result;
-use crate::sample::write_sample;
+use crate::sample::{Overrides, write_sample_sized};
 
 /// Runs `onelead sample`.
 pub fn run(args: &crate::cli::SampleArgs) -> Result<()> {
-    let summary = write_sample(&args.out, args.rows, args.seed, args.format)?;
+    let overrides = Overrides {
+        opportunities: args.opportunities,
+        projects: args.projects,
+    };
+    let summary = write_sample_sized(&args.out, args.rows, overrides, args.seed, args.format)?;
     let mut out = std::io::stdout().lock();
     for file in &summary.files {
         writeln!(out, "wrote {}", file.display())?;

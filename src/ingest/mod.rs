@@ -17,6 +17,7 @@ pub mod report;
 pub mod rows;
 pub mod settings;
 pub mod sku;
+mod stream;
 pub mod xlsx;
 
 #[cfg(test)]
@@ -86,14 +87,57 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Where reading has got to: a sheet (or CSV file) starts, with the row count its workbook
+/// declares (0 when unknown, as for CSV).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetProgress {
+    /// File name.
+    pub file: String,
+    /// Sheet name; empty for CSV.
+    pub sheet: String,
+    /// Declared rows (the sheet's dimension, header and blank rows included); 0 if unknown.
+    pub rows: u64,
+}
+
+impl SheetProgress {
+    /// A sheet of `rows` declared rows starts.
+    pub fn new(file: &str, sheet: &str, rows: u64) -> SheetProgress {
+        SheetProgress {
+            file: file.to_string(),
+            sheet: sheet.to_string(),
+            rows,
+        }
+    }
+
+    /// `file [sheet]`, or `file` for CSV.
+    pub fn label(&self) -> String {
+        if self.sheet.is_empty() {
+            self.file.clone()
+        } else {
+            format!("{} [{}]", self.file, self.sheet)
+        }
+    }
+}
+
 /// Reads one file, recognises its sheets, cleans every row and hands each record to `sink` in
 /// file order. `report` accumulates counts and coercions (and gets one [`FileSummary`]).
-/// CSV files are streamed; a workbook sheet is materialised one at a time.
+/// CSV files and xlsx sheets are streamed; other workbooks are read one sheet at a time.
 pub fn ingest_file(
     path: &Path,
     cfg: &IngestConfig,
     report: &mut IngestReport,
     sink: &mut dyn FnMut(Record) -> Result<()>,
+) -> Result<()> {
+    ingest_file_with(path, cfg, report, sink, &mut |_| {})
+}
+
+/// [`ingest_file`], telling `progress` where each sheet starts.
+pub fn ingest_file_with(
+    path: &Path,
+    cfg: &IngestConfig,
+    report: &mut IngestReport,
+    sink: &mut dyn FnMut(Record) -> Result<()>,
+    progress: &mut dyn FnMut(SheetProgress),
 ) -> Result<()> {
     let file = path.file_name().map_or_else(
         || path.display().to_string(),
@@ -101,9 +145,10 @@ pub fn ingest_file(
     );
     let ext = extension(path);
     let summary = if ext == "csv" {
+        progress(SheetProgress::new(&file, "", 0));
         csv::read_csv(path, &file, cfg, report, sink)?
     } else if WORKBOOK_EXTENSIONS.contains(&ext.as_str()) {
-        xlsx::read_workbook(path, &file, cfg, report, sink)?
+        xlsx::read_workbook(path, &file, cfg, report, sink, progress)?
     } else {
         return Err(Error::BadInput {
             location: file,
@@ -120,6 +165,8 @@ pub fn ingest_file(
 pub enum Item {
     /// The records that follow come from this file.
     File(PathBuf),
+    /// The records that follow come from this sheet (for progress).
+    Sheet(SheetProgress),
     /// One record.
     Record(Record),
 }
@@ -189,9 +236,17 @@ pub fn ingest_files(
             let mut read = || -> Result<()> {
                 for path in files {
                     out.push(Item::File(path.clone()))?;
-                    ingest_file(path, cfg, &mut report, &mut |rec| {
+                    // A sheet is announced with its first record (or the next sheet's).
+                    let sheets = std::cell::RefCell::new(Vec::new());
+                    let mut record = |rec| {
+                        for s in sheets.borrow_mut().drain(..) {
+                            out.push(Item::Sheet(s))?;
+                        }
                         observe(&rec);
                         out.push(Item::Record(rec))
+                    };
+                    ingest_file_with(path, cfg, &mut report, &mut record, &mut |s| {
+                        sheets.borrow_mut().push(s);
                     })?;
                 }
                 Ok(())

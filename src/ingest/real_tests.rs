@@ -318,3 +318,31 @@ fn sku_sheet_offerings_and_tables() {
     );
     assert_eq!(report.rows["service_catalog"], 123);
 }
+
+#[test]
+fn real_workbooks_read_the_same_streamed_and_whole() {
+    // See: issue 26 — streaming must not change a row, a value or the report.
+    for name in ["DataExportAug29th.xlsx", "LS_SKU_for_Onelead.xlsx"] {
+        let Some(path) = data_file(name) else {
+            return;
+        };
+        let (streamed, report) = load(&path);
+        let (mut whole, mut whole_report) = (Vec::new(), IngestReport::default());
+        let summary = super::xlsx::read_workbook_ranges(
+            &path,
+            name,
+            &IngestConfig::default(),
+            &mut whole_report,
+            &mut |r| {
+                whole.push(r);
+                Ok(())
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        whole_report.files.push(summary);
+        assert_eq!(streamed.len(), whole.len(), "{name}");
+        assert!(streamed == whole, "{name}: the records differ");
+        assert_eq!(report, whole_report, "{name}");
+    }
+}

@@ -94,14 +94,18 @@ pub fn find_matrix_header(range: &Range<Data>) -> Option<(usize, usize)> {
         .enumerate()
         .filter(|(_, r)| !r.iter().all(clean::is_blank))
         .take(HEADER_SCAN_ROWS)
-        .find_map(|(i, r)| {
-            let norm: Vec<String> = r.iter().map(|c| normalize_header(&raw_text(c))).collect();
-            let p = norm.iter().position(|h| h == "product")?;
-            norm[p + 1..]
-                .iter()
-                .any(|h| h == "servicesoffered")
-                .then_some((i, p))
-        })
+        .find_map(|(i, r)| matrix_header_col(r).map(|p| (i, p)))
+}
+
+/// The product column of a row that heads the matrix (`Product` with `Services Offered` to
+/// its right), if it does.
+pub fn matrix_header_col(row: &[Data]) -> Option<usize> {
+    let norm: Vec<String> = row.iter().map(|c| normalize_header(&raw_text(c))).collect();
+    let p = norm.iter().position(|h| h == "product")?;
+    norm[p + 1..]
+        .iter()
+        .any(|h| h == "servicesoffered")
+        .then_some(p)
 }
 
 fn text(d: &Data) -> Option<String> {

@@ -397,6 +397,7 @@ fn files_read_on_another_thread_arrive_in_order() {
         &mut |item| {
             seen.push(match item {
                 Item::File(p) => format!("file {}", p.display()),
+                Item::Sheet(s) => format!("sheet {} {}", s.label(), s.rows),
                 Item::Record(Record::Service(r)) => format!("{} {}", r.src.file, r.src.row),
                 Item::Record(other) => format!("{other:?}"),
             });
@@ -404,9 +405,9 @@ fn files_read_on_another_thread_arrive_in_order() {
         },
     )
     .unwrap();
-    let mut want = vec![format!("file {}", a.display())];
+    let mut want = vec![format!("file {}", a.display()), "sheet a.csv 0".into()];
     want.extend((2..3002).map(|row| format!("a.csv {row}")));
-    want.push(format!("file {}", b.display()));
+    want.extend([format!("file {}", b.display()), "sheet b.csv 0".into()]);
     want.extend(["b.csv 2".to_string(), "b.csv 3".to_string()]);
     assert_eq!(seen, want);
     assert_eq!(observed, 3002);
@@ -449,7 +450,8 @@ fn the_first_error_in_file_order_wins_and_stops_both_threads() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("bad.csv"), "{err}");
-    assert_eq!(items, 1 + 5000 + 1);
+    // good.csv: its file, its sheet and its rows; bad.csv: its file (it fails before a row).
+    assert_eq!(items, 1 + 1 + 5000 + 1);
 }
 
 #[test]

@@ -42,6 +42,12 @@ pub fn ingest(tx: &mut dyn WriteTx, job: &Job<'_>) -> Result<Ingested> {
                 fresh &= sink.forget_file(&file_name(path))? == 0;
                 Ok(())
             }
+            ingest::Item::Sheet(sheet) => {
+                // `sheet:<label>` with the declared rows starts a sheet's progress bar.
+                (job.progress)("load", rows);
+                (job.progress)(&format!("sheet:{}", sheet.label()), sheet.rows);
+                Ok(())
+            }
             ingest::Item::Record(rec) => {
                 rows += 1;
                 if rows % 10_000 == 0 {

@@ -7,8 +7,9 @@
 //! workbooks carry a fixed creation date, so the same seed and row count give byte-identical files.
 //!
 //! CSV output streams row by row, so memory stays flat at any size; only the accounts (rows / 6, fewer per row past 60k rows)
-//! and the opportunity ids are held. The xlsx writer keeps a workbook in memory until it saves:
-//! `rust_xlsxwriter`'s constant-memory mode sits behind a cargo feature this crate does not enable.
+//! and the opportunity ids are held. The xlsx writer keeps a small workbook in memory until it
+//! saves; a large one goes to disk sheet by sheet (`rust_xlsxwriter`'s constant-memory mode).
+//! [`Overrides`] set the opportunity and project counts by hand.
 
 mod catalog;
 mod install_base;
@@ -95,6 +96,21 @@ impl Sizes {
     }
 }
 
+/// Sheet sizes set by hand instead of in proportion to the install base (to shape a workbook
+/// like a particular export, as the xlsx benchmark does).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Opportunity rows.
+    pub opportunities: Option<usize>,
+    /// Project rows.
+    pub projects: Option<usize>,
+}
+
+/// Workbooks with more data rows than this are written sheet by sheet to disk (constant
+/// memory, strings inline) instead of whole in memory; smaller ones stay byte-identical to
+/// what earlier versions wrote.
+const CONSTANT_MEMORY_ROWS: usize = 200_000;
+
 /// Writes a synthetic export of `rows` install-base rows into `out` (created if missing).
 ///
 /// Fails with [`Error::Usage`] when `rows` exceeds what one xlsx sheet can hold, with
@@ -105,13 +121,28 @@ pub fn write_sample(
     seed: u64,
     format: SampleFormat,
 ) -> Result<SampleSummary> {
-    if format == SampleFormat::Xlsx && rows > XLSX_MAX_ROWS {
+    write_sample_sized(out, rows, Overrides::default(), seed, format)
+}
+
+/// [`write_sample`] with some sheet sizes set by hand.
+pub fn write_sample_sized(
+    out: &Path,
+    rows: usize,
+    overrides: Overrides,
+    seed: u64,
+    format: SampleFormat,
+) -> Result<SampleSummary> {
+    let mut sizes = Sizes::for_rows(rows);
+    sizes.opportunities = overrides.opportunities.unwrap_or(sizes.opportunities);
+    sizes.projects = overrides.projects.unwrap_or(sizes.projects);
+    let largest = rows.max(sizes.opportunities).max(sizes.projects);
+    if format == SampleFormat::Xlsx && largest > XLSX_MAX_ROWS {
         return Err(Error::Usage(format!(
-            "an xlsx sheet holds at most {XLSX_MAX_ROWS} data rows, not {rows}; use `--format csv`"
+            "an xlsx sheet holds at most {XLSX_MAX_ROWS} data rows, not {largest}; use `--format csv`"
         )));
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let sizes = Sizes::for_rows(rows);
+    let total = rows + sizes.opportunities + sizes.projects + sizes.credits;
     let mut world_rng = Rng::stream(seed, "world");
     let world = World::generate(sizes.accounts, &mut world_rng);
     // Customers that only services knows about (the real project sheet is dominated by a few).
@@ -125,7 +156,10 @@ pub fn write_sample(
     let other_names: Vec<String> = others.iter().map(|(n, _)| n.clone()).collect();
 
     let mut sink: Box<dyn Sink> = match format {
-        SampleFormat::Xlsx => Box::new(XlsxSink::new(&out.join(SAMPLE_WORKBOOK))?),
+        SampleFormat::Xlsx => Box::new(XlsxSink::new(
+            &out.join(SAMPLE_WORKBOOK),
+            total > CONSTANT_MEMORY_ROWS,
+        )?),
         SampleFormat::Csv => Box::new(CsvSink::new(out)),
     };
     install_base::write(

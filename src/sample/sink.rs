@@ -154,6 +154,11 @@ pub struct XlsxSink {
     path: PathBuf,
     workbook: Workbook,
     current: Option<Worksheet>,
+    /// Large workbooks: sheets are written to temporary files as their rows come (strings
+    /// inline), and this is the index of the one being written.
+    streamed: Option<usize>,
+    constant_memory: bool,
+    sheets: usize,
     row: u32,
     date: Format,
     header: Format,
@@ -180,14 +185,18 @@ pub fn fixed_properties() -> Result<DocProperties> {
 }
 
 impl XlsxSink {
-    /// A sink that will save to `path` on finish.
-    pub fn new(path: &Path) -> Result<Self> {
+    /// A sink that will save to `path` on finish; with `constant_memory` (for large samples)
+    /// each sheet goes to disk as it is written instead of being held until the save.
+    pub fn new(path: &Path, constant_memory: bool) -> Result<Self> {
         let mut workbook = Workbook::new();
         workbook.set_properties(&fixed_properties()?);
         Ok(XlsxSink {
             path: path.to_path_buf(),
             workbook,
             current: None,
+            streamed: None,
+            constant_memory,
+            sheets: 0,
             row: 0,
             // The real export uses Excel's built-in short date format (id 14).
             date: Format::new().set_num_format_index(14),
@@ -205,20 +214,33 @@ impl XlsxSink {
 impl Sink for XlsxSink {
     fn begin(&mut self, sheet: &str, headers: &[&str]) -> Result<()> {
         self.close();
-        let mut ws = Worksheet::new();
-        ws.set_name(sheet).map_err(|e| xlsx_err(&self.path, &e))?;
+        let path = &self.path;
+        let ws = if self.constant_memory {
+            self.streamed = Some(self.sheets);
+            self.workbook
+                .add_worksheet_with_constant_memory()
+                .map_err(|e| xlsx_err(path, &e))?
+        } else {
+            self.current.insert(Worksheet::new())
+        };
+        self.sheets += 1;
+        ws.set_name(sheet).map_err(|e| xlsx_err(path, &e))?;
         for (c, h) in headers.iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &self.header)
-                .map_err(|e| xlsx_err(&self.path, &e))?;
+                .map_err(|e| xlsx_err(path, &e))?;
         }
-        self.current = Some(ws);
         self.row = 0;
         Ok(())
     }
 
     fn row(&mut self, cells: &[Cell]) -> Result<()> {
-        let Some(ws) = self.current.as_mut() else {
-            return Ok(());
+        let ws = match (self.current.as_mut(), self.streamed) {
+            (Some(ws), _) => ws,
+            (None, Some(i)) => self
+                .workbook
+                .worksheet_from_index(i)
+                .map_err(|e| xlsx_err(&self.path, &e))?,
+            (None, None) => return Ok(()),
         };
         self.row += 1;
         let r = self.row;
