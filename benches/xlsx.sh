@@ -13,7 +13,8 @@
 # that many install-base rows from CSV (the 1M-row memory target). Usage:
 #   benches/xlsx.sh                       # the issue's scale (a few minutes)
 #   IB=6300 OPP=9800 PRJ=105000 benches/xlsx.sh   # a tenth, to check the script
-# Generated data lives in a temp dir removed on exit.
+# Generated data lives in a temp dir removed on exit; the table is also written to
+# benches/RESULTS-xlsx.md (scale.sh owns RESULTS.md).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,9 +42,12 @@ wall() { # seconds from a /usr/bin/time -v report
 }
 cpu() { awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.2f", s }' "$1"; }
 rss_mib() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
+load_s() { # the load stage of a run (ONELEAD_TIMINGS), or - for the floor
+  awk '/^timing: load / { sub(/s$/, "", $3); print $3; f = 1 } END { if (!f) print "-" }' "$1"
+}
 timed() { # timed NAME CMD...: runs CMD under /usr/bin/time -v, report in $WORK/NAME.time
   local name=$1; shift
-  if ! /usr/bin/time -v "$@" >"$WORK/$name.out" 2>"$WORK/$name.time"; then
+  if ! ONELEAD_TIMINGS=1 /usr/bin/time -v "$@" >"$WORK/$name.out" 2>"$WORK/$name.time"; then
     cat "$WORK/$name.out" "$WORK/$name.time" >&2; exit 1
   fi
 }
@@ -66,7 +70,8 @@ NAMES=(floor xlsx csv)
 LABELS=("calamine floor (every cell)" "onelead run, xlsx" "onelead run, csv")
 if [ -n "$CSV_IB" ]; then
   echo "generating $CSV_IB install-base rows as csv" >&2
-  "$BIN" sample --out "$WORK/big" --rows "$CSV_IB" --seed 26 --format csv >/dev/null
+  # The seed scale.sh uses: 8-character lead ids collide for some seeds near a million items.
+  "$BIN" sample --out "$WORK/big" --rows "$CSV_IB" --seed 42 --format csv >/dev/null
   echo "run csv at $CSV_IB rows" >&2
   timed big "$BIN" run --data "$WORK/big" --db "$WORK/b.db" "${COMMON[@]}"
   NAMES+=(big)
@@ -74,14 +79,21 @@ if [ -n "$CSV_IB" ]; then
 fi
 
 FLOOR_S=$(wall "$WORK/floor.time")
-echo
-echo "workbook: $IB install base + $OPP opportunities + $PRJ projects; $CELLS cells, $MB MB"
-echo
-echo "| what | wall s | CPU s | peak RSS MiB | / floor |"
-echo "|---|---|---|---|---|"
-for i in "${!NAMES[@]}"; do
-  t=$WORK/${NAMES[$i]}.time
-  ratio=$(awk -v a="$(wall "$t")" -v b="$FLOOR_S" 'BEGIN { printf "%.2f×", a / b }')
-  [ "${NAMES[$i]}" = big ] && ratio="-"
-  echo "| ${LABELS[$i]} | $(wall "$t") | $(cpu "$t") | $(rss_mib "$t") | $ratio |"
-done
+{
+  echo "# OneLead xlsx benchmark"
+  echo
+  echo "\`benches/xlsx.sh\` on $(nproc) cores, $(date -u +%Y-%m-%d), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?');"
+  echo "load average $(cut -d' ' -f1-3 /proc/loadavg) when it ended."
+  echo "Workbook: $IB install base + $OPP opportunities + $PRJ projects; $CELLS cells, $MB MB."
+  echo "floor = calamine's cell reader over every cell (examples/xlsx_floor.rs); / floor = wall / floor's wall;"
+  echo "load s = the run's load stage (reading, cleaning, storing), before accounts, rules and leads."
+  echo
+  echo "| what | wall s | load s | CPU s | peak RSS MiB | / floor |"
+  echo "|---|---|---|---|---|---|"
+  for i in "${!NAMES[@]}"; do
+    t=$WORK/${NAMES[$i]}.time
+    ratio=$(awk -v a="$(wall "$t")" -v b="$FLOOR_S" 'BEGIN { printf "%.2f×", a / b }')
+    [ "${NAMES[$i]}" = big ] && ratio="-"
+    echo "| ${LABELS[$i]} | $(wall "$t") | $(load_s "$t") | $(cpu "$t") | $(rss_mib "$t") | $ratio |"
+  done
+} | tee "$ROOT/benches/RESULTS-xlsx.md"
