@@ -157,7 +157,12 @@ fn parse_sheet(
         Err(e) => return Err(bad_file(path, name, &e)),
     };
     let dims = cells.dimensions();
-    let rows = u64::from(dims.end.0.saturating_sub(dims.start.0)) + 1;
+    // A sheet without a `<dimension>` reads as A1:A1: its size is unknown, not one row.
+    let rows = if dims.start == dims.end {
+        0
+    } else {
+        u64::from(dims.end.0.saturating_sub(dims.start.0)) + 1
+    };
     if tx
         .send(Msg::Begin {
             name: name.to_string(),
