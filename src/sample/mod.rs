@@ -8,7 +8,8 @@
 //!
 //! CSV output streams row by row, so memory stays flat at any size; only the accounts (rows / 6, fewer per row past 60k rows)
 //! and the opportunity ids are held. The xlsx writer keeps a small workbook in memory until it
-//! saves; a large one goes to disk sheet by sheet (`rust_xlsxwriter`'s constant-memory mode).
+//! saves; a large one goes to disk row by row (`rust_xlsxwriter`'s low-memory mode, which keeps
+//! a shared-strings table as Excel does).
 //! [`Overrides`] set the opportunity and project counts by hand.
 
 mod catalog;
@@ -106,10 +107,10 @@ pub struct Overrides {
     pub projects: Option<usize>,
 }
 
-/// Workbooks with more data rows than this are written sheet by sheet to disk (constant
-/// memory, strings inline) instead of whole in memory; smaller ones stay byte-identical to
-/// what earlier versions wrote.
-const CONSTANT_MEMORY_ROWS: usize = 200_000;
+/// Workbooks with more data rows than this are written row by row to disk (low memory:
+/// strings in a shared table, as Excel writes them) instead of whole in memory; smaller ones
+/// stay byte-identical to what earlier versions wrote.
+const LOW_MEMORY_ROWS: usize = 200_000;
 
 /// Writes a synthetic export of `rows` install-base rows into `out` (created if missing).
 ///
@@ -158,7 +159,7 @@ pub fn write_sample_sized(
     let mut sink: Box<dyn Sink> = match format {
         SampleFormat::Xlsx => Box::new(XlsxSink::new(
             &out.join(SAMPLE_WORKBOOK),
-            total > CONSTANT_MEMORY_ROWS,
+            total > LOW_MEMORY_ROWS,
         )?),
         SampleFormat::Csv => Box::new(CsvSink::new(out)),
     };

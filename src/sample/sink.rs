@@ -154,10 +154,11 @@ pub struct XlsxSink {
     path: PathBuf,
     workbook: Workbook,
     current: Option<Worksheet>,
-    /// Large workbooks: sheets are written to temporary files as their rows come (strings
-    /// inline), and this is the index of the one being written.
+    /// Large workbooks: sheets are written to temporary files as their rows come (their text
+    /// still in one shared-strings table, as Excel writes it), and this is the index of the
+    /// one being written.
     streamed: Option<usize>,
-    constant_memory: bool,
+    low_memory: bool,
     sheets: usize,
     row: u32,
     date: Format,
@@ -185,9 +186,10 @@ pub fn fixed_properties() -> Result<DocProperties> {
 }
 
 impl XlsxSink {
-    /// A sink that will save to `path` on finish; with `constant_memory` (for large samples)
-    /// each sheet goes to disk as it is written instead of being held until the save.
-    pub fn new(path: &Path, constant_memory: bool) -> Result<Self> {
+    /// A sink that will save to `path` on finish; with `low_memory` (for large samples)
+    /// each sheet's rows go to disk as they are written instead of being held until the save
+    /// (`rust_xlsxwriter`'s low-memory mode: only the shared strings stay in memory).
+    pub fn new(path: &Path, low_memory: bool) -> Result<Self> {
         let mut workbook = Workbook::new();
         workbook.set_properties(&fixed_properties()?);
         Ok(XlsxSink {
@@ -195,7 +197,7 @@ impl XlsxSink {
             workbook,
             current: None,
             streamed: None,
-            constant_memory,
+            low_memory,
             sheets: 0,
             row: 0,
             // The real export uses Excel's built-in short date format (id 14).
@@ -215,10 +217,10 @@ impl Sink for XlsxSink {
     fn begin(&mut self, sheet: &str, headers: &[&str]) -> Result<()> {
         self.close();
         let path = &self.path;
-        let ws = if self.constant_memory {
+        let ws = if self.low_memory {
             self.streamed = Some(self.sheets);
             self.workbook
-                .add_worksheet_with_constant_memory()
+                .add_worksheet_with_low_memory()
                 .map_err(|e| xlsx_err(path, &e))?
         } else {
             self.current.insert(Worksheet::new())
