@@ -15,7 +15,7 @@ use calamine::{Data, DataRef, Reader, Xlsx, XlsxError, open_workbook};
 
 use super::SheetProgress;
 use super::report::{FileSummary, IngestReport};
-use super::xlsx::{Sheet, SheetRead, SheetRows, WorkbookSummary, read_pivot, read_rows};
+use super::xlsx::{Sheet, SheetRead, SheetRows, WorkbookSummary, bad_file, read_pivot, read_rows};
 use crate::config::IngestConfig;
 use crate::error::{Error, Result};
 use crate::model::Record;
@@ -44,13 +44,6 @@ struct Control {
     sheet: usize,
     used: Option<Arc<Vec<bool>>>,
     abandon: bool,
-}
-
-fn bad_file(path: &Path, sheet: &str, e: &XlsxError) -> Error {
-    Error::BadFile {
-        path: path.to_path_buf(),
-        message: format!("sheet `{sheet}`: {e}"),
-    }
 }
 
 /// Builds rows from cells in stream order (row by row, left to right).
@@ -154,7 +147,7 @@ fn parse_sheet(
             };
             return Ok(tx.send(begin).is_ok() && tx.send(Msg::End).is_ok());
         }
-        Err(e) => return Err(bad_file(path, name, &e)),
+        Err(e) => return Err(bad_file(path, Some(name), &e)),
     };
     let dims = cells.dimensions();
     // A sheet without a `<dimension>` reads as A1:A1: its size is unknown, not one row.
@@ -175,7 +168,10 @@ fn parse_sheet(
     let mut asm = RowAssembler::default();
     let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
     let mut used: Option<Arc<Vec<bool>>> = None;
-    while let Some(cell) = cells.next_cell().map_err(|e| bad_file(path, name, &e))? {
+    while let Some(cell) = cells
+        .next_cell()
+        .map_err(|e| bad_file(path, Some(name), &e))?
+    {
         let Some(row) = asm.push(
             cell.get_position(),
             cell.get_value(),
@@ -277,10 +273,7 @@ pub fn read_workbook(
     sink: &mut dyn FnMut(Record) -> Result<()>,
     progress: &mut dyn FnMut(SheetProgress),
 ) -> Result<FileSummary> {
-    let wb: Book = open_workbook(path).map_err(|e: XlsxError| Error::BadFile {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let wb: Book = open_workbook(path).map_err(|e: XlsxError| bad_file(path, None, &e))?;
     let control = Mutex::new(Control::default());
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel(BATCHES_AHEAD);
@@ -340,9 +333,10 @@ fn next_sheet(rx: &Receiver<Msg>) -> Result<Option<(String, u64)>> {
 
 /// A sheet as one range (the SKU pivot, which is small and read by layout).
 fn whole_sheet(path: &Path, name: &str) -> Result<calamine::Range<Data>> {
-    let mut wb: Book = open_workbook(path).map_err(|e: XlsxError| bad_file(path, name, &e))?;
+    let mut wb: Book =
+        open_workbook(path).map_err(|e: XlsxError| bad_file(path, Some(name), &e))?;
     wb.worksheet_range(name)
-        .map_err(|e| bad_file(path, name, &e))
+        .map_err(|e| bad_file(path, Some(name), &e))
 }
 
 /// Streams the sheet again and hands `f` its rows below row `after` (a date-order scan).
@@ -352,17 +346,21 @@ fn rescan_sheet(
     after: u32,
     f: &mut dyn FnMut(u32, &[Data]),
 ) -> Result<()> {
-    let mut wb: Book = open_workbook(path).map_err(|e: XlsxError| bad_file(path, name, &e))?;
+    let mut wb: Book =
+        open_workbook(path).map_err(|e: XlsxError| bad_file(path, Some(name), &e))?;
     let mut cells = wb
         .worksheet_cells_reader(name)
-        .map_err(|e| bad_file(path, name, &e))?;
+        .map_err(|e| bad_file(path, Some(name), &e))?;
     let mut asm = RowAssembler::default();
     let mut give = |row: Option<(u32, Vec<Data>)>| {
         if let Some((row, cells)) = row.filter(|(row, _)| *row > after) {
             f(row, &cells);
         }
     };
-    while let Some(cell) = cells.next_cell().map_err(|e| bad_file(path, name, &e))? {
+    while let Some(cell) = cells
+        .next_cell()
+        .map_err(|e| bad_file(path, Some(name), &e))?
+    {
         give(asm.push(cell.get_position(), cell.get_value(), None));
     }
     give(asm.take());

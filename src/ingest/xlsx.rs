@@ -236,6 +236,17 @@ fn not_loaded(sheet: &Sheet, row: u32, texts: &[Vec<String>]) -> Warning {
     }
 }
 
+/// A workbook calamine cannot read, or one of its sheets (`sheet`).
+pub(super) fn bad_file(path: &Path, sheet: Option<&str>, e: &dyn std::fmt::Display) -> Error {
+    Error::BadFile {
+        path: path.to_path_buf(),
+        message: match sheet {
+            Some(sheet) => format!("sheet `{sheet}`: {e}"),
+            None => e.to_string(),
+        },
+    }
+}
+
 /// Reads every sheet of a workbook; see [`super::ingest_file`]. xlsx and xlsm are streamed.
 pub fn read_workbook(
     path: &Path,
@@ -284,16 +295,12 @@ pub fn read_workbook_ranges(
     sink: &mut dyn FnMut(Record) -> Result<()>,
     progress: &mut dyn FnMut(SheetProgress),
 ) -> Result<FileSummary> {
-    let mut wb = open_workbook_auto(path).map_err(|e| Error::BadFile {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let mut wb = open_workbook_auto(path).map_err(|e| bad_file(path, None, &e))?;
     let mut out = WorkbookSummary::new(file, cfg)?;
     for name in wb.sheet_names() {
-        let range = wb.worksheet_range(&name).map_err(|e| Error::BadFile {
-            path: path.to_path_buf(),
-            message: format!("sheet `{name}`: {e}"),
-        })?;
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| bad_file(path, Some(&name), &e))?;
         let sheet = Sheet {
             name: &name,
             file,
