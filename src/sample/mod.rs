@@ -125,14 +125,8 @@ pub fn write_sample(
     write_sample_sized(out, rows, Overrides::default(), seed, format)
 }
 
-/// [`write_sample`] with some sheet sizes set by hand.
-pub fn write_sample_sized(
-    out: &Path,
-    rows: usize,
-    overrides: Overrides,
-    seed: u64,
-    format: SampleFormat,
-) -> Result<SampleSummary> {
+/// The sheet sizes for `rows` install-base rows and the overrides, if one sheet can hold them.
+fn sized(rows: usize, overrides: Overrides, format: SampleFormat) -> Result<Sizes> {
     let mut sizes = Sizes::for_rows(rows);
     sizes.opportunities = overrides.opportunities.unwrap_or(sizes.opportunities);
     sizes.projects = overrides.projects.unwrap_or(sizes.projects);
@@ -142,18 +136,35 @@ pub fn write_sample_sized(
             "an xlsx sheet holds at most {XLSX_MAX_ROWS} data rows, not {largest}; use `--format csv`"
         )));
     }
+    Ok(sizes)
+}
+
+/// Customers that only services knows about (the real project sheet is dominated by a few),
+/// with their customer ids.
+fn other_customers(accounts: usize, rng: &mut Rng) -> Vec<(String, i64)> {
+    let mut taken = std::collections::HashSet::new();
+    (0..(accounts / 20).max(3))
+        .map(|_| {
+            let name = format!("{} K.K.", world::company_stem(rng, &mut taken));
+            (name, 110_000_000 + rng.range(900_000, 999_999))
+        })
+        .collect()
+}
+
+/// [`write_sample`] with some sheet sizes set by hand.
+pub fn write_sample_sized(
+    out: &Path,
+    rows: usize,
+    overrides: Overrides,
+    seed: u64,
+    format: SampleFormat,
+) -> Result<SampleSummary> {
+    let sizes = sized(rows, overrides, format)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let total = rows + sizes.opportunities + sizes.projects + sizes.credits;
     let mut world_rng = Rng::stream(seed, "world");
     let world = World::generate(sizes.accounts, &mut world_rng);
-    // Customers that only services knows about (the real project sheet is dominated by a few).
-    let mut taken = std::collections::HashSet::new();
-    let others: Vec<(String, i64)> = (0..(sizes.accounts / 20).max(3))
-        .map(|_| {
-            let name = format!("{} K.K.", world::company_stem(&mut world_rng, &mut taken));
-            (name, 110_000_000 + world_rng.range(900_000, 999_999))
-        })
-        .collect();
+    let others = other_customers(sizes.accounts, &mut world_rng);
     let other_names: Vec<String> = others.iter().map(|(n, _)| n.clone()).collect();
 
     let mut sink: Box<dyn Sink> = match format {
