@@ -68,6 +68,11 @@ pub enum Command {
     Digest(DigestArgs),
     /// The lead list for a CRM import, with status, top SKUs and services as columns.
     Export(ExportArgs),
+    /// The team's lead desk in the browser, and its JSON API.
+    Serve(ServeArgs),
+    /// Manage the people who may use `serve`.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 /// Rule subcommands.
@@ -614,4 +619,91 @@ impl From<TerritorySortArg> for TerritorySort {
             TerritorySortArg::Pipeline => TerritorySort::Pipeline,
         }
     }
+}
+
+/// `onelead serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; anything but loopback requires at least one user.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `onelead user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user: asks for a browser password (or reads the first line of stdin when it is not
+    /// a terminal) and prints an API token once, as the last line.
+    Add(UserAddArgs),
+    /// List the users and their roles.
+    List(UserListArgs),
+    /// Remove a user (their sessions end at once).
+    Remove(UserNameArgs),
+    /// Issue a new API token (the old one stops working); printed once, as the last line.
+    RotateToken(UserNameArgs),
+}
+
+/// A role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "lower")]
+pub enum RoleArg {
+    /// Reads every page and the API.
+    Viewer,
+    /// Also changes a lead's status and adds notes.
+    Rep,
+    /// Also assigns owners.
+    Manager,
+    /// Also manages users.
+    Admin,
+}
+
+impl From<RoleArg> for crate::auth::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Viewer => crate::auth::Role::Viewer,
+            RoleArg::Rep => crate::auth::Role::Rep,
+            RoleArg::Manager => crate::auth::Role::Manager,
+            RoleArg::Admin => crate::auth::Role::Admin,
+        }
+    }
+}
+
+/// `onelead user add`.
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    /// Login name, also the name the lead history records.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// What the user may do: viewers read; reps change status and notes; managers also assign
+    /// owners; admins also manage users.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub role: RoleArg,
+    /// Database and config (users live beside the database).
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `onelead user list`.
+#[derive(Debug, Clone, Args)]
+pub struct UserListArgs {
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// `onelead user remove` and `rotate-token`.
+#[derive(Debug, Clone, Args)]
+pub struct UserNameArgs {
+    /// The user (any case).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
 }

@@ -7,6 +7,7 @@
 //! stages; [`model`] holds the plain types both sides of the store name. `cmd` holds one module
 //! per subcommand; only `cmd` and `report` write to stdout or stderr.
 
+pub mod auth;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod report;
 pub mod rules;
 pub mod sample;
 pub mod score;
+pub mod serve;
 pub mod store;
 pub mod verify;
 pub mod views;

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use crate::cli::{LeadFilterArgs, LeadsArgs};
 use crate::error::Result;
 use crate::lifecycle::{self, Status};
-use crate::model::lead::Lead;
 use crate::report::Format;
 use crate::report::{self, Style};
 use crate::views::{self, LeadFilter, LeadSort, Reader};
@@ -57,7 +56,9 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
     match format {
         Format::Csv => return super::print(|out| csv(out, &mut reader, &filter, now, aging_days)),
         Format::Json => {
-            return super::print(|out| json(out, &mut reader, &filter, now, aging_days));
+            return super::print(|out| {
+                lifecycle::queue_json(out, &mut reader, &filter, now, aging_days)
+            });
         }
         Format::Table => {}
     }
@@ -108,29 +109,6 @@ fn csv(
             let mut cells = report::leads::csv_row(&lead);
             cells.push(lifecycle::lead_is_aging(&lead, now, aging_days).to_string());
             row(&cells)
-        })
-    })
-}
-
-/// The queue as JSON: an array of leads, each with `aging`; pretty-printed as every view is.
-fn json(
-    out: &mut dyn Write,
-    reader: &mut Reader,
-    filter: &LeadFilter,
-    now: DateTime<Utc>,
-    aging_days: i64,
-) -> Result<()> {
-    /// [`lifecycle::QueuedLead`] owning its lead: the same JSON.
-    #[derive(serde::Serialize)]
-    struct Queued {
-        #[serde(flatten)]
-        lead: Lead,
-        aging: bool,
-    }
-    report::json::stream(out, |item| {
-        reader.each_lead(filter, &mut |lead| {
-            let aging = lifecycle::lead_is_aging(&lead, now, aging_days);
-            item(&Queued { lead, aging })
         })
     })
 }
@@ -232,7 +210,7 @@ mod tests {
             );
         };
         let mut streamed = Vec::new();
-        json(&mut streamed, &mut s, &f, now, 0).unwrap();
+        lifecycle::queue_json(&mut streamed, &mut s, &f, now, 0).unwrap();
         same(streamed, whole);
 
         let mut table = report::leads::csv_table(&leads);
@@ -251,7 +229,7 @@ mod tests {
             ..LeadFilter::default()
         };
         let mut out = Vec::new();
-        json(&mut out, &mut s, &none, now, 0).unwrap();
+        lifecycle::queue_json(&mut out, &mut s, &none, now, 0).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "[]\n");
     }
 

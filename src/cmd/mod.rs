@@ -14,14 +14,16 @@ mod report;
 mod rules;
 mod run;
 mod sample;
+mod serve;
 mod status;
 mod territories;
+mod user;
 mod watch;
 mod whatif;
 
 use std::path::Path;
 
-use crate::cli::{Cli, Command, DbArgs, RulesCommand};
+use crate::cli::{Cli, Command, DbArgs, RulesCommand, UserCommand};
 use crate::error::Result;
 use crate::pipeline::Settings;
 use crate::store::{Reader, Store};
@@ -50,6 +52,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Funnel(a) => funnel::run(&a),
         Command::Digest(a) => digest::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Serve(a) => serve::run(&a),
+        Command::User(UserCommand::Add(a)) => user::add(&a),
+        Command::User(UserCommand::List(a)) => user::list(&a),
+        Command::User(UserCommand::Remove(a)) => user::remove(&a),
+        Command::User(UserCommand::RotateToken(a)) => user::rotate_token(&a),
     }
 }
 

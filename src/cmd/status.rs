@@ -1,13 +1,19 @@
-//! `onelead status`: record a status change on one or more leads, all or nothing (one
-//! transaction), then say what changed.
+//! `onelead status`: record a status change on one or more leads, all or nothing, then say what
+//! changed. It goes through the journal (`store::journal`) like the server's changes, so a
+//! change made while a run writes is kept and applied when the run ends.
 
 use std::io::Write;
+use std::time::Duration;
 
 use crate::cli::StatusArgs;
 use crate::error::Result;
 use crate::lifecycle::{self, StatusChange};
 use crate::pipeline::Settings;
-use crate::store::Store;
+use crate::store::{Store, journal};
+
+/// How long the command waits for a run to let go of the lead database before leaving the
+/// change in the journal.
+const WAIT: Duration = Duration::from_secs(5);
 
 /// Runs `onelead status`.
 pub fn run(args: &StatusArgs) -> Result<()> {
@@ -25,12 +31,17 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         opportunity: args.opportunity.as_deref(),
         force: args.force,
     };
-    let mut tx = store.begin()?;
-    let applied = lifecycle::set_status(&mut *tx, &args.ids, &change, &lifecycle::now_utc())?;
-    tx.commit()?;
+    let (applied, done) =
+        journal::set_status(&mut store, &args.ids, &change, &lifecycle::now_utc(), WAIT)?;
     let out = &mut std::io::stdout().lock();
     for a in &applied {
         writeln!(out, "{}: {} → {}", a.lead_id, a.from, a.to.as_str())?;
+    }
+    if !done {
+        writeln!(
+            out,
+            "note: a run is writing the database; the change is kept and applied when it ends"
+        )?;
     }
     Ok(())
 }

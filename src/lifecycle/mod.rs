@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::model::lead::Lead;
-use crate::store::api::{StatusRecord, WriteTx};
 
 /// Where a rep is with a lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -132,6 +131,30 @@ pub fn flag_aging(leads: &[Lead], now: DateTime<Utc>, aging_days: i64) -> Vec<Qu
         .collect()
 }
 
+/// The queue as JSON (`onelead leads --format json`, and the server's `GET /api/leads`): an
+/// array of leads, each with `aging`, pretty-printed, written as the leads are read.
+pub fn queue_json(
+    out: &mut dyn std::io::Write,
+    reader: &mut crate::store::read::Reader,
+    filter: &crate::store::read::LeadFilter,
+    now: DateTime<Utc>,
+    aging_days: i64,
+) -> Result<()> {
+    /// [`QueuedLead`] owning its lead: the same JSON.
+    #[derive(serde::Serialize)]
+    struct Queued {
+        #[serde(flatten)]
+        lead: Lead,
+        aging: bool,
+    }
+    crate::report::json::stream(out, |item| {
+        reader.each_lead(filter, &mut |lead| {
+            let aging = lead_is_aging(&lead, now, aging_days);
+            item(&Queued { lead, aging })
+        })
+    })
+}
+
 /// One status change as the rep gave it.
 #[derive(Debug, Clone)]
 pub struct StatusChange<'a> {
@@ -158,76 +181,41 @@ pub struct Applied {
     pub to: Status,
 }
 
-/// Records `change` on every lead of `ids` (case-insensitive), or on none: unknown ids and
-/// forbidden moves are reported all at once before anything is written. The caller owns the
-/// transaction.
-pub fn set_status(
-    tx: &mut dyn WriteTx,
-    ids: &[String],
-    change: &StatusChange<'_>,
-    now: &str,
-) -> Result<Vec<Applied>> {
-    let mut found: Vec<(String, String)> = Vec::new();
-    let mut unknown: Vec<String> = Vec::new();
-    for id in ids {
-        let id = id.trim();
-        let row = tx.lead_status(id)?;
-        match row {
-            Some(r) if !found.iter().any(|f| f.0 == r.0) => found.push(r),
-            Some(_) => {}
-            None => {
-                let up = id.to_uppercase();
-                if !unknown.contains(&up) {
-                    unknown.push(up);
-                }
-            }
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(Error::NotFound(format!(
-            "unknown lead {} {}; nothing was changed (`onelead leads` lists the ids)",
-            if unknown.len() == 1 { "id" } else { "ids" },
-            backticked(&unknown)
-        )));
-    }
-    if !change.force {
-        let forbidden: Vec<String> = found
-            .iter()
-            .filter(|(_, from)| Status::parse(from).is_none_or(|f| !f.can_move_to(change.status)))
-            .map(|(id, from)| format!("`{id}` ({from} → {})", change.status.as_str()))
-            .collect();
-        if !forbidden.is_empty() {
-            return Err(Error::BadInput {
-                location: "status change".into(),
-                message: format!(
-                    "not an allowed move for {}; nothing was changed. `--force` records it \
-                     anyway (kept in the history like any other change)",
-                    forbidden.join(", ")
-                ),
-            });
-        }
-    }
-    let mut applied = Vec::with_capacity(found.len());
-    for (id, from) in found {
-        tx.record_status(&StatusRecord {
-            lead_id: &id,
-            from: &from,
-            to: change.status.as_str(),
-            note: change.note,
-            by: change.by,
-            opportunity: change.opportunity,
-            at: now,
-        })?;
-        applied.push(Applied {
-            lead_id: id,
-            from,
-            to: change.status,
-        });
-    }
-    Ok(applied)
+/// The error for lead ids that do not exist (upper case, each once).
+pub fn unknown_ids(unknown: &[String]) -> Error {
+    Error::NotFound(format!(
+        "unknown lead {} {}; nothing was changed (`onelead leads` lists the ids)",
+        if unknown.len() == 1 { "id" } else { "ids" },
+        backticked(unknown)
+    ))
 }
 
-fn backticked(ids: &[String]) -> String {
+/// Refuses, all at once, the moves of `found` (`(lead_id, current status)`) that the
+/// transition table does not allow, unless the change is forced.
+pub fn check_moves(found: &[(String, String)], change: &StatusChange<'_>) -> Result<()> {
+    if change.force {
+        return Ok(());
+    }
+    let forbidden: Vec<String> = found
+        .iter()
+        .filter(|(_, from)| Status::parse(from).is_none_or(|f| !f.can_move_to(change.status)))
+        .map(|(id, from)| format!("`{id}` ({from} → {})", change.status.as_str()))
+        .collect();
+    if forbidden.is_empty() {
+        return Ok(());
+    }
+    Err(Error::BadInput {
+        location: "status change".into(),
+        message: format!(
+            "not an allowed move for {}; nothing was changed. `--force` records it \
+             anyway (kept in the history like any other change)",
+            forbidden.join(", ")
+        ),
+    })
+}
+
+/// Backticked, comma-separated ids for messages.
+pub fn backticked(ids: &[String]) -> String {
     ids.iter()
         .map(|i| format!("`{i}`"))
         .collect::<Vec<_>>()

@@ -177,6 +177,10 @@ fn attempt(
         .map(std::mem::take)
         .filter(|c| c.token == token)
         .unwrap_or_default();
+    if job.mode.commit {
+        // Status changes recorded while the lead database was busy (see `store::journal`).
+        crate::store::journal::apply_in_run(&mut *tx, &job.settings.db)?;
+    }
     let ingested = stages::ingest(&mut *tx, job)?;
     // The carried account maps are stale once anything they are derived from may have changed.
     if job.mode.ingest {

@@ -40,6 +40,9 @@ impl Pending {
 
 /// An opened database: transactions and the housekeeping between them.
 pub trait Backend: Send {
+    /// A write transaction for a small change (the journal's), waiting at most `wait` for the
+    /// database; `None` when a run still holds it.
+    fn begin_within(&mut self, wait: std::time::Duration) -> Result<Option<Box<dyn WriteTx + '_>>>;
     /// Starts the one write transaction of a run or command; dropping it uncommitted rolls back.
     fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>>;
     /// A read-only handle on the same database, for the views.

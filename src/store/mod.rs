@@ -14,10 +14,15 @@
 
 pub mod api;
 pub mod columns;
+pub mod desk;
+pub mod journal;
+pub mod keyset;
+pub mod pool;
 pub mod read;
 mod sqlite;
 #[cfg(test)]
 pub mod testdb;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +75,12 @@ impl Store {
     /// Starts the one write transaction of a run or command.
     pub fn begin(&mut self) -> Result<Tx<'_>> {
         self.backend.begin()
+    }
+
+    /// A write transaction for a small change, waiting at most `wait` for a run to let go of
+    /// the database; `None` when it has not.
+    pub fn begin_within(&mut self, wait: std::time::Duration) -> Result<Option<Tx<'_>>> {
+        self.backend.begin_within(wait)
     }
 
     /// A read-only handle on the same database.

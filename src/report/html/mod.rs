@@ -231,7 +231,8 @@ fn territories(w: &mut dyn Write, ts: &[Territory]) -> io::Result<()> {
     writeln!(w, "</tbody></table></div></section>")
 }
 
-fn analytics(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+/// Writes the analytics section (its charts) of `r`; the server's analytics page uses it too.
+pub fn analytics(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     write!(
         w,
         r#"<section id="analytics"><h2>Analytics</h2><div class="charts"><figure><figcaption>Score distribution (active leads)</figcaption>"#

@@ -46,6 +46,8 @@ pub struct LeadFilter {
     pub new_since: Option<chrono::NaiveDate>,
     /// No status change for more than this many days (`updated_at`).
     pub older_than_days: Option<i64>,
+    /// Start after this lead (keyset paging; used when its sort is `sort`).
+    pub after: Option<crate::store::keyset::Cursor>,
 }
 
 /// One entry of a lead's history.

@@ -69,6 +69,38 @@ pub trait Reads: Send {
     fn digest_rows(&mut self, window: &DigestWindow) -> Result<DigestRows>;
     /// Leads per (group, lower-case status) under `by`, groups in `by`'s order.
     fn funnel_counts(&mut self, by: FunnelBy) -> Result<Vec<(String, String, i64)>>;
+    /// How many leads match `filter` (its limit and cursor aside), counting no further than
+    /// `cap`: a count of a million matches would cost a walk of a million rows on every page.
+    fn count_capped(&mut self, filter: &LeadFilter, cap: usize) -> Result<usize>;
+    /// The ids of the leads matching `filter` (its limit and cursor aside), without the rest.
+    fn lead_ids(&mut self, filter: &LeadFilter) -> Result<Vec<String>>;
+    /// The active leads of these assets (`(account_id, install_base_id)`), best first.
+    fn leads_of_assets(&mut self, assets: &[(Option<String>, i64)]) -> Result<Vec<Lead>>;
+    /// The workflow state of these leads (`None` for an unknown id) and the `meta` value
+    /// `mark`, read in one snapshot (see `store::journal`).
+    fn workflow_of(&mut self, ids: &[String], mark: &str) -> Result<WorkflowSnapshot>;
+    /// A `meta` value.
+    fn meta(&mut self, key: &str) -> Result<Option<String>>;
+}
+
+/// Leads' workflow state as one snapshot of the lead database saw it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkflowSnapshot {
+    /// Per id asked, in order: the stored id, status and owner, or `None` when unknown.
+    pub leads: Vec<Option<WorkflowState>>,
+    /// The `meta` value asked for.
+    pub mark: Option<String>,
+}
+
+/// One lead's workflow state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowState {
+    /// The id as stored.
+    pub lead_id: String,
+    /// Its status.
+    pub status: String,
+    /// Its owner.
+    pub owner: Option<String>,
 }
 
 /// A read-only handle on a database: cheap to open, `Send`, one per thread or request.
@@ -79,6 +111,14 @@ impl Reader {
     /// (a writing command, such as `onelead run`, creates or upgrades it).
     pub fn open(path: &Path) -> Result<Reader> {
         Ok(Reader(Box::new(super::sqlite::Reader::open(path)?)))
+    }
+
+    /// A reader for a server's pool: the same, with a small page cache (a server keeps several
+    /// open for hours; the operating system caches the file anyway).
+    pub fn open_pooled(path: &Path) -> Result<Reader> {
+        Ok(Reader(Box::new(super::sqlite::Reader::open_with_cache(
+            path, 8192,
+        )?)))
     }
 
     /// A reader over a backend's own read handle.

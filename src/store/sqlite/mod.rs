@@ -177,6 +177,30 @@ impl Db {
         Ok(tx)
     }
 
+    /// A plain write transaction, waiting at most `wait` for the write lock; `None` when
+    /// another connection (a run) still holds it.
+    fn begin_within(&self, wait: std::time::Duration) -> Result<Option<SqliteTx<'_>>> {
+        self.conn.busy_timeout(wait)?;
+        let began = self.conn.execute_batch("BEGIN IMMEDIATE");
+        self.conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        match began {
+            Ok(()) => {}
+            Err(e) if is_busy(&e) => return Ok(None),
+            Err(e) => return Err(db_err(&self.path, &e)),
+        }
+        let mut tx = SqliteTx {
+            conn: &self.conn,
+            done: false,
+            bulk: false,
+            token: ChangeToken::default(),
+            loaded: Vec::new(),
+            leads: None,
+            types: rescore::Types::default(),
+        };
+        tx.token = ChangeToken(data_version(&self.conn)?);
+        Ok(Some(tx))
+    }
+
     /// Copies what the WAL holds into the database, as far as readers allow.
     fn checkpoint(&self) -> Result<()> {
         self.conn
@@ -188,6 +212,13 @@ impl Db {
 impl api::Backend for Db {
     fn begin(&mut self) -> Result<Box<dyn api::WriteTx + '_>> {
         Ok(Box::new(Db::begin(self)?))
+    }
+
+    fn begin_within(
+        &mut self,
+        wait: std::time::Duration,
+    ) -> Result<Option<Box<dyn api::WriteTx + '_>>> {
+        Ok(Db::begin_within(self, wait)?.map(|t| Box::new(t) as Box<dyn api::WriteTx + '_>))
     }
 
     fn reader(&self) -> Result<super::Reader> {
@@ -286,6 +317,11 @@ pub struct Reader {
 impl Reader {
     /// Opens an existing database with the current schema for reading.
     pub fn open(path: &Path) -> Result<Reader> {
+        Reader::open_with_cache(path, 131_072)
+    }
+
+    /// [`Reader::open`] with a page cache of `kib` KiB.
+    pub fn open_with_cache(path: &Path, kib: i64) -> Result<Reader> {
         exists(path)?;
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
             | rusqlite::OpenFlags::SQLITE_OPEN_URI
@@ -295,8 +331,10 @@ impl Reader {
         // rollback journal) wait for it instead of failing; the cache as the writer's.
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| db_err(path, &e))?;
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -131072;")
-            .map_err(|e| db_err(path, &e))?;
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -{kib};"
+        ))
+        .map_err(|e| db_err(path, &e))?;
         let version = user_version(&conn).map_err(|e| db_err(path, &e))?;
         newer_check(path, version)?;
         if version < schema::SCHEMA_VERSION {

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::model::lead::Lead;
 use crate::store::read::{
     Account360, Coverage, DigestRows, DigestWindow, Event, FamilyMix, FunnelBy, Identity,
-    LeadFilter, LeadMix, Lookup, Reads, Territory, TerritorySort,
+    LeadFilter, LeadMix, Lookup, Reads, Territory, TerritorySort, WorkflowSnapshot,
 };
 
 impl Reads for Reader {
@@ -76,6 +76,30 @@ impl Reads for Reader {
 
     fn account_360(&mut self, account: Identity, limit: Option<usize>) -> Result<Account360> {
         account::account_360(&self.conn, account, limit)
+    }
+
+    fn count_capped(&mut self, filter: &LeadFilter, cap: usize) -> Result<usize> {
+        query::count_capped(&self.conn, filter, cap)
+    }
+
+    fn lead_ids(&mut self, filter: &LeadFilter) -> Result<Vec<String>> {
+        query::lead_ids(&self.conn, filter)
+    }
+
+    fn leads_of_assets(&mut self, assets: &[(Option<String>, i64)]) -> Result<Vec<Lead>> {
+        query::leads_of_assets(&self.conn, assets)
+    }
+
+    fn workflow_of(&mut self, ids: &[String], mark: &str) -> Result<WorkflowSnapshot> {
+        query::workflow_of(&self.conn, ids, mark)
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     fn last_as_of(&mut self) -> Result<Option<String>> {

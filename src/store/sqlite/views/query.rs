@@ -3,14 +3,17 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{Connection, Row, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::super::leads::cell;
 
 use crate::error::Result;
 use crate::model::lead::Lead;
+use rusqlite::types::Value;
+
 use crate::store::columns::{self, LEAD_COLUMNS, WrongType};
-use crate::store::read::{LeadFilter, LeadSort};
+use crate::store::keyset::{self, Cursor};
+use crate::store::read::{LeadFilter, LeadSort, WorkflowSnapshot, WorkflowState};
 
 const PRIORITY_RANK: &str = "CASE l.priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 \
                              WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 3 ELSE 4 END";
@@ -28,8 +31,9 @@ pub fn lead_columns() -> &'static str {
     &SELECT
 }
 
-/// The statement that selects the leads matching `f`, in its order, and its parameters.
-fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {
+/// The `WHERE` conditions of `f` (over `leads l` joined with `accounts a`) and their
+/// parameters.
+fn conditions(f: &LeadFilter) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |v: String| {
@@ -83,6 +87,63 @@ fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {
             arg(format!("-{days} days"))
         ));
     }
+    if let Some(c) = f.after.as_ref().filter(|c| c.sort == f.sort) {
+        clauses.push(after(c, &mut args));
+    }
+    (clauses, args)
+}
+
+/// The condition "comes after this cursor" (see `store::keyset`), mirroring each sort's
+/// `ORDER BY` exactly, NULLs included; its values appended to `args`.
+fn after(c: &Cursor, args: &mut Vec<Value>) -> String {
+    let mut arg = |v: Value| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    let head = match &c.head {
+        keyset::Value::Null => Value::Null,
+        keyset::Value::Integer(i) => Value::Integer(*i),
+        keyset::Value::Text(t) => Value::Text(t.clone()),
+    };
+    let id = arg(Value::Text(c.lead_id.clone()));
+    if c.sort == LeadSort::DaysPastEol {
+        return if head == Value::Null {
+            format!("(l.days_since_eol IS NULL AND l.lead_id > {id})")
+        } else {
+            let d = arg(head);
+            format!(
+                "(l.days_since_eol IS NULL OR l.days_since_eol < {d}
+                  OR (l.days_since_eol = {d} AND l.lead_id > {id}))"
+            )
+        };
+    }
+    let s = arg(Value::Real(c.score));
+    // The redundant `score <= s` lets the score index start at the cursor.
+    let by_score = format!("(l.score < {s} OR (l.score = {s} AND l.lead_id > {id}))");
+    match (c.sort, head) {
+        (LeadSort::Score | LeadSort::DaysPastEol, _) => format!("(l.score <= {s} AND {by_score})"),
+        (LeadSort::Priority, h) => {
+            let r = arg(h);
+            format!("({PRIORITY_RANK} > {r} OR ({PRIORITY_RANK} = {r} AND {by_score}))")
+        }
+        (LeadSort::Account, Value::Null) => format!("(a.name IS NOT NULL OR {by_score})"),
+        (LeadSort::Account, h) => {
+            let n = arg(h);
+            format!(
+                "(a.name IS NOT NULL AND (a.name > {n} COLLATE NOCASE
+                  OR (a.name = {n} COLLATE NOCASE AND {by_score})))"
+            )
+        }
+        (LeadSort::Type, h) => {
+            let t = arg(h);
+            format!("(l.lead_type > {t} OR (l.lead_type = {t} AND {by_score}))")
+        }
+    }
+}
+
+/// The statement that selects the leads matching `f`, in its order, and its parameters.
+fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {
+    let (clauses, args) = conditions(f);
     let order = match f.sort {
         LeadSort::Score => "l.score DESC".to_string(),
         LeadSort::Priority => format!("{PRIORITY_RANK}, l.score DESC"),
@@ -120,6 +181,92 @@ pub fn each_lead(
         visit(lead_from_row(r)?)?;
     }
     Ok(())
+}
+
+/// `SELECT {what}` over the leads matching `f`, its limit and cursor aside.
+fn matching(f: &LeadFilter, what: &str) -> (String, Vec<Value>) {
+    let all = LeadFilter {
+        after: None,
+        limit: None,
+        ..f.clone()
+    };
+    let (clauses, args) = conditions(&all);
+    let mut sql =
+        format!("SELECT {what} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id");
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    (sql, args)
+}
+
+/// See [`crate::store::read::Reads::count_capped`].
+pub fn count_capped(conn: &Connection, f: &LeadFilter, cap: usize) -> Result<usize> {
+    let (sql, args) = matching(f, "1");
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM ({sql} LIMIT {cap})"),
+        params_from_iter(args),
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// See [`crate::store::read::Reads::lead_ids`].
+pub fn lead_ids(conn: &Connection, f: &LeadFilter) -> Result<Vec<String>> {
+    let (sql, args) = matching(f, "l.lead_id");
+    let mut stmt = conn.prepare(&sql)?;
+    let ids = stmt.query_map(params_from_iter(args), |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
+/// See [`crate::store::read::Reads::leads_of_assets`]: through the account's leads
+/// (`leads_account_score`), so an asset's leads on other pages are found without a scan.
+pub fn leads_of_assets(conn: &Connection, assets: &[(Option<String>, i64)]) -> Result<Vec<Lead>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
+         WHERE l.account_id IS ?1 AND l.active = 1 AND l.install_base_id = ?2
+         ORDER BY l.score DESC, l.lead_id",
+        lead_columns()
+    ))?;
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (account, asset) in assets {
+        if seen.insert((account, asset)) {
+            for l in stmt.query_map(rusqlite::params![account, asset], lead_from_row)? {
+                out.push(l?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// See [`crate::store::read::Reads::workflow_of`]: one read transaction.
+pub fn workflow_of(conn: &Connection, ids: &[String], mark: &str) -> Result<WorkflowSnapshot> {
+    let tx = conn.unchecked_transaction()?;
+    let mark: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = ?1", [mark], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let mut stmt =
+        tx.prepare_cached("SELECT lead_id, status, NULL FROM lead_rows WHERE lead_id = ?1")?;
+    let mut leads = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found = stmt
+            .query_row([id], |r| {
+                Ok(WorkflowState {
+                    lead_id: r.get(0)?,
+                    status: r.get(1)?,
+                    owner: r.get(2)?,
+                })
+            })
+            .optional()?;
+        leads.push(found);
+    }
+    drop(stmt);
+    tx.finish()?;
+    Ok(WorkflowSnapshot { leads, mark })
 }
 
 /// Builds a [`Lead`] from a row selected with [`lead_columns`].

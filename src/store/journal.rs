@@ -1,0 +1,550 @@
+//! Workflow changes made while a `run` may be writing: status changes and notes, recorded in
+//! the desk database at once and folded into the lead database when it is free.
+//!
+//! SQLite lets one connection write a file at a time, and a `run` writes the lead database in one
+//! transaction that lasts tens of seconds at a million rows. A rep's change must neither fail
+//! ("database is locked") nor wait that long, and must not be lost. So a change is validated
+//! against the lead database's last commit plus the journal entries it has not taken yet, and
+//! appended to the journal ([`record_status`]); [`apply`] then writes the entries, in order, into
+//! the lead database through the storage API's `Workflow` concern, in one transaction that also
+//! remembers the last one taken (`meta` `journal_applied`), so each is applied exactly once. The
+//! server applies as soon as the lead database is free, and every `run` applies what is pending
+//! at its start. A run never writes a status: it only inserts new leads and closes or reopens
+//! others, so nothing a rep did is overwritten from a stale read. On PostgreSQL the journal can
+//! be a table of the same database; the applier's row locks then wait for the run's instead of
+//! the file's.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use super::api::{StatusRecord, WriteTx};
+use super::desk::Desk;
+use super::read::Reader;
+use crate::error::Result;
+use crate::lifecycle::{self, Applied, StatusChange};
+
+/// One journal entry's change, stored as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Change {
+    /// A status change (the same status again records a note).
+    Status {
+        /// The new status.
+        status: String,
+        /// Free text kept with the event.
+        note: Option<String>,
+        /// The CRM opportunity.
+        opportunity: Option<String>,
+    },
+}
+
+impl Change {
+    /// The status this change sets, if it is a status change.
+    pub fn status(&self) -> Option<&str> {
+        match self {
+            Change::Status { status, .. } => Some(status),
+        }
+    }
+}
+
+/// A change recorded but not yet in the lead database, as a lead's history shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pending {
+    /// Journal position.
+    pub seq: i64,
+    /// When it was made (UTC).
+    pub at: String,
+    /// Who made it.
+    pub by: String,
+    /// The lead.
+    pub lead_id: String,
+    /// Its status (or owner) when the change was made.
+    pub from_status: Option<String>,
+    /// The change.
+    pub change: Change,
+}
+
+/// The key in the lead database's `meta` that holds the last journal entry it took.
+const APPLIED_KEY: &str = "journal_applied";
+
+/// What the lead database took from a desk: that desk's epoch and the last `seq`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct Taken {
+    epoch: String,
+    seq: i64,
+}
+
+/// The last entry of `desk`'s journal that the lead database's mark (`meta` value) covers. A
+/// desk made again at the same path has another epoch and starts from nothing.
+fn applied(mark: Option<&str>, desk: &Desk) -> Result<i64> {
+    let taken: Taken = mark
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    Ok(if taken.epoch == desk.epoch()? {
+        taken.seq
+    } else {
+        0
+    })
+}
+
+/// Records `change` on every lead of `ids` (case-insensitive) under its `by`, or on none:
+/// unknown ids and moves the transition table does not allow are refused all at once, judged
+/// on the lead database's last commit (read by `reader`) and the changes still pending.
+pub fn record_status(
+    desk: &Desk,
+    reader: &mut Reader,
+    ids: &[String],
+    change: &StatusChange<'_>,
+    now: &str,
+) -> Result<Vec<Applied>> {
+    // The desk's write lock first: no entry can be applied and forgotten between reading the
+    // lead database and reading the journal.
+    let tx =
+        rusqlite::Transaction::new_unchecked(&desk.conn, rusqlite::TransactionBehavior::Immediate)?;
+    let canonical: Vec<String> = ids.iter().map(|i| i.trim().to_uppercase()).collect();
+    let snap = reader.workflow_of(&canonical, APPLIED_KEY)?;
+    let after = applied(snap.mark.as_deref(), desk)?;
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for (id, state) in canonical.iter().zip(snap.leads) {
+        match state {
+            Some(s) if !found.iter().any(|f| f.0 == s.lead_id) => found.push((s.lead_id, s.status)),
+            None if !unknown.contains(id) => unknown.push(id.clone()),
+            Some(_) | None => {}
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(lifecycle::unknown_ids(&unknown));
+    }
+    // The status each lead will have once the entries before this one are applied.
+    for (id, status) in &mut found {
+        let pending = pending_for(&tx, id, after)?;
+        if let Some(s) = pending.iter().rev().find_map(|p| p.change.status()) {
+            *status = s.to_string();
+        }
+    }
+    lifecycle::check_moves(&found, change)?;
+    let entry = Change::Status {
+        status: change.status.as_str().into(),
+        note: change.note.map(str::to_string),
+        opportunity: change.opportunity.map(str::to_string),
+    };
+    let seq = append(&tx, now, change.by.unwrap_or(""), &entry, &found)?;
+    let _ = seq;
+    tx.commit()?;
+    Ok(found
+        .into_iter()
+        .map(|(lead_id, from)| Applied {
+            lead_id,
+            from,
+            to: change.status,
+        })
+        .collect())
+}
+
+/// Appends one entry naming `leads` (`(id, value before)`); returns its `seq`.
+fn append<F: ToString>(
+    tx: &Connection,
+    now: &str,
+    by: &str,
+    change: &Change,
+    leads: &[(String, F)],
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO journal (at, by, change) VALUES (?1, ?2, ?3)",
+        params![now, by, serde_json::to_string(change).unwrap_or_default()],
+    )?;
+    let seq = tx.last_insert_rowid();
+    let mut add = tx.prepare(
+        "INSERT OR IGNORE INTO journal_leads (seq, lead_id, from_value) VALUES (?1, ?2, ?3)",
+    )?;
+    for (id, from) in leads {
+        add.execute(params![seq, id, from.to_string()])?;
+    }
+    Ok(seq)
+}
+
+const PENDING_SQL: &str = "SELECT j.seq, j.at, j.by, jl.lead_id, jl.from_value, j.change
+     FROM journal_leads jl JOIN journal j ON j.seq = jl.seq";
+
+/// The journal entries after `after` that touch `lead_id`, oldest first.
+fn pending_for(conn: &Connection, lead_id: &str, after: i64) -> Result<Vec<Pending>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{PENDING_SQL} WHERE jl.lead_id = ?1 AND jl.seq > ?2 ORDER BY jl.seq"
+    ))?;
+    let rows = stmt.query_map(params![lead_id, after], pending_from_row)?;
+    Ok(rows
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Every journal entry after `after`, oldest first.
+fn pending_after(conn: &Connection, after: i64) -> Result<Vec<Pending>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{PENDING_SQL} WHERE jl.seq > ?1 ORDER BY jl.seq, jl.lead_id"
+    ))?;
+    let rows = stmt.query_map([after], pending_from_row)?;
+    Ok(rows
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+fn pending_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Pending>> {
+    let change: String = r.get(5)?;
+    // An entry this onelead cannot read (written by a newer one) is not shown.
+    let Ok(change) = serde_json::from_str(&change) else {
+        return Ok(None);
+    };
+    Ok(Some(Pending {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        by: r.get(2)?,
+        lead_id: r.get(3)?,
+        from_status: r.get(4)?,
+        change,
+    }))
+}
+
+/// A lead's changes still waiting for the lead database, oldest first. The journal is read
+/// before the lead database, so an entry applied meanwhile is found in one or the other.
+pub fn pending(desk: &Desk, reader: &mut Reader, lead_id: &str) -> Result<Vec<Pending>> {
+    let all = pending_for(&desk.conn, lead_id, 0)?;
+    if all.is_empty() {
+        return Ok(all);
+    }
+    let after = applied(reader.meta(APPLIED_KEY)?.as_deref(), desk)?;
+    Ok(all.into_iter().filter(|p| p.seq > after).collect())
+}
+
+/// The status every lead with a pending change will have, for lists drawn from the lead
+/// database's last commit. Read in the same order as [`pending`].
+pub fn pending_statuses(desk: &Desk, reader: &mut Reader) -> Result<HashMap<String, String>> {
+    let all = pending_after(&desk.conn, 0)?;
+    if all.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let after = applied(reader.meta(APPLIED_KEY)?.as_deref(), desk)?;
+    Ok(all
+        .into_iter()
+        .filter(|p| p.seq > after)
+        .filter_map(|p| Some((p.lead_id, p.change.status()?.to_string())))
+        .collect())
+}
+
+/// How many journal entries the lead database has not taken yet.
+pub fn backlog(desk: &Desk, reader: &mut Reader) -> Result<i64> {
+    let after = applied(reader.meta(APPLIED_KEY)?.as_deref(), desk)?;
+    Ok(desk.conn.query_row(
+        "SELECT count(*) FROM journal WHERE seq > ?1",
+        [after],
+        |r| r.get(0),
+    )?)
+}
+
+/// Writes every pending journal entry into the lead database inside `tx` (its write
+/// transaction): the changes, their events and the new mark commit together or not at all.
+/// Entries the lead database took before are first forgotten from the journal. Returns how
+/// many entries were applied.
+pub fn apply(tx: &mut dyn WriteTx, desk: &Desk) -> Result<usize> {
+    let after = applied(tx.meta(APPLIED_KEY)?.as_deref(), desk)?;
+    desk.conn
+        .execute("DELETE FROM journal WHERE seq <= ?1", [after])?;
+    let entries = pending_after(&desk.conn, after)?;
+    let last: Option<i64> = desk
+        .conn
+        .query_row("SELECT max(seq) FROM journal", [], |r| r.get(0))?;
+    let Some(last) = last.filter(|l| *l > after) else {
+        return Ok(0);
+    };
+    for p in &entries {
+        apply_one(tx, p)?;
+    }
+    let taken = Taken {
+        epoch: desk.epoch()?,
+        seq: last,
+    };
+    tx.set_meta(
+        APPLIED_KEY,
+        &serde_json::to_string(&taken).unwrap_or_default(),
+    )?;
+    Ok(entries
+        .iter()
+        .map(|p| p.seq)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len())
+}
+
+/// Writes one lead's part of a journal entry, at the time and under the name it was made
+/// with. A lead deleted since (by a user's own SQL) is passed over.
+fn apply_one(tx: &mut dyn WriteTx, p: &Pending) -> Result<()> {
+    let Some((id, from)) = tx.lead_status(&p.lead_id)? else {
+        return Ok(());
+    };
+    match &p.change {
+        Change::Status {
+            status,
+            note,
+            opportunity,
+        } => tx.record_status(&StatusRecord {
+            lead_id: &id,
+            from: &from,
+            to: status,
+            note: note.as_deref(),
+            by: Some(&p.by),
+            opportunity: opportunity.as_deref(),
+            at: &p.at,
+        }),
+    }
+}
+
+/// Applies what is pending in its own transaction, waiting at most `wait` for the lead
+/// database. `None` when a run still holds it: the entries stay in the journal for the next
+/// try, and are not lost.
+pub fn try_apply(store: &mut Store, desk: &Desk, wait: Duration) -> Result<Option<usize>> {
+    let Some(mut tx) = store.begin_within(wait)? else {
+        return Ok(None);
+    };
+    let n = apply(&mut *tx, desk)?;
+    tx.commit()?;
+    Ok(Some(n))
+}
+
+/// Applies the journal of the lead database at `db` inside a run's transaction, if it has a
+/// desk database at all.
+pub fn apply_in_run(tx: &mut dyn WriteTx, db: &Path) -> Result<usize> {
+    match Desk::open_if_exists(db)? {
+        Some(desk) => apply(tx, &desk),
+        None => Ok(0),
+    }
+}
+
+/// Records `change` and applies it at once when the lead database is free within `wait` (the
+/// command-line path). True when it is already in the lead database; false when a run holds it
+/// and the change waits in the journal (the server, the run's successor or the next run
+/// applies it).
+pub fn set_status(
+    store: &mut Store,
+    ids: &[String],
+    change: &StatusChange<'_>,
+    now: &str,
+    wait: Duration,
+) -> Result<(Vec<Applied>, bool)> {
+    let desk = Desk::open(store.path())?;
+    let applied = record_status(&desk, &mut store.reader()?, ids, change, now)?;
+    let done = try_apply(store, &desk, wait)?.is_some();
+    Ok((applied, done))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::Status;
+    use crate::store::testdb;
+    use crate::views::{self, LeadLookup};
+
+    fn change(status: Status, note: Option<&'static str>) -> StatusChange<'static> {
+        StatusChange {
+            status,
+            note,
+            by: Some("kim"),
+            opportunity: None,
+            force: false,
+        }
+    }
+
+    /// A status event: `(from, to, note, by)`.
+    type Moved = (String, String, Option<String>, String);
+
+    /// The lead's status and its status events.
+    fn state(store: &Store, id: &str) -> (String, Vec<Moved>) {
+        let LeadLookup::Found(lead, events) =
+            views::lead(&mut store.reader().unwrap(), id).unwrap()
+        else {
+            panic!("no lead {id}")
+        };
+        let events = events
+            .into_iter()
+            .filter(|e| e.kind == "status")
+            .map(|e| {
+                (
+                    e.from_status.unwrap_or_default(),
+                    e.to_status.unwrap_or_default(),
+                    e.note,
+                    e.by.unwrap_or_default(),
+                )
+            })
+            .collect();
+        (lead.status, events)
+    }
+
+    #[test]
+    fn a_change_is_validated_recorded_then_applied_once() {
+        let (_dir, mut store) = testdb::build_store();
+        let desk = Desk::open(store.path()).unwrap();
+        let mut r = store.reader().unwrap();
+        let ids = vec!["aaaa0001".to_string()];
+        let got = record_status(
+            &desk,
+            &mut r,
+            &ids,
+            &change(Status::Contacted, Some("rang")),
+            "2025-01-02T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            (got[0].lead_id.as_str(), got[0].from.as_str()),
+            ("AAAA0001", "new")
+        );
+        // Pending: not in the lead database yet, but it judges the next change.
+        assert_eq!(state(&store, "AAAA0001").0, "new");
+        assert_eq!(pending(&desk, &mut r, "AAAA0001").unwrap().len(), 1);
+        let e = record_status(&desk, &mut r, &ids, &change(Status::New, None), "t").unwrap_err();
+        assert!(
+            e.to_string().contains("`AAAA0001` (contacted → new)"),
+            "{e}"
+        );
+        record_status(
+            &desk,
+            &mut r,
+            &ids,
+            &change(Status::Qualified, None),
+            "2025-01-03T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            pending_statuses(&desk, &mut r).unwrap()["AAAA0001"],
+            "qualified"
+        );
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(2)
+        );
+        let (status, events) = state(&store, "AAAA0001");
+        assert_eq!(status, "qualified");
+        assert_eq!(
+            events,
+            [
+                (
+                    "new".into(),
+                    "contacted".into(),
+                    Some("rang".into()),
+                    "kim".into()
+                ),
+                ("contacted".into(), "qualified".into(), None, "kim".into())
+            ]
+        );
+        let mut r = store.reader().unwrap();
+        assert!(pending(&desk, &mut r, "AAAA0001").unwrap().is_empty());
+        // Nothing is applied twice, by this desk or by another opened on the same file.
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(0)
+        );
+        let again = Desk::open(store.path()).unwrap();
+        assert_eq!(
+            try_apply(&mut store, &again, Duration::ZERO).unwrap(),
+            Some(0)
+        );
+        assert_eq!(state(&store, "AAAA0001").1.len(), 2);
+        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
+    }
+
+    #[test]
+    fn unknown_ids_and_forbidden_moves_record_nothing() {
+        let (_dir, store) = testdb::build_store();
+        let desk = Desk::open(store.path()).unwrap();
+        let mut r = store.reader().unwrap();
+        let e = record_status(
+            &desk,
+            &mut r,
+            &["AAAA0001".into(), "nope".into()],
+            &change(Status::Contacted, None),
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown lead id `NOPE`"), "{e}");
+        let e = record_status(
+            &desk,
+            &mut r,
+            &["AAAA0001".into()],
+            &change(Status::Converted, None),
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not an allowed move"), "{e}");
+        assert_eq!(backlog(&desk, &mut r).unwrap(), 0);
+    }
+
+    /// A run holds the lead database's write lock for its whole transaction. A change made
+    /// meanwhile is recorded at once, applied when the lock is free, and not undone by the run.
+    #[test]
+    fn a_change_made_while_a_run_writes_waits_in_the_journal_and_survives_it() {
+        let (_dir, mut store) = testdb::build_store();
+        let mut run = Store::open_existing(store.path()).unwrap();
+        let tx = run.begin().unwrap();
+        let desk = Desk::open(store.path()).unwrap();
+        let started = std::time::Instant::now();
+        let mut r = store.reader().unwrap();
+        let got = record_status(
+            &desk,
+            &mut r,
+            &["BBBB0003".into()],
+            &change(Status::Contacted, Some("during the run")),
+            "2025-01-02T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::from_millis(50)).unwrap(),
+            None
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            pending_statuses(&desk, &mut r).unwrap()["BBBB0003"],
+            "contacted"
+        );
+        tx.commit().unwrap();
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(1)
+        );
+        assert_eq!(state(&store, "BBBB0003").0, "contacted");
+    }
+
+    /// A run that starts with changes pending takes them in its own transaction; rolled back,
+    /// it leaves them pending.
+    #[test]
+    fn a_run_applies_what_is_pending_and_a_failed_run_keeps_it_pending() {
+        let (_dir, mut store) = testdb::build_store();
+        let desk = Desk::open(store.path()).unwrap();
+        let path = store.path().to_path_buf();
+        record_status(
+            &desk,
+            &mut store.reader().unwrap(),
+            &["CCCC0004".into()],
+            &change(Status::Rejected, None),
+            "t",
+        )
+        .unwrap();
+        {
+            let mut tx = store.begin().unwrap();
+            assert_eq!(apply_in_run(&mut *tx, &path).unwrap(), 1);
+        }
+        assert_eq!(state(&store, "CCCC0004").0, "new");
+        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 1);
+        let mut tx = store.begin().unwrap();
+        assert_eq!(apply_in_run(&mut *tx, &path).unwrap(), 1);
+        tx.commit().unwrap();
+        assert_eq!(state(&store, "CCCC0004").0, "rejected");
+        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
+    }
+}
