@@ -362,6 +362,10 @@ pub struct ReportArgs {
     /// Which leads the queue and the account pages show (overview and charts cover all leads).
     #[command(flatten)]
     pub filter: LeadFilterArgs,
+    /// The queue shows the best N leads (the file says how many more match; `onelead leads` and
+    /// `onelead serve` show them all).
+    #[arg(long, value_name = "N", default_value_t = crate::views::REPORT_LIMIT)]
+    pub limit: usize,
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,

@@ -15,14 +15,18 @@ use crate::views::{self, LeadFilter, Reader, Report};
 /// Runs `onelead report`.
 pub fn run(args: &ReportArgs) -> Result<()> {
     let (_, mut reader) = super::open_view(&args.db)?;
-    let filter = super::leads::filter_of(&args.filter);
+    let filter = LeadFilter {
+        limit: Some(args.limit),
+        ..super::leads::filter_of(&args.filter)
+    };
     let report = write_file(&mut reader, &filter, describe(&args.filter), &args.out)?;
     let out = &mut std::io::stdout().lock();
     writeln!(
         out,
-        "wrote {} ({} leads in the queue, {} account pages)",
+        "wrote {} ({} of {} matching leads in the queue, {} account pages)",
         args.out.display(),
         report.queue.len(),
+        report.queue_total,
         report.accounts.len()
     )?;
     Ok(())

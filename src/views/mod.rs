@@ -9,7 +9,7 @@ mod report;
 
 pub use analytics::{Analytics, Bucket, analytics, score_histogram};
 pub use dashboard::{Dashboard, dashboard};
-pub use report::{Report, report};
+pub use report::{REPORT_LIMIT, Report, report};
 
 pub use crate::store::read::{
     Account360, Alias, Asset, Count, Coverage, Credits, Event, ExpiringCredit, FamilyMix, Identity,

@@ -126,7 +126,7 @@ fn issue_9_real_report_opens_in_chromium_with_working_filters() {
     ]);
     let said = w.ok(&["report", "--db", "r.db", "--out", "out/report.html"]);
     assert!(
-        said.starts_with("wrote out/report.html (77 leads"),
+        said.starts_with("wrote out/report.html (77 of 77 matching leads"),
         "{said}"
     );
     let html = std::fs::read_to_string(w.join("out/report.html")).unwrap();
@@ -280,4 +280,40 @@ fn issue_9_watch_writes_the_report_after_each_run() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The e-mailed report shows the best N leads and says how many more match and where they are;
+/// the overview still counts all of them.
+#[test]
+fn issue_23_the_report_queue_is_capped_and_says_so() {
+    let w = Workdir::new();
+    w.ok(&[
+        "sample", "--out", "data", "--rows", "300", "--format", "csv",
+    ]);
+    w.ok(&["run", "--data", "data", "--db", "c.db"]);
+    let total: usize = w.json(&["dashboard", "--db", "c.db"])["total_leads"]
+        .as_u64()
+        .unwrap() as usize;
+    assert!(total > 10, "{total}");
+    let said = w.ok(&["report", "--db", "c.db", "--out", "c.html", "--limit", "10"]);
+    assert!(
+        said.contains(&format!("(10 of {total} matching leads")),
+        "{said}"
+    );
+    let html = std::fs::read_to_string(w.join("c.html")).unwrap();
+    assert_eq!(html.matches(r#"<tbody class="lead""#).count(), 10);
+    assert!(
+        html.contains(&format!("the best 10 of {total} matching leads")),
+        "no cap line"
+    );
+    assert!(html.contains(&format!(
+        r#"<span class="n">{total}</span><span class="t">active leads"#
+    )));
+    // Uncapped when everything fits: no line.
+    w.ok(&[
+        "report", "--db", "c.db", "--out", "all.html", "--limit", "100000",
+    ]);
+    let all = std::fs::read_to_string(w.join("all.html")).unwrap();
+    assert_eq!(all.matches(r#"<tbody class="lead""#).count(), total);
+    assert!(!all.contains("matching leads;"));
 }

@@ -81,7 +81,7 @@ pub fn write(
         }
         counts(w, "Risk", &v.risk_levels)?;
         counts(w, "Families", &v.product_families)?;
-        write!(w, "<h4>Leads ({})</h4><ul class=\"leads\">", v.leads.len())?;
+        write!(w, "<h4>Leads ({})</h4><ul class=\"leads\">", v.leads_total)?;
         for l in &v.leads {
             write!(
                 w,
@@ -142,7 +142,7 @@ fn assets(w: &mut dyn Write, v: &Account360) -> io::Result<()> {
     write!(
         w,
         r#"<details><summary>Install base: {} assets</summary><div class="scroll"><table class="mini"><thead><tr><th>serial</th><th>product</th><th>family</th><th>risk</th><th>EOL</th><th>support</th></tr></thead><tbody>"#,
-        v.install_base.len()
+        v.install_base_total.max(v.install_base.len())
     )?;
     for a in v.install_base.iter().take(ASSET_ROWS) {
         write!(
@@ -157,11 +157,12 @@ fn assets(w: &mut dyn Write, v: &Account360) -> io::Result<()> {
         )?;
     }
     write!(w, "</tbody></table></div>")?;
-    if v.install_base.len() > ASSET_ROWS {
+    let total = v.install_base_total.max(v.install_base.len());
+    if total > ASSET_ROWS.min(v.install_base.len()) {
         write!(
             w,
             "<p>… and {} more (`onelead account {} --json` lists all)</p>",
-            v.install_base.len() - ASSET_ROWS,
+            total - ASSET_ROWS.min(v.install_base.len()),
             esc(&v.account.account_id)
         )?;
     }

@@ -142,7 +142,23 @@ pub fn write(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     analytics(w, r)?;
     let anchors = accounts::anchors(&r.accounts);
     queue::write(w, &r.queue, &anchors)?;
+    if r.queue_total > r.queue.len() {
+        writeln!(
+            w,
+            r#"<p class="capped">The queue shows the best {} of {} matching leads; <code>onelead leads</code> (with the same filters) or the lead desk (<code>onelead serve</code>) lists them all.</p>"#,
+            r.queue.len(),
+            r.queue_total
+        )?;
+    }
     territories(w, &r.territories)?;
+    if r.territories_total > r.territories.len() {
+        writeln!(
+            w,
+            "<p class=\"capped\">The {} territories with the most leads of {}; <code>onelead territories</code> lists them all.</p>",
+            r.territories.len(),
+            r.territories_total
+        )?;
+    }
     accounts::write(w, &r.accounts, &anchors)?;
     write!(
         w,
