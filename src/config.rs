@@ -67,6 +67,9 @@ pub struct Config {
     /// Days without a status change after which a lead is flagged as aging.
     #[serde(default = "default_aging_days")]
     pub aging_days: i64,
+    /// Who new leads go to: ordered first-match rules (see `crate::assign`).
+    #[serde(default)]
+    pub assignment: Vec<crate::assign::AssignRule>,
     /// Where this config was read from (not a YAML key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -258,6 +261,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             limits: Limits::default(),
             aging_days: default_aging_days(),
+            assignment: Vec::new(),
             path: PathBuf::new(),
             root: PathBuf::from("."),
         }
@@ -280,6 +284,10 @@ const KNOWN_KEYS: &[&str] = &[
     "ingest",
     "limits",
     "aging_days",
+    "assignment",
+    "owner",
+    "lead_type",
+    "min_score",
     "critical",
     "high",
     "medium",

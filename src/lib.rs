@@ -7,6 +7,7 @@
 //! stages; [`model`] holds the plain types both sides of the store name. `cmd` holds one module
 //! per subcommand; only `cmd` and `report` write to stdout or stderr.
 
+pub mod assign;
 pub mod auth;
 pub mod cli;
 pub mod cmd;

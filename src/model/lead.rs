@@ -82,6 +82,9 @@ pub struct Lead {
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Workflow status (`new`, `contacted`, ...).
     pub status: String,
+    /// Who works the lead (a user name), when assigned.
+    #[serde(default)]
+    pub owner: Option<String>,
     /// False when the trigger no longer fires (kept with its history).
     pub active: bool,
     /// First time this lead was seen (UTC, RFC 3339).

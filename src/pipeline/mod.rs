@@ -198,6 +198,10 @@ fn attempt(
     else {
         return Ok(None);
     };
+    if job.mode.make_leads {
+        // New leads (and any nobody owns) go to the first assignment rule they match.
+        tx.assign_owners(&job.settings.cfg.assignment)?;
+    }
     let report = RunReport {
         run_id,
         as_of: job.settings.as_of.to_string(),

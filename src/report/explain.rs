@@ -70,6 +70,8 @@ pub struct Explanation {
     pub priority: String,
     /// Workflow status.
     pub status: String,
+    /// Who works the lead.
+    pub owner: Option<String>,
     /// False when the trigger no longer fires.
     pub active: bool,
     /// Account id.
@@ -123,6 +125,7 @@ pub fn explain(lead: Lead, events: Vec<Event>) -> Explanation {
         score: lead.score,
         priority: lead.priority,
         status: lead.status,
+        owner: lead.owner,
         active: lead.active,
         account_id: lead.account_id,
         account_name: lead.account_name,

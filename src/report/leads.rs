@@ -38,7 +38,7 @@ pub fn queue_table(leads: &[Lead]) -> Table {
 }
 
 /// The columns of [`csv_table`]: every field of the JSON form.
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "lead_id",
     "lead_type",
     "rule",
@@ -61,6 +61,7 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "recommended_skus",
     "extra",
     "status",
+    "owner",
     "active",
     "created_at",
     "updated_at",
@@ -101,6 +102,7 @@ pub fn csv_row(l: &Lead) -> Vec<String> {
         l.recommended_skus.join(" "),
         j(&l.extra),
         l.status.clone(),
+        l.owner.clone().unwrap_or_default(),
         l.active.to_string(),
         l.created_at.clone(),
         l.updated_at.clone(),

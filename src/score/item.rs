@@ -240,6 +240,7 @@ impl Evaluator<'_> {
             lead_type: hit.lead_type,
             rule: hit.rule,
             status: "new".into(),
+            owner: None,
             active: true,
             created_at: String::new(),
             updated_at: String::new(),

@@ -23,10 +23,10 @@ use crate::views::{self, LeadFilter, LeadLookup, Reader};
 /// `GET /api/leads`.
 pub async fn leads(
     State(state): State<AppState>,
-    _user: ApiUser,
+    user: ApiUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let q = filter::parse(raw.as_deref(), None)?;
+    let q = filter::parse_for(raw.as_deref(), None, &user.0.name)?;
     if q.group != filter::Group::None {
         return Err(AppError::bad(
             "group",
@@ -167,6 +167,26 @@ pub async fn set_status(
         "lead_id": a.lead_id,
         "from": a.from,
         "to": a.to.as_str(),
+        "by": user.name,
+        "applied": applied,
+    });
+    Ok(axum::Json(out).into_response())
+}
+
+/// `POST /api/leads/{id}/owner` (`{"owner": "kim" | null, "note": …}`): managers and admins.
+pub async fn set_owner(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    require(&user, Role::Manager, "assign owners")?;
+    let b: super::owner::OwnerBody = json_body(&body)?;
+    let lead_id = id.trim().to_uppercase();
+    let (owner, applied) = super::owner::api_set(&state, id, b, user.name.clone()).await?;
+    let out = serde_json::json!({
+        "lead_id": lead_id,
+        "owner": owner,
         "by": user.name,
         "applied": applied,
     });

@@ -32,6 +32,8 @@ pub struct QueueQuery {
     pub filter: LeadFilter,
     /// Page grouping (pages only).
     pub group: Group,
+    /// Only the requesting user's leads.
+    pub mine: bool,
 }
 
 /// The names a query may use; `_` is read as `-`.
@@ -49,6 +51,8 @@ const NAMES: &[&str] = &[
     "older-than",
     "after",
     "group",
+    "mine",
+    "owner",
 ];
 
 /// The longest text a filter takes.
@@ -73,6 +77,20 @@ fn enum_value<T: ValueEnum>(field: &str, v: &str) -> Result<T, AppError> {
             .collect();
         AppError::bad(field, format!("`{v}` is not one of {}", names.join(", ")))
     })
+}
+
+/// Parses `query` (the raw URL query) for `user` (whose leads `mine=1` asks for); `max_limit`
+/// caps `limit` (pages show at most that many).
+pub fn parse_for(
+    query: Option<&str>,
+    max_limit: Option<usize>,
+    user: &str,
+) -> Result<QueueQuery, AppError> {
+    let mut q = parse(query, max_limit)?;
+    if q.mine {
+        q.filter.owner = Some(user.to_string());
+    }
+    Ok(q)
 }
 
 /// Parses `query` (the raw URL query); `max_limit` caps `limit` (pages show at most that many).
@@ -142,6 +160,8 @@ pub fn parse(query: Option<&str>, max_limit: Option<usize>) -> Result<QueueQuery
                     }
                 }
             }
+            "mine" => q.mine = matches!(v.trim(), "1" | "true" | "yes" | "on"),
+            "owner" => q.filter.owner = text(&key, v)?,
             known if NAMES.contains(&known) => {}
             unknown => return Err(unknown_field(unknown)),
         }
@@ -217,6 +237,8 @@ pub fn query_string(q: &QueueQuery, after: Option<&Cursor>) -> String {
             Group::Asset => Some("asset".into()),
         },
     );
+    put("owner", f.owner.clone().filter(|_| !q.mine));
+    put("mine", q.mine.then(|| "1".into()));
     put("after", after.map(Cursor::encode));
     s.finish()
 }

@@ -47,6 +47,8 @@ pub enum Nav {
     Dashboard,
     /// Lead queue (and lead pages).
     Leads,
+    /// The signed-in user's leads.
+    Mine,
     /// Territories (and accounts).
     Territories,
     /// Analytics.
@@ -84,6 +86,7 @@ pub fn page(title: &str, s: &Session, nav: Nav, body: &Markup) -> Markup {
                     nav {
                         (item(Nav::Dashboard, "/", "Dashboard"))
                         (item(Nav::Leads, "/leads", "Leads"))
+                        (item(Nav::Mine, "/leads?mine=1", "My leads"))
                         (item(Nav::Territories, "/territories", "Territories"))
                         (item(Nav::Analytics, "/analytics", "Analytics"))
                         @if s.user.role.allows(Role::Admin) {
@@ -197,7 +200,7 @@ pub fn lead_table(
             table.grid #queue {
                 thead { tr {
                     th { "lead" } th.num { "score" } th { "priority" } th { "type" } th { "title" }
-                    th { "account" } th { "territory" } th { "family" } th { "status" }
+                    th { "account" } th { "territory" } th { "family" } th { "status" } th { "owner" }
                 } }
                 tbody {
                     @for l in leads {
@@ -226,6 +229,7 @@ pub fn lead_row(
             td { (l.territory_id.as_deref().unwrap_or("—")) }
             td { (l.product_family.as_deref().unwrap_or("—")) }
             td { (status) @if pending { " " span.notice title="saved; applied when the run in progress ends" { "pending" } } }
+            td { (l.owner.as_deref().unwrap_or("—")) }
         }
     }
 }

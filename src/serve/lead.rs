@@ -86,22 +86,30 @@ fn render(page: &LeadPage, s: &Session, notice: Option<&str>, error: Option<&str
     let e = &page.e;
     let status = page
         .pending
-        .last()
-        .map_or(e.status.as_str(), |p| match &p.change {
-            Change::Status { status, .. } => status.as_str(),
-        });
+        .iter()
+        .rev()
+        .find_map(|p| p.change.status())
+        .unwrap_or(e.status.as_str());
     let body = html! {
         @if let Some(n) = notice { p.ok { (n) } }
         @if let Some(m) = error { p.error { (m) } }
         p {
             (html::priority(&e.priority)) " score " strong { (html::score(e.score)) }
             " · status " strong #status { (status) }
+            " · owner " strong #owner { (e_owner(page)) }
             @if !page.pending.is_empty() { " " span.notice { "pending" } }
             @if !e.active { " · " em { "closed: its trigger no longer fires" } }
         }
         div.cols {
             (history(page))
-            @if s.user.role.allows(Role::Rep) { (status_form(e, s, status)) }
+            @if s.user.role.allows(Role::Rep) {
+                div {
+                    (status_form(e, s, status))
+                    @if s.user.role.allows(Role::Manager) {
+                        div.panel { h3 { "Owner" } (super::owner::lead_form(&e.lead_id, e.owner.as_deref(), s)) }
+                    }
+                }
+            }
         }
         div.cols {
             div.panel {
@@ -127,6 +135,17 @@ fn render(page: &LeadPage, s: &Session, notice: Option<&str>, error: Option<&str
         (services(e))
     };
     html::page(&format!("Lead {}", e.lead_id), s, Nav::Leads, &body)
+}
+
+/// The owner to show: a pending change of owner wins.
+fn e_owner(page: &LeadPage) -> String {
+    let pending = page.pending.iter().rev().find_map(|p| match &p.change {
+        Change::Owner { owner, .. } => Some(owner.clone()),
+        Change::Status { .. } => None,
+    });
+    pending
+        .unwrap_or_else(|| page.e.owner.clone())
+        .unwrap_or_else(|| "nobody".into())
 }
 
 fn breakdown(e: &Explanation) -> Markup {
@@ -182,17 +201,28 @@ fn history(page: &LeadPage) -> Markup {
                 @for ev in &page.e.events {
                     li {
                         time { (ev.at) } " · " (ev.kind)
-                        @if let (Some(f), Some(t)) = (&ev.from_status, &ev.to_status) { " " (f) " → " (t) }
+                        @if ev.kind == "owner" {
+                            " " (ev.from_status.as_deref().unwrap_or("nobody")) " → " (ev.to_status.as_deref().unwrap_or("nobody"))
+                        } @else if let (Some(f), Some(t)) = (&ev.from_status, &ev.to_status) { " " (f) " → " (t) }
                         @if let Some(by) = &ev.by { " by " strong { (by) } }
                         @if let Some(n) = &ev.note { ": " q { (n) } }
                     }
                 }
                 @for p in &page.pending {
-                    @let Change::Status { status, note, .. } = &p.change;
                     li.pending {
-                        time { (p.at) } " · status " (p.from_status.as_deref().unwrap_or("?")) " → " (status)
-                        " by " strong { (p.by) }
-                        @if let Some(n) = note { ": " q { (n) } }
+                        time { (p.at) }
+                        @match &p.change {
+                            Change::Status { status, note, .. } => {
+                                " · status " (p.from_status.as_deref().unwrap_or("?")) " → " (status)
+                                " by " strong { (p.by) }
+                                @if let Some(n) = note { ": " q { (n) } }
+                            }
+                            Change::Owner { owner, note } => {
+                                " · owner " (p.from_status.as_deref().unwrap_or("nobody")) " → " (owner.as_deref().unwrap_or("nobody"))
+                                " by " strong { (p.by) }
+                                @if let Some(n) = note { ": " q { (n) } }
+                            }
+                        }
                         " (pending: applied when the run in progress ends)"
                     }
                 }

@@ -19,6 +19,7 @@ mod filter;
 mod html;
 mod lead;
 mod login;
+mod owner;
 mod queue;
 mod state;
 mod stream;
@@ -58,8 +59,10 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(dashboard::show))
         .route("/leads", get(queue::show))
+        .route("/leads/reassign", post(owner::reassign))
         .route("/leads/{id}", get(lead::show))
         .route("/leads/{id}/status", post(lead::set_status))
+        .route("/leads/{id}/owner", post(owner::set))
         .route("/accounts/{id}", get(accounts::show))
         .route("/territories", get(territories::show))
         .route("/analytics", get(analytics::show))
@@ -77,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/leads", get(api::leads))
         .route("/leads/{id}", get(api::lead))
         .route("/leads/{id}/status", post(api::set_status))
+        .route("/leads/{id}/owner", post(api::set_owner))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

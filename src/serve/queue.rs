@@ -40,7 +40,7 @@ pub async fn show(
     s: Session,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, PageError> {
-    let q = filter::parse(raw.as_deref(), Some(MAX_PAGE))?;
+    let q = filter::parse_for(raw.as_deref(), Some(MAX_PAGE), &s.user.name)?;
     let page_size = q.filter.limit.unwrap_or(PAGE);
     let (f, group, user_id) = (q.filter.clone(), q.group, s.user.id);
     let page = state
@@ -72,7 +72,12 @@ pub async fn show(
             })
         })
         .await?;
-    Ok(html::page("Leads", &s, Nav::Leads, &body(&q, &page, &s)))
+    let (title, nav) = if q.mine {
+        ("My leads", Nav::Mine)
+    } else {
+        ("Leads", Nav::Leads)
+    };
+    Ok(html::page(title, &s, nav, &body(&q, &page, &s)))
 }
 
 fn body(q: &QueueQuery, page: &QueuePage, s: &Session) -> Markup {
@@ -102,6 +107,7 @@ fn body(q: &QueueQuery, page: &QueuePage, s: &Session) -> Markup {
                 a href={ "/leads?" (filter::query_string(q, Some(next))) } rel="next" { "next page →" }
             }
         }
+        (super::owner::reassign_form(q, page.count, s))
     }
 }
 
@@ -137,6 +143,9 @@ fn filters(q: &QueueQuery) -> Markup {
                     }
                 }
             }
+            @if !q.mine {
+                label { "owner" input type="text" name="owner" value=[f.owner.as_deref()]; }
+            }
             label { "sort"
                 select name="sort" {
                     @for st in sorts {
@@ -152,8 +161,9 @@ fn filters(q: &QueueQuery) -> Markup {
                 }
             }
             label { "per page" input type="number" name="limit" min="1" max=(MAX_PAGE) value=(f.limit.unwrap_or(PAGE)); }
+            @if q.mine { input type="hidden" name="mine" value="1"; }
             button.primary type="submit" { "Filter" }
-            a href="/leads" { "clear" }
+            a href={ "/leads" @if q.mine { "?mine=1" } } { "clear" }
         }
     }
 }
@@ -193,10 +203,10 @@ fn by_account(leads: &[Lead], status_of: &StatusOf<'_>) -> Markup {
     }
     html! {
         div.scroll { table.grid #queue {
-            thead { tr { th { "lead" } th.num { "score" } th { "priority" } th { "type" } th { "title" } th { "account" } th { "territory" } th { "family" } th { "status" } } }
+            thead { tr { th { "lead" } th.num { "score" } th { "priority" } th { "type" } th { "title" } th { "account" } th { "territory" } th { "family" } th { "status" } th { "owner" } } }
             tbody {
                 @for (first, members) in &groups {
-                    tr.group { th colspan="9" {
+                    tr.group { th colspan="10" {
                         (html::account_link(first.account_id.as_deref(), first.account_name.as_deref()))
                         " · " (members.len()) " on this page"
                     } }

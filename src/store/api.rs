@@ -376,8 +376,32 @@ pub struct StatusRecord<'a> {
     pub at: &'a str,
 }
 
-/// The reps' workflow: lead statuses and their history.
+/// A change of owner, as the journal applies it.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerRecord<'a> {
+    /// The lead (as stored).
+    pub lead_id: &'a str,
+    /// Its owner before.
+    pub from: Option<&'a str>,
+    /// Its owner now (`None`: nobody).
+    pub to: Option<&'a str>,
+    /// Free text.
+    pub note: Option<&'a str>,
+    /// Who made the change.
+    pub by: Option<&'a str>,
+    /// When (UTC).
+    pub at: &'a str,
+}
+
+/// The reps' workflow: lead statuses, owners and their history.
 pub trait Workflow {
+    /// A lead's owner: `None` for an unknown lead, `Some(None)` for a lead nobody owns.
+    fn lead_owner(&mut self, id: &str) -> Result<Option<Option<String>>>;
+    /// Records a change of owner and its event (`owner`, from/to in the status columns).
+    fn record_owner(&mut self, change: &OwnerRecord<'_>) -> Result<()>;
+    /// Gives every active lead without an owner the owner of the first rule it matches;
+    /// returns how many were placed.
+    fn assign_owners(&mut self, rules: &[crate::assign::AssignRule]) -> Result<usize>;
     /// The stored id and status of the lead with this id, in any case.
     fn lead_status(&mut self, id: &str) -> Result<Option<(String, String)>>;
     /// Sets a lead's status and records the change in its history.

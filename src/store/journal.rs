@@ -22,7 +22,7 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use super::api::{StatusRecord, WriteTx};
+use super::api::{OwnerRecord, StatusRecord, WriteTx};
 use super::desk::Desk;
 use super::read::Reader;
 use crate::error::Result;
@@ -41,6 +41,13 @@ pub enum Change {
         /// The CRM opportunity.
         opportunity: Option<String>,
     },
+    /// A new owner (`None`: nobody), set by a manager.
+    Owner {
+        /// The user who will work the lead.
+        owner: Option<String>,
+        /// Free text kept with the event.
+        note: Option<String>,
+    },
 }
 
 impl Change {
@@ -48,6 +55,7 @@ impl Change {
     pub fn status(&self) -> Option<&str> {
         match self {
             Change::Status { status, .. } => Some(status),
+            Change::Owner { .. } => None,
         }
     }
 }
@@ -145,6 +153,41 @@ pub fn record_status(
             to: change.status,
         })
         .collect())
+}
+
+/// Records a new owner for every lead of `ids` (all must exist) under the name `by`, as one
+/// journal entry: a manager's reassignment of every lead matching a filter is applied in one
+/// transaction. Returns each lead's owner before.
+pub fn record_owner(
+    desk: &Desk,
+    reader: &mut Reader,
+    ids: &[String],
+    change: &Change,
+    by: &str,
+    now: &str,
+) -> Result<Vec<(String, Option<String>)>> {
+    let tx =
+        rusqlite::Transaction::new_unchecked(&desk.conn, rusqlite::TransactionBehavior::Immediate)?;
+    let canonical: Vec<String> = ids.iter().map(|i| i.trim().to_uppercase()).collect();
+    let snap = reader.workflow_of(&canonical, APPLIED_KEY)?;
+    let mut found: Vec<(String, Option<String>)> = Vec::with_capacity(ids.len());
+    let mut unknown: Vec<String> = Vec::new();
+    for (id, state) in canonical.iter().zip(snap.leads) {
+        match state {
+            Some(s) => found.push((s.lead_id, s.owner)),
+            None => unknown.push(id.clone()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(lifecycle::unknown_ids(&unknown));
+    }
+    let before: Vec<(String, String)> = found
+        .iter()
+        .map(|(id, o)| (id.clone(), o.clone().unwrap_or_default()))
+        .collect();
+    append(&tx, now, by, change, &before)?;
+    tx.commit()?;
+    Ok(found)
 }
 
 /// Appends one entry naming `leads` (`(id, value before)`); returns its `seq`.
@@ -290,6 +333,17 @@ fn apply_one(tx: &mut dyn WriteTx, p: &Pending) -> Result<()> {
         return Ok(());
     };
     match &p.change {
+        Change::Owner { owner, note } => {
+            let before = tx.lead_owner(&id)?.flatten();
+            tx.record_owner(&OwnerRecord {
+                lead_id: &id,
+                from: before.as_deref(),
+                to: owner.as_deref(),
+                note: note.as_deref(),
+                by: Some(&p.by),
+                at: &p.at,
+            })
+        }
         Change::Status {
             status,
             note,

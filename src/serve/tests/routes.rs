@@ -656,3 +656,120 @@ fn a_non_loopback_address_needs_a_user() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn managers_assign_owners_one_lead_or_every_lead_of_a_filter() {
+    let h = harness();
+    let rep = h.login(Role::Rep).await;
+    let a = h
+        .post("/leads/AAAA0001/owner", Some(&rep), "owner=rep", true)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = h
+        .post(
+            "/leads/reassign",
+            Some(&rep),
+            "query=territory%3DT1&owner=rep",
+            true,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let boss = h.login(Role::Manager).await;
+    let a = h
+        .post(
+            "/leads/AAAA0001/owner",
+            Some(&boss),
+            "owner=nobody-here",
+            true,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("no user `nobody-here`"), "{}", a.body);
+    let a = h
+        .post(
+            "/leads/CCCC0004/owner",
+            Some(&boss),
+            "owner=REP&note=yours",
+            true,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = h.get("/leads/CCCC0004", Some(&boss)).await.body;
+    assert!(page.contains("<strong id=\"owner\">rep</strong>"), "{page}");
+    assert!(
+        page.contains("owner nobody → rep by <strong>manager</strong>"),
+        "{page}"
+    );
+    // Every lead of territory T1, in one go.
+    let a = h
+        .post(
+            "/leads/reassign",
+            Some(&boss),
+            "query=territory%3DT1&owner=rep",
+            true,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.body.contains("3 leads assigned to <strong>rep</strong>"),
+        "{}",
+        a.body
+    );
+    let mine = h.get("/leads?mine=1", Some(&rep)).await.body;
+    assert!(mine.contains("4 leads match"), "{mine}");
+    let api = h
+        .api("GET", "/api/leads?mine=1", Some(Role::Rep), None)
+        .await;
+    let v: Vec<serde_json::Value> = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(v.len(), 4);
+    assert!(v.iter().all(|l| l["owner"] == "rep"));
+    let none = h
+        .api("GET", "/api/leads?mine=1", Some(Role::Viewer), None)
+        .await;
+    assert_eq!(none.body, "[]\n");
+    // The API: managers only; null is nobody.
+    let a = h
+        .api(
+            "POST",
+            "/api/leads/CCCC0004/owner",
+            Some(Role::Rep),
+            Some(r#"{"owner":"rep"}"#),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = h
+        .api(
+            "POST",
+            "/api/leads/CCCC0004/owner",
+            Some(Role::Manager),
+            Some(r#"{"owner":null}"#),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"lead_id": "CCCC0004", "owner": null, "by": "manager", "applied": true})
+    );
+    let a = h
+        .api(
+            "POST",
+            "/api/leads/CCCC0004/owner",
+            Some(Role::Manager),
+            Some(r#"{"owner":"ghost"}"#),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    let e = h
+        .api("GET", "/api/leads/CCCC0004", Some(Role::Viewer), None)
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&e.body).unwrap();
+    assert_eq!(v["owner"], serde_json::Value::Null);
+    let kinds: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "owner").count(), 2);
+}

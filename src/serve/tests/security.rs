@@ -175,6 +175,8 @@ const POSTS: &[(&str, &str)] = &[
     ("/users", "name=mallory&role=admin&password=longenough"),
     ("/users/viewer/remove", ""),
     ("/users/viewer/rotate-token", ""),
+    ("/leads/CCCC0004/owner", "owner=admin"),
+    ("/leads/reassign", "query=&owner=admin"),
     ("/logout", ""),
 ];
 

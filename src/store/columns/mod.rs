@@ -350,6 +350,12 @@ pub const LEAD_COLUMNS: &[LeadColumn] = &[
         )
     },
     column("run_id", "INTEGER NOT NULL", Written::Run),
+    LeadColumn {
+        // Who works the lead: the assignment rules place a new one, a manager moves it.
+        read: Some(|l, c| set(&mut l.owner, opt_text(c)?)),
+        since: 6,
+        ..column("owner", "TEXT", Written::Workflow(Initial::Const("NULL")))
+    },
 ];
 
 #[allow(clippy::unnecessary_wraps)] // the shape of a `Read`, so that each reads as one expression

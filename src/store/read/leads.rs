@@ -48,6 +48,8 @@ pub struct LeadFilter {
     pub older_than_days: Option<i64>,
     /// Start after this lead (keyset paging; used when its sort is `sort`).
     pub after: Option<crate::store::keyset::Cursor>,
+    /// Owned by this user (the name as stored).
+    pub owner: Option<String>,
 }
 
 /// One entry of a lead's history.

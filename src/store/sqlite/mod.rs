@@ -9,6 +9,7 @@ mod accounts;
 mod items;
 mod leads;
 mod load;
+mod owners;
 mod rescore;
 mod runs;
 mod schema;
@@ -664,11 +665,23 @@ mod migration_tests {
     }
 
     fn read_leads(conn: &Connection) -> Vec<crate::model::lead::Lead> {
+        // A database older than version 6 has no `owner`.
+        let has_owner: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('leads') WHERE name = 'owner')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let columns = if has_owner {
+            query::lead_columns().to_string()
+        } else {
+            query::lead_columns().replace("l.owner", "NULL")
+        };
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {} FROM leads l LEFT JOIN accounts a USING (account_id)
-                 ORDER BY l.lead_id",
-                query::lead_columns()
+                "SELECT {columns} FROM leads l LEFT JOIN accounts a USING (account_id)
+                 ORDER BY l.lead_id"
             ))
             .unwrap();
         stmt.query_map([], query::lead_from_row)
@@ -755,6 +768,48 @@ mod migration_tests {
                 .unwrap();
             assert_eq!(on, "lead_rows", "{index}");
         }
+    }
+
+    #[test]
+    fn a_version_5_database_gains_the_owner_and_its_index_and_reads_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let factors =
+            r#"{"urgency":{"value":80.0,"weight":1.0,"contribution":80.0,"reasons":["EOL"]}}"#;
+        let before = {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&schema::v5_create()).unwrap();
+            conn.execute(
+                V4_LEAD,
+                rusqlite::params!["L1", "Renew", "d", factors, 1, true],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 5).unwrap();
+            read_leads(&conn)
+        };
+        assert_eq!(before.len(), 1);
+        let store = Store::open_existing(&path).unwrap();
+        let conn = &store.conn;
+        assert_eq!(read_leads(conn), before);
+        // The view is made again with the owner, and writes through it reach `lead_rows`.
+        conn.execute_batch("UPDATE leads SET owner = 'ana' WHERE lead_id = 'L1'")
+            .unwrap();
+        let owner: Option<String> = conn
+            .query_row("SELECT owner FROM lead_rows", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(owner.as_deref(), Some("ana"));
+        let index: String = conn
+            .query_row(
+                "SELECT tbl_name FROM sqlite_master WHERE name = 'leads_owner'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, "lead_rows");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, schema::SCHEMA_VERSION);
     }
 
     #[test]

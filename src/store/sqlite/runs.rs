@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteTx;
 use crate::error::Result;
-use crate::store::api::{RunStart, Runs, StatusRecord, Workflow};
+use crate::store::api::{OwnerRecord, RunStart, Runs, StatusRecord, Workflow};
 
 impl Runs for SqliteTx<'_> {
     fn start_run(&mut self, run: &RunStart<'_>) -> Result<i64> {
@@ -47,10 +47,33 @@ impl Runs for SqliteTx<'_> {
 }
 
 impl Workflow for SqliteTx<'_> {
+    fn lead_owner(&mut self, id: &str) -> Result<Option<Option<String>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT owner FROM lead_rows WHERE lead_id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn record_owner(&mut self, change: &OwnerRecord<'_>) -> Result<()> {
+        super::owners::record_owner(self.conn, change)
+    }
+
+    fn assign_owners(&mut self, rules: &[crate::assign::AssignRule]) -> Result<usize> {
+        super::owners::assign_unowned(self.conn, rules)
+    }
+
     fn lead_status(&mut self, id: &str) -> Result<Option<(String, String)>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT lead_id, status FROM leads WHERE upper(lead_id) = upper(?1)")?
+            .prepare_cached(
+                // The exact id first (the primary key); hand-written ids in another case after.
+                "SELECT lead_id, status FROM lead_rows WHERE lead_id = ?1
+                 UNION ALL
+                 SELECT lead_id, status FROM lead_rows WHERE upper(lead_id) = upper(?1)
+                   AND NOT EXISTS (SELECT 1 FROM lead_rows WHERE lead_id = ?1)
+                 LIMIT 1",
+            )?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }

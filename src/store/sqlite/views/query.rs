@@ -77,6 +77,9 @@ fn conditions(f: &LeadFilter) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     if let Some(s) = &f.status {
         clauses.push(format!("lower(l.status) = lower({})", arg(s.clone())));
     }
+    if let Some(o) = &f.owner {
+        clauses.push(format!("l.owner = {}", arg(o.clone())));
+    }
     if let Some(d) = f.new_since {
         // Stored times are `YYYY-MM-DDTHH:MM:SSZ`, so a bare date compares as its midnight.
         clauses.push(format!("l.created_at >= {}", arg(d.to_string())));
@@ -250,7 +253,7 @@ pub fn workflow_of(conn: &Connection, ids: &[String], mark: &str) -> Result<Work
         })
         .optional()?;
     let mut stmt =
-        tx.prepare_cached("SELECT lead_id, status, NULL FROM lead_rows WHERE lead_id = ?1")?;
+        tx.prepare_cached("SELECT lead_id, status, owner FROM lead_rows WHERE lead_id = ?1")?;
     let mut leads = Vec::with_capacity(ids.len());
     for id in ids {
         let found = stmt

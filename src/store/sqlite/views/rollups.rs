@@ -304,7 +304,7 @@ mod tests {
                    description, recommended_action, score, priority, factors, reasons,
                    recommended_services, recommended_skus, days_since_eol, extra,
                    estimated_value * 3 + 0.1, fingerprint, status, active, closed_reason, created_at,
-                   updated_at, run_id FROM leads;
+                   updated_at, run_id, owner FROM leads;
                  UPDATE leads SET product_family = NULL WHERE lead_id = 'XCCCC0004';",
             )
             .unwrap();
@@ -398,7 +398,7 @@ mod tests {
                    CASE WHEN lead_id LIKE 'A%' THEN 'T3' END, title, description,
                    recommended_action, score, priority, factors, reasons, recommended_services,
                    recommended_skus, days_since_eol, extra, estimated_value, fingerprint, status, active,
-                   closed_reason, created_at, updated_at, run_id FROM leads;
+                   closed_reason, created_at, updated_at, run_id, owner FROM leads;
                  INSERT INTO install_base (territory_id, source_file, source_sheet, source_row)
                    VALUES (NULL, 'f', 's', 1);",
             )
