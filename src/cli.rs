@@ -264,6 +264,9 @@ pub struct LeadFilterArgs {
     /// Workflow status.
     #[arg(long, value_enum, ignore_case = true)]
     pub status: Option<StatusArg>,
+    /// Owned by this user.
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
 }
 
 /// `onelead leads`.

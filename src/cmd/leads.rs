@@ -38,6 +38,7 @@ pub fn filter_of(args: &LeadFilterArgs) -> LeadFilter {
         account: args.account.clone(),
         family: args.family.clone(),
         status: args.status.map(|s| Status::from(s).as_str().to_string()),
+        owner: args.owner.clone(),
         include_inactive: false,
         sort: LeadSort::Score,
         limit: None,

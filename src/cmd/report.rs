@@ -53,6 +53,7 @@ fn describe(f: &LeadFilterArgs) -> Vec<String> {
         "status",
         f.status.map(|s| Status::from(s).as_str().to_string()),
     );
+    flag("owner", f.owner.clone());
     out
 }
 

@@ -11,9 +11,12 @@
     missing_docs
 )]
 
+mod http;
+mod serve_util;
 mod util;
 
 mod asset;
+mod browser;
 mod check;
 mod crash;
 mod examples;
@@ -26,5 +29,6 @@ mod reliability;
 mod report;
 mod rules;
 mod scenarios;
+mod serve;
 mod views;
 mod watch;

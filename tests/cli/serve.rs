@@ -203,3 +203,40 @@ fn a_status_change_made_while_a_run_writes_is_kept() {
         (Some("ravi"), Some("during the run"))
     );
 }
+
+/// Assignment rules place the leads nobody owns, first match wins (an owner already set is
+/// kept: see `store::sqlite::owners`).
+#[test]
+fn assignment_rules_place_unowned_leads_first_match_wins() {
+    let w = Workdir::new();
+    w.ok(&["sample", "--out", "data", "--rows", "60", "--format", "csv"]);
+    w.ok(&["run", "--data", "data", "--db", "a.db"]);
+    let all = w.json(&["leads", "--db", "a.db"]);
+    let leads = all.as_array().unwrap();
+    assert!(
+        leads.iter().all(|l| l["owner"].is_null()),
+        "no rules, no owners"
+    );
+    let territory = leads[0]["territory_id"].as_str().unwrap().to_string();
+    let cfg = std::fs::read_to_string(w.join("config/onelead.yaml"))
+        .unwrap()
+        .replace(
+            "assignment: []",
+            &format!(
+                "assignment:\n  - {{owner: kim, territory: ['{territory}']}}\n  - {{owner: ops}}"
+            ),
+        );
+    w.write("config/onelead.yaml", &cfg);
+    w.ok(&["run", "--data", "data", "--db", "a.db"]);
+    let all = w.json(&["leads", "--db", "a.db"]);
+    for l in all.as_array().unwrap() {
+        let expect = if l["territory_id"] == territory.as_str() {
+            "kim"
+        } else {
+            "ops"
+        };
+        assert_eq!(l["owner"], expect, "{}", l["lead_id"]);
+    }
+    let kims = w.json(&["leads", "--db", "a.db", "--owner", "kim"]);
+    assert!(!kims.as_array().unwrap().is_empty());
+}
