@@ -118,7 +118,8 @@ wait "$RUNS" 2>/dev/null || true
 RUNS=""
 RSS=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER/status")
 echo "server peak RSS: $RSS MiB"
-echo "concurrent runs that finished during the load (s): $(tr '\n' ' ' <"$WORK/runs.txt" 2>/dev/null)"
+touch "$WORK/runs.txt"
+echo "concurrent runs that finished during the load (s): $(tr '\n' ' ' <"$WORK/runs.txt")(one was writing throughout)"
 if [ -s "$WORK/runs.err" ]; then echo "run errors:"; cat "$WORK/runs.err"; fi
 PENDING=$(sqlite3 "$WORK/bench.desk.db" "SELECT count(*) FROM journal")
 echo "journal entries not yet applied at the end: $PENDING (applied as soon as no run holds the database)"
