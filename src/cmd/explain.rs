@@ -6,14 +6,16 @@ use crate::error::{Error, Result};
 use crate::pipeline::Settings;
 use crate::report::Format;
 use crate::report::{self, Style, explain};
-use crate::store::{Reader, Store};
+use crate::store::{Reader, Store, journal};
 use crate::verify::asset;
 use crate::views;
 
 /// Runs `onelead explain`.
 pub fn run(args: &ExplainArgs) -> Result<()> {
     let (settings, mut reader) = super::open_view(&args.db)?;
-    let (lead, events) = match views::lead(&mut reader, &args.lead_id)? {
+    // A change accepted while a run holds the database shows at once (see `store::journal`).
+    let overlay = journal::overlay_at(&settings.db, &mut reader)?;
+    let (mut lead, events) = match views::lead(&mut reader, &args.lead_id)? {
         views::LeadLookup::Found(lead, events) => (*lead, events),
         views::LeadLookup::Missing(similar) => {
             let rows = explain_asset(args, &settings, &mut reader)?;
@@ -23,6 +25,7 @@ pub fn run(args: &ExplainArgs) -> Result<()> {
             return write_asset(args, &rows);
         }
     };
+    overlay.apply(&mut lead);
     let e = explain::explain(lead, events);
     let out = &mut std::io::stdout().lock();
     let style = Style::detect();

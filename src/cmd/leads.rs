@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::lifecycle::{self, Status};
 use crate::report::Format;
 use crate::report::{self, Style};
+use crate::store::journal;
 use crate::views::{self, LeadFilter, LeadSort, Reader};
 
 /// Turns the flags into a [`LeadFilter`].
@@ -51,6 +52,8 @@ pub fn run(args: &LeadsArgs) -> Result<()> {
     let (settings, mut reader) = super::open_view(&args.db)?;
     let mut filter = filter(args);
     crate::cmd::export::apply_lifecycle(&args.lifecycle, &mut filter);
+    // A change accepted while a run holds the database shows at once, as on the server.
+    filter.overlay = journal::overlay_at(&settings.db, &mut reader)?;
     let format = args.format.get();
     let (now, aging_days) = (chrono::Utc::now(), settings.cfg.aging_days);
     // CSV and JSON list every lead unless limited: written as they are read, in constant memory.

@@ -10,13 +10,15 @@ use super::error::PageError;
 use super::html::{self, Nav};
 use super::{AppError, AppState};
 use crate::derive::account::normalize;
-use crate::views::{Account360, Identity, Lookup};
+use crate::store::journal;
+use crate::views::{Account360, Identity, Lookup, Overlay};
 
 /// Rows shown per list.
 const ROWS: usize = 50;
 
 enum Found {
-    One(Box<Account360>),
+    /// The account, its leads with their pending changes laid over them.
+    One(Box<Account360>, Overlay),
     Several(Vec<Identity>),
 }
 
@@ -29,16 +31,24 @@ pub async fn show(
     let normalized = normalize(&query, &state.cfg().accounts.legal_suffixes);
     let q = query.clone();
     let found = state
-        .db(move |r, _| {
+        .db(move |r, desk| {
             Ok(match r.find_account(&q, &normalized)? {
-                Lookup::Found(a) => Ok(Found::One(Box::new(r.account_360(a, Some(ROWS))?))),
+                Lookup::Found(a) => {
+                    // The journal first: see `journal::pending`.
+                    let pending = journal::overlay(desk, r)?;
+                    let mut v = r.account_360(a, Some(ROWS))?;
+                    for l in &mut v.leads {
+                        pending.apply(l);
+                    }
+                    Ok(Found::One(Box::new(v), pending))
+                }
                 Lookup::Ambiguous(list) => Ok(Found::Several(list)),
                 Lookup::Missing(names) => Err(names),
             })
         })
         .await?;
     let body = match found {
-        Ok(Found::One(a)) => one(&a),
+        Ok(Found::One(a, pending)) => one(&a, &pending),
         Ok(Found::Several(list)) => several(&query, &list),
         Err(names) => {
             let hint = if names.is_empty() {
@@ -65,7 +75,7 @@ fn more(shown: usize, total: usize) -> Markup {
     html! { @if total > shown { p { "and " (total - shown) " more" } } }
 }
 
-fn one(v: &Account360) -> Markup {
+fn one(v: &Account360, pending: &Overlay) -> Markup {
     let a = &v.account;
     let leads_href = format!(
         "/leads?account={}",
@@ -83,7 +93,7 @@ fn one(v: &Account360) -> Markup {
         }
         div.panel {
             h3 { "Leads" }
-            (html::lead_table(&v.leads, &|l| (l.status.clone(), false)))
+            (html::lead_table(&v.leads, pending))
             @if v.leads_total > v.leads.len() { p { a href=(leads_href) { "all " (v.leads_total) " leads in the queue →" } } }
         }
         div.cols {

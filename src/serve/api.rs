@@ -1,7 +1,8 @@
 //! The JSON API: `GET /api/leads` (the filters of `onelead leads`, by the same names, and
 //! exactly its `--format json` output), `GET /api/leads/{id}` (the JSON of `onelead explain`),
 //! `POST /api/leads/{id}/status` (`{"status": …, "note": …}`), and `GET /healthz`. Requests
-//! authenticate with `Authorization: Bearer TOKEN` (see `auth::api`).
+//! authenticate with `Authorization: Bearer TOKEN` (see `auth::api`). Like the CLI, both reads
+//! show a change of status or owner from the moment it is accepted (`LeadFilter::overlay`).
 //!
 //! A `limit` pages the list: when more leads follow, the `Link` header names the next page
 //! (`rel="next"`, a keyset cursor in `after=`), read in the same snapshot as the page.
@@ -17,6 +18,7 @@ use super::{AppError, AppState, filter, stream};
 use crate::auth::Role;
 use crate::lifecycle;
 use crate::report::explain::explain;
+use crate::store::journal;
 use crate::store::keyset::Cursor;
 use crate::views::{self, LeadFilter, LeadLookup, Reader};
 
@@ -38,9 +40,15 @@ pub async fn leads(
     let aging_days = state.cfg().aging_days;
     let f = q.filter.clone();
     state
-        .spawn_db(move |r, _| {
-            // Read in one snapshot: the next-page cursor and the page itself.
-            let next = match next_cursor(r, &f) {
+        .spawn_db(move |r, desk| {
+            // The journal first (see `journal::pending`), then, in one snapshot, the next-page
+            // cursor and the page itself.
+            let mut f = f;
+            let next = journal::overlay(desk, r).and_then(|o| {
+                f.overlay = o;
+                next_cursor(r, &f)
+            });
+            let next = match next {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = head_tx.send(Err(e.to_string()));
@@ -116,13 +124,15 @@ pub async fn lead(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let e = state
-        .db(move |r, _| {
-            let LeadLookup::Found(lead, events) = views::lead(r, &id)? else {
+        .db(move |r, desk| {
+            let overlay = journal::overlay(desk, r)?;
+            let LeadLookup::Found(mut lead, events) = views::lead(r, &id)? else {
                 return Err(crate::Error::NotFound(format!(
                     "no lead `{}`",
                     id.trim().to_uppercase()
                 )));
             };
+            overlay.apply(&mut lead);
             Ok(explain(*lead, events))
         })
         .await?;

@@ -9,11 +9,22 @@ use super::auth::Session;
 use super::error::PageError;
 use super::html::{self, Nav};
 use crate::report::money;
+use crate::store::journal;
 use crate::views;
 
 /// `GET /`.
 pub async fn show(State(state): State<AppState>, s: Session) -> Result<Markup, PageError> {
-    let d = state.db(|r, _| views::dashboard(r)).await?;
+    let (d, pending) = state
+        .db(|r, desk| {
+            // The journal first: see `journal::pending`.
+            let pending = journal::overlay(desk, r)?;
+            let mut d = views::dashboard(r)?;
+            for l in &mut d.top {
+                pending.apply(l);
+            }
+            Ok((d, pending))
+        })
+        .await?;
     let p = &d.by_priority;
     let pipeline = d.pipeline.estimated_value.map_or_else(
         || ("—".to_string(), "no lead carries an estimate".to_string()),
@@ -61,7 +72,7 @@ pub async fn show(State(state): State<AppState>, s: Session) -> Result<Markup, P
         }
         section {
             h3 { "Top 10 leads" }
-            (html::lead_table(&d.top, &|l| (l.status.clone(), false)))
+            (html::lead_table(&d.top, &pending))
             p { a href="/leads" { "The whole queue →" } }
         }
     };

@@ -8,6 +8,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::auth::Session;
 use crate::auth::Role;
+use crate::views::Overlay;
 
 /// The Content-Security-Policy of every answer: the page's own files only, no inline script or
 /// style, no framing, forms posted only back here.
@@ -189,12 +190,9 @@ pub fn account_link(id: Option<&str>, name: Option<&str>) -> Markup {
     }
 }
 
-/// The queue's table of leads. `status_of` gives the status to show (a change still in the
-/// journal shows as its new status).
-pub fn lead_table(
-    leads: &[crate::model::lead::Lead],
-    status_of: &dyn Fn(&crate::model::lead::Lead) -> (String, bool),
-) -> Markup {
+/// The queue's table of leads, each with the changes still in the journal (`pending`) laid
+/// over it already; those are marked.
+pub fn lead_table(leads: &[crate::model::lead::Lead], pending: &Overlay) -> Markup {
     html! {
         div.scroll {
             table.grid #queue {
@@ -204,7 +202,7 @@ pub fn lead_table(
                 } }
                 tbody {
                     @for l in leads {
-                        (lead_row(l, status_of))
+                        (lead_row(l, pending))
                     }
                 }
             }
@@ -213,11 +211,11 @@ pub fn lead_table(
 }
 
 /// One row of [`lead_table`].
-pub fn lead_row(
-    l: &crate::model::lead::Lead,
-    status_of: &dyn Fn(&crate::model::lead::Lead) -> (String, bool),
-) -> Markup {
-    let (status, pending) = status_of(l);
+pub fn lead_row(l: &crate::model::lead::Lead, pending: &Overlay) -> Markup {
+    let p = pending.get(&l.lead_id);
+    let marked = |pending: bool| {
+        html! { @if pending { " " span.notice title="saved; applied when the run in progress ends" { "pending" } } }
+    };
     html! {
         tr {
             td.id { (lead_link(&l.lead_id)) }
@@ -228,8 +226,8 @@ pub fn lead_row(
             td { (account_link(l.account_id.as_deref(), l.account_name.as_deref())) }
             td { (l.territory_id.as_deref().unwrap_or("—")) }
             td { (l.product_family.as_deref().unwrap_or("—")) }
-            td { (status) @if pending { " " span.notice title="saved; applied when the run in progress ends" { "pending" } } }
-            td { (l.owner.as_deref().unwrap_or("—")) }
+            td { (l.status) (marked(p.is_some_and(|p| p.status.is_some()))) }
+            td { (l.owner.as_deref().unwrap_or("—")) (marked(p.is_some_and(|p| p.owner.is_some()))) }
         }
     }
 }

@@ -2,8 +2,6 @@
 //! URL), its sorts, keyset paging, saved views, "my leads", and grouping by account or by asset
 //! (one asset yields up to three leads, shown side by side).
 
-use std::collections::HashMap;
-
 use axum::extract::{RawQuery, State};
 use maud::{Markup, html};
 
@@ -15,7 +13,7 @@ use super::html::{self, Nav};
 use crate::model::lead::Lead;
 use crate::store::journal;
 use crate::store::keyset::Cursor;
-use crate::views::{self, LeadSort};
+use crate::views::{self, LeadSort, Overlay};
 
 /// Leads per page unless `limit` says otherwise, and the most a page shows.
 const PAGE: usize = 50;
@@ -28,7 +26,8 @@ struct QueuePage {
     leads: Vec<Lead>,
     next: Option<Cursor>,
     count: usize,
-    pending: HashMap<String, String>,
+    /// The changes accepted but not yet in the lead database (already laid over `leads`).
+    pending: Overlay,
     views: Vec<(String, String)>,
     /// Group by asset: every active lead of the page's assets.
     siblings: Vec<Lead>,
@@ -47,6 +46,8 @@ pub async fn show(
         .db(move |r, desk| {
             let mut f = f;
             f.limit = Some(page_size + 1);
+            // The journal first: see `journal::pending`.
+            f.overlay = journal::overlay(desk, r)?;
             let mut leads = views::leads(r, &f)?;
             let more = leads.len() > page_size;
             leads.truncate(page_size);
@@ -58,13 +59,17 @@ pub async fn show(
                     .iter()
                     .map(|l| (l.account_id.clone(), l.install_base_id))
                     .collect();
-                r.leads_of_assets(&assets)?
+                let mut siblings = r.leads_of_assets(&assets)?;
+                for l in &mut siblings {
+                    f.overlay.apply(l);
+                }
+                siblings
             } else {
                 Vec::new()
             };
             Ok(QueuePage {
                 count: r.count_capped(&f, COUNT_CAP + 1)?,
-                pending: journal::pending_statuses(desk, r)?,
+                pending: f.overlay.clone(),
                 views: desk.saved_views(user_id)?,
                 leads,
                 next,
@@ -81,10 +86,6 @@ pub async fn show(
 }
 
 fn body(q: &QueueQuery, page: &QueuePage, s: &Session) -> Markup {
-    let status_of = |l: &Lead| match page.pending.get(&l.lead_id) {
-        Some(p) => (p.clone(), true),
-        None => (l.status.clone(), false),
-    };
     let count = if page.count > COUNT_CAP {
         format!("{COUNT_CAP}+")
     } else {
@@ -95,9 +96,9 @@ fn body(q: &QueueQuery, page: &QueuePage, s: &Session) -> Markup {
         (saved_views(q, page, s))
         p { (count) " leads match" @if q.filter.after.is_some() { " · a later page" } }
         @match q.group {
-            Group::None => (html::lead_table(&page.leads, &status_of)),
-            Group::Account => (by_account(&page.leads, &status_of)),
-            Group::Asset => (by_asset(&page.leads, &page.siblings, &status_of)),
+            Group::None => (html::lead_table(&page.leads, &page.pending)),
+            Group::Account => (by_account(&page.leads, &page.pending)),
+            Group::Asset => (by_asset(&page.leads, &page.siblings)),
         }
         div.paging {
             @if q.filter.after.is_some() {
@@ -190,10 +191,8 @@ fn saved_views(q: &QueueQuery, page: &QueuePage, s: &Session) -> Markup {
     }
 }
 
-type StatusOf<'a> = dyn Fn(&Lead) -> (String, bool) + 'a;
-
 /// The page sorted by account, with a heading row per account.
-fn by_account(leads: &[Lead], status_of: &StatusOf<'_>) -> Markup {
+fn by_account(leads: &[Lead], pending: &Overlay) -> Markup {
     let mut groups: Vec<(&Lead, Vec<&Lead>)> = Vec::new();
     for l in leads {
         match groups.last_mut() {
@@ -210,15 +209,16 @@ fn by_account(leads: &[Lead], status_of: &StatusOf<'_>) -> Markup {
                         (html::account_link(first.account_id.as_deref(), first.account_name.as_deref()))
                         " · " (members.len()) " on this page"
                     } }
-                    @for l in members { (html::lead_row(l, status_of)) }
+                    @for l in members { (html::lead_row(l, pending)) }
                 }
             }
         } }
     }
 }
 
-/// One row per asset of the page, its active leads (from any page) side by side.
-fn by_asset(leads: &[Lead], siblings: &[Lead], status_of: &StatusOf<'_>) -> Markup {
+/// One row per asset of the page, its active leads (from any page) side by side, each with its
+/// pending changes laid over it.
+fn by_asset(leads: &[Lead], siblings: &[Lead]) -> Markup {
     let mut order: Vec<i64> = Vec::new();
     for l in leads {
         if !order.contains(&l.install_base_id) {
@@ -249,7 +249,7 @@ fn by_asset(leads: &[Lead], siblings: &[Lead], status_of: &StatusOf<'_>) -> Mark
                             td { div.side {
                                 @for l in &ls {
                                     a href={ "/leads/" (l.lead_id) } {
-                                        (html::priority(&l.priority)) " " (l.lead_type) " · " (html::score(l.score)) " · " (status_of(l).0)
+                                        (html::priority(&l.priority)) " " (l.lead_type) " · " (html::score(l.score)) " · " (l.status)
                                     }
                                 }
                             } }

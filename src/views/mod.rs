@@ -13,8 +13,8 @@ pub use report::{REPORT_LIMIT, Report, report};
 
 pub use crate::store::read::{
     Account360, Alias, Asset, Count, Coverage, Credits, Event, ExpiringCredit, FamilyMix, Identity,
-    LeadFilter, LeadMix, LeadSort, Lookup, Opportunity, PRIORITIES, Pipeline, PriorityCounts,
-    Projects, Reader, Reads, Territory, TerritorySort,
+    LeadFilter, LeadMix, LeadSort, Lookup, Opportunity, Overlaid, Overlay, PRIORITIES, Pipeline,
+    PriorityCounts, Projects, Reader, Reads, Territory, TerritorySort,
 };
 
 use std::collections::BTreeMap;

@@ -176,6 +176,16 @@ fn a_status_change_made_while_a_run_writes_is_kept() {
         // Still writing: the change waits in the journal.
         assert_eq!(json(&answer.body)["applied"], false, "{}", answer.body);
     }
+    // Pending or applied already, every reader sees it from now on: the CLI too.
+    let qualified = w.json(&["leads", "--db", "c.db", "--status", "qualified"]);
+    assert!(
+        qualified
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["lead_id"] == id.as_str()),
+        "{qualified}"
+    );
     assert!(run.wait().unwrap().success());
     // The server applies it once the run lets go.
     let deadline = Instant::now() + Duration::from_secs(20);

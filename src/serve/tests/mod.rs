@@ -2,6 +2,7 @@
 //! driven with tower's `oneshot`; one user per role. `routes` covers every route, role and
 //! error; `security` tries to get in where it must not.
 
+mod pending;
 mod routes;
 mod security;
 

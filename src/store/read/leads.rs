@@ -1,7 +1,12 @@
 //! What the views ask for leads by: the queue's filter and order, a lead's history, and the
 //! rows the digest and the funnel are folded from.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::Serialize;
+
+use crate::model::lead::Lead;
 
 /// Sort orders of the lead queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,6 +55,86 @@ pub struct LeadFilter {
     pub after: Option<crate::store::keyset::Cursor>,
     /// Owned by this user (the name as stored).
     pub owner: Option<String>,
+    /// Workflow changes accepted but not yet in the database, read as if they were: a lead is
+    /// returned with its pending status and owner, and the `status` and `owner` filters match
+    /// those (see [`Overlay`]).
+    pub overlay: Overlay,
+}
+
+/// A lead's workflow state after the changes still pending for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overlaid {
+    /// Its status, when a pending change sets one.
+    pub status: Option<String>,
+    /// Its owner (`Some(None)`: nobody), when a pending change sets one.
+    pub owner: Option<Option<String>>,
+}
+
+/// Workflow changes accepted but not yet in the lead database, by lead id (as stored): the
+/// journal's pending entries (`store::journal::overlay`) while a run holds the database. A
+/// backend returns every lead a read gives with these laid over it, and matches the `status`
+/// and `owner` filters against them, so a change shows in every list from the moment it is
+/// accepted. Shared, as a filter is cloned for each page it reads.
+#[derive(Debug, Clone, Default)]
+pub struct Overlay(Arc<HashMap<String, Overlaid>>);
+
+impl Overlay {
+    /// The overlay of these leads' pending states.
+    pub fn new(leads: HashMap<String, Overlaid>) -> Overlay {
+        Overlay(Arc::new(leads))
+    }
+
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The pending state of the lead with this id (as stored), if it has one.
+    pub fn get(&self, lead_id: &str) -> Option<&Overlaid> {
+        self.0.get(lead_id)
+    }
+
+    /// Lays the pending state of `lead` over it; true when it has one.
+    pub fn apply(&self, lead: &mut Lead) -> bool {
+        let Some(o) = self.0.get(&lead.lead_id) else {
+            return false;
+        };
+        if let Some(s) = &o.status {
+            lead.status.clone_from(s);
+        }
+        if let Some(owner) = &o.owner {
+            lead.owner.clone_from(owner);
+        }
+        true
+    }
+
+    /// For a filter on status `status`: the leads whose pending status decides instead of the
+    /// stored one, and those of them whose pending status is `status` (any case).
+    pub fn status_sets(&self, status: &str) -> (Vec<&str>, Vec<&str>) {
+        self.sets(|o| o.status.as_deref().map(|s| s.eq_ignore_ascii_case(status)))
+    }
+
+    /// For a filter on owner `owner`: likewise, by pending owner.
+    pub fn owner_sets(&self, owner: &str) -> (Vec<&str>, Vec<&str>) {
+        self.sets(|o| o.owner.as_ref().map(|x| x.as_deref() == Some(owner)))
+    }
+
+    fn sets(&self, decides: impl Fn(&Overlaid) -> Option<bool>) -> (Vec<&str>, Vec<&str>) {
+        let mut changed = Vec::new();
+        let mut matching = Vec::new();
+        for (id, o) in self.0.iter() {
+            if let Some(m) = decides(o) {
+                changed.push(id.as_str());
+                if m {
+                    matching.push(id.as_str());
+                }
+            }
+        }
+        // In a stable order, so the statement's parameters are the same for the same overlay.
+        changed.sort_unstable();
+        matching.sort_unstable();
+        (changed, matching)
+    }
 }
 
 /// One entry of a lead's history.

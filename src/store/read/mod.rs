@@ -12,7 +12,9 @@ pub use account::{
     Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
     Projects,
 };
-pub use leads::{DigestLead, DigestRows, DigestWindow, Event, FunnelBy, LeadFilter, LeadSort};
+pub use leads::{
+    DigestLead, DigestRows, DigestWindow, Event, FunnelBy, LeadFilter, LeadSort, Overlaid, Overlay,
+};
 pub use rollups::{
     Coverage, FamilyMix, LeadMix, PRIORITIES, Pipeline, PriorityCounts, Territory, TerritorySort,
 };

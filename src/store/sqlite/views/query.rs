@@ -75,10 +75,12 @@ fn conditions(f: &LeadFilter) -> (Vec<String>, Vec<rusqlite::types::Value>) {
         ));
     }
     if let Some(s) = &f.status {
-        clauses.push(format!("lower(l.status) = lower({})", arg(s.clone())));
+        let stored = format!("lower(l.status) = lower({})", arg(s.clone()));
+        clauses.push(overlaid(stored, f.overlay.status_sets(s), &mut arg));
     }
     if let Some(o) = &f.owner {
-        clauses.push(format!("l.owner = {}", arg(o.clone())));
+        let stored = format!("l.owner = {}", arg(o.clone()));
+        clauses.push(overlaid(stored, f.overlay.owner_sets(o), &mut arg));
     }
     if let Some(d) = f.new_since {
         // Stored times are `YYYY-MM-DDTHH:MM:SSZ`, so a bare date compares as its midnight.
@@ -94,6 +96,32 @@ fn conditions(f: &LeadFilter) -> (Vec<String>, Vec<rusqlite::types::Value>) {
         clauses.push(after(c, &mut args));
     }
     (clauses, args)
+}
+
+/// A condition on a workflow column with the pending changes laid over it (see
+/// [`crate::store::read::Overlay`]): the stored value decides for the leads without a pending
+/// one, and the leads whose pending value matches are in. Without pending changes it is the
+/// plain condition, so the indexes serve it as before.
+fn overlaid(
+    stored: String,
+    (changed, matching): (Vec<&str>, Vec<&str>),
+    arg: &mut impl FnMut(String) -> String,
+) -> String {
+    if changed.is_empty() {
+        return stored;
+    }
+    let ids = |v: Vec<&str>| serde_json::to_string(&v).unwrap_or_else(|_| "[]".into());
+    let mut c = format!(
+        "({stored} AND l.lead_id NOT IN (SELECT value FROM json_each({})))",
+        arg(ids(changed))
+    );
+    if !matching.is_empty() {
+        c = format!(
+            "({c} OR l.lead_id IN (SELECT value FROM json_each({})))",
+            arg(ids(matching))
+        );
+    }
+    c
 }
 
 /// The condition "comes after this cursor" (see `store::keyset`), mirroring each sort's
@@ -181,7 +209,9 @@ pub fn each_lead(
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
-        visit(lead_from_row(r)?)?;
+        let mut lead = lead_from_row(r)?;
+        f.overlay.apply(&mut lead);
+        visit(lead)?;
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::Store;
 use super::api::{OwnerRecord, StatusRecord, WriteTx};
 use super::desk::Desk;
-use super::read::Reader;
+use super::read::{Overlaid, Overlay, Reader};
 use crate::error::Result;
 use crate::lifecycle::{self, Applied, StatusChange};
 
@@ -268,19 +268,32 @@ pub fn pending(desk: &Desk, reader: &mut Reader, lead_id: &str) -> Result<Vec<Pe
     Ok(all.into_iter().filter(|p| p.seq > after).collect())
 }
 
-/// The status every lead with a pending change will have, for lists drawn from the lead
-/// database's last commit. Read in the same order as [`pending`].
-pub fn pending_statuses(desk: &Desk, reader: &mut Reader) -> Result<HashMap<String, String>> {
+/// The state every lead with a pending change will have (its status, its owner), to lay over
+/// reads of the lead database's last commit (`LeadFilter::overlay`). Read in the same order as
+/// [`pending`].
+pub fn overlay(desk: &Desk, reader: &mut Reader) -> Result<Overlay> {
     let all = pending_after(&desk.conn, 0)?;
     if all.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(Overlay::default());
     }
     let after = applied(reader.meta(APPLIED_KEY)?.as_deref(), desk)?;
-    Ok(all
-        .into_iter()
-        .filter(|p| p.seq > after)
-        .filter_map(|p| Some((p.lead_id, p.change.status()?.to_string())))
-        .collect())
+    let mut leads: HashMap<String, Overlaid> = HashMap::new();
+    for p in all.into_iter().filter(|p| p.seq > after) {
+        let state = leads.entry(p.lead_id).or_default();
+        match p.change {
+            Change::Status { status, .. } => state.status = Some(status),
+            Change::Owner { owner, .. } => state.owner = Some(owner),
+        }
+    }
+    Ok(Overlay::new(leads))
+}
+
+/// [`overlay`] for the lead database at `db`: nothing when it has no desk database.
+pub fn overlay_at(db: &Path, reader: &mut Reader) -> Result<Overlay> {
+    match Desk::open_if_exists(db)? {
+        Some(desk) => overlay(&desk, reader),
+        None => Ok(Overlay::default()),
+    }
 }
 
 /// How many journal entries the lead database has not taken yet.
@@ -399,206 +412,4 @@ pub fn set_status(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lifecycle::Status;
-    use crate::store::testdb;
-    use crate::views::{self, LeadLookup};
-
-    fn change(status: Status, note: Option<&'static str>) -> StatusChange<'static> {
-        StatusChange {
-            status,
-            note,
-            by: Some("kim"),
-            opportunity: None,
-            force: false,
-        }
-    }
-
-    /// A status event: `(from, to, note, by)`.
-    type Moved = (String, String, Option<String>, String);
-
-    /// The lead's status and its status events.
-    fn state(store: &Store, id: &str) -> (String, Vec<Moved>) {
-        let LeadLookup::Found(lead, events) =
-            views::lead(&mut store.reader().unwrap(), id).unwrap()
-        else {
-            panic!("no lead {id}")
-        };
-        let events = events
-            .into_iter()
-            .filter(|e| e.kind == "status")
-            .map(|e| {
-                (
-                    e.from_status.unwrap_or_default(),
-                    e.to_status.unwrap_or_default(),
-                    e.note,
-                    e.by.unwrap_or_default(),
-                )
-            })
-            .collect();
-        (lead.status, events)
-    }
-
-    #[test]
-    fn a_change_is_validated_recorded_then_applied_once() {
-        let (_dir, mut store) = testdb::build_store();
-        let desk = Desk::open(store.path()).unwrap();
-        let mut r = store.reader().unwrap();
-        let ids = vec!["aaaa0001".to_string()];
-        let got = record_status(
-            &desk,
-            &mut r,
-            &ids,
-            &change(Status::Contacted, Some("rang")),
-            "2025-01-02T00:00:00Z",
-        )
-        .unwrap();
-        assert_eq!(
-            (got[0].lead_id.as_str(), got[0].from.as_str()),
-            ("AAAA0001", "new")
-        );
-        // Pending: not in the lead database yet, but it judges the next change.
-        assert_eq!(state(&store, "AAAA0001").0, "new");
-        assert_eq!(pending(&desk, &mut r, "AAAA0001").unwrap().len(), 1);
-        let e = record_status(&desk, &mut r, &ids, &change(Status::New, None), "t").unwrap_err();
-        assert!(
-            e.to_string().contains("`AAAA0001` (contacted → new)"),
-            "{e}"
-        );
-        record_status(
-            &desk,
-            &mut r,
-            &ids,
-            &change(Status::Qualified, None),
-            "2025-01-03T00:00:00Z",
-        )
-        .unwrap();
-        assert_eq!(
-            pending_statuses(&desk, &mut r).unwrap()["AAAA0001"],
-            "qualified"
-        );
-        assert_eq!(
-            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-            Some(2)
-        );
-        let (status, events) = state(&store, "AAAA0001");
-        assert_eq!(status, "qualified");
-        assert_eq!(
-            events,
-            [
-                (
-                    "new".into(),
-                    "contacted".into(),
-                    Some("rang".into()),
-                    "kim".into()
-                ),
-                ("contacted".into(), "qualified".into(), None, "kim".into())
-            ]
-        );
-        let mut r = store.reader().unwrap();
-        assert!(pending(&desk, &mut r, "AAAA0001").unwrap().is_empty());
-        // Nothing is applied twice, by this desk or by another opened on the same file.
-        assert_eq!(
-            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-            Some(0)
-        );
-        let again = Desk::open(store.path()).unwrap();
-        assert_eq!(
-            try_apply(&mut store, &again, Duration::ZERO).unwrap(),
-            Some(0)
-        );
-        assert_eq!(state(&store, "AAAA0001").1.len(), 2);
-        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
-    }
-
-    #[test]
-    fn unknown_ids_and_forbidden_moves_record_nothing() {
-        let (_dir, store) = testdb::build_store();
-        let desk = Desk::open(store.path()).unwrap();
-        let mut r = store.reader().unwrap();
-        let e = record_status(
-            &desk,
-            &mut r,
-            &["AAAA0001".into(), "nope".into()],
-            &change(Status::Contacted, None),
-            "t",
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("unknown lead id `NOPE`"), "{e}");
-        let e = record_status(
-            &desk,
-            &mut r,
-            &["AAAA0001".into()],
-            &change(Status::Converted, None),
-            "t",
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("not an allowed move"), "{e}");
-        assert_eq!(backlog(&desk, &mut r).unwrap(), 0);
-    }
-
-    /// A run holds the lead database's write lock for its whole transaction. A change made
-    /// meanwhile is recorded at once, applied when the lock is free, and not undone by the run.
-    #[test]
-    fn a_change_made_while_a_run_writes_waits_in_the_journal_and_survives_it() {
-        let (_dir, mut store) = testdb::build_store();
-        let mut run = Store::open_existing(store.path()).unwrap();
-        let tx = run.begin().unwrap();
-        let desk = Desk::open(store.path()).unwrap();
-        let started = std::time::Instant::now();
-        let mut r = store.reader().unwrap();
-        let got = record_status(
-            &desk,
-            &mut r,
-            &["BBBB0003".into()],
-            &change(Status::Contacted, Some("during the run")),
-            "2025-01-02T00:00:00Z",
-        )
-        .unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!(
-            try_apply(&mut store, &desk, Duration::from_millis(50)).unwrap(),
-            None
-        );
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert_eq!(
-            pending_statuses(&desk, &mut r).unwrap()["BBBB0003"],
-            "contacted"
-        );
-        tx.commit().unwrap();
-        assert_eq!(
-            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-            Some(1)
-        );
-        assert_eq!(state(&store, "BBBB0003").0, "contacted");
-    }
-
-    /// A run that starts with changes pending takes them in its own transaction; rolled back,
-    /// it leaves them pending.
-    #[test]
-    fn a_run_applies_what_is_pending_and_a_failed_run_keeps_it_pending() {
-        let (_dir, mut store) = testdb::build_store();
-        let desk = Desk::open(store.path()).unwrap();
-        let path = store.path().to_path_buf();
-        record_status(
-            &desk,
-            &mut store.reader().unwrap(),
-            &["CCCC0004".into()],
-            &change(Status::Rejected, None),
-            "t",
-        )
-        .unwrap();
-        {
-            let mut tx = store.begin().unwrap();
-            assert_eq!(apply_in_run(&mut *tx, &path).unwrap(), 1);
-        }
-        assert_eq!(state(&store, "CCCC0004").0, "new");
-        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 1);
-        let mut tx = store.begin().unwrap();
-        assert_eq!(apply_in_run(&mut *tx, &path).unwrap(), 1);
-        tx.commit().unwrap();
-        assert_eq!(state(&store, "CCCC0004").0, "rejected");
-        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
-    }
-}
+mod tests;
