@@ -1,7 +1,10 @@
-//! Assignment rules: who a new lead goes to. The config's `assignment:` list is tried in order
-//! and the first rule whose conditions all hold names the owner, the way Salesforce assignment
-//! rules work; a rule without conditions catches the rest. Leads keep their owner across runs
-//! (a manager may change it); a lead nobody owns is placed by the rules on each run.
+//! Assignment rules: who a new lead goes to, the way Salesforce assignment rules work: rules
+//! tried in order, the first that matches names the owner. Sales ops write them as scripts in
+//! `rules/assign/*.rhai` (`fn assign(lead, cfg)` returns a user's name or `()`; see
+//! `rules/README.md`), or as the config's `assignment:` list, whose conditions must all hold (a
+//! rule without conditions catches the rest). The scripts are tried first, in path order, then
+//! the list. Leads keep their owner across runs (a manager may change it); a lead nobody owns
+//! is placed by the rules on each run ([`place`]).
 //!
 //! ```yaml
 //! assignment:
@@ -13,9 +16,12 @@
 //!   - owner: ops                  # everything else
 //! ```
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::rules::{EvalContext, RuleSet, share};
+use crate::store::api::{UnownedLead, WriteTx};
 
 /// One rule: every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -102,6 +108,83 @@ pub fn validate(rules: &[AssignRule], file: &str) -> Result<()> {
     Ok(())
 }
 
+/// Leads read, judged and written at a time: the scripts run on a batch in parallel.
+const BATCH: usize = 10_000;
+
+/// Gives every active lead nobody owns the owner the first matching rule names: the scripts of
+/// `rules/assign/` first, then the config's `config` list. Inside the run's transaction, after
+/// the leads are written; returns how many were placed.
+pub fn place(tx: &mut dyn WriteTx, rules: &RuleSet, config: &[AssignRule]) -> Result<usize> {
+    let mut placed = 0;
+    if rules.has_assign_rules() {
+        let mut after: Option<String> = None;
+        loop {
+            let batch = tx.unowned_leads(after.as_deref(), BATCH)?;
+            let owners: Vec<(String, String)> = batch
+                .par_iter()
+                .map(|l| {
+                    let owner = rules.assign(&share(lead_map(l)), &context(l, &table(l)))?;
+                    Ok(owner.map(|o| (l.lead_id.clone(), o)))
+                })
+                .filter_map(Result::transpose)
+                .collect::<Result<_>>()?;
+            tx.set_owners(&owners)?;
+            placed += owners.len();
+            match batch.last() {
+                Some(last) if batch.len() == BATCH => after = Some(last.lead_id.clone()),
+                _ => break,
+            }
+        }
+    }
+    Ok(placed + tx.assign_owners(config)?)
+}
+
+/// How a failing rule's message names the lead.
+fn table(l: &UnownedLead) -> String {
+    format!("lead `{}` from install_base", l.lead_id)
+}
+
+fn context<'a>(l: &'a UnownedLead, table: &'a str) -> EvalContext<'a> {
+    EvalContext {
+        table,
+        row: l.install_base_id,
+        key: l.serial_number.as_deref().unwrap_or(""),
+    }
+}
+
+/// The `lead` map assignment scripts see (`rules::ASSIGN_FIELDS`): missing text is `""`,
+/// missing numbers `()`, as everywhere in the rules.
+fn lead_map(l: &UnownedLead) -> rhai::Map {
+    let text = |s: &Option<String>| rhai::Dynamic::from(s.clone().unwrap_or_default());
+    let mut m = rhai::Map::new();
+    let mut put = |k: &str, v: rhai::Dynamic| {
+        m.insert(k.into(), v);
+    };
+    put("lead_id", l.lead_id.clone().into());
+    put("lead_type", l.lead_type.clone().into());
+    put("rule", l.rule.clone().into());
+    put("title", l.title.clone().into());
+    put("priority", l.priority.clone().into());
+    put("score", rhai::Dynamic::from_float(l.score));
+    put("territory_id", text(&l.territory_id));
+    put("account_id", text(&l.account_id));
+    put("account_name", text(&l.account_name));
+    put("product_family", text(&l.product_family));
+    put("product_name", text(&l.product_name));
+    put("serial_number", text(&l.serial_number));
+    put(
+        "days_since_eol",
+        l.days_since_eol
+            .map_or(rhai::Dynamic::UNIT, rhai::Dynamic::from_int),
+    );
+    put(
+        "estimated_value",
+        l.estimated_value
+            .map_or(rhai::Dynamic::UNIT, rhai::Dynamic::from_float),
+    );
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +226,25 @@ mod tests {
                 .contains("`assignment[0].owner` must name a user")
         );
         assert!(serde_yaml::from_str::<Vec<AssignRule>>("- {owner: kim, region: x}").is_err());
+    }
+}
+
+#[cfg(test)]
+mod lead_map_tests {
+    use super::*;
+
+    /// The map holds exactly the fields the rules' "did you mean" knows.
+    #[test]
+    fn the_lead_map_has_the_documented_fields() {
+        let m = lead_map(&UnownedLead::default());
+        let mut keys: Vec<String> = m.keys().map(ToString::to_string).collect();
+        let mut fields: Vec<String> = crate::rules::ASSIGN_FIELDS
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        keys.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(keys, fields);
+        assert!(m["territory_id"].is_string() && m["days_since_eol"].is_unit());
     }
 }

@@ -112,8 +112,13 @@ fn summary(set: &RuleSet, dir: &str) -> String {
         .iter()
         .filter_map(|r| r.lead_type.as_ref().map(|t| format!("`{t}`")))
         .collect();
+    // Assignment rules are optional: the line names them only when there are some.
+    let assign = match count(RuleKind::Assign) {
+        0 => String::new(),
+        n => format!(", {n} assign"),
+    };
     format!(
-        "ok: {dir}: {} classify, {} triggers ({}), {} scoring ({}), {} services; hash {}",
+        "ok: {dir}: {} classify, {} triggers ({}), {} scoring ({}), {} services{assign}; hash {}",
         count(RuleKind::Classify),
         count(RuleKind::Trigger),
         types.join(", "),

@@ -200,7 +200,7 @@ fn attempt(
     };
     if job.mode.make_leads {
         // New leads (and any nobody owns) go to the first assignment rule they match.
-        tx.assign_owners(&job.settings.cfg.assignment)?;
+        crate::assign::place(&mut *tx, job.rules, &job.settings.cfg.assignment)?;
     }
     let report = RunReport {
         run_id,

@@ -15,7 +15,7 @@ impl RuleSet {
         self.cfg_shared.clone()
     }
 
-    fn call(
+    pub(super) fn call(
         &self,
         rule: &Rule,
         name: &str,
@@ -79,7 +79,7 @@ impl RuleSet {
     }
 
     /// A rule returned something its contract does not allow: point at its entry function.
-    fn contract(rule: &Rule, func: &str, msg: &str, ctx: &EvalContext) -> Error {
+    pub(super) fn contract(rule: &Rule, func: &str, msg: &str, ctx: &EvalContext) -> Error {
         let shown = rule.path.display().to_string();
         let loc = diag::Loc::of_fn(&shown, &rule.source, func);
         Error::RuleRuntime(diag::render(msg, &loc, Some(&ctx.describe()), None))

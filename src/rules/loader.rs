@@ -1,4 +1,4 @@
-//! `rules/` → compiled [`Rule`]s. Discovers `{classify,triggers,scoring,services}/*.rhai` sorted by
+//! `rules/` → compiled [`Rule`]s. Discovers `<kind>/*.rhai` (every [`RuleKind`]) sorted by
 //! path, compiles each once (source set to its displayed path), runs its top level once, checks the
 //! entry points and the `scoring_weights` ↔ file pairing, and collects *every* problem before
 //! failing. `lib/*.rhai` modules are not rules; they are read only for the hash and diagnostics.
@@ -62,6 +62,7 @@ pub(crate) fn known_names(cfg_keys: &[String]) -> Vec<String> {
         .chain(crate::rules::ACCOUNT_FIELDS)
         .chain(crate::rules::LEAD_FIELDS)
         .chain(crate::rules::SERVICE_FIELDS)
+        .chain(crate::rules::ASSIGN_FIELDS)
         .chain(&["item", "account", "cfg", "lead", "service"])
         .copied()
         .chain(crate::rules::api::helper_names())
@@ -315,6 +316,9 @@ fn hash_config(hasher: &mut Sha256, cfg: &Config) {
         ingest: _,
         limits: _,
         aging_days: _,
+        // Owners are workflow state: each run places the leads nobody owns, whatever it
+        // concludes about them.
+        assignment: _,
         path: _,
         root: _,
     } = cfg;

@@ -1,10 +1,11 @@
-//! The Rhai rules engine. Sales ops edit `rules/{classify,triggers,scoring,services}/*.rhai`;
+//! The Rhai rules engine. Sales ops edit `rules/{classify,triggers,scoring,services,assign}/`;
 //! [`RuleSet::load`] compiles them once against the config, and the evaluation methods run them per
 //! install-base item (from many threads: [`RuleSet`] is `Send + Sync`). In: `item`/`account`/`lead`/
 //! `service` maps built by the caller; out: classify fields, [`TriggerHit`]s, [`FactorScore`]s and
 //! service boosts, or a rendered diagnostic naming the rule, line and data row.
 
 mod api;
+mod assign;
 mod basis;
 mod braces;
 mod diag;
@@ -37,8 +38,8 @@ pub use basis::Basis;
 pub use engine::{RulesResolver, build_engine};
 pub(crate) use lint::returned_fields;
 pub use types::{
-    ACCOUNT_FIELDS, Decision, EvalContext, FactorScore, ITEM_FIELDS, LEAD_FIELDS, Rule, RuleKind,
-    SERVICE_FIELDS, TriggerHit, show_value,
+    ACCOUNT_FIELDS, ASSIGN_FIELDS, Decision, EvalContext, FactorScore, ITEM_FIELDS, LEAD_FIELDS,
+    Rule, RuleKind, SERVICE_FIELDS, TriggerHit, show_value,
 };
 
 /// Every compiled rule plus the engine and the `cfg` map they run with.

@@ -102,10 +102,27 @@ pub const ACCOUNT_FIELDS: &[&str] = &[
 ];
 /// Fields of the `lead` map scoring and services rules receive (`score::lead_map` builds it).
 pub const LEAD_FIELDS: &[&str] = &["lead_type", "title", "rule"];
+/// Fields of the `lead` map assignment rules receive (see `crate::assign`).
+pub const ASSIGN_FIELDS: &[&str] = &[
+    "lead_id",
+    "lead_type",
+    "rule",
+    "title",
+    "priority",
+    "score",
+    "territory_id",
+    "account_id",
+    "account_name",
+    "product_family",
+    "product_name",
+    "serial_number",
+    "days_since_eol",
+    "estimated_value",
+];
 /// Fields of the `service` map services rules receive.
 pub const SERVICE_FIELDS: &[&str] = &["service", "category", "product_family", "skus"];
 
-/// The four kinds of rule, one folder each.
+/// The kinds of rule, one folder each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RuleKind {
     /// `classify/`: derive fields such as `product_family` and `risk_level`.
@@ -116,15 +133,18 @@ pub enum RuleKind {
     Scoring,
     /// `services/`: boost recommended services for a lead.
     Services,
+    /// `assign/`: name the owner of a lead nobody owns (first match wins).
+    Assign,
 }
 
 impl RuleKind {
     /// Every kind, in evaluation order.
-    pub const ALL: [RuleKind; 4] = [
+    pub const ALL: [RuleKind; 5] = [
         RuleKind::Classify,
         RuleKind::Trigger,
         RuleKind::Scoring,
         RuleKind::Services,
+        RuleKind::Assign,
     ];
 
     /// The folder under `rules/`.
@@ -134,6 +154,7 @@ impl RuleKind {
             RuleKind::Trigger => "triggers",
             RuleKind::Scoring => "scoring",
             RuleKind::Services => "services",
+            RuleKind::Assign => "assign",
         }
     }
 
@@ -144,6 +165,7 @@ impl RuleKind {
             RuleKind::Trigger => &[("lead_type", &[]), ("trigger", &["item", "account", "cfg"])],
             RuleKind::Scoring => &[("score", &["item", "account", "lead", "cfg"])],
             RuleKind::Services => &[("boost", &["lead", "service", "cfg"])],
+            RuleKind::Assign => &[("assign", &["lead", "cfg"])],
         }
     }
 }

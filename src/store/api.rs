@@ -393,6 +393,41 @@ pub struct OwnerRecord<'a> {
     pub at: &'a str,
 }
 
+/// An active lead nobody owns, as the assignment rules see it (`crate::assign`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnownedLead {
+    /// Its id (as stored).
+    pub lead_id: String,
+    /// Its type.
+    pub lead_type: String,
+    /// The trigger rule that made it.
+    pub rule: String,
+    /// Its title.
+    pub title: String,
+    /// `CRITICAL`, `HIGH`, `MEDIUM` or `LOW`.
+    pub priority: String,
+    /// Its score.
+    pub score: f64,
+    /// Its territory.
+    pub territory_id: Option<String>,
+    /// Its account.
+    pub account_id: Option<String>,
+    /// The account's name.
+    pub account_name: Option<String>,
+    /// The install-base row it came from.
+    pub install_base_id: i64,
+    /// The product's family.
+    pub product_family: Option<String>,
+    /// The product.
+    pub product_name: Option<String>,
+    /// The serial number.
+    pub serial_number: Option<String>,
+    /// Days since end of life.
+    pub days_since_eol: Option<i64>,
+    /// The trigger's estimate of its value.
+    pub estimated_value: Option<f64>,
+}
+
 /// The reps' workflow: lead statuses, owners and their history.
 pub trait Workflow {
     /// A lead's owner: `None` for an unknown lead, `Some(None)` for a lead nobody owns.
@@ -402,6 +437,11 @@ pub trait Workflow {
     /// Gives every active lead without an owner the owner of the first rule it matches;
     /// returns how many were placed.
     fn assign_owners(&mut self, rules: &[crate::assign::AssignRule]) -> Result<usize>;
+    /// Up to `limit` active leads nobody owns, by id, after the lead `after` (keyset paging).
+    fn unowned_leads(&mut self, after: Option<&str>, limit: usize) -> Result<Vec<UnownedLead>>;
+    /// Gives each lead of `owners` (`(lead id, owner)`) its owner: what the assignment rules
+    /// chose, recorded as the config's rules are (no event).
+    fn set_owners(&mut self, owners: &[(String, String)]) -> Result<()>;
     /// The stored id and status of the lead with this id, in any case.
     fn lead_status(&mut self, id: &str) -> Result<Option<(String, String)>>;
     /// Sets a lead's status and records the change in its history.

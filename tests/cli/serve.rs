@@ -250,3 +250,62 @@ fn assignment_rules_place_unowned_leads_first_match_wins() {
     let kims = w.json(&["leads", "--db", "a.db", "--owner", "kim"]);
     assert!(!kims.as_array().unwrap().is_empty());
 }
+
+/// Scripted assignment rules (`rules/assign/*.rhai`) are tried first, in path order, then the
+/// config's list; a rule that fails stops the run with its position and the lead it was
+/// judging, and leaves the database as it was.
+#[test]
+fn scripted_assignment_rules_come_first_in_path_order_then_the_config() {
+    let w = Workdir::new();
+    w.ok(&["sample", "--out", "data", "--rows", "60", "--format", "csv"]);
+    w.ok(&["run", "--data", "data", "--db", "a.db"]);
+    let all = w.json(&["leads", "--db", "a.db"]);
+    let leads = all.as_array().unwrap();
+    // The best lead goes to kim; the territory of the last (a lower score) to lee.
+    let top = leads[0]["score"].as_f64().unwrap();
+    let last = leads.last().unwrap();
+    assert!(last["score"].as_f64().unwrap() < top);
+    let territory = last["territory_id"].as_str().unwrap().to_string();
+    let before = w.fingerprint("a.db");
+    w.write(
+        "rules/assign/10_typo.rhai",
+        "fn assign(lead, cfg) {\n    if lead.scor >= 0.0 { \"kim\" }\n}\n",
+    );
+    let err = w.fails(&["run", "--data", "data", "--db", "a.db"], 1);
+    assert!(err.contains("assign/10_typo.rhai:2:13"), "{err}");
+    assert!(err.contains("did you mean `score`?"), "{err}");
+    assert!(err.contains("while evaluating lead `"), "{err}");
+    assert_eq!(before, w.fingerprint("a.db"), "the database changed");
+    std::fs::remove_file(w.join("rules/assign/10_typo.rhai")).unwrap();
+    w.write(
+        "rules/assign/20_territory.rhai",
+        &format!(
+            "fn assign(lead, cfg) {{ if lead.territory_id == \"{territory}\" {{ \"lee\" }} }}\n"
+        ),
+    );
+    w.write(
+        "rules/assign/10_top.rhai",
+        &format!("fn assign(lead, cfg) {{ if lead.score >= {top:?} {{ return \"kim\"; }} () }}\n"),
+    );
+    let check = w.ok(&["rules", "check"]);
+    assert!(check.contains("3 services, 2 assign; hash"), "{check}");
+    let cfg = std::fs::read_to_string(w.join("config/onelead.yaml"))
+        .unwrap()
+        .replace("assignment: []", "assignment:\n  - {owner: ops}");
+    w.write("config/onelead.yaml", &cfg);
+    w.ok(&["run", "--data", "data", "--db", "a.db"]);
+    let all = w.json(&["leads", "--db", "a.db"]);
+    let mut seen = std::collections::BTreeSet::new();
+    for l in all.as_array().unwrap() {
+        let expect = if l["score"].as_f64().unwrap() >= top {
+            "kim"
+        } else if l["territory_id"] == territory.as_str() {
+            "lee"
+        } else {
+            "ops"
+        };
+        assert_eq!(l["owner"], expect, "{}", l["lead_id"]);
+        seen.insert(expect);
+    }
+    assert_eq!(seen.len(), 3, "every rule placed a lead: {seen:?}");
+}

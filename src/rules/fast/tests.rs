@@ -929,7 +929,7 @@ fn sample_calls(rows: usize) -> (RuleSet, Vec<Call>) {
                         calls.push((i, "boost", args));
                     }
                 }
-                RuleKind::Classify => {}
+                RuleKind::Classify | RuleKind::Assign => {}
             }
         }
     }

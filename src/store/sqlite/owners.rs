@@ -1,5 +1,6 @@
-//! Owners of leads on SQLite: the assignment rules applied to the leads nobody owns, in one
-//! statement of the run's transaction (`crate::assign` has the rules), and a manager's change
+//! Owners of leads on SQLite: the config's assignment rules applied to the leads nobody owns,
+//! in one statement of the run's transaction (`crate::assign` has the rules); the leads nobody
+//! owns read for the scripted rules, and the owners they chose written; and a manager's change
 //! of owner as the journal applies it.
 
 use rusqlite::Connection;
@@ -9,7 +10,7 @@ use rusqlite::params;
 
 use crate::assign::AssignRule;
 use crate::error::Result;
-use crate::store::api::OwnerRecord;
+use crate::store::api::{OwnerRecord, UnownedLead};
 
 /// The `CASE` that names the first matching rule's owner for a `lead_rows` row, and its values.
 fn case(rules: &[AssignRule]) -> (String, Vec<Value>) {
@@ -71,6 +72,51 @@ pub fn assign_unowned(conn: &Connection, rules: &[AssignRule]) -> Result<usize> 
          WHERE owner IS NULL AND active = 1 AND {case} IS NOT NULL"
     );
     Ok(conn.execute(&sql, rusqlite::params_from_iter(args))?)
+}
+
+/// See [`crate::store::api::Workflow::unowned_leads`]: the primary key from `after` on, so
+/// the pages together read the table once.
+pub fn unowned(conn: &Connection, after: Option<&str>, limit: usize) -> Result<Vec<UnownedLead>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.lead_id, l.lead_type, l.rule, t.body, l.priority, l.score, l.territory_id,
+                l.account_id, a.name, l.install_base_id, l.product_family, l.product_name,
+                l.serial_number, l.days_since_eol, l.estimated_value
+         FROM lead_rows l
+         LEFT JOIN lead_texts t ON t.text_id = l.title_id
+         LEFT JOIN accounts a ON a.account_id = l.account_id
+         WHERE l.lead_id > ?1 AND l.owner IS NULL AND l.active = 1
+         ORDER BY l.lead_id LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after.unwrap_or(""), limit], |r| {
+        Ok(UnownedLead {
+            lead_id: r.get(0)?,
+            lead_type: r.get(1)?,
+            rule: r.get(2)?,
+            title: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            priority: r.get(4)?,
+            score: r.get(5)?,
+            territory_id: r.get(6)?,
+            account_id: r.get(7)?,
+            account_name: r.get(8)?,
+            install_base_id: r.get::<_, Option<i64>>(9)?.unwrap_or_default(),
+            product_family: r.get(10)?,
+            product_name: r.get(11)?,
+            serial_number: r.get(12)?,
+            days_since_eol: r.get(13)?,
+            estimated_value: r.get(14)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// See [`crate::store::api::Workflow::set_owners`].
+pub fn set_owners(conn: &Connection, owners: &[(String, String)]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("UPDATE lead_rows SET owner = ?2 WHERE lead_id = ?1")?;
+    for (id, owner) in owners {
+        stmt.execute(params![id, owner])?;
+    }
+    Ok(())
 }
 
 /// Records a change of owner and its event.
@@ -138,5 +184,39 @@ mod tests {
         let (_d, s) = testdb::build();
         let rules: Vec<AssignRule> = serde_yaml::from_str("- {owner: ops}").unwrap();
         assert_eq!(assign_unowned(&s.conn, &rules).unwrap(), 4);
+    }
+
+    #[test]
+    fn unowned_leads_page_by_id_and_take_the_owners_chosen() {
+        let (_d, s) = testdb::build();
+        set_owners(&s.conn, &[("AAAA0002".into(), "ann".into())]).unwrap();
+        let ids = |after: Option<&str>, limit| -> Vec<String> {
+            unowned(&s.conn, after, limit)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.lead_id)
+                .collect()
+        };
+        // AAAA0002 is owned and CCCC0005 inactive.
+        assert_eq!(ids(None, 2), ["AAAA0001", "BBBB0003"]);
+        assert_eq!(ids(Some("BBBB0003"), 2), ["CCCC0004"]);
+        let first = unowned(&s.conn, None, 1).unwrap().remove(0);
+        assert_eq!(
+            (first.priority.as_str(), first.territory_id.as_deref()),
+            ("CRITICAL", Some("T1"))
+        );
+        assert!(!first.title.is_empty());
+        set_owners(&s.conn, &[("AAAA0001".into(), "kim".into())]).unwrap();
+        assert_eq!(ids(None, 10), ["BBBB0003", "CCCC0004"]);
+        assert_eq!(
+            owners(&s.conn),
+            [
+                "AAAA0001=kim",
+                "AAAA0002=ann",
+                "BBBB0003=-",
+                "CCCC0004=-",
+                "CCCC0005=-"
+            ]
+        );
     }
 }

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteTx;
 use crate::error::Result;
-use crate::store::api::{OwnerRecord, RunStart, Runs, StatusRecord, Workflow};
+use crate::store::api::{OwnerRecord, RunStart, Runs, StatusRecord, UnownedLead, Workflow};
 
 impl Runs for SqliteTx<'_> {
     fn start_run(&mut self, run: &RunStart<'_>) -> Result<i64> {
@@ -61,6 +61,14 @@ impl Workflow for SqliteTx<'_> {
 
     fn assign_owners(&mut self, rules: &[crate::assign::AssignRule]) -> Result<usize> {
         super::owners::assign_unowned(self.conn, rules)
+    }
+
+    fn unowned_leads(&mut self, after: Option<&str>, limit: usize) -> Result<Vec<UnownedLead>> {
+        super::owners::unowned(self.conn, after, limit)
+    }
+
+    fn set_owners(&mut self, owners: &[(String, String)]) -> Result<()> {
+        super::owners::set_owners(self.conn, owners)
     }
 
     fn lead_status(&mut self, id: &str) -> Result<Option<(String, String)>> {
