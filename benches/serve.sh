@@ -5,11 +5,11 @@
 # It generates a CSV sample of ROWS install-base rows, runs it once into a fresh database, adds
 # a rep, and starts `onelead serve` on 127.0.0.1. Then, for SECONDS, CLIENTS clients of
 # `examples/loadgen.rs` request at random: the queue page and `/api/leads` with filters
-# (priority, type, territory, min-score, status) and deep keyset pages (a cursor 90% down the
-# queue), plus a few status changes — while `onelead run` rewrites the leads back to back (each
-# run with another `--as-of`, so every lead's day counts, text and score change). It prints
-# p50/p95/p99 per kind of request, the errors (any answer but 2xx), the server's peak RSS
-# (VmHWM), and how long each concurrent run took. Targets: p95 < 100 ms, errors 0, RSS < 300 MiB.
+# (priority, type, the busiest and the rarest territory, min-score, status) and deep keyset
+# pages (a cursor 90% down the queue), plus a few status changes — while `onelead run` rewrites
+# the leads back to back (each run with another `--as-of`, so every lead's day counts, text and
+# score change). It prints p50/p95/p99 per kind of request, the errors (any answer but 2xx),
+# the server's peak RSS (VmHWM), and how long each concurrent run took. Targets: p95 < 100 ms, errors 0, RSS < 300 MiB.
 # Everything is on loopback, bounded in time; the temp dir is removed on exit.
 set -euo pipefail
 
@@ -67,6 +67,9 @@ SESSION=$(awk '$6 == "onelead_session" { print $7 }' "$WORK/jar")
 
 # Filters from the data itself, and a cursor 90% down the queue (a deep page).
 TERRITORY=$(sqlite3 "$DB" "SELECT territory_id FROM lead_rows WHERE active = 1 GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+# The territory with the fewest active leads: its page cannot stop early on the score order.
+RARE=$(sqlite3 "$DB" "SELECT territory_id FROM lead_rows WHERE active = 1 AND territory_id IS NOT NULL GROUP BY 1 ORDER BY count(*), 1 LIMIT 1")
+echo "territories: busiest $TERRITORY, rarest $RARE" >&2
 DEEP=$(sqlite3 "$DB" "SELECT json_array(NULL, score, lead_id) FROM lead_rows WHERE active = 1
   ORDER BY score DESC, lead_id LIMIT 1 OFFSET $((LEADS * 9 / 10))")
 DEEP=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$DEEP")
@@ -80,12 +83,14 @@ page GET /leads
 page GET /leads?priority=critical,high
 page GET /leads?type=renewal&min-score=60
 page GET /leads?territory=$TERRITORY
+page-rare GET /leads?territory=$RARE
 page GET /leads?status=new&limit=100
 page-deep GET /leads?after=$DEEP
 header Authorization: Bearer $TOKEN
 api GET /api/leads?limit=50
 api GET /api/leads?priority=high&limit=50
 api GET /api/leads?territory=$TERRITORY&limit=50
+api-rare GET /api/leads?territory=$RARE&limit=50
 api GET /api/leads?type=refresh&min-score=50&limit=50
 api-deep GET /api/leads?limit=50&after=$DEEP
 write POST /api/leads/$WRITE_ID/status {"status":"contacted","note":"bench note"}
