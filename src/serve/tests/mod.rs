@@ -1,8 +1,9 @@
 //! In-process HTTP tests: the real router on the synthetic test database (`store::testdb`),
 //! driven with tower's `oneshot`; one user per role. `routes` covers every route, role and
-//! error; `security` tries to get in where it must not.
+//! error; `roles` is the role table route by route; `security` tries to get in where it must not.
 
 mod pending;
+mod roles;
 mod routes;
 mod security;
 
