@@ -9,7 +9,9 @@
 # pages (a cursor 90% down the queue), plus a few status changes — while `onelead run` rewrites
 # the leads back to back (each run with another `--as-of`, so every lead's day counts, text and
 # score change). It prints p50/p95/p99 per kind of request, the errors (any answer but 2xx),
-# the server's peak RSS (VmHWM), and how long each concurrent run took. Targets: p95 < 100 ms, errors 0, RSS < 300 MiB.
+# the server's peak RSS (VmHWM), and how long each concurrent run took. First it writes the
+# static report of the same database and prints its size and peak RSS (targets at 100k rows:
+# ≤ 10 MB written in ≤ 512 MiB). Targets: p95 < 100 ms, errors 0, RSS < 300 MiB.
 # Everything is on loopback, bounded in time; the temp dir is removed on exit.
 set -euo pipefail
 
@@ -19,9 +21,9 @@ SECONDS_=${2:-30}
 CLIENTS=${3:-16}
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need sqlite3 || ! need curl; then
-  echo "installing sqlite3 and curl" >&2
-  apt-get install -y sqlite3 curl >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y sqlite3 curl >/dev/null; }
+if ! need sqlite3 || ! need curl || [ ! -x /usr/bin/time ]; then
+  echo "installing sqlite3, curl and time" >&2
+  apt-get install -y sqlite3 curl time >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y sqlite3 curl time >/dev/null; }
 fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -51,6 +53,12 @@ start=$(date +%s.%N)
 echo "first run: $(echo "$(date +%s.%N) - $start" | bc) s" >&2
 LEADS=$(sqlite3 "$DB" "SELECT count(*) FROM lead_rows WHERE active = 1")
 echo "active leads: $LEADS" >&2
+/usr/bin/time -v "$BIN" report "${COMMON[@]}" --db "$DB" --out "$WORK/report.html" \
+  >/dev/null 2>"$WORK/report.time"
+echo "report (queue capped at its default --limit): $(stat -c %s "$WORK/report.html" | \
+  awk '{ printf "%.1f MB", $1 / 1e6 }') written in $(awk '/Maximum resident/ { printf "%.0f MiB", \
+  $6 / 1024 }' "$WORK/report.time") peak RSS, $(awk -F': ' '/Elapsed/ { print $2 }' \
+  "$WORK/report.time") wall"
 TOKEN=$(echo "bench password" | "$BIN" user add bench --role rep --db "$DB" "${COMMON[@]}" | tail -1)
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
