@@ -335,3 +335,48 @@ pub fn counts_by_type_priority(conn: &Connection) -> Result<Vec<(String, String,
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::store::sqlite::testdb;
+
+    /// SQLite's plan for the queue's statement under `f`, one line per step.
+    fn plan(conn: &Connection, f: &LeadFilter) -> String {
+        let (sql, args) = lead_query(f);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A page of one territory, first or deep, walks that territory's leads in score order:
+    /// no sort, no walk through every active lead (most territories hold a few of a million).
+    #[test]
+    fn a_territory_page_walks_its_own_index_in_order() {
+        let (_d, store) = testdb::build();
+        let first = LeadFilter {
+            territory: Some("T1".into()),
+            limit: Some(50),
+            ..LeadFilter::default()
+        };
+        let deep = LeadFilter {
+            after: Some(Cursor {
+                sort: LeadSort::Score,
+                head: keyset::Value::Null,
+                score: 50.0,
+                lead_id: "AAAA0001".into(),
+            }),
+            ..first.clone()
+        };
+        for f in [first, deep] {
+            let p = plan(&store.conn, &f);
+            assert!(p.contains("USING INDEX leads_territory_score"), "{p}");
+            assert!(!p.contains("TEMP B-TREE"), "{p}");
+        }
+        let p = plan(&store.conn, &LeadFilter::default());
+        assert!(p.contains("USING INDEX leads_score"), "{p}");
+    }
+}
