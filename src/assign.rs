@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rules::{EvalContext, RuleSet, share};
 use crate::store::api::{UnownedLead, WriteTx};
 
@@ -80,32 +80,30 @@ fn texts<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Stri
 
 const PRIORITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
-/// Checks the rules; the message names the rule by its place (`assignment[2].priority`).
-pub fn validate(rules: &[AssignRule], file: &str) -> Result<()> {
+/// Checks the rules; each problem names the rule by its place (`assignment[2].priority`).
+pub fn validate(rules: &[AssignRule]) -> Vec<String> {
+    let mut problems = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        let at = |field: &str| format!("{file}: `assignment[{i}].{field}`");
+        let at = |field: &str| format!("`assignment[{i}].{field}`");
         if r.owner.trim().is_empty() {
-            return Err(Error::Config(format!("{} must name a user", at("owner"))));
+            problems.push(format!("{} must name a user", at("owner")));
         }
         if let Some(p) = r
             .priority
             .iter()
             .find(|p| !PRIORITIES.contains(&p.to_lowercase().as_str()))
         {
-            return Err(Error::Config(format!(
+            problems.push(format!(
                 "{}: `{p}` is not one of {}",
                 at("priority"),
                 PRIORITIES.join(", ")
-            )));
+            ));
         }
         if r.min_score.is_some_and(|s| !s.is_finite()) {
-            return Err(Error::Config(format!(
-                "{} must be a number",
-                at("min_score")
-            )));
+            problems.push(format!("{} must be a number", at("min_score")));
         }
     }
-    Ok(())
+    problems
 }
 
 /// Leads read, judged and written at a time: the scripts run on a batch in parallel.
@@ -206,26 +204,32 @@ mod tests {
                 ..AssignRule::default()
             }
         );
-        assert!(validate(&r, "c.yaml").is_ok());
+        assert!(validate(&r).is_empty());
     }
 
     #[test]
     fn bad_rules_are_named_by_place() {
-        let e = validate(
-            &parse("- {owner: kim}\n- {owner: lee, priority: [urgent]}"),
-            "c.yaml",
-        )
-        .unwrap_err();
+        let e = validate(&parse(
+            "- {owner: kim}\n- {owner: lee, priority: [urgent]}\n- {owner: ' '}",
+        ));
         assert_eq!(
-            e.to_string(),
-            "c.yaml: `assignment[1].priority`: `urgent` is not one of critical, high, medium, low"
-        );
-        let e = validate(&parse("- {owner: ' '}"), "c.yaml").unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("`assignment[0].owner` must name a user")
+            e,
+            [
+                "`assignment[1].priority`: `urgent` is not one of critical, high, medium, low",
+                "`assignment[2].owner` must name a user",
+            ]
         );
         assert!(serde_yaml::from_str::<Vec<AssignRule>>("- {owner: kim, region: x}").is_err());
+    }
+
+    /// The config check reports them with the others, at the `assignment` key's line.
+    #[test]
+    fn the_config_check_points_at_the_assignment_list() {
+        let yaml = "aging_days: 30\nassignment:\n  - {owner: lee, priority: [urgent]}\n";
+        let e = crate::config::Config::parse(yaml, std::path::Path::new("c.yaml")).unwrap_err();
+        let e = e.to_string();
+        assert!(e.contains("`assignment[0].priority`: `urgent`"), "{e}");
+        assert!(e.contains("c.yaml:2:"), "{e}");
     }
 }
 

@@ -51,8 +51,8 @@ impl Config {
             let msg = "`accounts.fuzzy_threshold` must be between 0 and 100";
             out.push(at.value("accounts.fuzzy_threshold", msg, None));
         }
-        if let Err(e) = crate::assign::validate(&self.assignment, at.path) {
-            out.push(at.key("assignment", &e.to_string(), None));
+        for msg in crate::assign::validate(&self.assignment) {
+            out.push(at.key("assignment", &msg, None));
         }
         out.extend(self.limits.validate(at));
         out.extend(validate_thresholds(&mut self.thresholds, at));
