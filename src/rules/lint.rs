@@ -11,7 +11,9 @@ use rhai::{AST, ASTNode, Dynamic, Expr, Position, Stmt};
 
 use crate::diagnostic::Diagnostic;
 use crate::rules::diag::Loc;
-use crate::rules::{ACCOUNT_FIELDS, ITEM_FIELDS, LEAD_FIELDS, Rule, RuleKind, SERVICE_FIELDS};
+use crate::rules::{
+    ACCOUNT_FIELDS, ASSIGN_FIELDS, ITEM_FIELDS, LEAD_FIELDS, Rule, RuleKind, SERVICE_FIELDS,
+};
 
 /// Every unknown field read in `rules`, as diagnostics with a "did you mean".
 pub(crate) fn unknown_fields(rules: &[Rule]) -> Vec<Diagnostic> {
@@ -27,6 +29,7 @@ pub(crate) fn unknown_fields(rules: &[Rule]) -> Vec<Diagnostic> {
             let known: Vec<&str> = match name.as_str() {
                 "item" => item_fields.iter().map(String::as_str).collect(),
                 "account" => ACCOUNT_FIELDS.to_vec(),
+                "lead" if rule.kind == RuleKind::Assign => ASSIGN_FIELDS.to_vec(),
                 "lead" => LEAD_FIELDS.to_vec(),
                 "service" => SERVICE_FIELDS.to_vec(),
                 _ => continue,
