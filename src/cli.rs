@@ -452,12 +452,15 @@ pub struct LifecycleFilterArgs {
 /// `onelead status`.
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// Lead ids (case-insensitive), then the new status.
-    #[arg(required = true, num_args = 1.., value_name = "LEAD_ID")]
-    pub ids: Vec<String>,
-    /// The new status.
-    #[arg(value_enum)]
-    pub status: StatusArg,
+    /// Lead ids (case-insensitive), then the new status: new, contacted, qualified, converted
+    /// or rejected. (One list, read by [`StatusArgs::change`]: clap cannot make the ids and the
+    /// status both optional, as `--import` needs.)
+    #[arg(required_unless_present = "import", num_args = 1.., value_name = "LEAD_ID... STATUS")]
+    pub words: Vec<String>,
+    /// Take the statuses from a CRM's export (CSV or xlsx) instead: the OneLead id column is
+    /// found by its header, values are mapped through `crm.status_map`; all rows or none.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["words", "note", "opportunity"])]
+    pub import: Option<PathBuf>,
     /// A note kept with the change.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
@@ -473,6 +476,25 @@ pub struct StatusArgs {
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+impl StatusArgs {
+    /// The lead ids and the status of `words`; a usage error when they are not that.
+    pub fn change(&self) -> crate::error::Result<(&[String], Status)> {
+        let usage = |m: String| crate::error::Error::Usage(m);
+        let Some((last, ids)) = self.words.split_last().filter(|(_, ids)| !ids.is_empty()) else {
+            return Err(usage(
+                "give one or more lead ids, then the new status (or `--import FILE`)".into(),
+            ));
+        };
+        let status = StatusArg::from_str(last, true).map_err(|_| {
+            usage(format!(
+                "invalid status `{last}`: expected one of `new`, `contacted`, `qualified`, \
+                 `converted`, `rejected`"
+            ))
+        })?;
+        Ok((ids, status.into()))
+    }
 }
 
 /// `onelead funnel`.
@@ -498,15 +520,55 @@ pub enum DigestFormat {
     Table,
 }
 
+/// The digests `onelead digest` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DigestKind {
+    /// New CRITICAL/HIGH leads, priority changes and aging leads since `--since`.
+    #[default]
+    Daily,
+    /// Per territory: where it stands, the last seven days, its best leads (`--since` unused).
+    Weekly,
+    /// Open leads without a status change for more than `aging_days`.
+    Aging,
+}
+
 /// `onelead digest`.
 #[derive(Debug, Clone, Args)]
 pub struct DigestArgs {
+    /// Which digest.
+    #[arg(long, value_enum, default_value_t = DigestKind::Daily)]
+    pub kind: DigestKind,
     /// Report events since this day (`YYYY-MM-DD`) or since the last run (`last-run`).
     #[arg(long, default_value = "last-run", value_name = "DATE|last-run")]
     pub since: crate::lifecycle::digest::Since,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DigestFormat::Markdown)]
     pub format: DigestFormat,
+    /// E-mail the digest (text and HTML parts) instead of printing it; what was sent before is
+    /// not sent again.
+    #[arg(long)]
+    pub send: bool,
+    /// Who gets the whole digest (repeat or separate with commas) [default: `mail.to` whole,
+    /// and each of `mail.territories` its territory's part].
+    #[arg(long, value_delimiter = ',', value_name = "ADDRESS", requires = "send")]
+    pub to: Vec<String>,
+    /// The SMTP server instead of `mail.smtp.host` and `mail.smtp.port`.
+    #[arg(long, value_name = "HOST:PORT", requires = "send")]
+    pub smtp: Option<String>,
+    /// Write the messages as `.eml` files instead of sending them (nothing is recorded).
+    #[arg(long, requires = "send")]
+    pub dry_run: bool,
+    /// The folder `--dry-run` writes to.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "outbox",
+        requires = "dry_run"
+    )]
+    pub out: PathBuf,
+    /// Send again what was sent before.
+    #[arg(long, requires = "send")]
+    pub resend: bool,
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,
@@ -522,12 +584,34 @@ pub enum ExportFormat {
     Json,
 }
 
+/// The CRMs `onelead export --to` writes an import file for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CrmArg {
+    /// Salesforce's Lead import (Data Import Wizard field labels).
+    Salesforce,
+    /// HubSpot's contact import.
+    Hubspot,
+}
+
+impl From<CrmArg> for crate::crm::Crm {
+    fn from(c: CrmArg) -> Self {
+        match c {
+            CrmArg::Salesforce => crate::crm::Crm::Salesforce,
+            CrmArg::Hubspot => crate::crm::Crm::Hubspot,
+        }
+    }
+}
+
 /// `onelead export`.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// File format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
     pub format: ExportFormat,
+    /// A CSV that this CRM's import maps by itself (its own field labels, the OneLead id as an
+    /// external id) instead of OneLead's columns.
+    #[arg(long, value_enum, value_name = "CRM", conflicts_with = "format")]
+    pub to: Option<CrmArg>,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -70,6 +70,12 @@ pub struct Config {
     /// Who new leads go to: ordered first-match rules (see `crate::assign`).
     #[serde(default)]
     pub assignment: Vec<crate::assign::AssignRule>,
+    /// CRM import files and CRM exports read back (`export --to`, `status --import`).
+    #[serde(default)]
+    pub crm: crate::crm::CrmConfig,
+    /// Sending the digests by e-mail (`digest --send`).
+    #[serde(default)]
+    pub mail: crate::mail::MailConfig,
     /// Where this config was read from (not a YAML key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -262,6 +268,8 @@ impl Default for Config {
             limits: Limits::default(),
             aging_days: default_aging_days(),
             assignment: Vec::new(),
+            crm: crate::crm::CrmConfig::default(),
+            mail: crate::mail::MailConfig::default(),
             path: PathBuf::new(),
             root: PathBuf::from("."),
         }
@@ -307,7 +315,36 @@ const KNOWN_KEYS: &[&str] = &[
     "max_string_size",
     "max_array_size",
     "max_map_size",
+    "crm",
+    "mail",
+    "last_name",
+    "company",
+    "lead_source",
+    "status_map",
+    "id_column",
+    "status_column",
+    "from",
+    "to",
+    "territories",
+    "smtp",
+    "host",
+    "port",
+    "tls",
+    "username",
+    "password_env",
+    "timeout_secs",
 ];
+
+/// A problem with one key's value, found by a section's own check (`crm`, `mail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyProblem {
+    /// The key, dotted (`crm.last_name`).
+    pub key: String,
+    /// What is wrong, lowercase.
+    pub message: String,
+    /// A hint (`did you mean …?`).
+    pub help: Option<String>,
+}
 
 impl Config {
     /// Reads and validates a config file. A missing file at the default location yields the

@@ -68,6 +68,9 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// An e-mail could not be built or sent; the message names the server and the recipient.
+    #[error("{0}")]
+    Mail(String),
     /// Writing output failed (a closed pipe is handled before this).
     #[error("cannot write output: {0}")]
     Output(std::io::Error),

@@ -1,5 +1,6 @@
 //! `onelead export`: the lead list for a CRM import. Every nested field a CRM cannot take is
-//! flattened: the top three SKUs become `sku_1..3`, the top services `service_1..3`.
+//! flattened: the top three SKUs become `sku_1..3`, the top services `service_1..3`. With
+//! `--to salesforce|hubspot` the columns are that CRM's own fields instead (`crm::export`).
 
 use std::io::Write;
 use std::path::Path;
@@ -87,6 +88,20 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     };
     apply_lifecycle(&args.lifecycle, &mut filter);
     let (now, aging_days) = (chrono::Utc::now(), settings.cfg.aging_days);
+    if let Some(to) = args.to {
+        let (crm, cfg) = (crate::crm::Crm::from(to), &settings.cfg.crm);
+        let mut write = |out: &mut dyn Write| {
+            report::csv::stream(out, crate::crm::export::headers(crm), |row| {
+                reader.each_lead(&filter, &mut |l| {
+                    row(&crate::crm::export::row(crm, cfg, &l))
+                })
+            })
+        };
+        return match &args.out {
+            Some(path) => to_file(path, write),
+            None => super::print(|out| write(out)),
+        };
+    }
     // Each lead is written as it is read: a million leads at once took gigabytes.
     let mut write = |out: &mut dyn Write| {
         let rows = |visit: &mut dyn FnMut(ExportRow) -> Result<()>| {

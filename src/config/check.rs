@@ -54,6 +54,9 @@ impl Config {
         for msg in crate::assign::validate(&self.assignment) {
             out.push(at.key("assignment", &msg, None));
         }
+        for p in self.crm.problems().into_iter().chain(self.mail.problems()) {
+            out.push(at.value(&p.key, &p.message, p.help.as_deref()));
+        }
         out.extend(self.limits.validate(at));
         out.extend(validate_thresholds(&mut self.thresholds, at));
         out.sort();

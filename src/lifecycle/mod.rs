@@ -5,6 +5,7 @@
 
 pub mod digest;
 pub mod funnel;
+pub mod weekly;
 
 use chrono::{DateTime, Utc};
 
@@ -12,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::model::lead::Lead;
 
 /// Where a rep is with a lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Nobody has acted on it yet (every lead starts here).

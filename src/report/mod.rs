@@ -10,6 +10,7 @@ pub mod html;
 pub mod ingest;
 pub mod json;
 pub mod leads;
+pub mod mail;
 pub mod markdown;
 pub mod table;
 

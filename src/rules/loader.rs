@@ -319,6 +319,9 @@ fn hash_config(hasher: &mut Sha256, cfg: &Config) {
         // Owners are workflow state: each run places the leads nobody owns, whatever it
         // concludes about them.
         assignment: _,
+        // What leaves OneLead (CRM files, e-mail) and what comes back as workflow state.
+        crm: _,
+        mail: _,
         path: _,
         root: _,
     } = cfg;

@@ -1,7 +1,8 @@
 //! The storage API: what the rest of OneLead asks of a database, per concern, in domain terms.
 //!
 //! A backend implements [`Backend`] (opening, transactions, housekeeping), [`WriteTx`] (the
-//! concerns a run writes: [`Loads`], [`Items`], [`Accounts`], [`Leads`], [`Runs`], [`Workflow`])
+//! concerns a run writes: [`Loads`], [`Items`], [`Accounts`], [`Leads`], [`Runs`], [`Workflow`],
+//! and the digest e-mails sent, [`Mail`])
 //! and [`Reads`](super::read::Reads) (the views' queries). Each call is at the granularity of a
 //! batch or a question ("write these leads", "the items after this one"), never of a column or
 //! a statement, so each backend keeps its own bulk paths and tricks (SQLite's row ids, index
@@ -61,7 +62,7 @@ pub trait Backend: Send {
 }
 
 /// The write transaction of a run or a command: every concern a run writes, and its end.
-pub trait WriteTx: Loads + Items + Accounts + Leads + Runs + Workflow {
+pub trait WriteTx: Loads + Items + Accounts + Leads + Runs + Workflow + Mail {
     /// The database's [`ChangeToken`] when this transaction began (no one else can commit
     /// while it holds the write lock).
     fn token(&self) -> ChangeToken;
@@ -446,4 +447,30 @@ pub trait Workflow {
     fn lead_status(&mut self, id: &str) -> Result<Option<(String, String)>>;
     /// Sets a lead's status and records the change in its history.
     fn record_status(&mut self, change: &StatusRecord<'_>) -> Result<()>;
+}
+
+/// A digest e-mail that went out, as it is recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct MailSent<'a> {
+    /// What was sent: the digest kind, its window and its scope
+    /// (`daily:run-3:territory-56088`).
+    pub key: &'a str,
+    /// The address it went to.
+    pub recipient: &'a str,
+    /// Its subject.
+    pub subject: &'a str,
+    /// Its `Message-ID`.
+    pub message_id: &'a str,
+    /// The lead ids it listed, space-separated.
+    pub lead_ids: &'a str,
+    /// When the server accepted it (UTC).
+    pub at: &'a str,
+}
+
+/// The digest e-mails sent, so that a retry sends only what did not go.
+pub trait Mail {
+    /// When the message `key` went to `recipient`, if it did.
+    fn mail_sent(&mut self, key: &str, recipient: &str) -> Result<Option<String>>;
+    /// Records that a message went (again, for a resend: the latest send is kept).
+    fn record_mail(&mut self, sent: &MailSent<'_>) -> Result<()>;
 }

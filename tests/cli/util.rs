@@ -209,6 +209,18 @@ impl Workdir {
     }
 }
 
+/// The workdir's config without its `crm:` and `mail:` sections (the file's last), for a test
+/// to append its own.
+pub fn config_without_crm_and_mail(w: &Workdir) -> String {
+    let cfg = std::fs::read_to_string(w.join("config/onelead.yaml")).unwrap();
+    let marker = "\n# CRM import files";
+    assert!(
+        cfg.contains(marker),
+        "config/onelead.yaml lost its CRM section's comment"
+    );
+    cfg.split(marker).next().unwrap().to_string()
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

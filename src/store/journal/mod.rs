@@ -394,6 +394,87 @@ pub fn apply_in_run(tx: &mut dyn WriteTx, db: &Path) -> Result<usize> {
     }
 }
 
+/// One lead's status change of a batch (a CRM import), as the journal records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusEntry {
+    /// The lead, as stored.
+    pub lead_id: String,
+    /// Its status when the change was decided.
+    pub from: String,
+    /// The new status.
+    pub status: String,
+    /// Free text kept with the event.
+    pub note: Option<String>,
+}
+
+/// Finds a lead by id (any case): its stored id and the status it will have once the journal
+/// is applied.
+pub type Lookup<'a> = dyn FnMut(&str) -> Result<Option<(String, String)>> + 'a;
+
+/// Records a batch of status changes, each lead its own (`onelead status --import`): `decide`
+/// chooses them from each lead's status as the lead database's last commit and the entries
+/// still pending make it (`ids`: every id it may look up), and they are appended in one
+/// transaction of the desk — all or none — then applied in one transaction of the lead
+/// database when it is free within `wait` (false when a run holds it: they wait in the
+/// journal, as [`set_status`]'s do).
+pub fn record_statuses(
+    store: &mut Store,
+    ids: &[String],
+    by: Option<&str>,
+    now: &str,
+    wait: Duration,
+    decide: &mut dyn FnMut(&mut Lookup<'_>) -> Result<Vec<StatusEntry>>,
+) -> Result<(Vec<StatusEntry>, bool)> {
+    let desk = Desk::open(store.path())?;
+    let entries = {
+        // As in `record_status`: the desk's write lock before reading the lead database.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &desk.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let mut canonical: Vec<String> = ids.iter().map(|i| i.trim().to_uppercase()).collect();
+        canonical.sort();
+        canonical.dedup();
+        let snap = store.reader()?.workflow_of(&canonical, APPLIED_KEY)?;
+        let after = applied(snap.mark.as_deref(), &desk)?;
+        let known: HashMap<String, (String, String)> = canonical
+            .into_iter()
+            .zip(snap.leads)
+            .filter_map(|(id, s)| s.map(|s| (id, (s.lead_id, s.status))))
+            .collect();
+        let entries = decide(&mut |id: &str| {
+            let Some((lead_id, status)) = known.get(&id.trim().to_uppercase()).cloned() else {
+                return Ok(None);
+            };
+            let pending = pending_for(&tx, &lead_id, after)?;
+            let status = pending
+                .iter()
+                .rev()
+                .find_map(|p| p.change.status())
+                .map_or(status, str::to_string);
+            Ok(Some((lead_id, status)))
+        })?;
+        for e in &entries {
+            let change = Change::Status {
+                status: e.status.clone(),
+                note: e.note.clone(),
+                opportunity: None,
+            };
+            append(
+                &tx,
+                now,
+                by.unwrap_or(""),
+                &change,
+                &[(e.lead_id.clone(), e.from.clone())],
+            )?;
+        }
+        tx.commit()?;
+        entries
+    };
+    let done = try_apply(store, &desk, wait)?.is_some();
+    Ok((entries, done))
+}
+
 /// Records `change` and applies it at once when the lead database is free within `wait` (the
 /// command-line path). True when it is already in the lead database; false when a run holds it
 /// and the change waits in the journal (the server, the run's successor or the next run

@@ -327,3 +327,87 @@ fn pending_changes_are_read_as_if_applied_and_match_the_filters() {
     );
     check(&store);
 }
+
+/// A CRM import's batch: decided from the statuses pending changes will give, recorded all at
+/// once while a run holds the lead database, and applied, each with its own status and note,
+/// when the run lets go.
+#[test]
+fn a_batch_of_statuses_sees_pending_changes_and_waits_out_a_run() {
+    let (_dir, mut store) = testdb::build_store();
+    let desk = Desk::open(store.path()).unwrap();
+    record_status(
+        &desk,
+        &mut store.reader().unwrap(),
+        &["AAAA0001".into()],
+        &change(Status::Contacted, None),
+        "2025-01-02T00:00:00Z",
+    )
+    .unwrap();
+    let mut run = Store::open_existing(store.path()).unwrap();
+    let tx = run.begin().unwrap();
+    let ids = ["aaaa0001".to_string(), "BBBB0003".into(), "ZZZZ9999".into()];
+    let mut seen = Vec::new();
+    let (entries, done) = record_statuses(
+        &mut store,
+        &ids,
+        Some("crm"),
+        "2025-01-03T00:00:00Z",
+        Duration::from_millis(50),
+        &mut |lookup| {
+            for id in &ids {
+                seen.push(lookup(id)?);
+            }
+            Ok(vec![
+                StatusEntry {
+                    lead_id: "AAAA0001".into(),
+                    from: "contacted".into(),
+                    status: "converted".into(),
+                    note: Some("row 2".into()),
+                },
+                StatusEntry {
+                    lead_id: "BBBB0003".into(),
+                    from: "new".into(),
+                    status: "rejected".into(),
+                    note: Some("row 3".into()),
+                },
+            ])
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        seen,
+        [
+            Some(("AAAA0001".to_string(), "contacted".to_string())),
+            Some(("BBBB0003".to_string(), "new".to_string())),
+            None
+        ]
+    );
+    assert_eq!((entries.len(), done), (2, false));
+    tx.commit().unwrap();
+    // The change made before the batch, then the batch's two.
+    assert_eq!(
+        try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+        Some(3)
+    );
+    let (status, events) = state(&store, "AAAA0001");
+    assert_eq!(status, "converted");
+    assert_eq!(events[1].0, "contacted", "{events:?}");
+    let (status, events) = state(&store, "BBBB0003");
+    assert_eq!(status, "rejected");
+    assert_eq!(
+        events,
+        [(
+            "new".into(),
+            "rejected".into(),
+            Some("row 3".into()),
+            "crm".into()
+        )]
+    );
+    // A batch that decides nothing records nothing.
+    let (entries, done) = record_statuses(&mut store, &ids, None, "t", Duration::ZERO, &mut |_| {
+        Ok(Vec::new())
+    })
+    .unwrap();
+    assert!(entries.is_empty() && done);
+    assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
+}

@@ -1,10 +1,13 @@
-//! Runs, small facts about the database (`meta`), and the reps' status changes.
+//! Runs, small facts about the database (`meta`), the reps' status changes and the digest
+//! e-mails sent.
 
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteTx;
 use crate::error::Result;
-use crate::store::api::{OwnerRecord, RunStart, Runs, StatusRecord, UnownedLead, Workflow};
+use crate::store::api::{
+    Mail, MailSent, OwnerRecord, RunStart, Runs, StatusRecord, UnownedLead, Workflow,
+};
 
 impl Runs for SqliteTx<'_> {
     fn start_run(&mut self, run: &RunStart<'_>) -> Result<i64> {
@@ -104,6 +107,33 @@ impl Workflow for SqliteTx<'_> {
         self.conn
             .prepare_cached("UPDATE lead_rows SET status = ?1, updated_at = ?2 WHERE lead_id = ?3")?
             .execute(params![c.to, c.at, c.lead_id])?;
+        Ok(())
+    }
+}
+
+impl Mail for SqliteTx<'_> {
+    fn mail_sent(&mut self, key: &str, recipient: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT sent_at FROM mail_sent WHERE key = ?1 AND recipient = ?2")?
+            .query_row([key, recipient], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn record_mail(&mut self, m: &MailSent<'_>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO mail_sent (key, recipient, subject, message_id, lead_ids,
+                   sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                m.key,
+                m.recipient,
+                m.subject,
+                m.message_id,
+                m.lead_ids,
+                m.at
+            ])?;
         Ok(())
     }
 }

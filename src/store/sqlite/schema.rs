@@ -241,6 +241,20 @@ CREATE INDEX IF NOT EXISTS leads_owner ON lead_rows(owner, active, score DESC, l
     WHERE owner IS NOT NULL;
 ";
 
+/// The digest e-mails sent (`onelead digest --send`): a retry skips what a server accepted.
+/// New tables need no version: every writing open runs this batch.
+const MAIL_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS mail_sent (
+    key              TEXT NOT NULL,
+    recipient        TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    message_id       TEXT NOT NULL,
+    lead_ids         TEXT NOT NULL,
+    sent_at          TEXT NOT NULL,
+    PRIMARY KEY (key, recipient)
+);
+";
+
 /// Indexes the ones above replaced, each a prefix of its replacement.
 const DROPPED: &str = r"
 -- Indexes the ones above replaced, each a prefix of its replacement (leads_family is folded
@@ -261,6 +275,7 @@ pub fn create() -> &'static str {
             OWNER_INDEX,
             &lead_view(LEAD_COLUMNS),
             DROPPED,
+            MAIL_TABLE,
         ]
         .concat()
     });
