@@ -8,8 +8,9 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::lifecycle::Status;
+use crate::model::snapshot::Change;
 use crate::report::Format;
-use crate::store::read::{LeadSort, TerritorySort};
+use crate::store::read::{LeadSort, Statuses, TerritorySort};
 
 /// Turn install-base exports into scored, explained sales leads.
 #[derive(Debug, Parser)]
@@ -68,6 +69,9 @@ pub enum Command {
     Digest(DigestArgs),
     /// The lead list for a CRM import, with status, top SKUs and services as columns.
     Export(ExportArgs),
+    /// What the latest install base changed: assets that arrived, left, or changed support
+    /// status or coverage since the snapshot before it.
+    Changes(ChangesArgs),
     /// The team's lead desk in the browser, and its JSON API.
     Serve(ServeArgs),
     /// Manage the people who may use `serve`.
@@ -261,12 +265,62 @@ pub struct LeadFilterArgs {
     /// Product family (case-insensitive).
     #[arg(long, value_name = "NAME")]
     pub family: Option<String>,
-    /// Workflow status.
-    #[arg(long, value_enum, ignore_case = true)]
-    pub status: Option<StatusArg>,
+    /// Workflow statuses; repeat the flag or give a comma list (`new,contacted`)
+    /// [default: open, i.e. new, contacted and qualified; `all` for every status].
+    #[arg(long, value_enum, value_delimiter = ',', ignore_case = true)]
+    pub status: Vec<StatusFilterArg>,
     /// Owned by this user.
     #[arg(long, value_name = "NAME")]
     pub owner: Option<String>,
+}
+
+/// A status filter on the command line: a status, `open` work or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilterArg {
+    /// New, contacted and qualified.
+    Open,
+    /// Every status.
+    All,
+    /// Nobody has acted on it yet.
+    New,
+    /// The account was contacted.
+    Contacted,
+    /// The need and budget are confirmed.
+    Qualified,
+    /// It became an opportunity or order.
+    Converted,
+    /// Not worth pursuing.
+    Rejected,
+}
+
+impl StatusFilterArg {
+    /// The lead lists' status filter these flags ask for (none given: open work).
+    pub fn statuses(args: &[StatusFilterArg]) -> Statuses {
+        if args.is_empty() || args == [StatusFilterArg::Open] {
+            return Statuses::Open;
+        }
+        if args.contains(&StatusFilterArg::All) {
+            return Statuses::Any;
+        }
+        let mut names: Vec<String> = Vec::new();
+        for a in args {
+            let add: &[&str] = match a {
+                StatusFilterArg::Open => &Statuses::OPEN,
+                StatusFilterArg::All => &[],
+                StatusFilterArg::New => &["new"],
+                StatusFilterArg::Contacted => &["contacted"],
+                StatusFilterArg::Qualified => &["qualified"],
+                StatusFilterArg::Converted => &["converted"],
+                StatusFilterArg::Rejected => &["rejected"],
+            };
+            for s in add {
+                if !names.iter().any(|n| n == s) {
+                    names.push((*s).to_string());
+                }
+            }
+        }
+        Statuses::Only(names)
+    }
 }
 
 /// `onelead leads`.
@@ -514,10 +568,12 @@ pub enum DigestFormat {
     /// Headings, bullet lists and a small table; pastes into an e-mail or chat as is.
     #[default]
     Markdown,
-    /// Stable JSON.
-    Json,
     /// One table row per listed lead.
     Table,
+    /// The table's rows as CSV.
+    Csv,
+    /// Stable JSON.
+    Json,
 }
 
 /// The digests `onelead digest` makes.
@@ -569,9 +625,23 @@ pub struct DigestArgs {
     /// Send again what was sent before.
     #[arg(long, requires = "send")]
     pub resend: bool,
+    /// Short for `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+impl DigestArgs {
+    /// The effective format.
+    pub fn format(&self) -> DigestFormat {
+        if self.json {
+            DigestFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 /// Output formats of `onelead export`.
@@ -612,6 +682,9 @@ pub struct ExportArgs {
     /// external id) instead of OneLead's columns.
     #[arg(long, value_enum, value_name = "CRM", conflicts_with = "format")]
     pub to: Option<CrmArg>,
+    /// Short for `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -630,6 +703,50 @@ pub struct ExportArgs {
     /// Database and config.
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// A kind of asset change on the command line (mapped to [`Change`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangeArg {
+    /// New in the install base (or back).
+    Arrived,
+    /// No longer in the install base.
+    Left,
+    /// Another support status.
+    SupportStatus,
+    /// Another coverage class (covered, expired, uncovered, unknown).
+    Coverage,
+}
+
+impl From<ChangeArg> for Change {
+    fn from(c: ChangeArg) -> Change {
+        match c {
+            ChangeArg::Arrived => Change::Arrived,
+            ChangeArg::Left => Change::Left,
+            ChangeArg::SupportStatus => Change::SupportStatus,
+            ChangeArg::Coverage => Change::Coverage,
+        }
+    }
+}
+
+/// `onelead changes`.
+#[derive(Debug, Clone, Args)]
+pub struct ChangesArgs {
+    /// The install-base snapshot to list [default: the latest].
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<i64>,
+    /// Only these changes; repeat the flag or give a comma list (`arrived,left`).
+    #[arg(long, value_enum, value_delimiter = ',', ignore_case = true)]
+    pub change: Vec<ChangeArg>,
+    /// At most N changes.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 /// A workflow status on the command line (mapped to [`Status`]).

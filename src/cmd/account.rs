@@ -105,6 +105,8 @@ fn rows(out: &mut dyn Write, t: &Table, total: usize, style: Style) -> Result<()
 fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()> {
     let ident = &view.account;
     let territory = match (&ident.territory_id, &ident.territory_name) {
+        // The territory's main account names it: said once.
+        (Some(id), Some(name)) if *name == ident.name => format!("territory {id}"),
         (Some(id), Some(name)) => format!("territory {id} ({name})"),
         (Some(id), None) => format!("territory {id}"),
         _ => "no territory".into(),

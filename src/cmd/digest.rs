@@ -41,14 +41,22 @@ pub fn run(args: &DigestArgs) -> Result<()> {
         return send(args, &settings, &content, now);
     }
     let out = &mut std::io::stdout().lock();
-    match (args.format, &content) {
+    match (args.format(), &content) {
         (DigestFormat::Markdown, Content::Daily(d)) => report::markdown::digest(out, d)?,
         (DigestFormat::Markdown, c) => {
             out.write_all(report::mail::text(&c.doc(None)).as_bytes())?;
         }
         (DigestFormat::Json, Content::Daily(d) | Content::Aging(d)) => report::json::write(out, d)?,
         (DigestFormat::Json, Content::Weekly(w)) => report::json::write(out, w)?,
+        (DigestFormat::Csv, Content::Daily(d) | Content::Aging(d)) => {
+            report::csv::write(out, &table(d))?;
+        }
+        (DigestFormat::Csv, Content::Weekly(w)) => report::csv::write(out, &weekly_table(w))?,
         (DigestFormat::Table, Content::Daily(d) | Content::Aging(d)) => {
+            if d.snapshots_compared > 0 {
+                let c = report::snapshots::change_summary(&d.install_base);
+                report::line(out, &format!("install base: {c}"))?;
+            }
             let t = table(d);
             if t.rows.is_empty() {
                 report::line(out, &format!("nothing to report since {}", d.since))?;

@@ -103,20 +103,34 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         };
     }
     // Each lead is written as it is read: a million leads at once took gigabytes.
+    let written = std::cell::Cell::new(0_u64);
+    let format = if args.json {
+        ExportFormat::Json
+    } else {
+        args.format
+    };
     let mut write = |out: &mut dyn Write| {
         let rows = |visit: &mut dyn FnMut(ExportRow) -> Result<()>| {
             reader.each_lead(&filter, &mut |l| {
                 let aging = lifecycle::lead_is_aging(&l, now, aging_days);
+                written.set(written.get() + 1);
                 visit(row(&l, aging))
             })
         };
-        match args.format {
+        match format {
             ExportFormat::Csv => csv(out, rows),
             ExportFormat::Json => json(out, rows),
         }
     };
     match &args.out {
-        Some(path) => to_file(path, write),
+        Some(path) => {
+            to_file(path, write)?;
+            let leads = report::plural(written.get(), "lead", "leads");
+            report::line(
+                &mut std::io::stdout().lock(),
+                &format!("wrote {leads} to {}", path.display()),
+            )
+        }
         None => super::print(|out| write(out)),
     }
 }

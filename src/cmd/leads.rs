@@ -5,9 +5,9 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use crate::cli::{LeadFilterArgs, LeadsArgs};
+use crate::cli::{LeadFilterArgs, LeadsArgs, StatusFilterArg};
 use crate::error::Result;
-use crate::lifecycle::{self, Status};
+use crate::lifecycle;
 use crate::report::Format;
 use crate::report::{self, Style};
 use crate::store::journal;
@@ -38,7 +38,7 @@ pub fn filter_of(args: &LeadFilterArgs) -> LeadFilter {
         territory: args.territory.clone(),
         account: args.account.clone(),
         family: args.family.clone(),
-        status: args.status.map(|s| Status::from(s).as_str().to_string()),
+        statuses: StatusFilterArg::statuses(&args.status),
         owner: args.owner.clone(),
         include_inactive: false,
         sort: LeadSort::Score,

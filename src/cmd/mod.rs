@@ -3,6 +3,7 @@
 
 mod account;
 mod analytics;
+mod changes;
 mod dashboard;
 mod digest;
 mod explain;
@@ -52,6 +53,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Funnel(a) => funnel::run(&a),
         Command::Digest(a) => digest::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Changes(a) => changes::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::User(UserCommand::Add(a)) => user::add(&a),
         Command::User(UserCommand::List(a)) => user::list(&a),

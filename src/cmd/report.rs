@@ -8,9 +8,9 @@ use std::path::Path;
 
 use crate::cli::{LeadFilterArgs, ReportArgs};
 use crate::error::Result;
-use crate::lifecycle::Status;
 use crate::report::html;
 use crate::views::{self, LeadFilter, Reader, Report};
+use clap::ValueEnum;
 
 /// Runs `onelead report`.
 pub fn run(args: &ReportArgs) -> Result<()> {
@@ -23,11 +23,15 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     let out = &mut std::io::stdout().lock();
     writeln!(
         out,
-        "wrote {} ({} of {} matching leads in the queue, {} account pages)",
+        "wrote {} ({} of {} in the queue, {})",
         args.out.display(),
         report.queue.len(),
-        report.queue_total,
-        report.accounts.len()
+        crate::report::plural(report.queue_total as u64, "matching lead", "matching leads"),
+        crate::report::plural(
+            report.accounts.len() as u64,
+            "account page",
+            "account pages"
+        )
     )?;
     Ok(())
 }
@@ -49,10 +53,15 @@ fn describe(f: &LeadFilterArgs) -> Vec<String> {
     flag("territory", f.territory.clone());
     flag("account", f.account.clone());
     flag("family", f.family.clone());
-    flag(
-        "status",
-        f.status.map(|s| Status::from(s).as_str().to_string()),
-    );
+    if !f.status.is_empty() {
+        let list: Vec<String> = f
+            .status
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|v| v.get_name().to_string())
+            .collect();
+        flag("status", Some(list.join(",")));
+    }
     flag("owner", f.owner.clone());
     out
 }

@@ -34,6 +34,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let counts = reader.counts_by_type_priority()?;
     let top = views::top_leads(&mut reader, 10)?;
     let out = &mut std::io::stdout().lock();
+    // CSV is the top leads, as `dashboard` prints them.
+    if args.load.format.get() == Format::Csv {
+        return Ok(report::csv::write(out, &report::leads::csv_table(&top))?);
+    }
     if args.load.format.get() == Format::Json {
         let json = RunJson {
             run: &report,
@@ -50,6 +54,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         return Ok(report::json::write(out, &json)?);
     }
     crate::cmd::load::write_load_report(out, &report, &settings)?;
+    report::snapshots::write(out, &report.snapshots)?;
     let e = &report.evaluation;
     writeln!(
         out,

@@ -170,12 +170,7 @@ impl<'a> Session<'a> {
         );
         if touched.paths.is_empty() {
             // What `tidy` stopped for was nothing (a file read raises events too): go on.
-            let queued = if self.pending.is_empty() {
-                None
-            } else {
-                tidy(&mut self.store, &mut self.pending, saves)
-            };
-            return Ok(self.after(queued, out));
+            return Ok(self.catch_up(saves, out));
         }
         let names: Vec<String> = touched
             .paths
@@ -184,7 +179,9 @@ impl<'a> Session<'a> {
             .collect();
         writeln!(out, "\n── {} changed ──", names.join(", "))?;
         let Some((next_settings, next_rules)) = self.prepare(&touched) else {
-            return Ok(Next::Wait);
+            // Refused (its diagnostics are printed): the indexes an earlier save left, and the
+            // report they hold up, are still done now, not after the next good save.
+            return Ok(self.catch_up(saves, out));
         };
         let candidate = next_rules.as_ref().unwrap_or(&self.rules);
         let result = rerun(
@@ -236,6 +233,21 @@ impl<'a> Session<'a> {
             }
             Err(e) => keep(e),
         }
+    }
+
+    /// When no rerun is due: builds the indexes earlier evaluations left, unless a save comes in
+    /// meanwhile, then goes on as [`Session::after`].
+    fn catch_up(
+        &mut self,
+        saves: &mpsc::Receiver<DebounceEventResult>,
+        out: &mut dyn Write,
+    ) -> Next {
+        let queued = if self.pending.is_empty() {
+            None
+        } else {
+            tidy(&mut self.store, &mut self.pending, saves)
+        };
+        self.after(queued, out)
     }
 
     /// After a rerun or a batch of events: the save that came in meanwhile, if any, is handled
@@ -324,12 +336,13 @@ fn rerun(
     let style = Style::detect();
     let changes = report.evaluation.changes.clone().unwrap_or_default();
     report::diff::write(out, &changes, style)?;
+    report::snapshots::write(out, &report.snapshots)?;
     let e = &report.evaluation;
     writeln!(
         out,
-        "{} leads from {} items as of {} (rules {})",
-        e.leads,
-        e.items,
+        "{} from {} as of {} (rules {})",
+        report::plural(e.leads as u64, "lead", "leads"),
+        report::plural(e.items as u64, "item", "items"),
         report.as_of,
         &report.rules_hash[..12.min(report.rules_hash.len())]
     )?;
@@ -563,6 +576,102 @@ mod tests {
         assert!(tidy(&mut store, &mut pending, &rx).is_none());
         assert!(has_index(&store, "leads_mix"));
         assert!(pending.is_empty());
+    }
+
+    /// Copies the project's rules and config into `dir`; parses `watch` flags for them.
+    fn project_in(dir: &Path, extra: &[&str]) -> WatchArgs {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for sub in ["triggers", "classify", "scoring", "services", "lib"] {
+            let from = root.join("rules").join(sub);
+            let Ok(entries) = std::fs::read_dir(&from) else {
+                continue;
+            };
+            std::fs::create_dir_all(dir.join("rules").join(sub)).unwrap();
+            for e in entries.flatten() {
+                std::fs::copy(e.path(), dir.join("rules").join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        std::fs::create_dir_all(dir.join("config")).unwrap();
+        std::fs::copy(
+            root.join("config/onelead.yaml"),
+            dir.join("config/onelead.yaml"),
+        )
+        .unwrap();
+        let (sample, db) = (root.join("data/sample"), dir.join("w.db"));
+        let (rules, config) = (dir.join("rules"), dir.join("config/onelead.yaml"));
+        let mut argv: Vec<&str> = vec!["onelead", "watch", "--as-of", "2025-09-01"];
+        for (flag, path) in [
+            ("--data", &sample),
+            ("--db", &db),
+            ("--rules", &rules),
+            ("--config", &config),
+        ] {
+            argv.extend([flag, path.to_str().unwrap()]);
+        }
+        argv.extend(extra);
+        match crate::cli::Cli::try_parse_from_args(argv.iter().map(Into::into)) {
+            Ok(crate::cli::Cli {
+                command: crate::cli::Command::Watch(a),
+            }) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // See: issue 20 ("watch: a save that fails to compile while the lead indexes are still
+    // being rebuilt must not stall the rebuild or leave the `--report` HTML stale").
+    #[test]
+    fn issue_20_a_broken_rule_saved_during_the_index_rebuild_lets_it_finish_and_the_report_be_written()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let html = dir.path().join("r.html");
+        let args = project_in(dir.path(), &["--report", html.to_str().unwrap()]);
+        let settings = settings(&args.load).unwrap();
+        let mut stamps = Stamps::default();
+        stamps.record_tree(&settings.rules_dir);
+        let mut s = Session {
+            args: &args,
+            rules: pipeline::load_rules(&settings).unwrap(),
+            store: Store::open(&settings.db).unwrap(),
+            settings,
+            carry: Carry::default(),
+            pending: Vec::new(),
+            html_due: true,
+        };
+        let mut out = Vec::new();
+        rerun(
+            &mut s.store,
+            &s.settings,
+            &s.rules,
+            true,
+            &mut out,
+            &mut s.carry,
+            &mut s.pending,
+        )
+        .unwrap();
+        // The first run into an empty database leaves the lead indexes to build after its
+        // report; the save below comes in before that starts, the report not written yet.
+        assert!(!s.pending.is_empty());
+        assert!(!has_index(&s.store, "leads_rollup"));
+        // The save: a rule that does not compile. Nothing else comes.
+        let broken = s.settings.rules_dir.join("triggers/broken.rhai");
+        std::fs::write(&broken, "fn trigger(item, account, cfg) { let x = ; }").unwrap();
+        let (_tx, rx) = mpsc::channel::<DebounceEventResult>();
+        let save = notify_debouncer_mini::DebouncedEvent::new(
+            broken,
+            notify_debouncer_mini::DebouncedEventKind::Any,
+        );
+        let next = s
+            .handle(Ok(vec![save]), &mut stamps, &mut out, &rx)
+            .unwrap();
+        assert!(matches!(next, Next::Wait));
+        assert!(s.pending.is_empty(), "the rebuild stalled");
+        assert!(has_index(&s.store, "leads_rollup") && has_index(&s.store, "leads_mix"));
+        assert!(!s.html_due && html.is_file(), "the report was not written");
+        let printed = String::from_utf8(out).unwrap();
+        assert!(
+            printed.contains(&format!("report: {}", html.display())),
+            "{printed}"
+        );
     }
 
     #[test]

@@ -51,10 +51,12 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
     progress.finish();
     let changes = report.evaluation.changes.unwrap_or_default();
     let out = &mut std::io::stdout().lock();
-    if args.format.get() == Format::Json {
-        return Ok(report::json::write(out, &changes)?);
+    match args.format.get() {
+        Format::Json => report::json::write(out, &changes)?,
+        Format::Csv => report::csv::write(out, &report::diff::csv_table(&changes))?,
+        Format::Table => report::diff::write(out, &changes, Style::detect())?,
     }
-    Ok(report::diff::write(out, &changes, Style::detect())?)
+    Ok(())
 }
 
 /// The as-of date of the last run that wrote leads, so a what-if changes only the rules.

@@ -1,5 +1,6 @@
-//! The morning digest: new CRITICAL/HIGH leads and priority changes since a date or the last
-//! run, and open leads aging without action, grouped per territory. In: the store's digest rows
+//! The morning digest: what the install base changed, new CRITICAL/HIGH leads and priority
+//! changes since a date or the last run, and open leads aging without action, grouped per
+//! territory; open work only. In: the store's digest rows
 //! (leads, their events, the runs); out: a [`Digest`] the report printers render.
 
 use std::collections::BTreeMap;
@@ -9,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::is_aging;
 use crate::error::{Error, Result};
+use crate::model::snapshot::ChangeCounts;
 pub use crate::store::read::DigestLead;
 use crate::store::read::{DigestWindow, Reader};
 
@@ -68,6 +70,10 @@ pub struct Digest {
     pub since_run: Option<i64>,
     /// The aging threshold used.
     pub aging_days: i64,
+    /// What the install-base snapshots taken in the window changed, added up.
+    pub install_base: ChangeCounts,
+    /// How many install-base snapshots of the window were compared with the one before.
+    pub snapshots_compared: usize,
     /// Territories with anything to report, by id.
     pub territories: Vec<TerritoryDigest>,
 }
@@ -109,6 +115,11 @@ pub fn digest(
             )
         }
     };
+    let (install_base, snapshots_compared) =
+        crate::views::changes_within(reader, |s| match &window {
+            DigestWindow::Since(day) => s.taken_at.as_str() >= day.as_str(),
+            DigestWindow::FromRun(id) => s.run_id >= *id,
+        })?;
     let rows = reader.digest_rows(&window)?;
     let mut territories: BTreeMap<String, TerritoryDigest> = BTreeMap::new();
     for (t, lead) in rows.created {
@@ -126,6 +137,8 @@ pub fn digest(
         since: label,
         since_run,
         aging_days,
+        install_base,
+        snapshots_compared,
         territories: territories.into_values().collect(),
     })
 }

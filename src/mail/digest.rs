@@ -166,6 +166,8 @@ mod tests {
             since_run: Some(3),
             aging_days: 30,
             territories: vec![t("1", "AAAA0001"), t("2", "AAAA0002")],
+            install_base: Default::default(),
+            snapshots_compared: 0,
         })
     }
 

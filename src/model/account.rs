@@ -37,7 +37,8 @@ pub struct NameRows {
 /// One planned account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedAccount {
-    /// `ST-<territory>`, `C-<customer id>` or `N-<name>`.
+    /// `ST-<territory>` (a territory's main account), `ST-<territory>-<name>` (another
+    /// customer of the territory), `C-<customer id>` or `N-<name>`.
     pub id: String,
     /// Display name.
     pub name: String,
@@ -84,6 +85,10 @@ pub struct AccountPlan {
     pub opportunity_links: Vec<(String, String)>,
     /// Service-credit customer → account, likewise.
     pub credit_links: Vec<(String, String)>,
+    /// (territory, name) → account, for the opportunity and project rows of a territory whose
+    /// customer is not the territory's main account (`ST-<territory>`, which every other row
+    /// of the territory goes to).
+    pub territory_links: Vec<(String, String, String)>,
     /// What the plan found so far (`accounts` and `aliases` are counted when written).
     pub stats: AccountStats,
 }

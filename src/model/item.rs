@@ -9,6 +9,9 @@ use rhai::ImmutableString;
 pub struct ItemRow {
     /// Row id.
     pub id: i64,
+    /// The asset's key across snapshots: its serial number, or `serial|product id` where one
+    /// serial belongs to several products (`None` without a serial number).
+    pub asset_key: Option<String>,
     /// Text columns, in [`TEXT_FIELDS`] order. Rhai's own string type: the item map shares
     /// them instead of copying each one.
     pub text: Vec<Option<ImmutableString>>,

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod item;
 pub mod lead;
+pub mod snapshot;
 
 use std::sync::Arc;
 
@@ -229,6 +230,18 @@ impl SheetKind {
         SheetKind::ServiceCredit,
         SheetKind::SkuMatrix,
     ];
+
+    /// The kind of sheet a record comes from.
+    pub fn of(rec: &Record) -> SheetKind {
+        match rec {
+            Record::InstallBase(_) => SheetKind::InstallBase,
+            Record::Opportunity(_) => SheetKind::Opportunity,
+            Record::Project(_) => SheetKind::Project,
+            Record::Service(_) => SheetKind::Service,
+            Record::ServiceCredit(_) => SheetKind::ServiceCredit,
+            Record::Catalog(_) => SheetKind::SkuMatrix,
+        }
+    }
 
     /// The config / report key of this kind (`install_base`, `opportunities`, ...).
     pub fn key(self) -> &'static str {

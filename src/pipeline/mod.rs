@@ -1,6 +1,7 @@
 //! The main job, shared by `load`, `run`, `watch` and `whatif`, as plain stages in one
-//! transaction, committed only at the end: [`stages::ingest`] the inputs, derive the
-//! [`stages::accounts`], [`stages::evaluate`] the rules and [`stages::record`] the run.
+//! transaction, committed only at the end: [`stages::ingest`] the inputs (each kind of sheet
+//! they hold replaces that kind's snapshot), derive the [`stages::accounts`], settle the
+//! [`stages::snapshots`], [`stages::evaluate`] the rules and [`stages::record`] the run.
 
 mod stages;
 #[cfg(test)]
@@ -13,7 +14,9 @@ use chrono::NaiveDate;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestReport};
+use crate::model::SheetKind;
 use crate::model::account::AccountStats;
+use crate::model::snapshot::{ChangeCounts, SettledInstallBase};
 use crate::rules::RuleSet;
 use crate::score::diff::Changes;
 use crate::score::{Carry, Outcome};
@@ -65,9 +68,47 @@ impl Settings {
 
 /// Compiles the rules for these settings (`cfg.as_of` set to the run's date).
 pub fn load_rules(settings: &Settings) -> Result<RuleSet> {
+    if !settings.rules_dir.is_dir() {
+        return Err(missing_rules(settings));
+    }
     let mut rules = RuleSet::load(&settings.rules_dir, &settings.cfg)?;
     rules.set_as_of(settings.as_of);
     Ok(rules)
+}
+
+/// A missing rules folder, with where its path came from: `--rules`, the config file (resolved
+/// against the project folder it belongs to), or the defaults when no config file was found
+/// (resolved against the current folder).
+fn missing_rules(settings: &Settings) -> Error {
+    let dir = &settings.rules_dir;
+    let cfg = &settings.cfg;
+    let here = std::env::current_dir().map_or_else(|_| ".".into(), |d| d.display().to_string());
+    let note = if *dir != cfg.resolve(&cfg.rules_dir) {
+        "it was given by `--rules`".to_string()
+    } else if cfg.path.as_os_str().is_empty() {
+        format!(
+            "no config file `{}` was found in `{here}` (the current folder), so the default \
+             `rules_dir: {}` was used; run onelead in the project folder or give \
+             `--config path/to/config/onelead.yaml`",
+            crate::config::DEFAULT_CONFIG,
+            cfg.rules_dir.display()
+        )
+    } else {
+        let root = if cfg.root == Path::new(".") {
+            here
+        } else {
+            cfg.root.display().to_string()
+        };
+        format!(
+            "`rules_dir: {}` in `{}` is resolved against `{root}`",
+            cfg.rules_dir.display(),
+            cfg.path.display()
+        )
+    };
+    Error::Rules(vec![format!(
+        "error: rules folder `{}` does not exist\n  = note: {note}",
+        dir.display()
+    )])
 }
 
 /// What one run did.
@@ -79,12 +120,42 @@ pub struct RunReport {
     pub as_of: String,
     /// Per-file, per-table counts and coercions; `None` when nothing was ingested.
     pub ingest: Option<IngestReport>,
+    /// The snapshots this run's inputs formed, each replacing the one before of its kind.
+    pub snapshots: Vec<SnapshotReport>,
+    /// What changed in the install base against the previous snapshot: `None` when this run
+    /// formed none, or the first.
+    pub changes: Option<ChangeCounts>,
     /// Account unification.
     pub accounts: AccountStats,
     /// Evaluation.
     pub evaluation: Outcome,
     /// Hash of the rule set and config that produced the leads.
     pub rules_hash: String,
+}
+
+/// One snapshot a run formed: a kind of sheet, the files that held it, and what it replaced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SnapshotReport {
+    /// Its id.
+    pub snapshot_id: i64,
+    /// The kind of sheet (`install_base`, `opportunities`, …).
+    pub kind: String,
+    /// The files whose sheets of this kind formed it, in the order read.
+    pub files: Vec<String>,
+    /// Rows loaded.
+    pub rows: u64,
+    /// Rows of the snapshot it replaced.
+    pub replaced: u64,
+    /// For an install base: its assets, repeated keys and changes; `None` for other kinds.
+    pub install_base: Option<SettledInstallBase>,
+}
+
+/// A snapshot as the ingest stage formed it, before it is recorded.
+pub struct Formed {
+    kind: SheetKind,
+    files: Vec<String>,
+    rows: u64,
+    replaced: u64,
 }
 
 /// What a run does.
@@ -137,7 +208,7 @@ pub fn execute(
                 "no input files: give `--data PATH` or set `data:` in the config".into(),
             ));
         }
-        ingest::collect_inputs(&settings.inputs)?
+        distinct(ingest::collect_inputs(&settings.inputs)?)
     } else {
         Vec::new()
     };
@@ -181,6 +252,7 @@ fn attempt(
         // Status changes recorded while the lead database was busy (see `store::journal`).
         crate::store::journal::apply_in_run(&mut *tx, &job.settings.db)?;
     }
+    let run_id = stages::start(&mut *tx, job, started)?;
     let ingested = stages::ingest(&mut *tx, job)?;
     // The carried account maps are stale once anything they are derived from may have changed.
     if job.mode.ingest {
@@ -192,7 +264,7 @@ fn attempt(
         carried.forget_data();
     }
     (job.progress)("accounts", accounts.accounts as u64);
-    let run_id = stages::start(&mut *tx, job, started)?;
+    let snapshots = stages::snapshots(&mut *tx, ingested.formed, run_id, started)?;
     let keep = carry.is_some() && job.mode.commit;
     let Some((evaluation, mut next)) = stages::evaluate(&mut *tx, job, run_id, carried, keep)?
     else {
@@ -202,10 +274,15 @@ fn attempt(
         // New leads (and any nobody owns) go to the first assignment rule they match.
         crate::assign::place(&mut *tx, job.rules, &job.settings.cfg.assignment)?;
     }
+    let changes = snapshots
+        .iter()
+        .find_map(|s| s.install_base.as_ref().and_then(|i| i.changes));
     let report = RunReport {
         run_id,
         as_of: job.settings.as_of.to_string(),
         ingest: ingested.report,
+        snapshots,
+        changes,
         accounts,
         evaluation,
         rules_hash: job.rules.hash().to_string(),
@@ -221,7 +298,17 @@ fn attempt(
     Ok(Some(report))
 }
 
-/// The name rows are filed under: reloading a file of the same name replaces its rows.
+/// `files` without repeats (the same file named twice, or through two paths), in order: a
+/// snapshot holds each file once.
+fn distinct(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = std::collections::HashSet::new();
+    files
+        .into_iter()
+        .filter(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())))
+        .collect()
+}
+
+/// The name a snapshot records a file by.
 pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),

@@ -5,32 +5,47 @@ use crate::config::{AccountsConfig, Config, PriorityMode};
 use crate::derive::account::{self, NameTally};
 use crate::error::Result;
 use crate::ingest::{self, IngestReport};
+use crate::model::SheetKind;
 use crate::model::account::{AccountPlan, AccountStats};
+use crate::model::snapshot::SnapshotRecord;
 use crate::score::{self, Carry, Evaluator, Outcome};
-use crate::store::api::{Loaded, RunStart, WriteTx};
+use crate::store::api::{Loaded, RecordSink, RunStart, WriteTx};
 
-use super::{Job, RunReport, file_name};
+use super::{Formed, Job, RunReport, SnapshotReport, file_name};
 
 /// What the ingest stage read.
 pub struct Ingested {
     /// Per-file, per-table counts and coercions; `None` when nothing was ingested.
     pub report: Option<IngestReport>,
     /// The account names, counted as they were read, when the tables the accounts are derived
-    /// from held nothing before this run and hold only what it wrote.
+    /// from hold only what this run wrote.
     pub tally: Option<NameTally>,
+    /// The snapshots the inputs formed, one per kind of sheet they held rows of.
+    pub formed: Vec<Formed>,
 }
 
-/// Reads the input files into the store, each replacing an earlier load of the same name.
+/// The kinds of sheet accounts are derived from.
+const ACCOUNT_KINDS: [SheetKind; 4] = [
+    SheetKind::InstallBase,
+    SheetKind::Opportunity,
+    SheetKind::Project,
+    SheetKind::ServiceCredit,
+];
+
+/// Reads the input files into the store: the records of each kind of sheet replace that
+/// kind's snapshot, whatever the files are called; kinds the inputs do not hold stay.
 pub fn ingest(tx: &mut dyn WriteTx, job: &Job<'_>) -> Result<Ingested> {
     if !job.mode.ingest {
         return Ok(Ingested {
             report: None,
             tally: None,
+            formed: Vec::new(),
         });
     }
-    let mut fresh = tx.account_sources_empty()?;
+    let stored = tx.stored_kinds()?;
     let mut names = NameTally::default();
     let mut rows = 0_u64;
+    let mut forming = Forming::default();
     let mut sink = tx.start_load()?;
     let report = ingest::ingest_files(
         &job.files,
@@ -38,8 +53,7 @@ pub fn ingest(tx: &mut dyn WriteTx, job: &Job<'_>) -> Result<Ingested> {
         &mut |rec| names.add(rec),
         &mut |item| match item {
             ingest::Item::File(path) => {
-                // Only a file named twice in one run finds rows of its own to replace.
-                fresh &= sink.forget_file(&file_name(path))? == 0;
+                forming.file = file_name(path);
                 Ok(())
             }
             ingest::Item::Sheet(sheet) => {
@@ -53,15 +67,90 @@ pub fn ingest(tx: &mut dyn WriteTx, job: &Job<'_>) -> Result<Ingested> {
                 if rows % 10_000 == 0 {
                     (job.progress)("load", rows);
                 }
+                forming.record(SheetKind::of(rec), &mut *sink)?;
                 sink.write(rec)
             }
         },
     )?;
     (job.progress)("load", rows);
+    // The names counted are all there is when every table they come from was empty or was
+    // replaced by this run.
+    let fresh = ACCOUNT_KINDS
+        .iter()
+        .all(|k| !stored.contains(k) || forming.formed.iter().any(|f| f.kind == *k));
     Ok(Ingested {
         report: Some(report),
         tally: fresh.then_some(names),
+        formed: forming.formed,
     })
+}
+
+/// The snapshots being formed as records arrive.
+#[derive(Default)]
+struct Forming {
+    /// The file being read.
+    file: String,
+    formed: Vec<Formed>,
+}
+
+impl Forming {
+    /// Counts a record of `kind`; the first of its kind replaces the kind's snapshot.
+    fn record(&mut self, kind: SheetKind, sink: &mut dyn RecordSink) -> Result<()> {
+        let i = if let Some(i) = self.formed.iter().position(|f| f.kind == kind) {
+            i
+        } else {
+            let replaced = sink.replace(kind)?;
+            self.formed.push(Formed {
+                kind,
+                files: Vec::new(),
+                rows: 0,
+                replaced,
+            });
+            self.formed.len() - 1
+        };
+        let f = &mut self.formed[i];
+        f.rows += 1;
+        if f.files.last() != Some(&self.file) {
+            f.files.push(self.file.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Records the snapshots this run formed and settles a new install base against the one it
+/// replaced (once its indexes are built: see [`accounts`]).
+pub fn snapshots(
+    tx: &mut dyn WriteTx,
+    formed: Vec<Formed>,
+    run_id: i64,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<SnapshotReport>> {
+    let taken_at = started.to_rfc3339();
+    let mut out = Vec::with_capacity(formed.len());
+    for f in formed {
+        let snapshot_id = tx.record_snapshot(&SnapshotRecord {
+            run_id,
+            kind: f.kind,
+            files: &f.files,
+            rows: f.rows,
+            replaced: f.replaced,
+            taken_at: &taken_at,
+        })?;
+        let install_base = if f.kind == SheetKind::InstallBase {
+            Some(tx.settle_install_base(snapshot_id)?)
+        } else {
+            None
+        };
+        out.push(SnapshotReport {
+            snapshot_id,
+            kind: f.kind.key().to_string(),
+            files: f.files,
+            rows: f.rows,
+            replaced: f.replaced,
+            install_base,
+        });
+    }
+    Ok(out)
 }
 
 /// Derives the accounts and files every data row under its account, and builds the indexes

@@ -66,6 +66,60 @@ pub fn write(w: &mut dyn Write, report: &ChangeReport, style: Style) -> std::io:
     Ok(())
 }
 
+/// One row per lead the report names: `change` is `added`, `removed`, `reprioritised` or
+/// `score`; the `*_before` cells are empty for added and removed leads. What `--format csv`
+/// prints.
+pub fn csv_table(r: &ChangeReport) -> Table {
+    let mut t = Table::new(&[
+        "change",
+        "lead_id",
+        "lead_type",
+        "priority_before",
+        "priority",
+        "score_before",
+        "score",
+        "delta",
+        "account",
+        "product",
+        "serial",
+    ]);
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let row = |change: &str, l: &LeadState, before: Option<(&str, f64, f64)>| {
+        let (pb, sb, d) = before.map_or_else(Default::default, |(p, s, d)| {
+            (p.to_string(), s.to_string(), d.to_string())
+        });
+        vec![
+            change.to_string(),
+            l.lead_id.clone(),
+            l.lead_type.clone(),
+            pb,
+            l.priority.clone(),
+            sb,
+            l.score.to_string(),
+            d,
+            o(&l.account),
+            o(&l.product),
+            o(&l.serial),
+        ]
+    };
+    for l in &r.added {
+        t.push(row("added", l, None));
+    }
+    for l in &r.removed {
+        t.push(row("removed", l, None));
+    }
+    for (change, moves) in [
+        ("reprioritised", &r.reprioritised),
+        ("score", &r.score_movers),
+    ] {
+        for m in moves {
+            let before = (m.priority_before.as_str(), m.score_before, m.delta);
+            t.push(row(change, &m.lead, Some(before)));
+        }
+    }
+    t
+}
+
 fn section(
     w: &mut dyn Write,
     title: &str,

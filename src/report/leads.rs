@@ -3,12 +3,14 @@
 use super::{Table, score};
 use crate::model::lead::Lead;
 
-/// Columns of the lead queue (the CSV has every JSON field flattened; see [`csv_table`]).
+/// Columns of the lead queue (the CSV has every JSON field flattened; see [`csv_table`]). On
+/// a narrow terminal ids, serials and numbers stay whole and the text columns are shortened.
 pub fn queue_table(leads: &[Lead]) -> Table {
     let mut t = Table::new(&[
         "lead_id",
         "priority",
         "score",
+        "status",
         "type",
         "account",
         "territory",
@@ -21,6 +23,7 @@ pub fn queue_table(leads: &[Lead]) -> Table {
             l.lead_id.clone(),
             l.priority.clone(),
             score(l.score),
+            l.status.clone(),
             l.lead_type.clone(),
             l.account_name.clone().unwrap_or_default(),
             l.territory_id.clone().unwrap_or_default(),
@@ -34,7 +37,15 @@ pub fn queue_table(leads: &[Lead]) -> Table {
                 .join(" "),
         ]);
     }
-    t
+    t.keep_whole(&[
+        "lead_id",
+        "priority",
+        "score",
+        "status",
+        "territory",
+        "serial",
+        "aging",
+    ])
 }
 
 /// The columns of [`csv_table`]: every field of the JSON form.

@@ -349,6 +349,8 @@ mod tests {
                 priority_changes: Vec::new(),
                 aging: vec![lead("AAAA0002", "old")],
             }],
+            install_base: Default::default(),
+            snapshots_compared: 0,
         }
     }
 

@@ -11,6 +11,14 @@ pub fn digest(w: &mut dyn Write, d: &Digest) -> std::io::Result<()> {
     let (new, changed, aging) = d.totals();
     writeln!(w, "# Lead digest since {}", escape(&d.since))?;
     writeln!(w)?;
+    if d.snapshots_compared > 0 {
+        writeln!(
+            w,
+            "Install base: {}.",
+            super::snapshots::change_summary(&d.install_base)
+        )?;
+        writeln!(w)?;
+    }
     if d.territories.is_empty() {
         writeln!(w, "Nothing new, no priority changes and no aging leads.")?;
         return Ok(());
@@ -123,6 +131,8 @@ mod tests {
             since: "2025-10-29".into(),
             since_run: None,
             aging_days: 30,
+            install_base: crate::model::snapshot::ChangeCounts::default(),
+            snapshots_compared: 0,
             territories: Vec::new(),
         };
         let mut out = Vec::new();

@@ -12,6 +12,7 @@ pub mod json;
 pub mod leads;
 pub mod mail;
 pub mod markdown;
+pub mod snapshots;
 pub mod table;
 
 use std::io::{IsTerminal, Write};
@@ -37,6 +38,10 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Rows, each as long as `headers`.
     pub rows: Vec<Vec<String>>,
+    /// Columns a narrow terminal must not break (ids, serials, numbers), by header: the others
+    /// are shortened (`…`) instead, so what a user copies from these is whole. Empty: every
+    /// column may wrap.
+    pub whole: Vec<String>,
 }
 
 impl Table {
@@ -45,12 +50,20 @@ impl Table {
         Table {
             headers: headers.iter().map(|h| (*h).to_string()).collect(),
             rows: Vec::new(),
+            whole: Vec::new(),
         }
     }
 
     /// Appends a row.
     pub fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
+    }
+
+    /// Keeps these columns whole on a narrow terminal (see [`Table::whole`]).
+    #[must_use]
+    pub fn keep_whole(mut self, headers: &[&str]) -> Table {
+        self.whole = headers.iter().map(|h| (*h).to_string()).collect();
+        self
     }
 }
 
@@ -113,6 +126,12 @@ pub fn money(v: f64) -> String {
     }
     let sign = if v < 0.0 { "-" } else { "" };
     format!("{sign}{grouped}.{frac}")
+}
+
+/// `n` and the noun that goes with it: `1 row`, `2 rows`.
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A line for stdout, mapping a closed pipe to the error the caller treats as success.

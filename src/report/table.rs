@@ -3,6 +3,8 @@
 use std::io::Write;
 
 use tabled::builder::Builder;
+use tabled::grid::util::string::get_text_width;
+use tabled::settings::object::Columns;
 use tabled::settings::peaker::Priority;
 use tabled::settings::{Style as TStyle, Width};
 
@@ -21,10 +23,61 @@ pub fn write(w: &mut dyn Write, t: &Table, style: Style) -> std::io::Result<()> 
     let mut table = b.build();
     table.with(TStyle::sharp());
     if let Some(width) = style.width {
+        if let Some(fitted) = fitted_widths(t, width) {
+            for (i, (&now, &fit)) in natural_widths(t).iter().zip(&fitted).enumerate() {
+                if fit < now {
+                    table.modify(Columns::one(i), Width::truncate(fit).suffix("…"));
+                }
+            }
+        }
         // Shrink the widest columns first so ids and scores stay readable.
         table.with(Width::wrap(width).priority(Priority::max(true)));
     }
     writeln!(w, "{table}")
+}
+
+/// The widest cell of each column, header included.
+fn natural_widths(t: &Table) -> Vec<usize> {
+    let mut widths: Vec<usize> = t.headers.iter().map(|h| get_text_width(h)).collect();
+    for row in &t.rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(get_text_width(cell));
+        }
+    }
+    widths
+}
+
+/// Narrowest a shortened column gets: a few characters and the `…`.
+const MIN_SHORTENED: usize = 6;
+
+/// Column widths that fit `width` by shortening the widest columns not kept whole, or `None`
+/// when the table keeps no column whole (then every column may wrap) or fits already. What
+/// still does not fit is left to wrapping.
+fn fitted_widths(t: &Table, width: usize) -> Option<Vec<usize>> {
+    if t.whole.is_empty() {
+        return None;
+    }
+    let mut widths = natural_widths(t);
+    // `│ a │ b │`: each column adds a border and two spaces, and one border closes the row.
+    let mut total: usize = widths.iter().map(|w| w + 3).sum::<usize>() + 1;
+    if total <= width {
+        return None;
+    }
+    let shrinkable: Vec<usize> = (0..widths.len())
+        .filter(|&i| !t.whole.contains(&t.headers[i]))
+        .collect();
+    while total > width {
+        let Some(&widest) = shrinkable
+            .iter()
+            .filter(|&&i| widths[i] > MIN_SHORTENED)
+            .max_by_key(|&&i| (widths[i], std::cmp::Reverse(i)))
+        else {
+            break;
+        };
+        widths[widest] -= 1;
+        total -= 1;
+    }
+    Some(widths)
 }
 
 #[cfg(test)]

@@ -319,6 +319,7 @@ mod tests {
     fn maps_carry_exactly_the_documented_fields() {
         let row = ItemRow {
             id: 1,
+            asset_key: None,
             text: vec![None; TEXT_FIELDS.len()],
             dates: vec![
                 Some("2099-12-31".into()),
@@ -344,6 +345,7 @@ mod tests {
     fn row_with(n: usize) -> ItemRow {
         ItemRow {
             id: n as i64,
+            asset_key: None,
             text: TEXT_FIELDS
                 .iter()
                 .map(|f| Some(format!("{f}-{n}").into()))

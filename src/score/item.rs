@@ -70,6 +70,8 @@ pub struct Derived {
 /// columns.
 pub struct Evaluated {
     pub lead: Lead,
+    /// The asset's key (see [`asset_key`]), for a longer id when its short one is taken.
+    pub asset: String,
     pub fingerprint: i64,
     pub enc: Option<Encoded>,
 }
@@ -121,9 +123,10 @@ pub fn weigh(cfg: &Config, values: Vec<FactorScore>) -> (BTreeMap<String, Factor
     (factors, score)
 }
 
-/// The identity of an asset across runs: its serial number, or its row when it has none.
-pub fn asset_key(serial: Option<&str>, id: i64) -> String {
-    serial.map_or_else(|| format!("row:{id}"), str::to_string)
+/// The identity of an asset across runs: its key in the install base (its serial number, or
+/// `serial|product id` where serials collide), or its row when it has no serial number.
+pub fn asset_key(key: Option<&str>, id: i64) -> String {
+    key.map_or_else(|| format!("row:{id}"), str::to_string)
 }
 
 impl Evaluator<'_> {
@@ -150,8 +153,9 @@ impl Evaluator<'_> {
         let item = crate::rules::share(item);
         let account = cx.accounts.shared(row.account_id.as_deref());
         let mut leads = Vec::new();
+        let asset = asset_key(row.asset_key.as_deref(), row.id);
         for hit in self.rules.triggers_shared(&item, account, &ctx, only)? {
-            let lead = self.lead(row, &derived.fields, hit, &item, cx, &ctx)?;
+            let lead = self.lead((row, &asset), &derived.fields, hit, &item, cx, &ctx)?;
             // Most leads of a re-evaluation are as stored: those are not encoded at all.
             let fingerprint = fingerprint(&lead);
             let enc = match cx.states.get(lead.lead_id.as_str()) {
@@ -160,6 +164,7 @@ impl Evaluator<'_> {
             };
             leads.push(Evaluated {
                 lead,
+                asset: asset.clone(),
                 fingerprint,
                 enc,
             });
@@ -196,10 +201,11 @@ impl Evaluator<'_> {
         })
     }
 
-    /// The lead a trigger hit makes: its factors and score, services and identity.
+    /// The lead a trigger hit makes on the item `row` of asset `key`: its factors and score,
+    /// services and identity.
     fn lead(
         &self,
-        row: &ItemRow,
+        (row, key): (&ItemRow, &str),
         derived: &StoredDerived,
         hit: TriggerHit,
         item: &Dynamic,
@@ -214,9 +220,8 @@ impl Evaluator<'_> {
             Some(recs) => recs,
             None => self.recommend(&hit, family, &lead_shared, cx, ctx)?,
         };
-        let key = asset_key(row.text("serial_number"), row.id);
         Ok(Lead {
-            lead_id: lead::lead_id(&key, &hit.lead_type, lead::SHORT_ID),
+            lead_id: lead::lead_id(key, &hit.lead_type, lead::SHORT_ID),
             priority: self.cfg.priority_thresholds.priority(score).to_string(),
             score,
             factors,

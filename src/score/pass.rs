@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::item::{ItemResult, PassContext, asset_key};
+use super::item::{ItemResult, PassContext};
 use super::ledger::{Claim, Ledger};
 use super::{CARRY_ITEMS, Chunks, Evaluator, Outcome};
 use crate::error::Result;
@@ -205,8 +205,7 @@ fn write_chunk(
                 Claim::Taken if ledger.is_partial() => return Ok(Pass::Abandoned),
                 Claim::Taken => {
                     // Two assets hashed to the same short id: the later one gets a longer id.
-                    let key = asset_key(e.lead.serial_number.as_deref(), e.lead.install_base_id);
-                    e.lead.lead_id = lead::lead_id(&key, &e.lead.lead_type, lead::LONG_ID);
+                    e.lead.lead_id = lead::lead_id(&e.asset, &e.lead.lead_type, lead::LONG_ID);
                     ledger.claim(tx, &e.lead.lead_id)? == Claim::Stored
                 }
             };

@@ -8,10 +8,9 @@ use chrono::NaiveDate;
 use clap::ValueEnum;
 
 use super::AppError;
-use crate::cli::{PriorityArg, SortArg, StatusArg};
-use crate::lifecycle::Status;
+use crate::cli::{PriorityArg, SortArg, StatusFilterArg};
 use crate::store::keyset::Cursor;
-use crate::views::{LeadFilter, LeadSort};
+use crate::views::{LeadFilter, LeadSort, Statuses};
 
 /// How the queue page groups its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,6 +96,7 @@ pub fn parse_for(
 pub fn parse(query: Option<&str>, max_limit: Option<usize>) -> Result<QueueQuery, AppError> {
     let mut q = QueueQuery::default();
     let mut after: Option<String> = None;
+    let mut statuses = Vec::new();
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let key = key.replace('_', "-");
         let v = value.as_ref();
@@ -120,9 +120,11 @@ pub fn parse(query: Option<&str>, max_limit: Option<usize>) -> Result<QueueQuery
             "territory" => q.filter.territory = text(&key, v)?,
             "account" => q.filter.account = text(&key, v)?,
             "family" => q.filter.family = text(&key, v)?,
-            "status" if !v.trim().is_empty() => {
-                let s: StatusArg = enum_value(&key, v)?;
-                q.filter.status = Some(Status::from(s).as_str().to_string());
+            // As on the command line: comma lists and repeats; none, open work.
+            "status" => {
+                for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    statuses.push(enum_value::<StatusFilterArg>(&key, s)?);
+                }
             }
             "sort" if !v.trim().is_empty() => {
                 q.filter.sort = enum_value::<SortArg>(&key, v)?.into();
@@ -168,6 +170,7 @@ pub fn parse(query: Option<&str>, max_limit: Option<usize>) -> Result<QueueQuery
     }
     q.filter.priorities.sort_unstable();
     q.filter.priorities.dedup();
+    q.filter.statuses = StatusFilterArg::statuses(&statuses);
     if q.group == Group::Account {
         q.filter.sort = LeadSort::Account;
     }
@@ -221,7 +224,14 @@ pub fn query_string(q: &QueueQuery, after: Option<&Cursor>) -> String {
     put("territory", f.territory.clone());
     put("account", f.account.clone());
     put("family", f.family.clone());
-    put("status", f.status.clone());
+    put(
+        "status",
+        match &f.statuses {
+            Statuses::Open => None,
+            Statuses::Any => Some("all".into()),
+            Statuses::Only(list) => Some(list.join(",")),
+        },
+    );
     put(
         "sort",
         (f.sort != LeadSort::Score).then(|| sort_name(f.sort)),
@@ -266,7 +276,7 @@ mod tests {
         assert_eq!(f.priorities, ["CRITICAL", "HIGH", "LOW"]);
         assert_eq!(f.min_score, Some(55.5));
         assert_eq!(f.territory.as_deref(), Some("56088"));
-        assert_eq!(f.status.as_deref(), Some("contacted"));
+        assert_eq!(f.statuses, Statuses::Only(vec!["contacted".into()]));
         assert_eq!(f.sort, LeadSort::DaysPastEol);
         assert_eq!(f.limit, Some(20));
         assert_eq!(f.new_since, NaiveDate::from_ymd_opt(2025, 1, 2));
@@ -294,7 +304,7 @@ mod tests {
         assert_eq!(bad("min-score=abc"), "min-score: `abc` is not a number");
         assert_eq!(bad("min-score=NaN"), "min-score: `NaN` is not a number");
         assert!(bad("priority=urgent").starts_with("priority: `urgent` is not one of critical"));
-        assert!(bad("status=won").starts_with("status: `won` is not one of new"));
+        assert!(bad("status=won").starts_with("status: `won` is not one of open, all, new"));
         assert!(bad("sort=random").starts_with("sort: `random` is not one of score"));
         assert_eq!(bad("limit=0"), "limit: `0` is not a whole number above 0");
         assert_eq!(

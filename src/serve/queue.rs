@@ -13,7 +13,7 @@ use super::html::{self, Nav};
 use crate::model::lead::Lead;
 use crate::store::journal;
 use crate::store::keyset::Cursor;
-use crate::views::{self, LeadSort, Overlay};
+use crate::views::{self, LeadSort, Overlay, Statuses};
 
 /// Leads per page unless `limit` says otherwise, and the most a page shows.
 const PAGE: usize = 50;
@@ -138,9 +138,10 @@ fn filters(q: &QueueQuery) -> Markup {
             label { "family" input type="text" name="family" value=[f.family.as_deref()]; }
             label { "status"
                 select name="status" {
-                    option value="" { "any" }
+                    option value="" selected[f.statuses == Statuses::Open] { "open" }
+                    option value="all" selected[f.statuses == Statuses::Any] { "all" }
                     @for st in crate::lifecycle::Status::ALL {
-                        option value=(st.as_str()) selected[f.status.as_deref() == Some(st.as_str())] { (st.as_str()) }
+                        option value=(st.as_str()) selected[f.statuses == Statuses::Only(vec![st.as_str().to_string()])] { (st.as_str()) }
                     }
                 }
             }

@@ -1,8 +1,8 @@
 //! The storage API: what the rest of OneLead asks of a database, per concern, in domain terms.
 //!
 //! A backend implements [`Backend`] (opening, transactions, housekeeping), [`WriteTx`] (the
-//! concerns a run writes: [`Loads`], [`Items`], [`Accounts`], [`Leads`], [`Runs`], [`Workflow`],
-//! and the digest e-mails sent, [`Mail`])
+//! concerns a run writes: [`Loads`], [`Snapshots`], [`Items`], [`Accounts`], [`Leads`],
+//! [`Runs`], [`Workflow`], and the digest e-mails sent, [`Mail`])
 //! and [`Reads`](super::read::Reads) (the views' queries). Each call is at the granularity of a
 //! batch or a question ("write these leads", "the items after this one"), never of a column or
 //! a statement, so each backend keeps its own bulk paths and tricks (SQLite's row ids, index
@@ -17,10 +17,11 @@ use super::columns::Encoded;
 use super::read::Reader;
 use crate::error::Result;
 use crate::fxhash::FastMap;
-use crate::model::Record;
 use crate::model::account::{AccountFacts, AccountPlan, CatalogEntry, NameRows};
 use crate::model::item::{Interner, ItemRow, StoredDerived};
 use crate::model::lead::{Factor, Lead, LeadState};
+use crate::model::snapshot::{SettledInstallBase, SnapshotRecord};
+use crate::model::{Record, SheetKind};
 
 /// Whether the database changed since a token was taken: equal tokens, no other writer
 /// committed in between. Opaque: SQLite's is its `data_version`.
@@ -62,7 +63,7 @@ pub trait Backend: Send {
 }
 
 /// The write transaction of a run or a command: every concern a run writes, and its end.
-pub trait WriteTx: Loads + Items + Accounts + Leads + Runs + Workflow + Mail {
+pub trait WriteTx: Loads + Snapshots + Items + Accounts + Leads + Runs + Workflow + Mail {
     /// The database's [`ChangeToken`] when this transaction began (no one else can commit
     /// while it holds the write lock).
     fn token(&self) -> ChangeToken;
@@ -82,8 +83,11 @@ pub enum Loaded {
 
 /// Loading records from the exports.
 pub trait Loads {
-    /// Starts a load: a backend may suspend indexes of empty tables until
-    /// [`Loads::index_loaded`]. The sink writes records in file order.
+    /// The kinds of sheet whose tables hold rows.
+    fn stored_kinds(&mut self) -> Result<Vec<SheetKind>>;
+    /// Starts a load: a backend may suspend indexes of empty tables (and of the tables
+    /// [`RecordSink::replace`] empties) until [`Loads::index_loaded`]. The sink writes records
+    /// in file order.
     fn start_load(&mut self) -> Result<Box<dyn RecordSink + '_>>;
     /// Builds what the load suspended for `part`.
     fn index_loaded(&mut self, part: Loaded) -> Result<()>;
@@ -91,11 +95,32 @@ pub trait Loads {
 
 /// Where loaded records go.
 pub trait RecordSink {
-    /// Deletes every row an earlier load of `file` (a file name) wrote; returns how many.
-    fn forget_file(&mut self, file: &str) -> Result<usize>;
+    /// Removes every row of `kind`'s tables, the snapshot the records that follow replace;
+    /// returns how many rows it held (for the SKU sheet, its offerings).
+    fn replace(&mut self, kind: SheetKind) -> Result<u64>;
     /// Writes one record. Rows with a sales territory are filed under its account
-    /// (`ST-<territory>`) as they are written, as the account rebuild would file them.
+    /// (`ST-<territory>`) as they are written, as the account rebuild would file them; an
+    /// install-base row's asset key is its serial number until
+    /// [`Snapshots::settle_install_base`] tells colliding serials apart.
     fn write(&mut self, rec: &Record) -> Result<()>;
+}
+
+/// The snapshots runs form, and the asset register the install-base snapshots are compared
+/// through.
+pub trait Snapshots {
+    /// Records a snapshot a run formed; returns its id (increasing).
+    fn record_snapshot(&mut self, snapshot: &SnapshotRecord<'_>) -> Result<i64>;
+    /// Settles the install base this run loaded as snapshot `snapshot`. An asset is identified
+    /// by its serial number, or by `serial|product id` where one serial belongs to several
+    /// products in the snapshot; keys on several rows are reported, all rows kept. The
+    /// snapshot is then compared with the asset register (what the previous install-base
+    /// snapshot held): which assets arrived, which left, and whose support status or coverage
+    /// class changed; each change is recorded under `snapshot` and the register brought up to
+    /// date. The coverage class of a support status: containing "uncovered" → `uncovered`;
+    /// else "expired" or "inactive" → `expired`; else "active" or "warranty" → `covered`;
+    /// else `unknown` (case-insensitive). With an empty register there is nothing to compare
+    /// with: the snapshot becomes the register and `changes` is `None`.
+    fn settle_install_base(&mut self, snapshot: i64) -> Result<SettledInstallBase>;
 }
 
 /// The install base as evaluation reads and classifies it.
@@ -314,8 +339,10 @@ pub trait Leads {
     fn expect_moves(&mut self, n: usize) -> Result<()>;
     /// The names of a stored lead for the change report.
     fn lead_state(&mut self, id: &str) -> Result<LeadState>;
-    /// Marks these active leads inactive (`closed: no longer triggered`) with their events,
-    /// and logs the `created` events a fresh table's inserts left for now.
+    /// Marks these active leads inactive with their events, and logs the `created` events a
+    /// fresh table's inserts left for now. The reason is `no longer in the install base` when
+    /// the install base holds no asset of the lead's serial number (and product, where the
+    /// serial collides), else `no longer triggered`; stored as `closed: <reason>`.
     fn close_leads(&mut self, ids: &[String]) -> Result<()>;
     /// Ends the evaluation's writes: builds what was suspended as `timing` says and returns
     /// the rest; with `compact`, reclaims what the leads no longer use when it has piled up.

@@ -145,5 +145,5 @@ pub fn explain(
 
 /// The asset's identity in lead ids, as a run forms it (`score::asset_key`).
 fn asset_key(row: &ItemRow) -> String {
-    crate::score::asset_key(row.text("serial_number"), row.id)
+    crate::score::asset_key(row.asset_key.as_deref(), row.id)
 }

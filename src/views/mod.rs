@@ -4,17 +4,19 @@
 //! server render what these return. The JSON of each is documented in `docs/json.md`.
 
 mod analytics;
+mod changes;
 mod dashboard;
 mod report;
 
 pub use analytics::{Analytics, Bucket, analytics, score_histogram};
+pub use changes::{ChangeFilter, Changes, changes, changes_within, install_base_snapshots};
 pub use dashboard::{Dashboard, dashboard};
 pub use report::{REPORT_LIMIT, Report, report};
 
 pub use crate::store::read::{
     Account360, Alias, Asset, Count, Coverage, Credits, Event, ExpiringCredit, FamilyMix, Identity,
     LeadFilter, LeadMix, LeadSort, Lookup, Opportunity, Overlaid, Overlay, PRIORITIES, Pipeline,
-    PriorityCounts, Projects, Reader, Reads, Territory, TerritorySort,
+    PriorityCounts, Projects, Reader, Reads, Statuses, Territory, TerritorySort,
 };
 
 use std::collections::BTreeMap;

@@ -424,27 +424,34 @@ fn every_hostile_fixture_loads_or_fails_cleanly_naming_the_file() {
     }
 }
 
+/// Loads these fixtures in one run into `db`.
+fn load_together(w: &Workdir, db: &str, files: &[&str]) {
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| fixtures().join(f).to_str().unwrap().to_string())
+        .collect();
+    let mut args = vec!["load", "--db", db, "--as-of", AS_OF];
+    for p in &paths {
+        args.extend(["--data", p.as_str()]);
+    }
+    w.ok(&args);
+}
+
 #[test]
 fn hostile_values_land_as_written() {
     let w = Workdir::new();
-    for f in [
-        "japanese.csv",
-        "japanese.xlsx",
-        "latin1.csv",
-        "duplicate_headers.csv",
-        "bom.csv",
-    ] {
-        let p = fixtures().join(f);
-        w.ok(&[
-            "load",
-            "--data",
-            p.to_str().unwrap(),
-            "--db",
-            "v.db",
-            "--as-of",
-            AS_OF,
-        ]);
-    }
+    // One load: the files of one run form one install-base snapshot together.
+    load_together(
+        &w,
+        "v.db",
+        &[
+            "japanese.csv",
+            "japanese.xlsx",
+            "latin1.csv",
+            "duplicate_headers.csv",
+            "bom.csv",
+        ],
+    );
     let names = w.sql("v.db", "SELECT account_name FROM install_base WHERE serial_number LIKE 'SN-J%' OR serial_number LIKE 'SN-FR%' ORDER BY serial_number");
     assert_eq!(
         names,
@@ -484,18 +491,11 @@ fn hostile_values_land_as_written() {
 #[test]
 fn the_1904_date_system_and_merged_cells_read_as_excel_shows_them() {
     let w = Workdir::new();
-    for f in ["date1904.xlsx", "merged.xlsx", "error_cells.xlsx"] {
-        let p = fixtures().join(f);
-        w.ok(&[
-            "load",
-            "--data",
-            p.to_str().unwrap(),
-            "--db",
-            "d.db",
-            "--as-of",
-            AS_OF,
-        ]);
-    }
+    load_together(
+        &w,
+        "d.db",
+        &["date1904.xlsx", "merged.xlsx", "error_cells.xlsx"],
+    );
     assert_eq!(
         w.sql(
             "d.db",

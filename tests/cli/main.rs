@@ -25,6 +25,7 @@ mod hostile;
 mod ingest;
 mod lifecycle;
 mod mail;
+mod monthly;
 mod rank;
 mod reading;
 mod reliability;

@@ -69,21 +69,24 @@ fn factor_scores_match_a_hand_calculation() {
         )
     };
     // DL360p Gen8, EOL 2015-07-01 (3,773 days: +30), no service end (+0) → urgency 80.
-    // Apple territory: 15 IB items (+5) → value 55; 52 opportunities (+30) + 10 → propensity 70.
+    // Apple territory: 15 IB items (+5) → value 55; 51 opportunities of Apple's own (+30) + 10
+    // → propensity 70.
     // COMPUTE (+25), platform 'Compute' (+15), hardware refresh (+10) → strategic fit 100.
     // 80·.35 + 55·.30 + 70·.20 + 100·.15 = 28 + 16.5 + 14 + 15 = 73.5.
     assert_eq!(q("USE3267F8N", "Hardware"), ["80|55|70|100|73.5|HIGH"]);
     // Renewal of the same asset: strategic fit 50 + 25 + 15 + 5 = 95 → 72.75.
     assert_eq!(q("USE3267F8N", "Renewal"), ["80|55|70|95|72.75|HIGH"]);
     // Expired Fixed Aruba AP in Baltimore (56769): EOL placeholder and service end in 2042 →
-    // urgency 50; 30 IB items (+10) → value 60; 9 opportunities → propensity 70;
-    // NETWORK, renewal → strategic fit 55. 17.5 + 18 + 14 + 8.25 = 57.75 → MEDIUM.
+    // urgency 50; 30 IB items (+10) → value 60; 3 opportunities of the territory's main
+    // account (+20; its 6 others name other customers, accounts of their own) + 10 →
+    // propensity 60; NETWORK, renewal → strategic fit 55. 17.5 + 18 + 12 + 8.25 = 55.75 →
+    // MEDIUM.
     let fixed = w.sql(
         "r.db",
         "SELECT l.score, l.priority FROM leads l JOIN install_base i ON i.id = l.install_base_id
          WHERE i.support_status = 'Expired Fixed Support'",
     );
-    assert_eq!(fixed, ["57.75|MEDIUM"; 4]);
+    assert_eq!(fixed, ["55.75|MEDIUM"; 4]);
     // The parts add up to the total on every lead.
     assert_eq!(
         w.sql(

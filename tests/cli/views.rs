@@ -131,7 +131,8 @@ fn dashboard_account_territories_analytics_and_explain_content() {
     assert_eq!(a["account"]["account_id"], "ST-56088");
     assert_eq!(a["install_base"].as_array().unwrap().len(), 15);
     assert_eq!(a["leads"].as_array().unwrap().len(), 39);
-    assert_eq!(a["opportunities"].as_array().unwrap().len(), 52);
+    // Jebi, filed under the same territory, is an account of its own.
+    assert_eq!(a["opportunities"].as_array().unwrap().len(), 51);
     let missing = w.fails(&["account", "Aple Inc", "--db", "r.db"], 1);
     assert!(missing.contains("did you mean"), "{missing}");
     assert!(missing.contains("Apple Inc."), "{missing}");
@@ -176,7 +177,8 @@ fn table_output_snapshots() {
     let id = top[0]["lead_id"].as_str().unwrap().to_string();
     insta::assert_snapshot!("leads_top5", view(&w, &["leads", "--limit", "5"]));
     insta::assert_snapshot!("dashboard", view(&w, &["dashboard"]));
-    insta::assert_snapshot!("account_baltimore", view(&w, &["account", "baltimore"]));
+    // Baltimore's main account; the territory's other customers are accounts of their own.
+    insta::assert_snapshot!("account_baltimore", view(&w, &["account", "ST-56769"]));
     insta::assert_snapshot!("territories", view(&w, &["territories"]));
     insta::assert_snapshot!("analytics", view(&w, &["analytics"]));
     insta::assert_snapshot!("explain_top", view(&w, &["explain", &id]));

@@ -140,57 +140,93 @@ impl<'c> Planner<'c> {
         self.canonical.get(&k).cloned().unwrap_or(k)
     }
 
-    /// One territory's account, named by the config, the dominant customer filed under it, or
-    /// the territory id; every name filed under it becomes an alias.
+    /// One territory's accounts (design §7.2: a territory can hold several named accounts, and
+    /// an account keeps both its name and its territory). The main account, `ST-<territory>`,
+    /// holds the install base; it is named by the config, else by the dominant customer filed
+    /// under the territory, else by the territory id. Every other name filed under it joins the
+    /// main account, or an account of the territory it matches (normalised, or fuzzy at the
+    /// threshold or above), or becomes an account of its own there.
     fn territory(&mut self, territory: &str, names: &[(String, i64, &'static str)]) {
-        let id = format!("ST-{territory}");
-        // The dominant customer: the canonical key with the most rows.
+        let main = format!("ST-{territory}");
+        // Rows per canonical key, most first (then by key), so each account is named by its
+        // biggest group of spellings.
         let mut by_key: BTreeMap<String, i64> = BTreeMap::new();
         for (name, n, _) in names {
             *by_key.entry(self.canon(self.norm(name))).or_default() += n;
         }
-        let top_key = by_key
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-            .map(|(k, _)| k.clone());
+        let mut keys: Vec<(String, i64)> = by_key.into_iter().collect();
+        keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let norm = |s: &str| self.norm(s);
+        let canon = |k: String| self.canon(k);
         let (name, source) = if let Some(n) = self.cfg.territory_mapping.get(territory) {
             (n.clone(), "config")
-        } else if let Some(k) = &top_key {
-            let norm = |s: &str| self.norm(s);
-            (display_name(names, k, &|k| self.canon(k), &norm), "data")
+        } else if let Some((k, _)) = keys.first() {
+            (display_name(names, k, &canon, &norm), "data")
         } else {
             (format!("Territory {territory}"), "territory")
         };
-        let key = self.norm(&name);
-        self.index.add(&key, &id);
+        let main_key = self.canon(self.norm(&name));
+        // Views name the territory by its main account.
+        let territory_name = name.clone();
+        let mut local = NameIndex::new(self.cfg.fuzzy_threshold);
+        local.add(&main_key, &main);
+        self.index.add(&main_key, &main);
+        let place = Some((territory, territory_name.as_str()));
+        self.account(main.clone(), name.clone(), main_key.clone(), place, source);
+        // Each key's account and how it joined it, and the names of the territory's accounts.
+        let mut joined: HashMap<String, (String, &'static str, f64)> = HashMap::new();
+        let mut account_names: HashMap<String, String> =
+            HashMap::from([(main.clone(), name.clone())]);
+        for (key, _) in &keys {
+            let found = local.find(key).unwrap_or_else(|| {
+                let id = self.unique_id(format!("{main}-{}", slug(key)));
+                let own = display_name(names, key, &|k| self.canon(k), &|s| self.norm(s));
+                account_names.insert(id.clone(), own.clone());
+                self.account(id.clone(), own, key.clone(), place, "data");
+                local.add(key, &id);
+                (id, "exact", 100.0)
+            });
+            if found.1 == "fuzzy" {
+                self.plan.stats.fuzzy_merges += 1;
+            }
+            self.index.add(key, &found.0);
+            joined.insert(key.clone(), found);
+        }
         for (alias, n, table) in names {
             let raw_key = self.norm(alias);
-            let akey = self.canon(raw_key.clone());
-            let sim = similarity(&akey, top_key.as_deref().unwrap_or(&key));
-            let method = if *alias == name {
+            let key = self.canon(raw_key.clone());
+            let Some((account, how, sim)) = joined.get(&key).cloned() else {
+                continue;
+            };
+            let method = if account_names.get(&account) == Some(alias) {
                 "exact"
-            } else if raw_key != akey && Some(&akey) == top_key.as_ref() {
+            } else if raw_key != key {
                 "config"
-            } else if Some(&akey) == top_key.as_ref() {
-                "normalised"
-            } else if sim >= self.cfg.fuzzy_threshold {
-                self.plan.stats.fuzzy_merges += 1;
+            } else if how == "fuzzy" {
                 "fuzzy"
             } else {
-                // A different name filed under the same sales territory (a subsidiary or a
-                // site): linked by the territory id, not by its name.
-                "territory"
+                "normalised"
             };
-            self.index.add(&akey, &id);
-            self.alias(alias, akey, &id, (method, sim), (table, *n));
+            self.alias(alias, key, &account, (method, sim), (table, *n));
+            if account != main && *table != "install_base" {
+                self.plan
+                    .territory_links
+                    .push((territory.to_string(), alias.clone(), account));
+            }
         }
-        let territory_name = self
-            .cfg
-            .territory_mapping
-            .get(territory)
-            .cloned()
-            .unwrap_or_else(|| format!("Territory {territory}"));
-        self.account(id, name, key, Some((territory, territory_name)), source);
+    }
+
+    /// `id`, or `id-2`, `id-3`, … when an account holds it already (two names whose slugs
+    /// are cut to the same 40 characters).
+    fn unique_id(&self, id: String) -> String {
+        if !self.known_ids.contains(&id) {
+            return id;
+        }
+        // One more candidate than there are accounts: one of them is free.
+        (2..=self.known_ids.len() + 2)
+            .map(|n| format!("{id}-{n}"))
+            .find(|c| !self.known_ids.contains(c))
+            .unwrap_or(id)
     }
 
     /// Name-only project customers (customer, then Account ST Name), linked to the account
@@ -266,12 +302,13 @@ impl<'c> Planner<'c> {
         id: String,
         name: String,
         key: String,
-        territory: Option<(&str, String)>,
+        territory: Option<(&str, &str)>,
         source: &'static str,
     ) {
         self.known_ids.insert(id.clone());
-        let (territory, territory_name) =
-            territory.map_or((None, None), |(t, name)| (Some(t.to_string()), Some(name)));
+        let (territory, territory_name) = territory.map_or((None, None), |(t, name)| {
+            (Some(t.to_string()), Some(name.to_string()))
+        });
         self.plan.accounts.push(PlannedAccount {
             id,
             name,

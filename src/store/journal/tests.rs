@@ -269,7 +269,7 @@ fn pending_changes_are_read_as_if_applied_and_match_the_filters() {
         ..LeadFilter::default()
     };
     let with_status = |s: &str| LeadFilter {
-        status: Some(s.into()),
+        statuses: crate::store::read::Statuses::Only(vec![s.into()]),
         ..LeadFilter::default()
     };
     let check = |store: &Store| {

@@ -39,8 +39,8 @@ pub struct LeadFilter {
     pub account: Option<String>,
     /// Product family (case-insensitive).
     pub family: Option<String>,
-    /// Status (case-insensitive).
-    pub status: Option<String>,
+    /// Which workflow statuses (default: the open ones).
+    pub statuses: Statuses,
     /// Include leads whose trigger no longer fires.
     pub include_inactive: bool,
     /// Order.
@@ -108,10 +108,14 @@ impl Overlay {
         true
     }
 
-    /// For a filter on status `status`: the leads whose pending status decides instead of the
-    /// stored one, and those of them whose pending status is `status` (any case).
-    pub fn status_sets(&self, status: &str) -> (Vec<&str>, Vec<&str>) {
-        self.sets(|o| o.status.as_deref().map(|s| s.eq_ignore_ascii_case(status)))
+    /// For a filter on these statuses: the leads whose pending status decides instead of the
+    /// stored one, and those of them whose pending status is one of `statuses` (any case).
+    pub fn status_sets(&self, statuses: &[String]) -> (Vec<&str>, Vec<&str>) {
+        self.sets(|o| {
+            o.status
+                .as_deref()
+                .map(|s| statuses.iter().any(|t| s.eq_ignore_ascii_case(t)))
+        })
     }
 
     /// For a filter on owner `owner`: likewise, by pending owner.
@@ -134,6 +138,32 @@ impl Overlay {
         changed.sort_unstable();
         matching.sort_unstable();
         (changed, matching)
+    }
+}
+
+/// Which workflow statuses a lead list takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Statuses {
+    /// Open work: `new`, `contacted`, `qualified`.
+    #[default]
+    Open,
+    /// Every status.
+    Any,
+    /// These (lower-case).
+    Only(Vec<String>),
+}
+
+impl Statuses {
+    /// The statuses of open work.
+    pub const OPEN: [&'static str; 3] = ["new", "contacted", "qualified"];
+
+    /// The statuses taken, lower-case; `None` for every status.
+    pub fn names(&self) -> Option<Vec<String>> {
+        match self {
+            Statuses::Open => Some(Self::OPEN.iter().map(|s| (*s).to_string()).collect()),
+            Statuses::Any => None,
+            Statuses::Only(list) => Some(list.iter().map(|s| s.to_lowercase()).collect()),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub use account::{
 };
 pub use leads::{
     DigestLead, DigestRows, DigestWindow, Event, FunnelBy, LeadFilter, LeadSort, Overlaid, Overlay,
+    Statuses,
 };
 pub use rollups::{
     Coverage, FamilyMix, LeadMix, PRIORITIES, Pipeline, PriorityCounts, Territory, TerritorySort,
@@ -21,6 +22,7 @@ pub use rollups::{
 
 use crate::error::Result;
 use crate::model::lead::Lead;
+use crate::model::snapshot::{AssetChange, Change, SnapshotInfo};
 
 /// The views' questions, answered from the last committed state. Never writes.
 pub trait Reads: Send {
@@ -83,6 +85,16 @@ pub trait Reads: Send {
     fn workflow_of(&mut self, ids: &[String], mark: &str) -> Result<WorkflowSnapshot>;
     /// A `meta` value.
     fn meta(&mut self, key: &str) -> Result<Option<String>>;
+    /// The recorded snapshots of the kind with this key (`install_base`, …), newest first.
+    fn snapshots(&mut self, kind: &str) -> Result<Vec<SnapshotInfo>>;
+    /// The changes install-base snapshot `snapshot` recorded, of these kinds (all when empty),
+    /// by kind then asset key; at most `limit`.
+    fn asset_changes(
+        &mut self,
+        snapshot: i64,
+        kinds: &[Change],
+        limit: Option<usize>,
+    ) -> Result<Vec<AssetChange>>;
 }
 
 /// Leads' workflow state as one snapshot of the lead database saw it.

@@ -147,10 +147,25 @@ fn file_rows(conn: &Connection, plan: &AccountPlan, fresh: bool) -> Result<()> {
             ins.execute(params![name, account])?;
         }
     }
-    // Each table in one pass. A row with a territory belongs to `ST-<territory>`; one without
-    // takes the account last linked to its name, or none. Fresh tables were written with the
-    // territory accounts already, so only the rows without a territory are visited, each with
-    // one lookup; otherwise only the rows whose account changes are written.
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS links_territory (
+             territory TEXT, name TEXT, account_id TEXT NOT NULL,
+             PRIMARY KEY (territory, name)) WITHOUT ROWID;
+         DELETE FROM temp.links_territory;",
+    )?;
+    let mut ins = conn.prepare(
+        "INSERT OR REPLACE INTO temp.links_territory (territory, name, account_id)
+         VALUES (?1, ?2, ?3)",
+    )?;
+    for (territory, name, account) in &plan.territory_links {
+        ins.execute(params![territory, name, account])?;
+    }
+    // Each table in one pass. A row with a territory belongs to the territory's account of its
+    // name, when it has one of its own (`temp.links_territory`), else to `ST-<territory>`; one
+    // without takes the account last linked to its name, or none. Fresh tables were written
+    // with the territory accounts already, so only the rows without a territory and those
+    // linked by territory and name are visited, each with one lookup; otherwise only the rows
+    // whose account changes are written.
     let mut sql = String::new();
     if !fresh {
         sql.push_str(
@@ -163,6 +178,11 @@ fn file_rows(conn: &Connection, plan: &AccountPlan, fresh: bool) -> Result<()> {
         let territory = table != "service_credits";
         let _ = if fresh {
             let only = if territory {
+                let _ = writeln!(
+                    sql,
+                    "UPDATE {table} SET account_id = l.account_id FROM temp.links_territory l
+                     WHERE l.territory = {table}.territory_id AND l.name = {table}.{column};"
+                );
                 "territory_id IS NULL AND "
             } else {
                 ""
@@ -173,7 +193,12 @@ fn file_rows(conn: &Connection, plan: &AccountPlan, fresh: bool) -> Result<()> {
             )
         } else {
             let account = if territory {
-                format!("CASE WHEN territory_id IS NULL THEN {link} ELSE 'ST-' || territory_id END")
+                format!(
+                    "CASE WHEN territory_id IS NULL THEN {link} ELSE coalesce(
+                       (SELECT account_id FROM temp.links_territory
+                        WHERE territory = {table}.territory_id AND name = {table}.{column}),
+                       'ST-' || territory_id) END"
+                )
             } else {
                 link
             };
@@ -184,6 +209,7 @@ fn file_rows(conn: &Connection, plan: &AccountPlan, fresh: bool) -> Result<()> {
         };
         let _ = writeln!(sql, "DELETE FROM {links};");
     }
+    sql.push_str("DELETE FROM temp.links_territory;");
     conn.execute_batch(&sql)?;
     Ok(())
 }

@@ -39,7 +39,7 @@ fn select_items(filter: &str) -> String {
     let cols: Vec<&str> = TEXT_FIELDS.iter().chain(DATE_FIELDS).copied().collect();
     format!(
         "SELECT id, account_id, source_row, days_since_eol, days_since_expiry, risk_level,
-         product_family, {} FROM install_base WHERE {filter}",
+         product_family, {}, asset_key FROM install_base WHERE {filter}",
         cols.join(", ")
     )
 }
@@ -64,6 +64,7 @@ fn query_items(
             .collect::<rusqlite::Result<_>>()?;
         Ok(ItemRow {
             id: r.get(0)?,
+            asset_key: r.get(7 + nt + DATE_FIELDS.len())?,
             account_id: r.get(1)?,
             source_row: r.get(2)?,
             stored: StoredDerived {

@@ -218,6 +218,27 @@ fn params<'a>(
     Ok(values)
 }
 
+/// True when the install base holds the asset of lead `id`: an asset keyed by the lead's serial
+/// number, or, where the serial collides, one keyed `serial|…` with the lead's product. A lead
+/// without a serial number is keyed by its row.
+fn asset_present(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT CASE WHEN l.serial_number IS NULL
+               THEN EXISTS (SELECT 1 FROM install_base i
+                            WHERE i.id = l.install_base_id AND i.serial_number IS NULL)
+               ELSE EXISTS (SELECT 1 FROM install_base i WHERE i.asset_key = l.serial_number)
+                 OR EXISTS (SELECT 1 FROM install_base i
+                            WHERE i.asset_key >= l.serial_number || '|'
+                              AND i.asset_key < l.serial_number || '}'
+                              AND i.product_name IS l.product_name) END
+             FROM lead_rows l WHERE l.lead_id = ?1",
+        )?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Reads every lead's state, as the ledger compares it.
 fn each_state(conn: &Connection, visit: &mut dyn FnMut(StoredState<'_>)) -> Result<()> {
     let placement: Vec<&str> = columns::placement(LEAD_COLUMNS)
@@ -391,16 +412,21 @@ impl Leads for SqliteTx<'_> {
             )?;
         }
         for id in ids {
+            let reason = if asset_present(conn, id)? {
+                "no longer triggered"
+            } else {
+                "no longer in the install base"
+            };
             conn.prepare_cached(
-                "UPDATE lead_rows SET active = 0, closed_reason = 'closed: no longer triggered',
+                "UPDATE lead_rows SET active = 0, closed_reason = 'closed: ' || ?3,
                  run_id = ?2 WHERE lead_id = ?1",
             )?
-            .execute(params![id, w.run_id])?;
+            .execute(params![id, w.run_id, reason])?;
             conn.prepare_cached(
                 "INSERT INTO lead_events (lead_id, at, kind, note, run_id)
-                 VALUES (?1, ?2, 'closed', 'no longer triggered', ?3)",
+                 VALUES (?1, ?2, 'closed', ?4, ?3)",
             )?
-            .execute(params![id, w.now, w.run_id])?;
+            .execute(params![id, w.now, w.run_id, reason])?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
-//! Writing ingested records. Loading a file replaces every row an earlier load of the same file
-//! name wrote, so loading the same exports twice never duplicates anything.
+//! Writing ingested records. The records of a kind of sheet replace every row of its tables
+//! (the snapshot before), so loading the same exports twice, or next month's under another
+//! name, never duplicates anything.
 
 use chrono::Datelike;
 use chrono::NaiveDate;
@@ -7,21 +8,47 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params};
 
 use super::SqliteTx;
-use super::schema::{DATA_TABLES, DEFERRED_INDEXES};
+use super::schema::DEFERRED_INDEXES;
 use crate::error::Result;
-use crate::model::{CatalogRecord, Record, SourceRef};
+use crate::model::{CatalogRecord, Record, SheetKind, SourceRef};
 use crate::store::api::{Loaded, Loads, RecordSink};
 
-/// Deletes every row that an earlier load of `file` (a file name) wrote; returns how many.
-pub fn forget_file(conn: &Connection, file: &str) -> Result<usize> {
-    let mut deleted = 0;
-    // Mappings reference catalog rows, so they go first (reverse load order).
-    for table in DATA_TABLES.iter().rev() {
-        deleted += conn
-            .prepare_cached(&format!("DELETE FROM {table} WHERE source_file = ?1"))?
-            .execute([file])?;
+/// The tables a kind of sheet fills, the one its rows are counted by first; deleted last to
+/// first (mappings reference catalog rows).
+fn kind_tables(kind: SheetKind) -> &'static [&'static str] {
+    match kind {
+        SheetKind::InstallBase => &["install_base"],
+        SheetKind::Opportunity => &["opportunities"],
+        SheetKind::Project => &["projects"],
+        SheetKind::Service => &["services"],
+        SheetKind::ServiceCredit => &["service_credits"],
+        SheetKind::SkuMatrix => &["service_catalog", "service_sku_mappings"],
     }
-    Ok(deleted)
+}
+
+/// Deletes every row of `kind`'s tables; returns how many its first table held. A `DELETE`
+/// without a `WHERE` clears a table by dropping its pages, not row by row.
+fn clear_kind(conn: &Connection, kind: SheetKind) -> Result<u64> {
+    let tables = kind_tables(kind);
+    let mut held = 0;
+    for (i, table) in tables.iter().enumerate().rev() {
+        let n = conn.execute(&format!("DELETE FROM {table}"), [])?;
+        if i == 0 {
+            held = n as u64;
+        }
+    }
+    Ok(held)
+}
+
+/// The kinds whose first table holds a row.
+fn stored_kinds(conn: &Connection) -> Result<Vec<SheetKind>> {
+    let mut kinds = Vec::new();
+    for kind in SheetKind::ALL {
+        if !all_empty(conn, &kind_tables(kind)[..1])? {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
 }
 
 /// True when none of `tables` has a row.
@@ -39,14 +66,17 @@ pub fn all_empty(conn: &Connection, tables: &[&str]) -> Result<bool> {
     Ok(true)
 }
 
-/// Drops the [`DEFERRED_INDEXES`] of data tables that are empty, inside the run's transaction,
-/// and returns the statements that create them again, with their tables (see
-/// [`create_indexes`]). A run that fails or is killed before it commits leaves them in place,
-/// as it leaves everything.
-pub fn defer_indexes(conn: &Connection) -> Result<Vec<(&'static str, String)>> {
+/// Drops the [`DEFERRED_INDEXES`] of data tables that are empty (of `only`, when given), inside
+/// the run's transaction, and returns the statements that create them again, with their tables
+/// (see [`create_indexes`]). A run that fails or is killed before it commits leaves them in
+/// place, as it leaves everything.
+pub fn defer_indexes(
+    conn: &Connection,
+    only: Option<&[&str]>,
+) -> Result<Vec<(&'static str, String)>> {
     let mut dropped = Vec::new();
     for (table, index) in DEFERRED_INDEXES {
-        if !all_empty(conn, &[table])? {
+        if only.is_some_and(|o| !o.contains(table)) || !all_empty(conn, &[table])? {
             continue;
         }
         let sql: Option<String> = conn
@@ -136,6 +166,8 @@ fn date(d: Option<NaiveDate>) -> Option<DateText> {
 /// Writes records, with one INSERT statement per table prepared once for the whole load.
 pub struct Writer<'c> {
     conn: &'c Connection,
+    /// The indexes the load suspended (see [`defer_indexes`]).
+    loaded: &'c mut Vec<(&'static str, String)>,
     install_base: Statement<'c>,
     opportunities: Statement<'c>,
     projects: Statement<'c>,
@@ -149,16 +181,21 @@ impl<'c> Writer<'c> {
     /// Prepares the statements. Rows with a sales territory are filed under its account
     /// (`ST-<territory>`, NULL without one) as they are written, which is what the account
     /// rebuild would set: it then has only the name-linked rows left to write.
-    pub fn new(conn: &'c Connection) -> Result<Writer<'c>> {
+    pub fn new(
+        conn: &'c Connection,
+        loaded: &'c mut Vec<(&'static str, String)>,
+    ) -> Result<Writer<'c>> {
         Ok(Writer {
             conn,
+            loaded,
             install_base: conn.prepare(
                 "INSERT INTO install_base (serial_number, product_id, product_name, product_line,
                  platform, business_area, territory_id, account_name, business_unit, eol_date,
                  eosl_date, service_start, service_end, service_source, support_status,
-                 service_agreement_id, source_file, source_sheet, source_row, account_id)
+                 service_agreement_id, source_file, source_sheet, source_row, account_id,
+                 asset_key)
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,
-                 'ST-' || ?7)",
+                 'ST-' || ?7, ?1)",
             )?,
             opportunities: conn.prepare(
                 "INSERT INTO opportunities (opportunity_id, name, territory_id, account_name,
@@ -329,9 +366,14 @@ impl<'c> Writer<'c> {
 }
 
 impl Loads for SqliteTx<'_> {
+    fn stored_kinds(&mut self) -> Result<Vec<SheetKind>> {
+        stored_kinds(self.conn)
+    }
+
     fn start_load(&mut self) -> Result<Box<dyn RecordSink + '_>> {
-        self.loaded = defer_indexes(self.conn)?;
-        Ok(Box::new(Writer::new(self.conn)?))
+        self.loaded = defer_indexes(self.conn, None)?;
+        let conn = self.conn;
+        Ok(Box::new(Writer::new(conn, &mut self.loaded)?))
     }
 
     /// Install-base rows are never rewritten by the account rebuild, so their indexes can be
@@ -346,8 +388,13 @@ impl Loads for SqliteTx<'_> {
 }
 
 impl RecordSink for Writer<'_> {
-    fn forget_file(&mut self, file: &str) -> Result<usize> {
-        forget_file(self.conn, file)
+    /// Emptied tables fill faster without their deferred indexes, as empty ones do: a second
+    /// month's install base loads as the first did.
+    fn replace(&mut self, kind: SheetKind) -> Result<u64> {
+        let held = clear_kind(self.conn, kind)?;
+        let dropped = defer_indexes(self.conn, Some(kind_tables(kind)))?;
+        self.loaded.extend(dropped);
+        Ok(held)
     }
 
     fn write(&mut self, rec: &Record) -> Result<()> {

@@ -13,6 +13,7 @@ mod owners;
 mod rescore;
 mod runs;
 mod schema;
+mod snapshots;
 #[cfg(test)]
 pub mod testdb;
 mod texts;
@@ -806,6 +807,16 @@ mod migration_tests {
             )
             .unwrap();
         assert_eq!(index, "lead_rows");
+        // And, as version 7 has it, the install base keyed by asset.
+        let keyed: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'ib_asset'
+                 AND sql LIKE '%install_base(asset_key, product_id)%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(keyed, 1);
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();

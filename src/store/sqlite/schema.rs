@@ -13,10 +13,12 @@ use crate::store::columns::{LEAD_COLUMNS, LeadColumn, Stored};
 /// 4: `leads.reasons` holds the trigger's own reasons only (the factors' are in `factors`).
 /// 5: `leads` is a view over `lead_rows` and `lead_texts` (see [`lead_tables`]).
 /// 6: `lead_rows.owner` (and the view's `owner`), with the `leads_owner` index.
+/// 7: `install_base.asset_key` (the `ib_asset` index replaces `ib_serial`), and the snapshot
+/// tables `snapshots`, `assets` and `asset_changes`.
 /// A view on an older database brings it up to date first (once: the `CREATE` batch below,
 /// seconds at a million rows); without `leads_mix` a 1M-row dashboard falls back to reading
 /// every lead row (12 s).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The names of the indexes [`create`] makes.
 pub fn index_names() -> impl Iterator<Item = &'static str> {
@@ -73,6 +75,8 @@ CREATE TABLE IF NOT EXISTS install_base (
     service_source       TEXT,
     support_status       TEXT,
     service_agreement_id TEXT,
+    -- The serial number; `serial|product id` where a serial belongs to several products.
+    asset_key            TEXT,
     account_id           TEXT,
     days_since_eol       INTEGER,
     days_since_expiry    INTEGER,
@@ -83,8 +87,8 @@ CREATE TABLE IF NOT EXISTS install_base (
     source_row           INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ib_account ON install_base(account_id);
-CREATE INDEX IF NOT EXISTS ib_source ON install_base(source_file);
-CREATE INDEX IF NOT EXISTS ib_serial ON install_base(serial_number);
+-- Assets in key order, with the product that tells colliding serials apart.
+CREATE INDEX IF NOT EXISTS ib_asset ON install_base(asset_key, product_id);
 CREATE TABLE IF NOT EXISTS opportunities (
     id               INTEGER PRIMARY KEY,
     opportunity_id   TEXT,
@@ -98,7 +102,6 @@ CREATE TABLE IF NOT EXISTS opportunities (
     source_row       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS opp_account_id ON opportunities(account_id, opportunity_id);
-CREATE INDEX IF NOT EXISTS opp_source ON opportunities(source_file);
 CREATE TABLE IF NOT EXISTS projects (
     id                   INTEGER PRIMARY KEY,
     project_id           TEXT NOT NULL,
@@ -126,7 +129,6 @@ CREATE TABLE IF NOT EXISTS projects (
     source_row           INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS prj_account ON projects(account_id);
-CREATE INDEX IF NOT EXISTS prj_source ON projects(source_file);
 CREATE TABLE IF NOT EXISTS services (
     id               INTEGER PRIMARY KEY,
     practice         TEXT,
@@ -232,6 +234,45 @@ CREATE TABLE IF NOT EXISTS lead_events (
     run_id           INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_lead ON lead_events(lead_id);
+-- The snapshot each run formed of each kind of sheet: a later one of a kind replaces the rows
+-- of the earlier.
+CREATE TABLE IF NOT EXISTS snapshots (
+    snapshot_id      INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL,
+    kind             TEXT NOT NULL,
+    files            TEXT NOT NULL,
+    rows             INTEGER NOT NULL,
+    replaced         INTEGER NOT NULL,
+    taken_at         TEXT NOT NULL,
+    -- install base: the change counts against the previous one (JSON; NULL for the first)
+    changes          TEXT
+);
+-- Every asset any install-base snapshot held, as the latest one that held it had it.
+CREATE TABLE IF NOT EXISTS assets (
+    asset_key        TEXT PRIMARY KEY,
+    serial_number    TEXT,
+    product_id       TEXT,
+    product_name     TEXT,
+    territory_id     TEXT,
+    support_status   TEXT,
+    coverage         TEXT NOT NULL,
+    present          INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS assets_present ON assets(present);
+-- What changed for each asset between an install-base snapshot and the one before it.
+CREATE TABLE IF NOT EXISTS asset_changes (
+    id               INTEGER PRIMARY KEY,
+    snapshot_id      INTEGER NOT NULL,
+    change           TEXT NOT NULL,
+    asset_key        TEXT NOT NULL,
+    serial_number    TEXT,
+    product_id       TEXT,
+    product_name     TEXT,
+    territory_id     TEXT,
+    before           TEXT,
+    after            TEXT
+);
+CREATE INDEX IF NOT EXISTS asset_changes_snapshot ON asset_changes(snapshot_id, change);
 ";
 
 /// "My leads" and an owner's queue, best first, without reading anyone else's. Partial: leads
@@ -263,6 +304,11 @@ DROP INDEX IF EXISTS opp_account;
 DROP INDEX IF EXISTS leads_account;
 DROP INDEX IF EXISTS leads_type;
 DROP INDEX IF EXISTS leads_family;
+DROP INDEX IF EXISTS ib_serial;
+-- Loads replaced the rows of a file by its name; snapshots replace whole tables.
+DROP INDEX IF EXISTS ib_source;
+DROP INDEX IF EXISTS opp_source;
+DROP INDEX IF EXISTS prj_source;
 ";
 
 /// The statements that create every table, view and index that does not exist yet.
@@ -504,6 +550,12 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
              DROP TABLE leads_v4;"
         ),
     ),
+    // Assets are keyed by serial number; the first settled snapshot tells colliding ones apart.
+    (
+        6,
+        "ALTER TABLE install_base ADD COLUMN asset_key TEXT;
+         UPDATE install_base SET asset_key = serial_number;",
+    ),
 ];
 
 /// What brings a database at schema `version` (1 or more) up to [`SCHEMA_VERSION`]: the
@@ -544,11 +596,12 @@ fn migrations_for(version: i64, columns: &[LeadColumn]) -> String {
 /// The `CREATE` batch as schema version 4 had it (`leads` a table), for the migration tests.
 #[cfg(test)]
 pub fn v4_create() -> String {
-    create()
+    let v4 = create()
         .replace(&lead_tables(LEAD_COLUMNS), V4_LEADS)
         .replace(&lead_view(LEAD_COLUMNS), "")
         .replace(OWNER_INDEX, "")
-        .replace("ON lead_rows(", "ON leads(")
+        .replace("ON lead_rows(", "ON leads(");
+    before_asset_keys(&v4)
 }
 
 /// The `CREATE` batch as schema version 5 had it (no `owner`), for the migration tests.
@@ -559,10 +612,21 @@ pub fn v5_create() -> String {
         .filter(|c| c.since <= 5)
         .copied()
         .collect();
-    create()
+    let v5 = create()
         .replace(&lead_tables(LEAD_COLUMNS), &lead_tables(&v5))
         .replace(&lead_view(LEAD_COLUMNS), &lead_view(&v5))
-        .replace(OWNER_INDEX, "")
+        .replace(OWNER_INDEX, "");
+    before_asset_keys(&v5)
+}
+
+/// `sql` with the install base as versions before 7 had it: no `asset_key`, and `ib_serial`
+/// where `ib_asset` is.
+#[cfg(test)]
+fn before_asset_keys(sql: &str) -> String {
+    sql.replace("    asset_key            TEXT,\n", "").replace(
+        "ib_asset ON install_base(asset_key, product_id)",
+        "ib_serial ON install_base(serial_number)",
+    )
 }
 
 /// Version 4's `leads` table.
@@ -603,11 +667,12 @@ CREATE TABLE IF NOT EXISTS leads (
 /// Indexes of the data tables that a load into an empty table builds once, after the rows are
 /// in, instead of updating row by row: sorting a million keys once is far cheaper than a
 /// million B-tree inserts at random places. Indexes whose inserts land in a few places stay
-/// (`*_source` and `ib_status`; `ib_family` is empty until evaluation): they cost less kept up
-/// as rows arrive than built afterwards, and reloading a file deletes by `source_file`.
+/// (`ib_status`; `ib_family` is empty until evaluation): they cost less kept up as rows arrive
+/// than built afterwards. A table a new snapshot replaces is emptied first, so it is loaded the
+/// same way.
 pub const DEFERRED_INDEXES: &[(&str, &str)] = &[
     ("install_base", "ib_account"),
-    ("install_base", "ib_serial"),
+    ("install_base", "ib_asset"),
     ("install_base", "ib_territory"),
     ("opportunities", "opp_account_id"),
     ("projects", "prj_account"),
@@ -615,6 +680,7 @@ pub const DEFERRED_INDEXES: &[(&str, &str)] = &[
 ];
 
 /// The data tables that `load` fills from source files, in load order.
+#[cfg(test)]
 pub const DATA_TABLES: &[&str] = &[
     "install_base",
     "opportunities",

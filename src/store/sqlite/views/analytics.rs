@@ -37,23 +37,16 @@ pub fn family_mix(conn: &Connection, mix: &LeadMix) -> Result<Vec<FamilyMix>> {
     Ok(out)
 }
 
-/// Classes `support_status`: "uncovered" wins over "expired", which wins over "active"/"warranty"
-/// (so "Warranty expired" is expired); anything else, or no status, is unknown.
-const COVERAGE: &str = "CASE
-    WHEN support_status LIKE '%uncovered%' THEN 'uncovered'
-    WHEN support_status LIKE '%expired%' OR support_status LIKE '%inactive%' THEN 'expired'
-    WHEN support_status LIKE '%active%' OR support_status LIKE '%warranty%' THEN 'covered'
-    ELSE 'unknown' END";
-
 /// The four coverage classes, always in the order covered, expired, uncovered, unknown.
 /// The install base is counted per distinct `support_status` first (a walk of the `ib_status`
 /// index) and only those few values are classed, not every row.
 pub fn coverage(conn: &Connection) -> Result<Vec<Coverage>> {
     let mut counts: BTreeMap<String, i64> = BTreeMap::new();
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COVERAGE}, sum(n) FROM
+        "SELECT {}, sum(n) FROM
            (SELECT support_status, count(*) AS n FROM install_base GROUP BY support_status)
-         GROUP BY 1"
+         GROUP BY 1",
+        super::super::snapshots::coverage("support_status")
     ))?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
         let (c, n): (String, i64) = row?;

@@ -3,10 +3,16 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::error::Result;
-use crate::store::read::{DigestLead, DigestRows, DigestWindow, FunnelBy};
+use crate::store::read::{DigestLead, DigestRows, DigestWindow, FunnelBy, Statuses};
 
 const LEAD_COLS: &str = "l.lead_id, l.priority, l.score, l.lead_type, l.title, a.name,
     l.serial_number, l.status, l.created_at, l.updated_at, coalesce(l.territory_id, '(none)')";
+
+/// Open work only (`Statuses::OPEN`): the digest is what to act on.
+fn open() -> String {
+    let names: Vec<String> = Statuses::OPEN.iter().map(|s| format!("'{s}'")).collect();
+    format!("lower(l.status) IN ({})", names.join(", "))
+}
 
 fn digest_lead(r: &Row<'_>) -> rusqlite::Result<(String, DigestLead)> {
     Ok((
@@ -57,10 +63,11 @@ pub fn digest_rows(conn: &Connection, window: &DigestWindow) -> Result<DigestRow
         DigestWindow::FromRun(id) => ("e.run_id >= ?1", (*id).into()),
     };
     let mut rows = DigestRows::default();
+    let open = open();
     let sql = format!(
         "SELECT DISTINCT {LEAD_COLS} FROM lead_events e JOIN leads l ON l.lead_id = e.lead_id
          LEFT JOIN accounts a ON a.account_id = l.account_id
-         WHERE e.kind = 'created' AND {clause} AND l.active = 1
+         WHERE e.kind = 'created' AND {clause} AND l.active = 1 AND {open}
            AND l.priority IN ('CRITICAL', 'HIGH')
          ORDER BY l.score DESC, l.lead_id"
     );
@@ -73,7 +80,7 @@ pub fn digest_rows(conn: &Connection, window: &DigestWindow) -> Result<DigestRow
         "SELECT {LEAD_COLS}, e.from_status, e.to_status FROM lead_events e
          JOIN leads l ON l.lead_id = e.lead_id
          LEFT JOIN accounts a ON a.account_id = l.account_id
-         WHERE e.kind = 'priority' AND {clause} ORDER BY e.id"
+         WHERE e.kind = 'priority' AND {clause} AND {open} ORDER BY e.id"
     );
     let mut stmt = conn.prepare(&sql)?;
     for row in stmt.query_map([&bound], |r| {

@@ -8,10 +8,12 @@ mod lead;
 mod lifecycle;
 pub mod query;
 mod rollups;
+mod snapshots;
 
 use super::Reader;
 use crate::error::Result;
 use crate::model::lead::Lead;
+use crate::model::snapshot::{AssetChange, Change, SnapshotInfo};
 use crate::store::read::{
     Account360, Coverage, DigestRows, DigestWindow, Event, FamilyMix, FunnelBy, Identity,
     LeadFilter, LeadMix, Lookup, Reads, Territory, TerritorySort, WorkflowSnapshot,
@@ -116,5 +118,18 @@ impl Reads for Reader {
 
     fn funnel_counts(&mut self, by: FunnelBy) -> Result<Vec<(String, String, i64)>> {
         lifecycle::funnel_counts(&self.conn, by)
+    }
+
+    fn snapshots(&mut self, kind: &str) -> Result<Vec<SnapshotInfo>> {
+        snapshots::snapshots(&self.conn, kind)
+    }
+
+    fn asset_changes(
+        &mut self,
+        snapshot: i64,
+        kinds: &[Change],
+        limit: Option<usize>,
+    ) -> Result<Vec<AssetChange>> {
+        snapshots::asset_changes(&self.conn, snapshot, kinds, limit)
     }
 }

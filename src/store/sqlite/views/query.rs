@@ -74,9 +74,11 @@ fn conditions(f: &LeadFilter) -> (Vec<String>, Vec<rusqlite::types::Value>) {
             arg(fam.clone())
         ));
     }
-    if let Some(s) = &f.status {
-        let stored = format!("lower(l.status) = lower({})", arg(s.clone()));
-        clauses.push(overlaid(stored, f.overlay.status_sets(s), &mut arg));
+    if let Some(names) = f.statuses.names() {
+        let sets = f.overlay.status_sets(&names);
+        let list: Vec<String> = names.into_iter().map(&mut arg).collect();
+        let stored = format!("lower(l.status) IN ({})", list.join(","));
+        clauses.push(overlaid(stored, sets, &mut arg));
     }
     if let Some(o) = &f.owner {
         let stored = format!("l.owner = {}", arg(o.clone()));

@@ -1,0 +1,197 @@
+//! The monthly cycle on the real exports: next month's export, named by its date, replaces
+//! this month's; assets that leave close their leads (kept, with their status), and come back.
+// See: issue 20, "The monthly cycle: each export replaces the last".
+
+use std::path::Path;
+
+use crate::util::{Workdir, shared_data};
+
+/// Writes a copy of workbook `from` to `to` without the rows of sheet `sheet` whose first
+/// column is in `drop`. Dates stay dates (a number with a date format, as Excel writes them).
+pub fn copy_without(from: &Path, to: &Path, sheet: &str, drop: &[String]) {
+    use calamine::{Data, Reader, open_workbook_auto};
+    let mut wb = open_workbook_auto(from).unwrap();
+    let mut out = rust_xlsxwriter::Workbook::new();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let names: Vec<String> = wb.sheet_names().clone();
+    for name in &names {
+        let range = wb.worksheet_range(name).unwrap();
+        let ws = out.add_worksheet();
+        ws.set_name(name).unwrap();
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let mut r = r0;
+        for row in range.rows() {
+            let first = row.first().map(ToString::to_string).unwrap_or_default();
+            if name == sheet && drop.contains(&first) {
+                continue;
+            }
+            for (c, cell) in row.iter().enumerate() {
+                let c = (c0 + c as u32) as u16;
+                match cell {
+                    Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+                        ws.write_string(r, c, s).map(|_| ())
+                    }
+                    Data::Float(f) => ws.write_number(r, c, *f).map(|_| ()),
+                    Data::Int(n) => ws.write_number(r, c, *n as f64).map(|_| ()),
+                    Data::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ()),
+                    Data::DateTime(d) => ws
+                        .write_number_with_format(r, c, d.as_f64(), &date)
+                        .map(|_| ()),
+                    Data::Error(_) | Data::Empty => Ok(()),
+                }
+                .unwrap();
+            }
+            r += 1;
+        }
+    }
+    out.save(to).unwrap();
+}
+
+fn run(w: &Workdir, data: &str) -> serde_json::Value {
+    w.json(&[
+        "run",
+        "--data",
+        data,
+        "--db",
+        "m.db",
+        "--as-of",
+        "2025-10-29",
+    ])
+}
+
+/// `(lead_id, serial, type, status, active)` of every lead, by id.
+fn leads(w: &Workdir) -> Vec<(String, String, String, String, bool)> {
+    w.sql(
+        "m.db",
+        "SELECT lead_id, serial_number, lead_type, status, active FROM leads ORDER BY lead_id",
+    )
+    .iter()
+    .map(|l| {
+        let f: Vec<&str> = l.split('|').collect();
+        (
+            f[0].into(),
+            f[1].into(),
+            f[2].into(),
+            f[3].into(),
+            f[4] == "1",
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn issue_20_next_months_export_replaces_this_months_and_closes_the_leads_of_assets_that_left() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    for dir in ["aug", "sep"] {
+        std::fs::create_dir_all(w.join(dir)).unwrap();
+        std::fs::copy(
+            data.join("LS_SKU_for_Onelead.xlsx"),
+            w.join(&format!("{dir}/LS_SKU_for_Onelead.xlsx")),
+        )
+        .unwrap();
+    }
+    std::fs::copy(
+        data.join("DataExportAug29th.xlsx"),
+        w.join("aug/DataExportAug29th.xlsx"),
+    )
+    .unwrap();
+    let first = run(&w, "aug");
+    assert_eq!(first["run"]["evaluation"]["leads"], 77);
+    assert!(first["run"]["changes"].is_null(), "the first install base");
+    let month1 = leads(&w);
+    assert_eq!(month1.len(), 77);
+
+    // Five assets with leads leave; one of their leads and one of another asset are worked
+    // in between.
+    let mut serials: Vec<String> = month1.iter().map(|l| l.1.clone()).collect();
+    serials.dedup();
+    let gone: Vec<String> = serials.iter().step_by(6).take(5).cloned().collect();
+    assert_eq!(gone.len(), 5);
+    let worked_gone = month1.iter().find(|l| l.1 == gone[0]).unwrap().0.clone();
+    let worked_kept = month1
+        .iter()
+        .find(|l| !gone.contains(&l.1))
+        .unwrap()
+        .0
+        .clone();
+    w.ok(&["status", &worked_gone, "qualified", "--db", "m.db"]);
+    w.ok(&["status", &worked_kept, "contacted", "--db", "m.db"]);
+
+    copy_without(
+        &data.join("DataExportAug29th.xlsx"),
+        &w.join("sep/DataExportSep30th.xlsx"),
+        "Install Base",
+        &gone,
+    );
+    let second = run(&w, "sep");
+    let month2 = leads(&w);
+    let expected: Vec<&String> = month1
+        .iter()
+        .filter(|l| !gone.contains(&l.1))
+        .map(|l| &l.0)
+        .collect();
+    let active: Vec<&String> = month2.iter().filter(|l| l.4).map(|l| &l.0).collect();
+    assert_eq!(
+        active, expected,
+        "the first month's leads less the five assets'"
+    );
+    assert_eq!(w.sql("m.db", "SELECT count(*) FROM install_base"), ["58"]);
+    assert!(
+        w.sql(
+            "m.db",
+            "SELECT serial_number, lead_type FROM leads GROUP BY 1, 2 HAVING count(*) > 1"
+        )
+        .is_empty(),
+        "a (serial, type) doubled"
+    );
+    // The removed assets' leads are closed, not deleted, with the reason and their status.
+    let closed = w.sql(
+        "m.db",
+        "SELECT DISTINCT closed_reason FROM leads WHERE active = 0",
+    );
+    assert_eq!(closed, ["closed: no longer in the install base"]);
+    assert_eq!(month2.len(), 77);
+    let state = |id: &str| month2.iter().find(|l| l.0 == id).unwrap().clone();
+    assert_eq!(
+        (state(&worked_gone).3, state(&worked_gone).4),
+        ("qualified".into(), false)
+    );
+    assert_eq!(
+        (state(&worked_kept).3, state(&worked_kept).4),
+        ("contacted".into(), true)
+    );
+    let changes = &second["run"]["changes"];
+    assert_eq!(changes["left"], 5);
+    assert_eq!(changes["arrived"], 0);
+    assert_eq!(changes["support_status"], 0);
+    let snapshot = &second["run"]["snapshots"][0];
+    assert_eq!(snapshot["kind"], "install_base");
+    assert_eq!(snapshot["files"][0], "DataExportSep30th.xlsx");
+    assert_eq!(
+        (snapshot["rows"].as_u64(), snapshot["replaced"].as_u64()),
+        (Some(58), Some(63))
+    );
+
+    // The assets come back: their leads reopen with their history and status.
+    let third = run(&w, "aug");
+    assert_eq!(third["run"]["changes"]["arrived"], 5);
+    assert_eq!(third["run"]["evaluation"]["reopened"], 77 - expected.len());
+    let month3 = leads(&w);
+    assert!(month3.iter().all(|l| l.4), "every lead active again");
+    let back = month3.iter().find(|l| l.0 == worked_gone).unwrap();
+    assert_eq!(back.3, "qualified");
+    let events = w.sql(
+        "m.db",
+        &format!("SELECT kind, note FROM lead_events WHERE lead_id = '{worked_gone}' ORDER BY id"),
+    );
+    assert_eq!(
+        events,
+        [
+            "created|NULL",
+            "status|NULL",
+            "closed|no longer in the install base",
+            "reopened|NULL"
+        ]
+    );
+}
