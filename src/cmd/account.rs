@@ -126,7 +126,11 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
         }
         report::table::write(out, &t, style)?;
     }
-    writeln!(out, "\ninstall base: {} assets", view.install_base_total)?;
+    writeln!(
+        out,
+        "\ninstall base: {}",
+        report::plural(view.install_base_total as u64, "asset", "assets")
+    )?;
     if view.install_base_total > 0 {
         report::table::write(out, &counts_table("risk", &view.risk_levels), style)?;
         report::table::write(out, &counts_table("family", &view.product_families), style)?;

@@ -21,15 +21,16 @@ pub fn run(args: &ViewArgs) -> Result<()> {
                 writeln!(out, "{}", super::NO_LEADS)?;
                 return Ok(());
             }
-            writeln!(out, "{} active leads", d.total_leads)?;
+            let active = report::plural(d.total_leads as u64, "active lead", "active leads");
+            writeln!(out, "{active}")?;
             let estimate = d.pipeline.estimated_value.map_or_else(
                 || "no estimate (the rules give no `estimated_value`)".to_string(),
                 |v| {
                     format!(
-                        "{} from {} of {} leads",
+                        "{} from {} of {}",
                         report::money(v),
                         d.pipeline.leads_with_estimate,
-                        d.total_leads
+                        report::plural(d.total_leads as u64, "lead", "leads")
                     )
                 },
             );
@@ -41,7 +42,11 @@ pub fn run(args: &ViewArgs) -> Result<()> {
             report::table::write(out, &t, style)?;
             writeln!(out, "\nby lead type:")?;
             report::table::write(out, &report::leads::summary_table(&d.counts), style)?;
-            writeln!(out, "\ntop {} leads:", d.top.len())?;
+            writeln!(
+                out,
+                "\ntop {}:",
+                report::plural(d.top.len() as u64, "lead", "leads")
+            )?;
             report::table::write(out, &report::leads::queue_table(&d.top), style)?;
             Ok(())
         }

@@ -58,9 +58,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let e = &report.evaluation;
     writeln!(
         out,
-        "\n{} leads from {} items as of {} (rules {}): {} new, {} closed, {} reopened",
-        e.leads,
-        e.items,
+        "\n{} from {} as of {} (rules {}): {} new, {} closed, {} reopened",
+        report::plural(e.leads as u64, "lead", "leads"),
+        report::plural(e.items as u64, "item", "items"),
         report.as_of,
         &report.rules_hash[..12.min(report.rules_hash.len())],
         e.new_leads,
@@ -73,7 +73,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let style = Style::detect();
     report::table::write(out, &report::leads::summary_table(&counts), style)?;
     if !top.is_empty() {
-        writeln!(out, "\ntop {} leads:", top.len())?;
+        writeln!(
+            out,
+            "\ntop {}:",
+            report::plural(top.len() as u64, "lead", "leads")
+        )?;
         report::table::write(out, &report::leads::queue_table(&top), style)?;
     }
     Ok(())

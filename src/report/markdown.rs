@@ -25,8 +25,8 @@ pub fn digest(w: &mut dyn Write, d: &Digest) -> std::io::Result<()> {
     }
     writeln!(
         w,
-        "{new} new CRITICAL/HIGH, {changed} priority changes, {aging} aging \
-         (no status change for more than {} days).",
+        "{new} new CRITICAL/HIGH, {}, {aging} aging (no status change for more than {} days).",
+        super::plural(changed as u64, "priority change", "priority changes"),
         d.aging_days
     )?;
     writeln!(w)?;

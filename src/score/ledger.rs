@@ -168,6 +168,9 @@ pub struct Ledger<'s> {
     /// Hashes of the ids this evaluation inserted (ids already stored are marked in `prior`):
     /// 8 bytes a lead instead of a copy of every id, 60 MB at a million leads.
     inserted: FastSet<u64>,
+    /// The ids claimed new since the last [`Ledger::written`], with their hashes: the store
+    /// cannot tell a repeat of one of these (two rows of one asset in one chunk) yet.
+    unwritten: Vec<(u64, Identifier)>,
     /// A partial evaluation re-runs only these triggers ([`rule_key`]s): every other stored
     /// lead stands as it is.
     scope: Option<FastSet<u64>>,
@@ -198,6 +201,7 @@ impl<'s> Ledger<'s> {
             keep,
             fresh: Vec::new(),
             inserted: FastSet::default(),
+            unwritten: Vec::new(),
             scope,
             changes,
             writes: [0; 3],
@@ -216,16 +220,28 @@ impl<'s> Ledger<'s> {
             let taken = p.seen.swap(true, Ordering::Relaxed);
             return Ok(if taken { Claim::Taken } else { Claim::Stored });
         }
-        if self.inserted.insert(Fx::default().hash_one(id)) {
+        let hash = Fx::default().hash_one(id);
+        if self.inserted.insert(hash) {
+            self.unwritten.push((hash, id.into()));
             return Ok(Claim::New);
         }
-        // Equal hashes: rare enough to ask the store. An id not in `prior` that the store holds
-        // was inserted by this evaluation.
-        Ok(if tx.lead_exists(id)? {
+        // Equal hashes: rare enough to look further. An id not in `prior` that this evaluation
+        // inserted is either not written yet or in the store.
+        let repeat = self
+            .unwritten
+            .iter()
+            .any(|(h, u)| *h == hash && u.as_str() == id);
+        Ok(if repeat || tx.lead_exists(id)? {
             Claim::Taken
         } else {
+            self.unwritten.push((hash, id.into()));
             Claim::New
         })
+    }
+
+    /// Says that every lead claimed so far has been written (see [`Ledger::claim`]).
+    pub fn written(&mut self) {
+        self.unwritten.clear();
     }
 
     /// True when the states of the leads written are collected for the next evaluation.
@@ -563,6 +579,25 @@ mod tests {
             "SELECT group_concat(lead_id) FROM leads WHERE active = 1",
         );
         assert_eq!(active, [[Some("OLD1,NEW1".to_string())]]);
+    }
+
+    // See: issue 20. Two rows of one asset in one chunk: the second claim of the same id, made
+    // before the chunk is written, is taken (it was claimed new, and the write failed on the
+    // duplicate id); after the write the store answers.
+    #[test]
+    fn an_id_claimed_twice_before_it_is_written_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+        let mut tx = store.begin().unwrap();
+        let states = read_states(&mut *tx).unwrap();
+        tx.start_lead_writes(&run(1, 0)).unwrap();
+        let mut ledger = Ledger::new(&states, false, Changes::Off, None);
+        assert_eq!(ledger.claim(&mut *tx, "DUP1").unwrap(), Claim::New);
+        assert_eq!(ledger.claim(&mut *tx, "DUP1").unwrap(), Claim::Taken);
+        assert_eq!(ledger.claim(&mut *tx, "DUP2").unwrap(), Claim::New);
+        ledger.written();
+        // After `written` the store answers for them; this test wrote nothing, so it says new.
+        assert_eq!(ledger.claim(&mut *tx, "DUP1").unwrap(), Claim::New);
     }
 
     /// Writes `l` as evaluation `run` would; returns [inserted, updated, unchanged].

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::item::{ItemResult, PassContext};
+use super::item::{Evaluated, ItemResult, PassContext};
 use super::ledger::{Claim, Ledger};
 use super::{CARRY_ITEMS, Chunks, Evaluator, Outcome};
 use crate::error::Result;
@@ -180,6 +180,25 @@ fn restore_derived(kept: Option<&mut Chunks>, results: &[ItemResult]) {
     }
 }
 
+/// Gives a lead whose short id is taken a longer one: two assets whose ids collide, or two rows
+/// of one asset (a serial twice in one snapshot). The first longer id is the short one
+/// extended; each further row of the same asset counts on. True when the id was stored before.
+fn longer_id(tx: &mut dyn WriteTx, ledger: &mut Ledger, e: &mut Evaluated) -> Result<bool> {
+    let mut n = 1;
+    loop {
+        let key = if n == 1 {
+            e.asset.clone()
+        } else {
+            format!("{}\u{1f}{n}", e.asset)
+        };
+        e.lead.lead_id = lead::lead_id(&key, &e.lead.lead_type, lead::LONG_ID);
+        match ledger.claim(tx, &e.lead.lead_id)? {
+            Claim::Taken => n += 1,
+            claim => return Ok(claim == Claim::Stored),
+        }
+    }
+}
+
 /// Writes one evaluated chunk: derived fields, then the leads. Ids are claimed in row order, so
 /// which of two colliding assets keeps the short id never depends on anything else. New leads
 /// are then inserted grouped by trigger, so that one trigger's rows share pages: an edit to one
@@ -203,11 +222,7 @@ fn write_chunk(
                 Claim::New => false,
                 Claim::Foreign => return Ok(Pass::Abandoned),
                 Claim::Taken if ledger.is_partial() => return Ok(Pass::Abandoned),
-                Claim::Taken => {
-                    // Two assets hashed to the same short id: the later one gets a longer id.
-                    e.lead.lead_id = lead::lead_id(&e.asset, &e.lead.lead_type, lead::LONG_ID);
-                    ledger.claim(tx, &e.lead.lead_id)? == Claim::Stored
-                }
+                Claim::Taken => longer_id(tx, ledger, &mut e)?,
             };
             batch.push((stored, e));
         }
@@ -237,6 +252,7 @@ fn write_chunk(
         .filter_map(|(i, d)| batch.get(*i).map(|(_, e)| d.write(&e.lead)))
         .collect();
     tx.write_leads(&writes)?;
+    ledger.written();
     drop(writes);
     // A lead is a score of small allocations made by the worker that evaluated it. Freeing them
     // there is a local free; here it was a twelfth of the writer's time, and the writer is

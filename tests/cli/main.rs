@@ -20,6 +20,7 @@ mod browser;
 mod check;
 mod crash;
 mod crm;
+mod cycle;
 mod examples;
 mod hostile;
 mod ingest;

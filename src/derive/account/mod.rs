@@ -377,6 +377,90 @@ fn slug(key: &str) -> String {
 mod tests {
     use super::*;
 
+    fn names_in(rows: &[(&str, &str, i64)]) -> TerritoryRows {
+        rows.iter()
+            .map(|(t, n, k)| ((*t).to_string(), Some((*n).to_string()), *k))
+            .collect()
+    }
+
+    // See: issue 20 (design §7.2): a territory holds several named accounts; the install base
+    // goes to its main account; no name joins another below the fuzzy threshold.
+    #[test]
+    fn issue_20_a_territory_holds_several_named_accounts() {
+        let names = NameRows {
+            territories: [
+                (
+                    "install_base",
+                    vec![("100".into(), None, 5), ("200".into(), None, 1)],
+                ),
+                (
+                    "opportunities",
+                    names_in(&[
+                        ("100", "Baltimore City Public Schools", 5),
+                        ("100", "Baltimore City Public School", 1),
+                        ("100", "Jebi", 2),
+                        ("100", "JEBI Inc.", 1),
+                        ("200", "Beta Holdings Ltd", 1),
+                        ("200", "Gamma", 3),
+                    ]),
+                ),
+                ("projects", Vec::new()),
+            ],
+            project_names: vec![("Jebi".into(), None, None, 4)],
+            opportunity_names: Vec::new(),
+            credit_customers: Vec::new(),
+        };
+        let mut cfg = AccountsConfig::default();
+        cfg.territory_mapping
+            .insert("200".into(), "Beta Holdings".into());
+        let plan = plan(names, &cfg);
+        let accounts: Vec<String> = plan
+            .accounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} [{}, {}] {}",
+                    a.id,
+                    a.name,
+                    a.territory.as_deref().unwrap_or("-"),
+                    a.territory_name.as_deref().unwrap_or("-"),
+                    a.source
+                )
+            })
+            .collect();
+        assert_eq!(
+            accounts,
+            [
+                "ST-100 Baltimore City Public Schools [100, Baltimore City Public Schools] data",
+                "ST-100-jebi Jebi [100, Baltimore City Public Schools] data",
+                "ST-200 Beta Holdings [200, Beta Holdings] config",
+                "ST-200-gamma Gamma [200, Beta Holdings] data",
+            ]
+        );
+        let alias = |text: &str| -> (String, &str, f64) {
+            let a = plan.aliases.iter().find(|a| a.text == text).unwrap();
+            (a.account.clone(), a.method, a.similarity)
+        };
+        assert_eq!(alias("Baltimore City Public School").0, "ST-100");
+        assert_eq!(alias("Baltimore City Public School").1, "fuzzy");
+        assert!(alias("Baltimore City Public School").2 >= cfg.fuzzy_threshold);
+        assert_eq!(alias("JEBI Inc.").0, "ST-100-jebi");
+        assert_eq!(alias("Beta Holdings Ltd").0, "ST-200");
+        assert_eq!(
+            plan.territory_links,
+            [
+                ("100".into(), "Jebi".into(), "ST-100-jebi".into()),
+                ("100".into(), "JEBI Inc.".into(), "ST-100-jebi".into()),
+                ("200".into(), "Gamma".into(), "ST-200-gamma".into()),
+            ]
+        );
+        // A name-only source finds the territory's other customer by name.
+        assert_eq!(
+            plan.project_links,
+            [("Jebi".to_string(), "ST-100-jebi".to_string())]
+        );
+    }
+
     #[test]
     fn normalizes_case_punctuation_and_legal_suffixes() {
         let n = |s| normalize(s, &[]);

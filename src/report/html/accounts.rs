@@ -141,8 +141,12 @@ fn assets(w: &mut dyn Write, v: &Account360) -> io::Result<()> {
     }
     write!(
         w,
-        r#"<details><summary>Install base: {} assets</summary><div class="scroll"><table class="mini"><thead><tr><th>serial</th><th>product</th><th>family</th><th>risk</th><th>EOL</th><th>support</th></tr></thead><tbody>"#,
-        v.install_base_total.max(v.install_base.len())
+        r#"<details><summary>Install base: {}</summary><div class="scroll"><table class="mini"><thead><tr><th>serial</th><th>product</th><th>family</th><th>risk</th><th>EOL</th><th>support</th></tr></thead><tbody>"#,
+        super::super::plural(
+            v.install_base_total.max(v.install_base.len()) as u64,
+            "asset",
+            "assets"
+        )
     )?;
     for a in v.install_base.iter().take(ASSET_ROWS) {
         write!(

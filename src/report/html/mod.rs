@@ -174,9 +174,9 @@ fn overview(w: &mut dyn Write, r: &Report) -> io::Result<()> {
             (
                 money(v),
                 format!(
-                    "from {} of {} leads",
+                    "from {} of {}",
                     r.pipeline.leads_with_estimate,
-                    p.total()
+                    super::plural(p.total() as u64, "lead", "leads")
                 ),
             )
         },
