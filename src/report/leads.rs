@@ -154,3 +154,62 @@ pub fn summary_table(counts: &[(String, String, i64)]) -> Table {
     t.push(last);
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Style, table};
+
+    /// The real queue's widest row (issue 20): at 100 columns every id, serial, score and
+    /// status is printed whole, on one line.
+    #[test]
+    fn the_queue_fits_100_columns_with_ids_and_serials_whole() {
+        let lead = Lead {
+            lead_id: "2Y4AKB2V".into(),
+            lead_type: "Hardware Refresh - EOL Equipment".into(),
+            rule: "hardware_refresh".into(),
+            priority: "CRITICAL".into(),
+            score: 73.5,
+            factors: std::collections::BTreeMap::new(),
+            reasons: Vec::new(),
+            title: String::new(),
+            description: String::new(),
+            recommended_action: String::new(),
+            account_id: None,
+            account_name: Some("Baltimore City Public School Systems (inc)".into()),
+            territory_id: Some("56769".into()),
+            install_base_id: 1,
+            serial_number: Some("EDYPD02HY7W4TK".into()),
+            product_name: Some("HPE DL380 Gen9 E5-2630Lv3 FIO Kit".into()),
+            product_family: None,
+            days_since_eol: None,
+            owner: None,
+            recommended_services: Vec::new().into(),
+            recommended_skus: vec!["HL997A1".to_string(), "H9Q53AC".to_string()].into(),
+            extra: serde_json::Map::new(),
+            status: "contacted".into(),
+            active: true,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let mut out = Vec::new();
+        let style = Style {
+            width: Some(100),
+            color: false,
+        };
+        table::write(&mut out, &queue_table(&[lead]), style).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.lines().all(|l| l.chars().count() <= 100), "{s}");
+        assert_eq!(s.lines().count(), 5, "{s}");
+        for whole in [
+            "2Y4AKB2V",
+            "CRITICAL",
+            "73.50",
+            "contacted",
+            "56769",
+            "EDYPD02HY7W4TK",
+        ] {
+            assert!(s.contains(whole), "{whole}:\n{s}");
+        }
+    }
+}

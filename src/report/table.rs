@@ -47,8 +47,9 @@ fn natural_widths(t: &Table) -> Vec<usize> {
     widths
 }
 
-/// Narrowest a shortened column gets: a few characters and the `…`.
-const MIN_SHORTENED: usize = 6;
+/// Narrowest a shortened column gets: three characters and the `…` (the queue's ten columns
+/// then fit 100 with every id, serial and number whole).
+const MIN_SHORTENED: usize = 4;
 
 /// Column widths that fit `width` by shortening the widest columns not kept whole, or `None`
 /// when the table keeps no column whole (then every column may wrap) or fits already. What
@@ -95,6 +96,46 @@ mod tests {
         let s = String::from_utf8(out).unwrap();
         assert!(s.contains("│ id   │ score │"), "{s}");
         assert!(s.contains("│ AB12 │ 64.50 │"), "{s}");
+    }
+
+    // See: issue 20 ("at 100 columns the queue wraps serials and ids mid-word").
+    #[test]
+    fn issue_20_at_100_columns_ids_and_serials_stay_whole_and_text_is_shortened() {
+        let mut t = Table::new(&["lead_id", "score", "type", "account", "product", "serial"]);
+        t.push(vec![
+            "3E58S2NQ0HX38".into(),
+            "73.50".into(),
+            "Hardware Refresh - EOL Equipment".into(),
+            "Baltimore City Public School Systems (inc)".into(),
+            "Aruba AP-325 Dual 4x4:4 802.11ac AP".into(),
+            "EDYPD02HY7W4TK".into(),
+        ]);
+        let t = t.keep_whole(&["lead_id", "score", "serial"]);
+        let mut out = Vec::new();
+        let style = Style {
+            width: Some(100),
+            color: false,
+        };
+        write(&mut out, &t, style).unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.lines().all(|l| l.chars().count() <= 100), "{s}");
+        assert_eq!(
+            s.lines().count(),
+            5,
+            "one line per row: nothing wrapped\n{s}"
+        );
+        for whole in ["3E58S2NQ0HX38", "73.50", "EDYPD02HY7W4TK"] {
+            assert!(s.contains(whole), "{whole} broken:\n{s}");
+        }
+        assert!(s.contains('…'), "{s}");
+        // A table that fits is left as it is.
+        let mut out = Vec::new();
+        let wide = Style {
+            width: Some(200),
+            color: false,
+        };
+        write(&mut out, &t, wide).unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains('…'));
     }
 
     #[test]

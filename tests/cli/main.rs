@@ -27,6 +27,7 @@ mod ingest;
 mod lifecycle;
 mod mail;
 mod monthly;
+mod queue;
 mod rank;
 mod reading;
 mod reliability;

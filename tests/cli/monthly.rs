@@ -195,3 +195,51 @@ fn issue_20_next_months_export_replaces_this_months_and_closes_the_leads_of_asse
         ]
     );
 }
+
+/// The README's flow: `onelead run` on the bundled sample first, then on your own exports. The
+/// sample's assets are not in your install base, so their leads close; the queue holds exactly
+/// the 77 real leads (30 + 27 + 20, the design document's headline on DataExportAug29th.xlsx).
+#[test]
+fn issue_20_the_readme_flow_of_sample_then_your_exports_leaves_only_your_leads() {
+    let Some(data) = shared_data() else { return };
+    let w = Workdir::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate::util::copy_dir(&root.join("data/sample"), &w.join("data/sample"));
+    w.ok(&["run"]);
+    let sample = w
+        .json(&["leads", "--status", "all"])
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(sample > 77, "the sample made {sample} leads");
+    crate::util::copy_dir(&data, &w.join("exports"));
+    let second = w.json(&["run", "--data", "exports/"]);
+    assert!(second["run"]["changes"]["left"].as_u64().unwrap() >= 200);
+    assert_eq!(second["run"]["changes"]["arrived"], 63);
+    let leads = w.json(&["leads"]);
+    let leads = leads.as_array().unwrap();
+    assert_eq!(leads.len(), 77);
+    let mut by_type = std::collections::BTreeMap::new();
+    for l in leads {
+        *by_type.entry(l["lead_type"].as_str().unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        by_type.into_values().collect::<Vec<_>>(),
+        [27, 30, 20],
+        "Hardware Refresh, Renewal, Service Attach"
+    );
+    let real: Vec<String> = w.sql("data/onelead.db", "SELECT serial_number FROM install_base");
+    assert!(
+        leads
+            .iter()
+            .all(|l| real.iter().any(|s| l["serial_number"] == s.as_str()))
+    );
+    // The sample's leads are kept, closed, with the reason.
+    assert_eq!(
+        w.sql(
+            "data/onelead.db",
+            "SELECT DISTINCT closed_reason FROM leads WHERE active = 0"
+        ),
+        ["closed: no longer in the install base"]
+    );
+}

@@ -221,7 +221,8 @@ pub fn config_without_crm_and_mail(w: &Workdir) -> String {
     cfg.split(marker).next().unwrap().to_string()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
