@@ -19,7 +19,10 @@ pub fn run(args: &LoadArgs) -> Result<()> {
                 report::ingest::write_csv(out, ingest, &account_rows(&report))?;
             }
         }
-        Format::Table => write_load_report(out, &report, &settings)?,
+        Format::Table => {
+            write_load_report(out, &report, &settings)?;
+            report::snapshots::write(out, &report.snapshots)?;
+        }
     }
     // On stderr, so CSV and JSON stay clean; a terminal shows it all the same.
     let data: Vec<String> = args

@@ -264,6 +264,9 @@ fn attempt(
         carried.forget_data();
     }
     (job.progress)("accounts", accounts.accounts as u64);
+    if job.mode.ingest {
+        (job.progress)("snapshots", 0);
+    }
     let snapshots = stages::snapshots(&mut *tx, ingested.formed, run_id, started)?;
     let keep = carry.is_some() && job.mode.commit;
     let Some((evaluation, mut next)) = stages::evaluate(&mut *tx, job, run_id, carried, keep)?

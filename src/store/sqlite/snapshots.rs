@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteTx;
+use super::load::sorting;
 use crate::error::Result;
 use crate::model::snapshot::{ChangeCounts, Duplicate, RowRef, SettledInstallBase, SnapshotRecord};
 use crate::store::api::Snapshots;
@@ -26,9 +27,11 @@ pub(super) fn coverage(col: &str) -> String {
 }
 
 /// One row per asset of the install base: the first row of each key (SQLite takes the bare
-/// columns from the row `min(id)` picks), walking `ib_asset` in key order.
+/// columns from the row `min(id)` picks). A scan and a sort (`NOT INDEXED`, run under
+/// [`sorting`]) read the table once, where walking `ib_asset` looked up every row.
 const CURRENT: &str = "SELECT asset_key, min(id) AS id, serial_number, product_id, product_name,
-    territory_id, support_status FROM install_base WHERE asset_key IS NOT NULL GROUP BY asset_key";
+    territory_id, support_status FROM install_base NOT INDEXED WHERE asset_key IS NOT NULL
+    GROUP BY asset_key";
 
 /// Records a snapshot; returns its id.
 fn record(conn: &Connection, s: &SnapshotRecord<'_>) -> Result<i64> {
@@ -215,6 +218,10 @@ pub(super) fn counts(conn: &Connection, snapshot: i64) -> Result<ChangeCounts> {
 
 /// See `api::Snapshots::settle_install_base`.
 fn settle(conn: &Connection, snapshot: i64) -> Result<SettledInstallBase> {
+    sorting(conn, || settle_sorted(conn, snapshot))
+}
+
+fn settle_sorted(conn: &Connection, snapshot: i64) -> Result<SettledInstallBase> {
     let colliding_serials = split_colliding(conn)?;
     let (duplicates, duplicate_examples) = duplicates(conn)?;
     let assets: i64 = conn.query_row(
