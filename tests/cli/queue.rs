@@ -85,7 +85,7 @@ fn issue_20_the_queue_dashboard_report_and_digest_show_open_work_unless_asked() 
     assert_eq!(top, open[..10]);
     let report = w.ok(&["report", "--db", "q.db", "--out", "r.html"]);
     assert!(
-        report.contains("(10 leads in the queue, 2 account pages)"),
+        report.contains("(10 of 10 matching leads in the queue, 2 account pages)"),
         "{report}"
     );
     let html = std::fs::read_to_string(w.join("r.html")).unwrap();
@@ -211,4 +211,54 @@ fn issue_20_a_missing_rules_folder_says_where_its_path_came_from() {
         ),
         "{err}"
     );
+}
+
+// See: issue 20 ("1 account pages", "1 opportunities"): a count of one reads in the singular,
+// in what a command prints and in a rule's reasons.
+#[test]
+fn issue_20_a_count_of_one_reads_in_the_singular() {
+    let w = Workdir::new();
+    w.write(
+        "in/ib.csv",
+        IB.lines().take(2).collect::<Vec<_>>().join("\n").as_str(),
+    );
+    w.write(
+        "in/opportunities.csv",
+        "HPE Opportunity ID,Opportunity NAme,Account ST ID,Account Name,Product Line\n\
+         O1,Deal,100,Acme,Servers\n",
+    );
+    let run = w.ok(&[
+        "run",
+        "--data",
+        "in",
+        "--db",
+        "s.db",
+        "--as-of",
+        "2025-10-29",
+    ]);
+    assert!(run.contains("3 leads from 1 item as of"), "{run}");
+    let said = w.ok(&["report", "--db", "s.db", "--out", "r.html"]);
+    assert_eq!(
+        said,
+        "wrote r.html (3 of 3 matching leads in the queue, 1 account page)\n"
+    );
+    let one = w.ok(&[
+        "report", "--db", "s.db", "--type", "renewal", "--out", "r1.html",
+    ]);
+    assert_eq!(
+        one,
+        "wrote r1.html (1 of 1 matching lead in the queue, 1 account page)\n"
+    );
+    let leads = w.json(&["leads", "--db", "s.db"]);
+    for l in leads.as_array().unwrap() {
+        let reasons = &l["factors"]["propensity"]["reasons"];
+        assert!(
+            reasons
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "1 opportunity (+10)"),
+            "{reasons}"
+        );
+    }
 }
