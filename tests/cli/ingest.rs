@@ -260,19 +260,11 @@ fn renamed_copy(from: &std::path::Path, to: &std::path::Path) {
             for (c, cell) in row.iter().enumerate() {
                 let (r, c) = (r0 + r as u32, (c0 + c as u32) as u16);
                 match cell {
-                    Data::String(s) if r == r0 => ws.write_string(r, c, snake(s)).map(|_| ()),
-                    Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                        ws.write_string(r, c, s).map(|_| ())
+                    Data::String(s) if r == r0 => {
+                        ws.write_string(r, c, snake(s)).unwrap();
                     }
-                    Data::Float(f) => ws.write_number(r, c, *f).map(|_| ()),
-                    Data::Int(n) => ws.write_number(r, c, *n as f64).map(|_| ()),
-                    Data::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ()),
-                    Data::DateTime(d) => ws
-                        .write_number_with_format(r, c, d.as_f64(), &date)
-                        .map(|_| ()),
-                    Data::Error(_) | Data::Empty => Ok(()),
+                    _ => crate::util::write_cell(ws, (r, c), cell, &date),
                 }
-                .unwrap();
             }
         }
     }

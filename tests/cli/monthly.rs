@@ -9,7 +9,7 @@ use crate::util::{Workdir, shared_data};
 /// Writes a copy of workbook `from` to `to` without the rows of sheet `sheet` whose first
 /// column is in `drop`. Dates stay dates (a number with a date format, as Excel writes them).
 pub fn copy_without(from: &Path, to: &Path, sheet: &str, drop: &[String]) {
-    use calamine::{Data, Reader, open_workbook_auto};
+    use calamine::{Reader, open_workbook_auto};
     let mut wb = open_workbook_auto(from).unwrap();
     let mut out = rust_xlsxwriter::Workbook::new();
     let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
@@ -26,20 +26,7 @@ pub fn copy_without(from: &Path, to: &Path, sheet: &str, drop: &[String]) {
                 continue;
             }
             for (c, cell) in row.iter().enumerate() {
-                let c = (c0 + c as u32) as u16;
-                match cell {
-                    Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                        ws.write_string(r, c, s).map(|_| ())
-                    }
-                    Data::Float(f) => ws.write_number(r, c, *f).map(|_| ()),
-                    Data::Int(n) => ws.write_number(r, c, *n as f64).map(|_| ()),
-                    Data::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ()),
-                    Data::DateTime(d) => ws
-                        .write_number_with_format(r, c, d.as_f64(), &date)
-                        .map(|_| ()),
-                    Data::Error(_) | Data::Empty => Ok(()),
-                }
-                .unwrap();
+                crate::util::write_cell(ws, (r, (c0 + c as u32) as u16), cell, &date);
             }
             r += 1;
         }

@@ -234,3 +234,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Writes a cell calamine read to `ws` at (`r`, `c`) as Excel held it: dates stay dates (a
+/// number with the `date` format), errors and empty cells are left empty.
+pub fn write_cell(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    (r, c): (u32, u16),
+    cell: &calamine::Data,
+    date: &rust_xlsxwriter::Format,
+) {
+    use calamine::Data;
+    match cell {
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            ws.write_string(r, c, s).map(|_| ())
+        }
+        Data::Float(f) => ws.write_number(r, c, *f).map(|_| ()),
+        Data::Int(n) => ws.write_number(r, c, *n as f64).map(|_| ()),
+        Data::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ()),
+        Data::DateTime(d) => ws
+            .write_number_with_format(r, c, d.as_f64(), date)
+            .map(|_| ()),
+        Data::Error(_) | Data::Empty => Ok(()),
+    }
+    .unwrap();
+}
