@@ -8,7 +8,7 @@ use crate::derive::account::normalize;
 use crate::error::{Error, Result};
 use crate::report::Format;
 use crate::report::{self, Style, Table};
-use crate::views::{Account360, Count, Identity, Lookup};
+use crate::views::{Account360, Count, Credits, Identity, Lookup};
 
 /// Rows of each list the table shows unless `--limit` or `--all` says otherwise. A giant account
 /// (tens of thousands of assets and leads) would otherwise print, and read, every one of them.
@@ -126,6 +126,44 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
         }
         report::table::write(out, &t, style)?;
     }
+    write_install_base(out, view, style)?;
+    if view.leads_total == 0 {
+        writeln!(out, "\nno active leads")?;
+    } else {
+        writeln!(out, "\nleads: {}", view.leads_total)?;
+        let t = report::leads::queue_table(&view.leads);
+        rows(out, &t, view.leads_total, style)?;
+    }
+    if view.opportunities_total > 0 {
+        writeln!(out, "\nopportunities: {}", view.opportunities_total)?;
+        let mut t = Table::new(&["opportunity", "name", "product line"]);
+        for o in &view.opportunities {
+            t.push(vec![
+                o.opportunity_id.clone().unwrap_or_default(),
+                o.name.clone().unwrap_or_default(),
+                o.product_line.clone().unwrap_or_default(),
+            ]);
+        }
+        rows(out, &t, view.opportunities_total, style)?;
+    }
+    let prj = &view.projects;
+    if prj.count == 0 {
+        writeln!(out, "\nno projects")?;
+    } else {
+        writeln!(
+            out,
+            "\nprojects: {}, typically {}, last ended {}, {} closed",
+            prj.count,
+            prj.typical_size.as_deref().unwrap_or("unknown size"),
+            prj.last_end_date.as_deref().unwrap_or("-"),
+            prj.closed
+        )?;
+    }
+    write_credits(out, &view.service_credits, style)
+}
+
+/// The account's assets: how many, by risk and family, and the first rows.
+fn write_install_base(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()> {
     writeln!(
         out,
         "\ninstall base: {}",
@@ -162,39 +200,11 @@ fn write_text(out: &mut dyn Write, view: &Account360, style: Style) -> Result<()
         }
         rows(out, &t, view.install_base_total, style)?;
     }
-    if view.leads_total == 0 {
-        writeln!(out, "\nno active leads")?;
-    } else {
-        writeln!(out, "\nleads: {}", view.leads_total)?;
-        let t = report::leads::queue_table(&view.leads);
-        rows(out, &t, view.leads_total, style)?;
-    }
-    if view.opportunities_total > 0 {
-        writeln!(out, "\nopportunities: {}", view.opportunities_total)?;
-        let mut t = Table::new(&["opportunity", "name", "product line"]);
-        for o in &view.opportunities {
-            t.push(vec![
-                o.opportunity_id.clone().unwrap_or_default(),
-                o.name.clone().unwrap_or_default(),
-                o.product_line.clone().unwrap_or_default(),
-            ]);
-        }
-        rows(out, &t, view.opportunities_total, style)?;
-    }
-    let prj = &view.projects;
-    if prj.count == 0 {
-        writeln!(out, "\nno projects")?;
-    } else {
-        writeln!(
-            out,
-            "\nprojects: {}, typically {}, last ended {}, {} closed",
-            prj.count,
-            prj.typical_size.as_deref().unwrap_or("unknown size"),
-            prj.last_end_date.as_deref().unwrap_or("-"),
-            prj.closed
-        )?;
-    }
-    let credits = &view.service_credits;
+    Ok(())
+}
+
+/// Active service credits, and those expiring within 90 days.
+fn write_credits(out: &mut dyn Write, credits: &Credits, style: Style) -> Result<()> {
     writeln!(out, "\nservice credits: {} active", credits.active_total)?;
     if credits.expiring_total > 0 {
         writeln!(out, "expiring within 90 days:")?;

@@ -125,6 +125,14 @@ fn write_accounts(conn: &Connection, plan: &AccountPlan) -> Result<usize> {
 /// transaction began and every row since was written by the load's writer, which files
 /// territory rows under their account already.
 fn file_rows(conn: &Connection, plan: &AccountPlan, fresh: bool) -> Result<()> {
+    stage_links(conn, plan)?;
+    conn.execute_batch(&filing_sql(fresh))?;
+    Ok(())
+}
+
+/// Fills the temp tables of links `file_rows` reads: name → account per linked table, and
+/// (territory, name) → account for the named accounts of a territory.
+fn stage_links(conn: &Connection, plan: &AccountPlan) -> Result<()> {
     let links = [
         &plan.project_links,
         &plan.opportunity_links,
@@ -160,6 +168,12 @@ fn file_rows(conn: &Connection, plan: &AccountPlan, fresh: bool) -> Result<()> {
     for (territory, name, account) in &plan.territory_links {
         ins.execute(params![territory, name, account])?;
     }
+    Ok(())
+}
+
+/// The statements that file every data table's rows under their accounts from the staged
+/// links, and empty the links after.
+fn filing_sql(fresh: bool) -> String {
     // Each table in one pass. A row with a territory belongs to the territory's account of its
     // name, when it has one of its own (`temp.links_territory`), else to `ST-<territory>`; one
     // without takes the account last linked to its name, or none. Fresh tables were written
@@ -210,8 +224,7 @@ fn file_rows(conn: &Connection, plan: &AccountPlan, fresh: bool) -> Result<()> {
         let _ = writeln!(sql, "DELETE FROM {links};");
     }
     sql.push_str("DELETE FROM temp.links_territory;");
-    conn.execute_batch(&sql)?;
-    Ok(())
+    sql
 }
 
 /// A stored aggregate as rules see it: numbers and text as they are, anything else unknown.
