@@ -192,6 +192,19 @@ impl<'c> Planner<'c> {
             self.index.add(key, &found.0);
             joined.insert(key.clone(), found);
         }
+        self.territory_aliases(territory, names, &joined, &account_names);
+    }
+
+    /// Records how each name filed under `territory` joined its account (`joined`, by key),
+    /// and links the names of the territory's other accounts to them by territory and name.
+    fn territory_aliases(
+        &mut self,
+        territory: &str,
+        names: &[(String, i64, &'static str)],
+        joined: &HashMap<String, (String, &'static str, f64)>,
+        account_names: &HashMap<String, String>,
+    ) {
+        let main = format!("ST-{territory}");
         for (alias, n, table) in names {
             let raw_key = self.norm(alias);
             let key = self.canon(raw_key.clone());
