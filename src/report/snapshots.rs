@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use super::ingest::wrap;
 use super::plural;
 use crate::model::snapshot::{ChangeCounts, SettledInstallBase};
 use crate::pipeline::SnapshotReport;
@@ -16,7 +17,10 @@ pub fn change_summary(c: &ChangeCounts) -> String {
     )
 }
 
-/// One line per snapshot, then the repeated asset keys of a new install base.
+/// Lines wrap at 80 columns, terminal or not: they follow `load`'s report, which fits one.
+const WIDTH: Option<usize> = Some(80);
+
+/// A few lines per snapshot, then the repeated asset keys of a new install base.
 pub fn write(out: &mut dyn Write, snapshots: &[SnapshotReport]) -> std::io::Result<()> {
     for s in snapshots {
         let mut line = format!(
@@ -26,19 +30,28 @@ pub fn write(out: &mut dyn Write, snapshots: &[SnapshotReport]) -> std::io::Resu
             s.files.join(", ")
         );
         if s.replaced > 0 {
-            let _ = write!(line, " replace {}", s.replaced);
+            let _ = write!(line, ", replacing {}", s.replaced);
         }
-        match s.install_base.as_ref().map(|i| &i.changes) {
-            Some(Some(c)) => {
-                let _ = write!(line, "; since the last install base: {}", change_summary(c));
-                if !c.is_empty() {
-                    line.push_str(" (`onelead changes` lists them)");
-                }
+        write!(out, "{}", wrap(&line, WIDTH, "  "))?;
+        let compared = match s.install_base.as_ref().map(|i| &i.changes) {
+            Some(Some(c)) if c.is_empty() => {
+                format!("since the last install base: {}", change_summary(c))
             }
-            Some(None) => line.push_str("; the first install base, nothing to compare it with"),
-            None => {}
+            Some(Some(c)) => format!(
+                "since the last install base: {} (`onelead changes` lists them)",
+                change_summary(c)
+            ),
+            Some(None) => "the first install base: nothing to compare it with".into(),
+            None => String::new(),
+        };
+        // Under its snapshot's line, indented.
+        let narrower = WIDTH.map(|w| w - 2);
+        for l in wrap(&compared, narrower, "  ")
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
+            writeln!(out, "  {l}")?;
         }
-        writeln!(out, "{line}")?;
         if let Some(i) = &s.install_base {
             duplicates(out, i)?;
         }
@@ -51,12 +64,12 @@ fn duplicates(out: &mut dyn Write, i: &SettledInstallBase) -> std::io::Result<()
     if i.duplicates == 0 {
         return Ok(());
     }
-    writeln!(
-        out,
+    let warning = format!(
         "warning: {} on more than one row of this install base (every row is kept; the \
          later rows' leads get longer ids):",
         plural(i.duplicates, "serial number is", "serial numbers are")
-    )?;
+    );
+    write!(out, "{}", wrap(&warning, WIDTH, "  "))?;
     for d in &i.duplicate_examples {
         let rows: Vec<String> = d
             .rows
@@ -70,7 +83,8 @@ fn duplicates(out: &mut dyn Write, i: &SettledInstallBase) -> std::io::Result<()
                 format!("{}{sheet} row {}", r.file, r.row)
             })
             .collect();
-        writeln!(out, "  `{}`: {}", d.asset_key, rows.join(", "))?;
+        let line = format!("  `{}`: {}", d.asset_key, rows.join(", "));
+        write!(out, "{}", wrap(&line, WIDTH, "    "))?;
     }
     let more = i
         .duplicates
