@@ -44,14 +44,7 @@ pub fn write(out: &mut dyn Write, snapshots: &[SnapshotReport]) -> std::io::Resu
             Some(None) => "the first install base: nothing to compare it with".into(),
             None => String::new(),
         };
-        // Under its snapshot's line, indented.
-        let narrower = WIDTH.map(|w| w - 2);
-        for l in wrap(&compared, narrower, "  ")
-            .lines()
-            .filter(|l| !l.is_empty())
-        {
-            writeln!(out, "  {l}")?;
-        }
+        indented(out, &compared)?;
         if let Some(i) = &s.install_base {
             duplicates(out, i)?;
         }
@@ -83,14 +76,23 @@ fn duplicates(out: &mut dyn Write, i: &SettledInstallBase) -> std::io::Result<()
                 format!("{}{sheet} row {}", r.file, r.row)
             })
             .collect();
-        let line = format!("  `{}`: {}", d.asset_key, rows.join(", "));
-        write!(out, "{}", wrap(&line, WIDTH, "    "))?;
+        let line = format!("`{}`: {}", d.asset_key, rows.join(", "));
+        indented(out, &line)?;
     }
     let more = i
         .duplicates
         .saturating_sub(i.duplicate_examples.len() as u64);
     if more > 0 {
         writeln!(out, "  … and {more} more")?;
+    }
+    Ok(())
+}
+
+/// `text` under the line before it: indented by two, wrapped within [`WIDTH`].
+fn indented(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
+    let narrower = WIDTH.map(|w| w - 2);
+    for l in wrap(text, narrower, "  ").lines().filter(|l| !l.is_empty()) {
+        writeln!(out, "  {l}")?;
     }
     Ok(())
 }
