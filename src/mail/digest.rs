@@ -166,7 +166,7 @@ mod tests {
             since_run: Some(3),
             aging_days: 30,
             territories: vec![t("1", "AAAA0001"), t("2", "AAAA0002")],
-            install_base: Default::default(),
+            install_base: crate::model::snapshot::ChangeCounts::default(),
             snapshots_compared: 0,
         })
     }

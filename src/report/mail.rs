@@ -349,7 +349,7 @@ mod tests {
                 priority_changes: Vec::new(),
                 aging: vec![lead("AAAA0002", "old")],
             }],
-            install_base: Default::default(),
+            install_base: crate::model::snapshot::ChangeCounts::default(),
             snapshots_compared: 0,
         }
     }
