@@ -56,6 +56,8 @@ pub fn load_and_evaluate(
 ) -> Result<(Settings, Store, RunReport)> {
     let settings = settings(args)?;
     let rules = pipeline::load_rules(&settings)?;
+    // A failed first run must leave no database behind: "as it was" is "not there".
+    let existed = settings.db.exists();
     let mut store = Store::open(&settings.db)?;
     let progress = Progress::new();
     let report = pipeline::execute(
@@ -72,9 +74,28 @@ pub fn load_and_evaluate(
         },
         &|s, n| progress.tick(s, n),
         None,
-    )?;
+    );
     progress.finish();
-    Ok((settings, store, report))
+    match report {
+        Ok(report) => Ok((settings, store, report)),
+        Err(e) => {
+            drop(store);
+            if !existed {
+                remove_database(&settings.db);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Removes a database file this process created, with SQLite's side files. Best effort: the
+/// error being reported matters more than a leftover file.
+fn remove_database(db: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
 }
 
 /// Resolves the settings shared by `load`, `run` and `watch`.

@@ -299,6 +299,19 @@ fn data_errors_exit_1_naming_the_input_and_change_nothing() {
         assert!(err.contains(data), "{data}: {err}");
         assert_eq!(before, w.fingerprint("s.db"), "{data}");
     }
+    // A failed first run leaves no database behind (nor SQLite's side files): it was not there.
+    for data in ["missing/export.xlsx", "nothing_here"] {
+        w.fails(
+            &["run", "--data", data, "--db", "new.db", "--as-of", AS_OF],
+            1,
+        );
+        let left: Vec<_> = std::fs::read_dir(w.path())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("new.db"))
+            .collect();
+        assert!(left.is_empty(), "{data}: {left:?}");
+    }
     // A view on a database that does not exist is a data error too, and creates nothing.
     let err = w.fails(&["leads", "--db", "absent.db"], 1);
     assert!(err.contains("absent.db"), "{err}");
