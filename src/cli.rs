@@ -74,6 +74,8 @@ pub enum Command {
     /// What the latest install base changed: assets that arrived, left, or changed support
     /// status or coverage since the snapshot before it.
     Changes(ChangesArgs),
+    /// Evaluate partitions of the install base for runs started with `--workers` (PostgreSQL).
+    Worker(WorkerArgs),
     /// The team's lead desk in the browser, and its JSON API.
     Serve(ServeArgs),
     /// Manage the people who may use `serve`.
@@ -96,8 +98,14 @@ pub enum RulesCommand {
 /// Options every command that touches the database shares.
 #[derive(Debug, Clone, Args, Default)]
 pub struct DbArgs {
-    /// SQLite database [default: `database` in the config, `data/onelead.db`].
-    #[arg(long, env = "ONELEAD_DB", value_name = "FILE")]
+    /// SQLite file or PostgreSQL URL (`postgres://user:pass@host:port/db`) [default:
+    /// `database` in the config, `data/onelead.db`].
+    #[arg(
+        long,
+        env = "ONELEAD_DB",
+        value_name = "FILE|URL",
+        hide_env_values = true
+    )]
     pub db: Option<PathBuf>,
     /// Configuration file.
     #[arg(long, value_name = "FILE", default_value = crate::config::DEFAULT_CONFIG)]
@@ -164,6 +172,30 @@ pub struct RunArgs {
     /// Everything `load` takes.
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Evaluate by worker processes, in partitions by account (PostgreSQL only): start N here;
+    /// with 0, wait for `onelead worker` processes started elsewhere.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+/// `onelead worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Only this run's work (a run passes it to the workers it starts).
+    #[arg(long, value_name = "ID")]
+    pub work: Option<i64>,
+    /// Exit once no partition is left to do, instead of waiting for the next run's.
+    #[arg(long)]
+    pub exit_when_done: bool,
+    /// Threads evaluating a partition [default: every core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Database and config.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `onelead watch`.
@@ -186,8 +218,13 @@ pub struct WhatifArgs {
     /// The alternative configuration.
     #[arg(long, value_name = "FILE", default_value = crate::config::DEFAULT_CONFIG)]
     pub config: PathBuf,
-    /// SQLite database [default: `database` in `config/onelead.yaml`].
-    #[arg(long, env = "ONELEAD_DB", value_name = "FILE")]
+    /// SQLite file or PostgreSQL URL [default: `database` in `config/onelead.yaml`].
+    #[arg(
+        long,
+        env = "ONELEAD_DB",
+        value_name = "FILE|URL",
+        hide_env_values = true
+    )]
     pub db: Option<PathBuf>,
     /// Date the day counts are measured from [default: the as-of date of the last run].
     #[arg(long, value_name = "YYYY-MM-DD")]

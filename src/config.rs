@@ -25,7 +25,7 @@ pub const DEFAULT_CONFIG: &str = "config/onelead.yaml";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// SQLite database file (`ONELEAD_DB` and `--db` override it).
+    /// SQLite database file, or a `postgres://` URL (`ONELEAD_DB` and `--db` override it).
     #[serde(default = "default_db")]
     pub database: PathBuf,
     /// Input files or folders loaded when `--data` is not given.

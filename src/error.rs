@@ -43,17 +43,20 @@ pub enum Error {
     /// A rule failed while being evaluated; the message is a rendered diagnostic.
     #[error("{0}")]
     RuleRuntime(String),
-    /// The database is missing, locked or malformed.
-    #[error("database `{path}`: {message}")]
+    /// The database is missing, locked, unreachable or malformed.
+    #[error("database `{db}`: {message}")]
     Database {
-        /// The database file.
-        path: PathBuf,
+        /// The database file, or its URL without the password.
+        db: String,
         /// What went wrong.
         message: String,
     },
     /// A database error the store has no more specific words for (SQLite's message).
     #[error("sqlite: {0}")]
     Sqlite(String),
+    /// A PostgreSQL error the store has no more specific words for (the server's message).
+    #[error("postgres: {0}")]
+    Postgres(String),
     /// A user asked for something that does not exist (lead id, account, ...).
     #[error("{0}")]
     NotFound(String),

@@ -6,11 +6,15 @@ use crate::cli::LoadArgs;
 use crate::error::Result;
 use crate::pipeline::{self, RunReport, Settings};
 use crate::report::{self, Format, Style};
+use crate::score::distribute::Distribution;
 use crate::store::Store;
+use crate::store::api::WorkDone;
+
+use super::worker::Crew;
 
 /// Runs `onelead load`.
 pub fn run(args: &LoadArgs) -> Result<()> {
-    let (settings, _store, report) = load_and_evaluate(args, "load", false)?;
+    let (settings, _store, report) = load_and_evaluate(args, "load", false, None)?;
     let out = &mut std::io::stdout().lock();
     match args.format.get() {
         Format::Json => report::json::write(out, &report)?,
@@ -48,19 +52,33 @@ fn account_rows(r: &RunReport) -> [(&'static str, usize); 2] {
 
 /// The job `load` and `run` share: resolve settings, compile the rules before touching the
 /// database (a broken rule changes nothing), then ingest and evaluate in one transaction with
-/// a progress bar on a terminal.
+/// a progress bar on a terminal. With `workers`, the rules are evaluated by that many worker
+/// processes started here (none: started elsewhere), see [`super::worker::Crew`].
 pub fn load_and_evaluate(
     args: &LoadArgs,
     command: &str,
     make_leads: bool,
+    workers: Option<usize>,
 ) -> Result<(Settings, Store, RunReport)> {
     let settings = settings(args)?;
     let rules = pipeline::load_rules(&settings)?;
     // A failed first run must leave no database behind: "as it was" is "not there".
-    let existed = settings.db.exists();
+    // (A PostgreSQL database exists before any run: its server made it.)
+    let existed = settings.db.as_path().is_none_or(std::path::Path::exists);
     let mut store = Store::open(&settings.db)?;
     let progress = Progress::new();
-    let report = pipeline::execute(
+    let crew = workers.map(|n| Crew::new(n, &settings.db, &args.db.config));
+    let supervise =
+        |work: i64, done: WorkDone| crew.as_ref().map_or(Ok(()), |c| c.supervise(work, done));
+    let distribution = match &crew {
+        Some(_) => Some(Distribution {
+            queue: std::sync::Mutex::new(store.work_queue()?),
+            rules_dir: &settings.rules_dir,
+            supervise: &supervise,
+        }),
+        None => None,
+    };
+    let report = pipeline::execute_with(
         &mut store,
         &settings,
         &rules,
@@ -74,14 +92,16 @@ pub fn load_and_evaluate(
         },
         &|s, n| progress.tick(s, n),
         None,
+        distribution.as_ref(),
     );
     progress.finish();
+    drop(distribution);
     match report {
         Ok(report) => Ok((settings, store, report)),
         Err(e) => {
             drop(store);
-            if !existed {
-                remove_database(&settings.db);
+            if let (false, Some(path)) = (existed, settings.db.as_path()) {
+                remove_database(path);
             }
             Err(e)
         }
@@ -114,7 +134,7 @@ pub fn write_load_report(out: &mut dyn Write, r: &RunReport, s: &Settings) -> Re
     let Some(ingest) = &r.ingest else {
         return Ok(());
     };
-    let into = s.db.display().to_string();
+    let into = s.db.to_string();
     report::ingest::write_table(out, ingest, &account_rows(r), &into, Style::detect())?;
     Ok(())
 }

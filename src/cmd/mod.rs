@@ -21,13 +21,12 @@ mod territories;
 mod user;
 mod watch;
 mod whatif;
-
-use std::path::Path;
+mod worker;
 
 use crate::cli::{Cli, Command, DbArgs, RulesCommand, UserCommand};
 use crate::error::Result;
 use crate::pipeline::Settings;
-use crate::store::{Reader, Store};
+use crate::store::{Location, Reader, Store};
 
 /// What the views print when the database holds no leads at all.
 const NO_LEADS: &str = "no leads yet; run `onelead run`";
@@ -54,6 +53,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Digest(a) => digest::run(&a),
         Command::Export(a) => export::run(&a),
         Command::Changes(a) => changes::run(&a),
+        Command::Worker(a) => worker::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::User(UserCommand::Add(a)) => user::add(&a),
         Command::User(UserCommand::List(a)) => user::list(&a),
@@ -95,7 +95,7 @@ fn open_view(db: &DbArgs) -> Result<(Settings, Reader)> {
 /// Opens an existing database for reading. A database an older onelead made, or one a stopped
 /// `watch` left without some indexes, is brought up to date first: the one write a view
 /// command may cause, done here rather than by the views, which only read.
-fn open_reader(db: &Path) -> Result<Reader> {
+fn open_reader(db: &Location) -> Result<Reader> {
     Store::open_existing(db)?.reader()
 }
 

@@ -28,7 +28,7 @@ struct Count {
 
 /// Runs `onelead run`.
 pub fn run(args: &RunArgs) -> Result<()> {
-    let (settings, store, report) = load_and_evaluate(&args.load, "run", true)?;
+    let (settings, store, report) = load_and_evaluate(&args.load, "run", true, args.workers)?;
     let mut reader = store.reader()?;
     drop(store);
     let counts = reader.counts_by_type_priority()?;

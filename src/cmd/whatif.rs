@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::pipeline::{self, Mode, Settings};
 use crate::report::Format;
 use crate::report::{self, Style};
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// Runs `onelead whatif`.
 pub fn run(args: &WhatifArgs) -> Result<()> {
@@ -19,9 +19,12 @@ pub fn run(args: &WhatifArgs) -> Result<()> {
         db.clone()
     } else {
         let live = Config::load(Path::new(DEFAULT_CONFIG), false)?;
-        live.resolve(&live.database)
+        match Location::parse(live.database.as_os_str())? {
+            Location::Sqlite(path) => live.resolve(&path),
+            Location::Postgres(_) => live.database.clone(),
+        }
     };
-    let mut store = Store::open_existing(&db)?;
+    let mut store = Store::open_existing(Location::parse(db.as_os_str())?)?;
     let as_of = match args.as_of {
         Some(d) => Some(d),
         None => last_as_of(&store)?,

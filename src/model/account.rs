@@ -94,7 +94,7 @@ pub struct AccountPlan {
 }
 
 /// A value of an account aggregate, as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Fact {
     /// A number.
     Int(i64),
@@ -106,7 +106,7 @@ pub enum Fact {
 
 /// One account and the aggregates rules see (`account` in `rules/README.md`). An account with
 /// no rows in a table has zero counts and `Null` for the rest.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountFacts {
     /// Account id.
     pub account_id: String,
@@ -149,7 +149,7 @@ impl AccountFacts {
 }
 
 /// One product row of the SKU sheet's service catalog (also as a scenario file writes it).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogEntry {
     /// The product row label as written (`3PAR`, `Servers`).

@@ -39,6 +39,25 @@ pub struct StoredDerived {
     pub product_family: Option<String>,
 }
 
+/// One item as a worker process evaluated it (`onelead worker`): what a run merges as if it
+/// had evaluated the item itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    /// Row id.
+    pub id: i64,
+    /// The derived fields the classify rules gave.
+    pub derived: StoredDerived,
+    /// They differ from the stored ones.
+    pub changed: bool,
+    /// The item's leads, fresh from evaluation (the trigger's own reasons only), each with its
+    /// fingerprint.
+    pub leads: Vec<(crate::model::lead::Lead, i64)>,
+    /// The rule error the item hit instead, as rendered.
+    pub error: Option<String>,
+    /// The asset's identity its leads' ids are made from (`score::item::asset_key`).
+    pub asset: String,
+}
+
 /// Text fields of an item, named as scripts see them (= the column names).
 pub const TEXT_FIELDS: &[&str] = &[
     "serial_number",

@@ -19,16 +19,17 @@ use crate::model::account::AccountStats;
 use crate::model::snapshot::{ChangeCounts, SettledInstallBase};
 use crate::rules::RuleSet;
 use crate::score::diff::Changes;
+use crate::score::distribute::Distribution;
 use crate::score::{Carry, Outcome};
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// Paths and dates resolved from flags, environment and config ("high args").
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The validated config.
     pub cfg: Config,
-    /// Database file.
-    pub db: PathBuf,
+    /// The database: a file, or a PostgreSQL URL.
+    pub db: Location,
     /// Input files and folders.
     pub inputs: Vec<PathBuf>,
     /// Rules folder.
@@ -48,7 +49,15 @@ impl Settings {
     ) -> Result<Settings> {
         let explicit = config != Path::new(crate::config::DEFAULT_CONFIG);
         let cfg = Config::load(config, explicit)?;
-        let db = db.map_or_else(|| cfg.resolve(&cfg.database), Path::to_path_buf);
+        // A path from the command line is relative to where onelead runs; one from the config,
+        // to the project folder. A URL is a URL wherever it comes from.
+        let db = match db {
+            Some(db) => Location::parse(db.as_os_str())?,
+            None => match Location::parse(cfg.database.as_os_str())? {
+                Location::Sqlite(path) => Location::Sqlite(cfg.resolve(&path)),
+                url @ Location::Postgres(_) => url,
+            },
+        };
         let inputs = if data.is_empty() {
             cfg.data.iter().map(|p| cfg.resolve(p)).collect()
         } else {
@@ -186,6 +195,8 @@ struct Job<'a> {
     /// The input files, collected before the transaction begins.
     files: Vec<PathBuf>,
     progress: &'a dyn Fn(&str, u64),
+    /// Evaluate by worker processes.
+    workers: Option<&'a Distribution<'a>>,
 }
 
 /// Runs the job in one transaction. `carry` (`watch`) holds what the last committed run kept
@@ -200,7 +211,21 @@ pub fn execute(
     rules: &RuleSet,
     mode: Mode<'_>,
     progress: &dyn Fn(&str, u64),
+    carry: Option<&mut Carry>,
+) -> Result<RunReport> {
+    execute_with(store, settings, rules, mode, progress, carry, None)
+}
+
+/// [`execute`], evaluating by worker processes when `workers` says so (see
+/// [`crate::score::distribute`]).
+pub fn execute_with(
+    store: &mut Store,
+    settings: &Settings,
+    rules: &RuleSet,
+    mode: Mode<'_>,
+    progress: &dyn Fn(&str, u64),
     mut carry: Option<&mut Carry>,
+    workers: Option<&Distribution<'_>>,
 ) -> Result<RunReport> {
     let files = if mode.ingest {
         if settings.inputs.is_empty() {
@@ -218,6 +243,7 @@ pub fn execute(
         mode,
         files,
         progress,
+        workers,
     };
     if let Some(report) = attempt(store, &job, carry.as_deref_mut())? {
         return Ok(report);
@@ -226,7 +252,7 @@ pub fn execute(
         *c = Carry::default();
     }
     attempt(store, &job, carry)?.ok_or_else(|| Error::Database {
-        path: settings.db.clone(),
+        db: settings.db.to_string(),
         message: "an evaluation without carried state gave up (a onelead bug)".into(),
     })
 }

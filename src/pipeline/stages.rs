@@ -72,6 +72,7 @@ pub fn ingest(tx: &mut dyn WriteTx, job: &Job<'_>) -> Result<Ingested> {
             }
         },
     )?;
+    sink.finish()?;
     (job.progress)("load", rows);
     // The names counted are all there is when every table they come from was empty or was
     // replaced by this run.
@@ -274,6 +275,7 @@ pub fn evaluate(
         make_leads: mode.make_leads,
         track_changes: mode.changes,
         indexes_later: mode.indexes_later && mode.commit,
+        workers: job.workers,
     };
     (job.progress)("evaluate", 0);
     let evaluated = evaluator.run(

@@ -158,7 +158,7 @@ fn an_update_in_place_leaves_what_a_fresh_evaluation_writes() {
         let db = dir.path().join(name);
         let mut store = Store::open(&db).unwrap();
         let mut s = s.clone();
-        s.db = db;
+        s.db = db.into();
         run(
             &mut store,
             &s,

@@ -213,8 +213,12 @@ pub fn empty_account() -> Map {
 
 /// Reads every account with its aggregates, as rules see them.
 pub fn read_accounts(tx: &mut dyn WriteTx) -> Result<Accounts> {
-    let maps: HashMap<String, Map> = tx
-        .account_facts()?
+    Ok(accounts_from(tx.account_facts()?))
+}
+
+/// The accounts' maps of these facts.
+pub fn accounts_from(facts: Vec<AccountFacts>) -> Accounts {
+    let maps: HashMap<String, Map> = facts
         .into_iter()
         .map(|a| (a.account_id.clone(), account_map(a)))
         .collect();
@@ -222,12 +226,12 @@ pub fn read_accounts(tx: &mut dyn WriteTx) -> Result<Accounts> {
         .iter()
         .map(|(k, m)| (k.clone(), crate::rules::share(m.clone())))
         .collect();
-    Ok(Accounts {
+    Accounts {
         maps,
         none: empty_account(),
         shared,
         none_shared: crate::rules::share(empty_account()),
-    })
+    }
 }
 
 /// The `account` map of one account.

@@ -549,7 +549,7 @@ mod tests {
     #[test]
     fn an_id_is_claimed_once_whether_stored_before_or_inserted_now() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+        let mut store = Store::open(dir.path().join("l.db")).unwrap();
         lead_row(&store, "OLD1", true);
         lead_row(&store, "OLD2", true);
         let mut tx = store.begin().unwrap();
@@ -587,7 +587,7 @@ mod tests {
     #[test]
     fn an_id_claimed_twice_before_it_is_written_is_taken() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+        let mut store = Store::open(dir.path().join("l.db")).unwrap();
         let mut tx = store.begin().unwrap();
         let states = read_states(&mut *tx).unwrap();
         tx.start_lead_writes(&run(1, 0)).unwrap();
@@ -634,7 +634,7 @@ mod tests {
     #[test]
     fn a_changed_lead_is_rewritten_whether_or_not_its_indexed_columns_moved() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+        let mut store = Store::open(dir.path().join("l.db")).unwrap();
         assert_eq!(write(&mut store, 1, &lead("first", 50.0)), [1, 0, 0]);
         assert_eq!(write(&mut store, 2, &lead("first", 50.0)), [0, 0, 1]);
         assert_eq!(stored(&store), row("first", 50.0, 1));

@@ -9,6 +9,7 @@
 
 pub mod context;
 pub mod diff;
+pub mod distribute;
 mod item;
 pub use item::{asset_key, lead_map, weigh};
 mod ledger;
@@ -131,6 +132,8 @@ pub struct Evaluator<'a> {
     /// Leave the lead indexes this evaluation suspends, but the summary's, to the caller
     /// ([`Outcome::pending`]).
     pub indexes_later: bool,
+    /// Evaluate every item by worker processes (a full evaluation only).
+    pub workers: Option<&'a distribute::Distribution<'a>>,
 }
 
 /// One evaluation under way: what the functions that execute a plan share.
@@ -214,13 +217,16 @@ impl Evaluator<'_> {
             progress,
         };
         let rows = carried.items.take();
-        let ran = match &plan {
-            Plan::Full { .. } => self.evaluate_all(tx, &mut eval, rows)?,
-            Plan::Partial { triggers, .. } => {
+        let ran = match (&plan, self.workers) {
+            (Plan::Full { classified: false }, Some(d)) if self.make_leads => {
+                self.evaluate_by_workers(tx, &mut eval, run_id, d)?
+            }
+            (Plan::Full { .. }, _) => self.evaluate_all(tx, &mut eval, rows)?,
+            (Plan::Partial { triggers, .. }, _) => {
                 self.evaluate_triggers(tx, &mut eval, triggers, rows)?
             }
-            Plan::Reweigh => self.reweigh(tx, &mut eval, rows)?,
-            Plan::Rerate { factors } => self.rerate(tx, &mut eval, factors, rows)?,
+            (Plan::Reweigh, _) => self.reweigh(tx, &mut eval, rows)?,
+            (Plan::Rerate { factors }, _) => self.rerate(tx, &mut eval, factors, rows)?,
         };
         let Some(ran) = ran else {
             return Ok(None);

@@ -203,7 +203,7 @@ fn longer_id(tx: &mut dyn WriteTx, ledger: &mut Ledger, e: &mut Evaluated) -> Re
 /// which of two colliding assets keeps the short id never depends on anything else. New leads
 /// are then inserted grouped by trigger, so that one trigger's rows share pages: an edit to one
 /// trigger then rewrites the pages of its leads, not nearly every page of the table.
-fn write_chunk(
+pub(super) fn write_chunk(
     tx: &mut dyn WriteTx,
     results: Vec<ItemResult>,
     ledger: &mut Ledger,

@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         assert_eq!(e.message(), "`status`: not an allowed move");
         let e: AppError = Error::Database {
-            path: "/secret/path.db".into(),
+            db: "/secret/path.db".into(),
             message: "disk I/O error".into(),
         }
         .into();

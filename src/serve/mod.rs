@@ -31,7 +31,6 @@ mod views;
 mod tests;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -48,7 +47,7 @@ pub struct Options {
     /// Where to listen.
     pub listen: SocketAddr,
     /// The lead database (it must exist: `onelead run` makes it).
-    pub db: PathBuf,
+    pub db: crate::store::Location,
     /// The configuration (aging days, account name normalisation).
     pub cfg: Config,
 }
@@ -117,7 +116,7 @@ pub fn run(opts: &Options) -> Result<()> {
             .await
             .map_err(|e| Error::Usage(format!("cannot listen on `{}`: {e}", opts.listen)))?;
         let addr = listener.local_addr()?;
-        eprintln!("onelead serve: http://{addr}/ ({})", opts.db.display());
+        eprintln!("onelead serve: http://{addr}/ ({})", opts.db);
         if users == 0 {
             eprintln!(
                 "note: no users yet, so nobody can sign in; add one with \

@@ -5,7 +5,6 @@
 //! run at once, which bounds the open connections and their page caches (the server's memory)
 //! whatever the number of clients.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -53,7 +52,7 @@ impl Inner {
 
 impl AppState {
     /// Opens the pools for the lead database at `db` and starts the applier.
-    pub fn open(db: &Path, cfg: Config) -> Result<AppState> {
+    pub fn open(db: &crate::store::Location, cfg: Config) -> Result<AppState> {
         let pools = Pools::open(db, WORKERS)?;
         let mut writer = Store::open_existing(db)?;
         let desk = Desk::open(db)?;

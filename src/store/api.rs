@@ -18,7 +18,7 @@ use super::read::Reader;
 use crate::error::Result;
 use crate::fxhash::FastMap;
 use crate::model::account::{AccountFacts, AccountPlan, CatalogEntry, NameRows};
-use crate::model::item::{Interner, ItemRow, StoredDerived};
+use crate::model::item::{Interner, ItemOutcome, ItemRow, StoredDerived};
 use crate::model::lead::{Factor, Lead, LeadState};
 use crate::model::snapshot::{SettledInstallBase, SnapshotRecord};
 use crate::model::{Record, SheetKind};
@@ -40,13 +40,23 @@ impl Pending {
     }
 }
 
+/// What a write transaction is for: a backend whose writers can work side by side keeps runs
+/// apart from one another but lets reps' changes through while a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxKind {
+    /// A run (`load`, `run`, `watch`, `whatif`): one at a time.
+    Run,
+    /// A rep's change to a few leads (`status`): waits for no run.
+    Change,
+}
+
 /// An opened database: transactions and the housekeeping between them.
 pub trait Backend: Send {
     /// A write transaction for a small change (the journal's), waiting at most `wait` for the
     /// database; `None` when a run still holds it.
     fn begin_within(&mut self, wait: std::time::Duration) -> Result<Option<Box<dyn WriteTx + '_>>>;
-    /// Starts the one write transaction of a run or command; dropping it uncommitted rolls back.
-    fn begin(&mut self) -> Result<Box<dyn WriteTx + '_>>;
+    /// Starts a write transaction; dropping it uncommitted rolls back.
+    fn begin(&mut self, kind: TxKind) -> Result<Box<dyn WriteTx + '_>>;
     /// A read-only handle on the same database, for the views.
     fn reader(&self) -> Result<Reader>;
     /// Leaves the work a commit would do for durability or space (SQLite: WAL checkpoints) to
@@ -57,6 +67,14 @@ pub trait Backend: Send {
     fn finish(&mut self, pending: &Pending) -> Result<()>;
     /// Reclaims what the leads no longer use and does deferred housekeeping.
     fn compact(&mut self) -> Result<()>;
+    /// A run's side of evaluation by worker processes, on a connection of its own.
+    fn work_queue(&self) -> Result<Box<dyn WorkQueue + Send>>;
+    /// A worker's side: claims a partition of `work` (any work when `None`) nobody holds, or
+    /// says there is none now.
+    fn claim(&mut self, work: Option<i64>) -> Result<Option<Box<dyn Claim + '_>>>;
+    /// How many partitions of `work` (of any work when `None`) are not done yet, held by a
+    /// worker or not.
+    fn open_parts(&mut self, work: Option<i64>) -> Result<usize>;
     /// The connection, for the store's own tests.
     #[cfg(test)]
     fn as_any(&self) -> &dyn std::any::Any;
@@ -103,6 +121,8 @@ pub trait RecordSink {
     /// install-base row's asset key is its serial number until
     /// [`Snapshots::settle_install_base`] tells colliding serials apart.
     fn write(&mut self, rec: &Record) -> Result<()>;
+    /// Ends the load: a backend that buffers rows writes the rest.
+    fn finish(self: Box<Self>) -> Result<()>;
 }
 
 /// The snapshots runs form, and the asset register the install-base snapshots are compared
@@ -500,4 +520,53 @@ pub trait Mail {
     fn mail_sent(&mut self, key: &str, recipient: &str) -> Result<Option<String>>;
     /// Records that a message went (again, for a resend: the latest send is kept).
     fn record_mail(&mut self, sent: &MailSent<'_>) -> Result<()>;
+}
+
+/// Evaluation spread over worker processes (`onelead worker`), on a backend that processes on
+/// other machines can reach: a run publishes its install base in partitions, each worker
+/// claims one at a time, evaluates it and stages the outcomes, and the run merges them in its
+/// own transaction. Everything here is committed as it is written, outside the run's
+/// transaction, and is scratch: the next run forgets it.
+pub trait WorkQueue {
+    /// Starts a run's work `work`: forgets what earlier runs left, and keeps `setup` (what a
+    /// worker needs besides the items; opaque to the store).
+    fn start(&mut self, work: i64, setup: &[u8]) -> Result<()>;
+    /// Adds items, each to its partition.
+    fn add_items(&mut self, work: i64, items: &[(u32, &ItemRow)]) -> Result<()>;
+    /// Makes the partitions claimable: `sizes[p]` items in partition `p`.
+    fn publish(&mut self, work: i64, sizes: &[u64]) -> Result<()>;
+    /// The partitions done so far.
+    fn done(&mut self, work: i64) -> Result<WorkDone>;
+    /// Every staged outcome, in item order; stops at the first error `visit` returns.
+    fn outcomes(
+        &mut self,
+        work: i64,
+        visit: &mut dyn FnMut(ItemOutcome) -> Result<()>,
+    ) -> Result<()>;
+    /// Forgets the work.
+    fn clear(&mut self, work: i64) -> Result<()>;
+}
+
+/// How far the workers are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkDone {
+    /// Partitions done.
+    pub parts: usize,
+    /// The items in them.
+    pub items: u64,
+}
+
+/// A partition a worker holds: nobody else can claim it until the worker stages its
+/// outcomes, or dies, which gives it back whole.
+pub trait Claim {
+    /// The run's work.
+    fn work(&self) -> i64;
+    /// The partition.
+    fn part(&self) -> u32;
+    /// What [`WorkQueue::start`] kept.
+    fn setup(&mut self) -> Result<Vec<u8>>;
+    /// The partition's items, in id order.
+    fn items(&mut self, strings: &mut Interner) -> Result<Vec<ItemRow>>;
+    /// Stages the outcomes and marks the partition done, `worker` naming who did it.
+    fn finish(self: Box<Self>, outcomes: &[ItemOutcome], worker: &str) -> Result<()>;
 }

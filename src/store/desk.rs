@@ -1,72 +1,94 @@
-//! The desk database: the people who use `onelead serve` (users, API tokens, browser sessions),
-//! their saved views, and the journal of workflow changes (status, notes, owners) on their way
-//! into the lead database.
+//! The desk: the people who use `onelead serve` (users, API tokens, browser sessions), their
+//! saved views, and the journal of workflow changes (status, notes, owners) on their way into
+//! the lead database.
 //!
-//! It is a second SQLite file beside the lead database (`onelead.db` → `onelead.desk.db`)
-//! because SQLite has one write lock per file and a `run` holds the lead database's for its
-//! whole transaction — tens of seconds at a million rows. What is written here (a login, a
-//! status change) never waits for a run; `store::journal` folds the changes into the lead
-//! database as soon as the run lets go. On PostgreSQL these are tables like any other: row
-//! locks do not make a login wait for a run.
+//! Beside an SQLite lead database it is a second SQLite file (`onelead.db` →
+//! `onelead.desk.db`), because SQLite has one write lock per file and a `run` holds the lead
+//! database's for its whole transaction — tens of seconds at a million rows. What is written
+//! here (a login, a status change) never waits for a run; `store::journal` folds the changes
+//! into the lead database as soon as the run lets go. On PostgreSQL the desk's tables are in
+//! the lead database itself: row locks do not make a login wait for a run, and the journal's
+//! semantics (each change applied exactly once, none lost to a rerun) are the same.
+//!
+//! The desk's statements ([`DeskSql`]) are written once for both: `$1`, `$2`, … numbered in
+//! the order they first appear, no collation (names compare by `lower`), no
+//! backend-specific functions.
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
-
+use super::Location;
 use crate::error::{Error, Result};
 
-/// Bumped when the desk schema changes; stored in `PRAGMA user_version`.
-const DESK_VERSION: i64 = 1;
+/// A value of a desk table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeskValue {
+    /// NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
 
-const CREATE: &str = r"
-CREATE TABLE IF NOT EXISTS users (
-    user_id          INTEGER PRIMARY KEY,
-    name             TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    role             TEXT NOT NULL CHECK (role IN ('viewer', 'rep', 'manager', 'admin')),
-    -- argon2id PHC string
-    password_hash    TEXT NOT NULL,
-    -- SHA-256 of the API token
-    token_hash       TEXT NOT NULL UNIQUE,
-    created_at       TEXT NOT NULL,
-    token_at         TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    -- SHA-256 of the cookie's session id
-    id_hash          TEXT PRIMARY KEY,
-    user_id          INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
-    csrf             TEXT NOT NULL,
-    created_at       TEXT NOT NULL,
-    expires_at       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
-CREATE TABLE IF NOT EXISTS saved_views (
-    user_id          INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
-    name             TEXT NOT NULL,
-    query            TEXT NOT NULL,
-    PRIMARY KEY (user_id, name)
-);
--- Workflow changes not yet in the lead database, in the order they were made. `seq` is never
--- reused (AUTOINCREMENT): the lead database remembers the last one it took.
-CREATE TABLE IF NOT EXISTS journal (
-    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
-    at               TEXT NOT NULL,
-    by               TEXT NOT NULL,
-    change           TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS journal_leads (
-    seq              INTEGER NOT NULL REFERENCES journal(seq) ON DELETE CASCADE,
-    lead_id          TEXT NOT NULL,
-    from_value       TEXT,
-    PRIMARY KEY (seq, lead_id)
-);
-CREATE INDEX IF NOT EXISTS journal_lead ON journal_leads(lead_id, seq);
-CREATE TABLE IF NOT EXISTS desk_meta (
-    key              TEXT PRIMARY KEY,
-    value            TEXT NOT NULL
-);
-";
+impl DeskValue {
+    /// The integer, or 0.
+    pub fn int(&self) -> i64 {
+        match self {
+            DeskValue::Int(i) => *i,
+            _ => 0,
+        }
+    }
 
-/// Where the desk database of the lead database `db` lives.
+    /// The text, or nothing.
+    pub fn opt_text(&self) -> Option<String> {
+        match self {
+            DeskValue::Text(s) => Some(s.clone()),
+            DeskValue::Int(i) => Some(i.to_string()),
+            DeskValue::Null => None,
+        }
+    }
+
+    /// The text, or the empty text.
+    pub fn text(&self) -> String {
+        self.opt_text().unwrap_or_default()
+    }
+}
+
+impl From<&str> for DeskValue {
+    fn from(s: &str) -> DeskValue {
+        DeskValue::Text(s.to_string())
+    }
+}
+
+impl From<i64> for DeskValue {
+    fn from(i: i64) -> DeskValue {
+        DeskValue::Int(i)
+    }
+}
+
+impl From<Option<&str>> for DeskValue {
+    fn from(s: Option<&str>) -> DeskValue {
+        s.map_or(DeskValue::Null, DeskValue::from)
+    }
+}
+
+/// A desk database's connection, as a backend keeps it.
+pub trait DeskSql: Send {
+    /// Runs a statement; returns how many rows it changed.
+    fn execute(&self, sql: &str, args: &[DeskValue]) -> Result<u64>;
+    /// The rows of a query.
+    fn query(&self, sql: &str, args: &[DeskValue]) -> Result<Vec<Vec<DeskValue>>>;
+    /// Starts a transaction that holds the journal against every other writer of it until
+    /// [`DeskSql::end`].
+    fn begin_exclusive(&self) -> Result<()>;
+    /// Commits (`true`) or rolls back the transaction [`DeskSql::begin_exclusive`] started.
+    fn end(&self, commit: bool) -> Result<()>;
+    /// This desk's epoch: tells its journal apart from a desk made again at the same place,
+    /// whose `seq` starts over (see `journal::applied`).
+    fn epoch(&self) -> Result<String>;
+}
+
+/// Where the desk database of the SQLite lead database `db` lives.
 pub fn desk_path(db: &Path) -> PathBuf {
     let stem = db
         .file_stem()
@@ -76,95 +98,71 @@ pub fn desk_path(db: &Path) -> PathBuf {
 
 /// An open desk database.
 pub struct Desk {
-    pub(crate) conn: Connection,
-    path: PathBuf,
+    pub(crate) sql: Box<dyn DeskSql>,
+    label: String,
 }
 
 impl Desk {
-    /// Opens (creating if needed) the desk database of the lead database `db`.
-    pub fn open(db: &Path) -> Result<Desk> {
-        let path = desk_path(db);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let conn = Connection::open(&path).map_err(|e| desk_err(&path, &e))?;
-        let desk = Desk { conn, path };
-        desk.configure()?;
-        Ok(desk)
-    }
-
-    /// Opens the desk database of `db` only if it exists (a lead database nobody served yet
-    /// has none, and reading it must not create one).
-    pub fn open_if_exists(db: &Path) -> Result<Option<Desk>> {
-        if desk_path(db).exists() {
-            Desk::open(db).map(Some)
-        } else {
-            Ok(None)
+    /// Opens (creating if needed) the desk of the lead database at `db`.
+    pub fn open(db: &Location) -> Result<Desk> {
+        match db {
+            Location::Sqlite(path) => {
+                let path = desk_path(path);
+                Ok(Desk {
+                    label: path.display().to_string(),
+                    sql: super::sqlite::open_desk(&path)?,
+                })
+            }
+            Location::Postgres(url) => Ok(Desk {
+                label: url.to_string(),
+                sql: super::postgres::open_desk(url, true)?.ok_or_else(|| Error::Database {
+                    db: url.to_string(),
+                    message: "the desk tables could not be made".into(),
+                })?,
+            }),
         }
     }
 
-    fn configure(&self) -> Result<()> {
-        let err = |e: rusqlite::Error| desk_err(&self.path, &e);
-        // Every write here is a few rows; waiting a few seconds for another server's or a
-        // `onelead user` command's write is far better than failing.
-        self.conn
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(err)?;
-        self.conn
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON;",
-            )
-            .map_err(err)?;
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if version > DESK_VERSION {
-            return Err(Error::Database {
-                path: self.path.clone(),
-                message: format!(
-                    "desk schema version {version} is newer than this onelead understands \
-                     ({DESK_VERSION})"
-                ),
-            });
+    /// Opens the desk of `db` only if it exists (a lead database nobody served yet has none,
+    /// and reading it must not make one).
+    pub fn open_if_exists(db: &Location) -> Result<Option<Desk>> {
+        match db {
+            Location::Sqlite(path) if !desk_path(path).exists() => Ok(None),
+            Location::Sqlite(_) => Desk::open(db).map(Some),
+            Location::Postgres(url) => {
+                Ok(super::postgres::open_desk(url, false)?.map(|sql| Desk {
+                    label: url.to_string(),
+                    sql,
+                }))
+            }
         }
-        if version < DESK_VERSION {
-            let tx = self.conn.unchecked_transaction().map_err(err)?;
-            tx.execute_batch(CREATE).map_err(err)?;
-            // Tells this desk's journal apart from a desk made again at the same path, whose
-            // `seq` starts over (see `journal::applied`).
-            tx.execute(
-                "INSERT OR IGNORE INTO desk_meta (key, value) VALUES ('epoch', ?1)",
-                [crate::auth::new_secret()?],
-            )
-            .map_err(err)?;
-            tx.pragma_update(None, "user_version", DESK_VERSION)
-                .map_err(err)?;
-            tx.commit().map_err(err)?;
-        }
-        Ok(())
     }
 
-    /// The file, for messages.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where it is, for messages (a URL without its password).
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
-    /// This desk's epoch (see [`Desk::configure`]).
+    /// This desk's epoch (see [`DeskSql::epoch`]).
     pub(crate) fn epoch(&self) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM desk_meta WHERE key = 'epoch'", [], |r| {
-                r.get(0)
-            })?)
+        self.sql.epoch()
     }
-}
 
-pub(crate) fn desk_err(path: &Path, e: &rusqlite::Error) -> Error {
-    Error::Database {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+    /// Runs `f` in a transaction that holds the journal (see [`DeskSql::begin_exclusive`]):
+    /// committed when it returns `Ok`, rolled back otherwise.
+    pub(crate) fn exclusive<T>(&self, f: impl FnOnce(&dyn DeskSql) -> Result<T>) -> Result<T> {
+        self.sql.begin_exclusive()?;
+        match f(&*self.sql) {
+            Ok(v) => {
+                self.sql.end(true)?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The error that ended it is the one to report.
+                let _ = self.sql.end(false);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -184,7 +182,7 @@ mod tests {
     #[test]
     fn opening_twice_keeps_the_epoch() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("x.db");
+        let db = Location::from(dir.path().join("x.db"));
         assert!(Desk::open_if_exists(&db).unwrap().is_none());
         let a = Desk::open(&db).unwrap().epoch().unwrap();
         let b = Desk::open_if_exists(&db).unwrap().unwrap().epoch().unwrap();

@@ -2,7 +2,7 @@
 //! its schema, far too much for every request. A connection is taken for one request and put
 //! back after it; at most `keep` idle ones are kept.
 
-use std::path::Path;
+use super::Location;
 use std::sync::Mutex;
 
 use super::desk::Desk;
@@ -83,11 +83,11 @@ pub struct Pools {
 impl Pools {
     /// Pools for the lead database at `db` (which must exist) and its desk database, keeping up
     /// to `keep` idle connections of each.
-    pub fn open(db: &Path, keep: usize) -> Result<Pools> {
+    pub fn open(db: &Location, keep: usize) -> Result<Pools> {
         // Fail now, with the usual message, rather than on the first request.
         drop(Reader::open_pooled(db)?);
         drop(Desk::open(db)?);
-        let (a, b) = (db.to_path_buf(), db.to_path_buf());
+        let (a, b) = (db.clone(), db.clone());
         Ok(Pools {
             leads: Pool::new(keep, move || Reader::open_pooled(&a)),
             desk: Pool::new(keep, move || Desk::open(&b)),
@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn readers_are_reused_up_to_keep() {
         let (dir, _r) = crate::store::testdb::build();
-        let pools = Pools::open(&dir.path().join("t.db"), 1).unwrap();
+        let pools = Pools::open(&dir.path().join("t.db").into(), 1).unwrap();
         {
             let mut r = pools.leads.get().unwrap();
             assert!(r.has_leads().unwrap());

@@ -14,7 +14,7 @@ use super::{Reader, Store};
 pub fn build() -> (tempfile::TempDir, Reader) {
     let (dir, db) = super::sqlite::testdb::build();
     drop(db);
-    let reader = Reader::open(&dir.path().join("t.db")).unwrap();
+    let reader = Reader::open(dir.path().join("t.db")).unwrap();
     (dir, reader)
 }
 
@@ -25,8 +25,23 @@ pub fn build() -> (tempfile::TempDir, Reader) {
 pub fn build_store() -> (tempfile::TempDir, Store) {
     let (dir, db) = super::sqlite::testdb::build();
     drop(db);
-    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let store = Store::open(dir.path().join("t.db")).unwrap();
     (dir, store)
+}
+
+/// The synthetic database as a [`Store`] on every backend this machine has: SQLite, and
+/// PostgreSQL when its test server runs (under `CI=true` it must). Keep the guard alive.
+///
+/// # Panics
+/// When the fixture SQL is wrong: a test bug.
+pub fn build_stores() -> Vec<(Option<tempfile::TempDir>, Store)> {
+    let (dir, store) = build_store();
+    let mut all = vec![(Some(dir), store)];
+    if let Some(url) = super::postgres::testdb::build() {
+        let at = super::Location::parse(url.as_ref()).unwrap();
+        all.push((None, Store::open_existing(at).unwrap()));
+    }
+    all
 }
 
 /// The rows `sql` selects from the database of `store`, every value as text (`None`: NULL).

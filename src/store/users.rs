@@ -1,9 +1,7 @@
 //! Users, their API tokens, browser sessions and saved views, in the desk database. Callers
 //! hand in digests and PHC strings (`crate::auth`); no secret is stored or returned.
 
-use rusqlite::{OptionalExtension, Row, params};
-
-use super::desk::Desk;
+use super::desk::{Desk, DeskValue};
 use crate::auth::Role;
 use crate::error::{Error, Result};
 
@@ -48,16 +46,24 @@ pub fn exists(name: &str) -> Error {
 
 const USER_COLUMNS: &str = "u.user_id, u.name, u.role, u.created_at, u.token_at";
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    let role: String = r.get(2)?;
-    Ok(User {
-        id: r.get(0)?,
-        name: r.get(1)?,
+fn user_from_row(r: &[DeskValue]) -> User {
+    let get = |i: usize| r.get(i).unwrap_or(&DeskValue::Null);
+    User {
+        id: get(0).int(),
+        name: get(1).text(),
         // The CHECK constraint admits only the four names.
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
-        created_at: r.get(3)?,
-        token_at: r.get(4)?,
-    })
+        role: Role::parse(&get(2).text()).unwrap_or(Role::Viewer),
+        created_at: get(3).text(),
+        token_at: get(4).text(),
+    }
+}
+
+/// A user and the text after the user's columns (a password hash, a CSRF token).
+fn user_and_text(r: &[DeskValue]) -> (User, String) {
+    (
+        user_from_row(r),
+        r.get(5).map(DeskValue::text).unwrap_or_default(),
+    )
 }
 
 impl Desk {
@@ -66,15 +72,15 @@ impl Desk {
         if let Some(taken) = self.user(u.name)? {
             return Err(exists(&taken.name));
         }
-        self.conn.execute(
+        self.sql.execute(
             "INSERT INTO users (name, role, password_hash, token_hash, created_at, token_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![
-                u.name,
-                u.role.as_str(),
-                u.password_hash,
-                u.token_hash,
-                u.now
+             VALUES ($1, $2, $3, $4, $5, $5)",
+            &[
+                u.name.into(),
+                u.role.as_str().into(),
+                u.password_hash.into(),
+                u.token_hash.into(),
+                u.now.into(),
             ],
         )?;
         Ok(())
@@ -82,71 +88,80 @@ impl Desk {
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<User>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {USER_COLUMNS} FROM users u ORDER BY u.name COLLATE NOCASE"
-        ))?;
-        let rows = stmt.query_map([], user_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self
+            .sql
+            .query(
+                &format!("SELECT {USER_COLUMNS} FROM users u ORDER BY lower(u.name), u.name"),
+                &[],
+            )?
+            .iter()
+            .map(|r| user_from_row(r))
+            .collect())
     }
 
     /// How many users there are.
     pub fn user_count(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
+        let rows = self.sql.query("SELECT count(*) FROM users", &[])?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .map_or(0, DeskValue::int))
     }
 
     /// The user called `name` (any case).
     pub fn user(&self, name: &str) -> Result<Option<User>> {
         Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.name = ?1"),
-                [name],
-                user_from_row,
-            )
-            .optional()?)
+            .sql
+            .query(
+                &format!("SELECT {USER_COLUMNS} FROM users u WHERE lower(u.name) = lower($1)"),
+                &[name.into()],
+            )?
+            .first()
+            .map(|r| user_from_row(r)))
     }
 
     /// Removes a user, their sessions and saved views; false when there is no such user.
     pub fn remove_user(&self, name: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM users WHERE name = ?1", [name])?
-            > 0)
+        Ok(self.sql.execute(
+            "DELETE FROM users WHERE lower(name) = lower($1)",
+            &[name.into()],
+        )? > 0)
     }
 
     /// Replaces a user's API token (the old one stops working at once); false when there is
     /// no such user.
     pub fn set_token(&self, name: &str, token_hash: &str, now: &str) -> Result<bool> {
-        Ok(self.conn.execute(
-            "UPDATE users SET token_hash = ?2, token_at = ?3 WHERE name = ?1",
-            params![name, token_hash, now],
+        Ok(self.sql.execute(
+            "UPDATE users SET token_hash = $1, token_at = $2 WHERE lower(name) = lower($3)",
+            &[token_hash.into(), now.into(), name.into()],
         )? > 0)
     }
 
     /// The user whose API token has this digest.
     pub fn user_by_token(&self, token_hash: &str) -> Result<Option<User>> {
         Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.token_hash = ?1"),
-                [token_hash],
-                user_from_row,
-            )
-            .optional()?)
+            .sql
+            .query(
+                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.token_hash = $1"),
+                &[token_hash.into()],
+            )?
+            .first()
+            .map(|r| user_from_row(r)))
     }
 
     /// A user and their password hash, for a login.
     pub fn login(&self, name: &str) -> Result<Option<(User, String)>> {
         Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.name = ?1"),
-                [name],
-                |r| Ok((user_from_row(r)?, r.get(5)?)),
-            )
-            .optional()?)
+            .sql
+            .query(
+                &format!(
+                    "SELECT {USER_COLUMNS}, u.password_hash FROM users u
+                     WHERE lower(u.name) = lower($1)"
+                ),
+                &[name.into()],
+            )?
+            .first()
+            .map(|r| user_and_text(r)))
     }
 
     /// Starts a session (and forgets expired ones, so the table does not grow).
@@ -158,12 +173,18 @@ impl Desk {
         now: &str,
         expires: &str,
     ) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
-        self.conn.execute(
+        self.sql
+            .execute("DELETE FROM sessions WHERE expires_at <= $1", &[now.into()])?;
+        self.sql.execute(
             "INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id_hash, user_id, csrf, now, expires],
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                id_hash.into(),
+                user_id.into(),
+                csrf.into(),
+                now.into(),
+                expires.into(),
+            ],
         )?;
         Ok(())
     }
@@ -171,50 +192,55 @@ impl Desk {
     /// The user of an unexpired session and its CSRF token.
     pub fn session(&self, id_hash: &str, now: &str) -> Result<Option<(User, String)>> {
         Ok(self
-            .conn
-            .query_row(
+            .sql
+            .query(
                 &format!(
                     "SELECT {USER_COLUMNS}, s.csrf FROM sessions s
                      JOIN users u ON u.user_id = s.user_id
-                     WHERE s.id_hash = ?1 AND s.expires_at > ?2"
+                     WHERE s.id_hash = $1 AND s.expires_at > $2"
                 ),
-                params![id_hash, now],
-                |r| Ok((user_from_row(r)?, r.get(5)?)),
-            )
-            .optional()?)
+                &[id_hash.into(), now.into()],
+            )?
+            .first()
+            .map(|r| user_and_text(r)))
     }
 
     /// Ends a session (logout).
     pub fn end_session(&self, id_hash: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])?;
+        self.sql
+            .execute("DELETE FROM sessions WHERE id_hash = $1", &[id_hash.into()])?;
         Ok(())
     }
 
     /// Saves (or replaces) a named queue view: the query string of its filters.
     pub fn save_view(&self, user_id: i64, name: &str, query: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO saved_views (user_id, name, query) VALUES (?1, ?2, ?3)
+        self.sql.execute(
+            "INSERT INTO saved_views (user_id, name, query) VALUES ($1, $2, $3)
              ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query",
-            params![user_id, name, query],
+            &[user_id.into(), name.into(), query.into()],
         )?;
         Ok(())
     }
 
     /// A user's saved views, by name: `(name, query)`.
     pub fn saved_views(&self, user_id: i64) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT name, query FROM saved_views WHERE user_id = ?1 ORDER BY name COLLATE NOCASE",
-        )?;
-        let rows = stmt.query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self
+            .sql
+            .query(
+                "SELECT name, query FROM saved_views WHERE user_id = $1
+                 ORDER BY lower(name), name",
+                &[user_id.into()],
+            )?
+            .iter()
+            .map(|r| (r[0].text(), r[1].text()))
+            .collect())
     }
 
     /// Deletes a saved view; false when there was none of that name.
     pub fn delete_view(&self, user_id: i64, name: &str) -> Result<bool> {
-        Ok(self.conn.execute(
-            "DELETE FROM saved_views WHERE user_id = ?1 AND name = ?2",
-            params![user_id, name],
+        Ok(self.sql.execute(
+            "DELETE FROM saved_views WHERE user_id = $1 AND name = $2",
+            &[user_id.into(), name.into()],
         )? > 0)
     }
 }
@@ -223,10 +249,16 @@ impl Desk {
 mod tests {
     use super::*;
 
-    fn desk() -> (tempfile::TempDir, Desk) {
+    /// A new desk on every backend this machine has (PostgreSQL when its test server runs).
+    fn desks() -> Vec<(Option<tempfile::TempDir>, Desk)> {
         let dir = tempfile::tempdir().unwrap();
-        let desk = Desk::open(&dir.path().join("t.db")).unwrap();
-        (dir, desk)
+        let desk = Desk::open(&dir.path().join("t.db").into()).unwrap();
+        let mut all = vec![(Some(dir), desk)];
+        if let Some(server) = crate::store::postgres::testdb::server() {
+            let at = crate::store::Location::parse(server.database().as_ref()).unwrap();
+            all.push((None, Desk::open(&at).unwrap()));
+        }
+        all
     }
 
     fn add(desk: &Desk, name: &str, role: Role, token: &str) {
@@ -242,99 +274,103 @@ mod tests {
 
     #[test]
     fn users_are_unique_by_name_in_any_case() {
-        let (_d, desk) = desk();
-        add(&desk, "Kim", Role::Rep, "t1");
-        let e = desk
-            .add_user(&NewUser {
-                name: "kim",
-                role: Role::Admin,
-                password_hash: "x",
-                token_hash: "t2",
-                now: "n",
-            })
-            .unwrap_err();
-        assert!(e.to_string().contains("user `Kim`: exists already"), "{e}");
-        assert_eq!(desk.user_count().unwrap(), 1);
-        assert_eq!(desk.user("KIM").unwrap().unwrap().role, Role::Rep);
+        for (_d, desk) in desks() {
+            add(&desk, "Kim", Role::Rep, "t1");
+            let e = desk
+                .add_user(&NewUser {
+                    name: "kim",
+                    role: Role::Admin,
+                    password_hash: "x",
+                    token_hash: "t2",
+                    now: "n",
+                })
+                .unwrap_err();
+            assert!(e.to_string().contains("user `Kim`: exists already"), "{e}");
+            assert_eq!(desk.user_count().unwrap(), 1);
+            assert_eq!(desk.user("KIM").unwrap().unwrap().role, Role::Rep);
+        }
     }
 
     #[test]
     fn a_rotated_token_replaces_the_old_one() {
-        let (_d, desk) = desk();
-        add(&desk, "kim", Role::Rep, "old");
-        assert_eq!(desk.user_by_token("old").unwrap().unwrap().name, "kim");
-        assert!(
-            desk.set_token("kim", "new", "2025-02-01T00:00:00Z")
-                .unwrap()
-        );
-        assert!(desk.user_by_token("old").unwrap().is_none());
-        assert_eq!(
-            desk.user_by_token("new").unwrap().unwrap().token_at,
-            "2025-02-01T00:00:00Z"
-        );
-        assert!(!desk.set_token("nobody", "x", "n").unwrap());
+        for (_d, desk) in desks() {
+            add(&desk, "kim", Role::Rep, "old");
+            assert_eq!(desk.user_by_token("old").unwrap().unwrap().name, "kim");
+            assert!(
+                desk.set_token("kim", "new", "2025-02-01T00:00:00Z")
+                    .unwrap()
+            );
+            assert!(desk.user_by_token("old").unwrap().is_none());
+            assert_eq!(
+                desk.user_by_token("new").unwrap().unwrap().token_at,
+                "2025-02-01T00:00:00Z"
+            );
+            assert!(!desk.set_token("nobody", "x", "n").unwrap());
+        }
     }
 
     #[test]
     fn sessions_expire_and_die_with_their_user() {
-        let (_d, desk) = desk();
-        add(&desk, "kim", Role::Viewer, "t");
-        let kim = desk.user("kim").unwrap().unwrap();
-        desk.start_session(
-            kim.id,
-            "s1",
-            "c1",
-            "2025-01-01T00:00:00Z",
-            "2025-01-01T12:00:00Z",
-        )
-        .unwrap();
-        let (u, csrf) = desk.session("s1", "2025-01-01T11:59:59Z").unwrap().unwrap();
-        assert_eq!((u.name.as_str(), csrf.as_str()), ("kim", "c1"));
-        assert!(
-            desk.session("s1", "2025-01-01T12:00:00Z")
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            desk.session("s2", "2025-01-01T00:00:00Z")
-                .unwrap()
-                .is_none()
-        );
-        desk.start_session(
-            kim.id,
-            "s3",
-            "c3",
-            "2025-01-02T00:00:00Z",
-            "2025-01-03T00:00:00Z",
-        )
-        .unwrap();
-        desk.save_view(kim.id, "mine", "priority=high").unwrap();
-        assert!(desk.remove_user("kim").unwrap());
-        assert!(
-            desk.session("s3", "2025-01-02T00:00:01Z")
-                .unwrap()
-                .is_none()
-        );
-        assert!(desk.saved_views(kim.id).unwrap().is_empty());
-        assert!(!desk.remove_user("kim").unwrap());
+        for (_d, desk) in desks() {
+            add(&desk, "kim", Role::Viewer, "t");
+            let kim = desk.user("kim").unwrap().unwrap();
+            desk.start_session(
+                kim.id,
+                "s1",
+                "c1",
+                "2025-01-01T00:00:00Z",
+                "2025-01-01T12:00:00Z",
+            )
+            .unwrap();
+            let (u, csrf) = desk.session("s1", "2025-01-01T11:59:59Z").unwrap().unwrap();
+            assert_eq!((u.name.as_str(), csrf.as_str()), ("kim", "c1"));
+            assert!(
+                desk.session("s1", "2025-01-01T12:00:00Z")
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                desk.session("s2", "2025-01-01T00:00:00Z")
+                    .unwrap()
+                    .is_none()
+            );
+            desk.start_session(
+                kim.id,
+                "s3",
+                "c3",
+                "2025-01-02T00:00:00Z",
+                "2025-01-03T00:00:00Z",
+            )
+            .unwrap();
+            desk.save_view(kim.id, "mine", "priority=high").unwrap();
+            assert!(desk.remove_user("kim").unwrap());
+            assert!(
+                desk.session("s3", "2025-01-02T00:00:01Z")
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(desk.saved_views(kim.id).unwrap().is_empty());
+            assert!(!desk.remove_user("kim").unwrap());
+        }
     }
 
     #[test]
     fn saved_views_replace_by_name() {
-        let (_d, desk) = desk();
-        add(&desk, "kim", Role::Viewer, "t");
-        let id = desk.user("kim").unwrap().unwrap().id;
-        desk.save_view(id, "north", "territory=1").unwrap();
-        desk.save_view(id, "north", "territory=2").unwrap();
-        desk.save_view(id, "Crit", "priority=critical").unwrap();
-        assert_eq!(
-            desk.saved_views(id).unwrap(),
-            [
-                ("Crit".to_string(), "priority=critical".to_string()),
-                ("north".to_string(), "territory=2".to_string())
-            ]
-        );
-        assert!(desk.delete_view(id, "north").unwrap());
-        assert!(!desk.delete_view(id, "north").unwrap());
+        for (_d, desk) in desks() {
+            add(&desk, "kim", Role::Viewer, "t");
+            let id = desk.user("kim").unwrap().unwrap().id;
+            desk.save_view(id, "north", "territory=1").unwrap();
+            desk.save_view(id, "north", "territory=2").unwrap();
+            desk.save_view(id, "Crit", "priority=critical").unwrap();
+            assert_eq!(
+                desk.saved_views(id).unwrap(),
+                [
+                    ("Crit".to_string(), "priority=critical".to_string()),
+                    ("north".to_string(), "territory=2".to_string())
+                ]
+            );
+            assert!(desk.delete_view(id, "north").unwrap());
+            assert!(!desk.delete_view(id, "north").unwrap());
+        }
     }
 }

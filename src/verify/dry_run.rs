@@ -347,7 +347,7 @@ fn load_unclassified(
     let mut store = crate::store::Store::open(db)?;
     let settings = crate::pipeline::Settings {
         cfg: cfg.clone(),
-        db: db.to_path_buf(),
+        db: db.into(),
         inputs: vec![input],
         rules_dir: std::path::PathBuf::new(),
         as_of,

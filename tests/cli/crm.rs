@@ -11,10 +11,11 @@ const HW: &str = "4W6PPVGE";
 /// The Renewal lead of the same asset.
 const RENEWAL: &str = "16F6A24F";
 
-fn sample() -> Workdir {
-    let w = Workdir::new();
+/// `None` (outside CI) when this binary's backend is missing: the test skips.
+fn sample() -> Option<Workdir> {
+    let w = Workdir::try_new()?;
     w.ok(&["run", "--data", SAMPLE, "--db", DB, "--as-of", "2025-10-29"]);
-    w
+    Some(w)
 }
 
 /// A CSV file as its header and rows.
@@ -42,12 +43,17 @@ fn row_of<'a>(rows: &'a [Vec<String>], id: &str) -> &'a Vec<String> {
 /// What the description must hold: the lead's title, action and every reason, from the
 /// database.
 fn check_description(w: &Workdir, id: &str, description: &str) {
+    // The reasons column is a JSON array, which each backend opens its own way.
+    let reasons = match crate::util::backend() {
+        crate::util::Backend::Sqlite => "json_each(leads.reasons)",
+        crate::util::Backend::Postgres => "json_array_elements_text(leads.reasons::json) value",
+    };
     let facts = w.sql(
         DB,
         &format!(
             "SELECT title FROM leads WHERE lead_id = '{id}'
              UNION ALL SELECT recommended_action FROM leads WHERE lead_id = '{id}'
-             UNION ALL SELECT value FROM leads, json_each(leads.reasons) WHERE lead_id = '{id}'"
+             UNION ALL SELECT value FROM leads, {reasons} WHERE lead_id = '{id}'"
         ),
     );
     assert!(facts.len() >= 3, "{facts:?}");
@@ -61,7 +67,7 @@ fn check_description(w: &Workdir, id: &str, description: &str) {
 
 #[test]
 fn issue_25_salesforce_file_maps_every_column() {
-    let w = sample();
+    let Some(w) = sample() else { return };
     w.ok(&["status", RENEWAL, "qualified", "--db", DB]);
     let (headers, rows) = read_csv(&w.ok(&["export", "--to", "salesforce", "--db", DB]));
     assert_eq!(
@@ -151,7 +157,7 @@ fn issue_25_salesforce_file_maps_every_column() {
 
 #[test]
 fn issue_25_hubspot_file_maps_every_column() {
-    let w = sample();
+    let Some(w) = sample() else { return };
     w.ok(&["status", RENEWAL, "contacted", "--db", DB]);
     w.ok(&[
         "export",
@@ -295,7 +301,7 @@ fn issue_25_round_trip_on_the_real_export() {
 
 #[test]
 fn issue_25_a_bad_crm_file_changes_nothing_and_says_where() {
-    let w = sample();
+    let Some(w) = sample() else { return };
     let export = w.ok(&["export", "--to", "hubspot", "--db", DB]);
     let (_, rows) = read_csv(&export);
     // HubSpot's internal names: `onelead_id`, `hs_lead_status`.

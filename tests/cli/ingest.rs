@@ -30,7 +30,7 @@ const REAL_COUNTS: [&str; 7] = [
 #[test]
 fn real_exports_load_completely_and_reloading_duplicates_nothing() {
     let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     let data = data.to_str().unwrap();
     w.ok(&[
         "load",
@@ -71,7 +71,7 @@ fn real_exports_load_completely_and_reloading_duplicates_nothing() {
 #[test]
 fn real_exports_cleaned_values() {
     let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.ok(&[
         "load",
         "--data",
@@ -174,7 +174,7 @@ fn real_exports_cleaned_values() {
 #[test]
 fn accounts_link_install_base_and_opportunities_by_territory() {
     let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.ok(&[
         "load",
         "--data",
@@ -274,7 +274,7 @@ fn renamed_copy(from: &std::path::Path, to: &std::path::Path) {
 #[test]
 fn renamed_sheets_and_snake_case_headers_load_to_the_same_counts() {
     let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     std::fs::create_dir_all(w.join("renamed")).unwrap();
     renamed_copy(
         &data.join("DataExportAug29th.xlsx"),
@@ -308,7 +308,7 @@ fn renamed_sheets_and_snake_case_headers_load_to_the_same_counts() {
 // A stray quote used to swallow the rest of a CSV into one value and load without a word.
 #[test]
 fn an_unclosed_quote_in_a_csv_is_an_error_naming_the_line_not_lost_rows() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.ok(&["sample", "--out", "in", "--rows", "20", "--format", "csv"]);
     w.ok(&["load", "--data", "in", "--db", "s.db"]);
     let before = w.fingerprint("s.db");

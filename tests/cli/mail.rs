@@ -116,8 +116,9 @@ fn session(stream: TcpStream, store: &Mutex<Vec<Received>>) -> std::io::Result<(
 }
 
 /// The sample, run, with a sender and a plain connection to the test server in the config.
-fn sample(extra: &str) -> Workdir {
-    let w = Workdir::new();
+/// `None` (outside CI) when this binary's backend is missing: the test skips.
+fn sample(extra: &str) -> Option<Workdir> {
+    let w = Workdir::try_new()?;
     let cfg = crate::util::config_without_crm_and_mail(&w);
     w.write(
         "config/onelead.yaml",
@@ -126,7 +127,7 @@ fn sample(extra: &str) -> Workdir {
         ),
     );
     w.ok(&["run", "--data", SAMPLE, "--db", DB, "--as-of", "2025-10-29"]);
-    w
+    Some(w)
 }
 
 /// The lead ids the digest lists, from its JSON.
@@ -189,7 +190,7 @@ fn send_args(to: &str, smtp: &str) -> Vec<String> {
 
 #[test]
 fn issue_25_the_digest_arrives_as_a_real_message_with_both_parts() {
-    let w = sample("");
+    let Some(w) = sample("") else { return };
     let server = SmtpServer::start();
     let args = send_args("kim@example.com,lee@example.com", &server.addr());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -244,7 +245,7 @@ fn issue_25_the_digest_arrives_as_a_real_message_with_both_parts() {
 
 #[test]
 fn issue_25_a_failed_send_names_server_and_recipient_and_a_retry_sends_only_the_rest() {
-    let w = sample("");
+    let Some(w) = sample("") else { return };
     let server = SmtpServer::start();
     let a = send_args(
         "kim@example.com,bounce@example.com,lee@example.com",
@@ -290,7 +291,7 @@ fn issue_25_a_failed_send_names_server_and_recipient_and_a_retry_sends_only_the_
 #[test]
 fn issue_25_territories_get_their_part_and_dry_run_writes_eml_files() {
     let territory = {
-        let w = sample("");
+        let Some(w) = sample("") else { return };
         w.sql(
             DB,
             "SELECT territory_id FROM leads WHERE active = 1 AND priority IN ('CRITICAL', 'HIGH')
@@ -298,9 +299,11 @@ fn issue_25_territories_get_their_part_and_dry_run_writes_eml_files() {
         )
         .remove(0)
     };
-    let w = sample(&format!(
+    let Some(w) = sample(&format!(
         "  territories:\n    \"{territory}\": [\"Kim <kim@example.com>\"]\n  to: [boss@example.com]\n"
-    ));
+    )) else {
+        return;
+    };
     let out = w.ok(&[
         "digest",
         "--since",
@@ -405,12 +408,10 @@ fn issue_25_territories_get_their_part_and_dry_run_writes_eml_files() {
             "SELECT lead_id FROM leads WHERE active = 1 ORDER BY lead_id LIMIT 1",
         )
         .remove(0);
-    let conn = rusqlite::Connection::open(w.join(DB)).unwrap();
-    conn.execute(
-        "UPDATE leads SET updated_at = '2025-01-01T00:00:00Z' WHERE lead_id = ?1",
-        [&old],
-    )
-    .unwrap();
+    w.execute(
+        DB,
+        &format!("UPDATE leads SET updated_at = '2025-01-01T00:00:00Z' WHERE lead_id = '{old}'"),
+    );
     w.ok(&aging);
     let raw = only_eml(&w, "aging");
     let m = MessageParser::default().parse(&raw).unwrap();

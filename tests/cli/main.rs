@@ -1,6 +1,7 @@
-//! The one integration-test binary: each module drives the real `onelead` binary in a temp
-//! folder (see `util::Workdir`). Tests on the real exports in `../shared/data` fail under
-//! `CI=true` when the folder is missing, and skip (saying so) elsewhere.
+//! The integration tests on SQLite: each module drives the real `onelead` binary in a temp
+//! folder (see `util::Workdir`). `tests/pg` runs the same modules on PostgreSQL. Tests on the
+//! real exports in `../shared/data` fail under `CI=true` when the folder is missing, and skip
+//! (saying so) elsewhere.
 
 // Tests read better with short names for the workdir and JSON values, and fail loudly.
 #![allow(
@@ -11,9 +12,17 @@
     missing_docs
 )]
 
+#[path = "../support/pg.rs"]
+mod pg;
+// Shared with tests/pg: each binary uses only some of the helpers.
+#[allow(dead_code)]
+mod util;
+
+/// The backend these tests run on.
+const BACKEND: util::Backend = util::Backend::Sqlite;
+
 mod http;
 mod serve_util;
-mod util;
 
 mod asset;
 mod browser;

@@ -85,7 +85,7 @@ const AUG29_LEAD_IDS: [&str; 77] = [
 #[test]
 fn issue_20_next_months_export_replaces_this_months_and_closes_the_leads_of_assets_that_left() {
     let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     for dir in ["aug", "sep"] {
         std::fs::create_dir_all(w.join(dir)).unwrap();
         std::fs::copy(
@@ -209,8 +209,12 @@ fn issue_20_next_months_export_replaces_this_months_and_closes_the_leads_of_asse
 /// the 77 real leads (30 + 27 + 20, the design document's headline on DataExportAug29th.xlsx).
 #[test]
 fn issue_20_the_readme_flow_of_sample_then_your_exports_leaves_only_your_leads() {
+    // The README's flow names no database: the default file, whatever the backend under test.
+    if crate::util::backend() == crate::util::Backend::Postgres {
+        return;
+    }
     let Some(data) = shared_data() else { return };
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     crate::util::copy_dir(&root.join("data/sample"), &w.join("data/sample"));
     w.ok(&["run"]);

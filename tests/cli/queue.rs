@@ -45,7 +45,7 @@ fn ids_of(v: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn issue_20_the_queue_dashboard_report_and_digest_show_open_work_unless_asked() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     let [rejected, converted, contacted] = worked(&w);
     let open = ids_of(&w.json(&["leads", "--db", "q.db"]));
     assert_eq!(open.len(), 10);
@@ -104,7 +104,7 @@ fn issue_20_the_queue_dashboard_report_and_digest_show_open_work_unless_asked() 
 
 #[test]
 fn issue_20_every_command_that_prints_data_takes_the_formats() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.write("in/ib.csv", IB);
     let csv = w.ok(&[
         "run",
@@ -163,7 +163,11 @@ fn issue_20_every_command_that_prints_data_takes_the_formats() {
 
 #[test]
 fn issue_20_a_missing_rules_folder_says_where_its_path_came_from() {
-    let w = Workdir::new();
+    // Database files named relative to another folder: a path's story, not a backend's.
+    if crate::util::backend() == crate::util::Backend::Postgres {
+        return;
+    }
+    let Some(w) = Workdir::try_new() else { return };
     std::fs::create_dir_all(w.join("elsewhere/other/dir")).unwrap();
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_onelead"))
@@ -217,7 +221,7 @@ fn issue_20_a_missing_rules_folder_says_where_its_path_came_from() {
 // in what a command prints and in a rule's reasons.
 #[test]
 fn issue_20_a_count_of_one_reads_in_the_singular() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.write(
         "in/ib.csv",
         IB.lines().take(2).collect::<Vec<_>>().join("\n").as_str(),

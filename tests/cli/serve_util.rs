@@ -18,7 +18,7 @@ impl Server {
     /// Starts `onelead serve --db DB` in `w`.
     pub fn start(w: &Workdir, db: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_onelead"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", &w.db(db)])
             .current_dir(w.path())
             .env("NO_COLOR", "1")
             .env_remove("ONELEAD_DB")
@@ -65,7 +65,7 @@ impl Drop for Server {
 pub fn add_user(w: &Workdir, db: &str, name: &str, role: &str, password: &str) -> String {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_onelead"))
-        .args(["user", "add", name, "--role", role, "--db", db])
+        .args(["user", "add", name, "--role", role, "--db", &w.db(db)])
         .current_dir(w.path())
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())

@@ -1,6 +1,13 @@
 //! The shared test workdir: a temp folder holding copies of the project's rules and config, and
 //! a runner for the real `onelead` binary with colour off and no inherited database override.
+//!
+//! The same tests run on both backends: each test binary names its own (`crate::BACKEND`).
+//! Tests name databases as files (`--db r.db`); on PostgreSQL the workdir gives each name a
+//! database of its own on the test server (`tests/support/pg.rs`) and passes its URL instead,
+//! and its SQL helpers run on that database.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -21,6 +28,20 @@ pub fn sample_run(db: &str) -> [&str; 7] {
         "--as-of",
         "2025-10-29",
     ]
+}
+
+/// The database a test binary runs its tests against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Files, as the tests name them.
+    Sqlite,
+    /// A database of the test server per name.
+    Postgres,
+}
+
+/// This test binary's backend.
+pub fn backend() -> Backend {
+    crate::BACKEND
 }
 
 /// Where the real exports live, or `None` (outside CI) when they are absent.
@@ -44,7 +65,7 @@ pub fn shared_data() -> Option<PathBuf> {
 /// (2025-10-29), or `None` (outside CI) when the exports are absent.
 pub fn real_run() -> Option<Workdir> {
     let data = shared_data()?;
-    let w = Workdir::new();
+    let w = Workdir::try_new()?;
     w.ok(&[
         "run",
         "--data",
@@ -61,9 +82,20 @@ pub fn real_run() -> Option<Workdir> {
 pub struct Workdir {
     /// Keeps the folder alive.
     pub dir: tempfile::TempDir,
+    /// On PostgreSQL: the URL of each database name the test used.
+    dbs: RefCell<HashMap<String, String>>,
 }
 
 impl Workdir {
+    /// A workdir for this binary's backend, or `None` (outside CI) when the backend is
+    /// PostgreSQL and it is not installed: the test then skips.
+    pub fn try_new() -> Option<Workdir> {
+        if backend() == Backend::Postgres {
+            crate::pg::server()?;
+        }
+        Some(Workdir::new())
+    }
+
     /// A fresh folder with `rules/` and `config/onelead.yaml` copied from the project.
     pub fn new() -> Workdir {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -75,7 +107,78 @@ impl Workdir {
             dir.path().join("config/onelead.yaml"),
         )
         .unwrap();
-        Workdir { dir }
+        Workdir {
+            dir,
+            dbs: RefCell::default(),
+        }
+    }
+
+    /// What `--db name` means on this backend: the file itself on SQLite; on PostgreSQL, the
+    /// URL of a database made for this workdir and name. A URL, or an absolute path (a file
+    /// a test names on purpose), is itself on both.
+    pub fn db(&self, name: &str) -> String {
+        if backend() == Backend::Sqlite
+            || name.starts_with("postgres")
+            || Path::new(name).is_absolute()
+        {
+            return name.to_string();
+        }
+        let server = crate::pg::server().expect("PostgreSQL");
+        self.dbs
+            .borrow_mut()
+            .entry(name.to_string())
+            .or_insert_with(|| server.database())
+            .clone()
+    }
+
+    /// The SQLite file of database `name`, or `None` on PostgreSQL.
+    pub fn sqlite(&self, name: &str) -> Option<PathBuf> {
+        (backend() == Backend::Sqlite || Path::new(name).is_absolute()).then(|| self.join(name))
+    }
+
+    /// Database `name` as onelead names it in messages (the test server's URLs carry no
+    /// password, so they are shown as they are).
+    pub fn shown(&self, name: &str) -> String {
+        self.db(name)
+    }
+
+    /// True when nothing made database `name`: no file on SQLite, no table on PostgreSQL.
+    pub fn untouched(&self, name: &str) -> bool {
+        match self.sqlite(name) {
+            Some(path) => !path.exists(),
+            None => {
+                self.sql(
+                    name,
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                ) == ["0"]
+            }
+        }
+    }
+
+    /// `args` with each `--db NAME` as this backend means it (see [`Workdir::db`]).
+    pub fn args(&self, args: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::with_capacity(args.len());
+        for a in args {
+            let value = if out.last().is_some_and(|prev| prev == "--db") {
+                self.db(a)
+            } else {
+                (*a).to_string()
+            };
+            out.push(value);
+        }
+        out
+    }
+
+    /// The `onelead` command for `args` in this folder, as [`Workdir::run`] runs it.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_onelead"));
+        cmd.args(self.args(args))
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("ONELEAD_DB")
+            .env_remove("ONELEAD_NO_MEMO")
+            .env_remove("ONELEAD_NO_FAST");
+        cmd
     }
 
     /// The folder.
@@ -114,13 +217,7 @@ impl Workdir {
 
     /// Runs `onelead args…` in the folder with extra environment variables.
     pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_onelead"))
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("ONELEAD_DB")
-            .env_remove("ONELEAD_NO_MEMO")
-            .env_remove("ONELEAD_NO_FAST")
+        self.command(args)
             .envs(env.iter().copied())
             .output()
             .expect("run onelead")
@@ -165,40 +262,80 @@ impl Workdir {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad json ({e}):\n{text}"))
     }
 
-    /// Result of a SQL query on the workdir database, one row per line, `|`-separated.
+    /// Result of a SQL query on the workdir database, one row per line, `|`-separated
+    /// (`NULL` for NULL, numbers as Rust prints them).
     pub fn sql(&self, db: &str, query: &str) -> Vec<String> {
-        let conn = rusqlite::Connection::open(self.join(db)).expect("open db");
-        let mut stmt = conn.prepare(query).expect("prepare");
-        let n = stmt.column_count();
-        stmt.query_map([], |r| {
-            let mut cols = Vec::with_capacity(n);
-            for i in 0..n {
-                let v: rusqlite::types::Value = r.get(i)?;
-                cols.push(match v {
-                    rusqlite::types::Value::Null => "NULL".to_string(),
-                    rusqlite::types::Value::Integer(i) => i.to_string(),
-                    rusqlite::types::Value::Real(f) => f.to_string(),
-                    rusqlite::types::Value::Text(s) => s,
-                    rusqlite::types::Value::Blob(_) => "<blob>".to_string(),
-                });
+        match self.sqlite(db) {
+            Some(path) => sqlite_rows(&path, query),
+            None => pg_rows(&self.db(db), query),
+        }
+    }
+
+    /// [`Workdir::sql`], or `None` when the query fails (on PostgreSQL).
+    pub fn try_sql(&self, db: &str, query: &str) -> Option<Vec<String>> {
+        match self.sqlite(db) {
+            Some(_) => Some(self.sql(db, query)),
+            None => try_pg_rows(&self.db(db), query).ok(),
+        }
+    }
+
+    /// Runs statements on the workdir database, as a user's own SQL would.
+    pub fn execute(&self, db: &str, sql: &str) {
+        match self.sqlite(db) {
+            Some(path) => rusqlite::Connection::open(path)
+                .expect("open db")
+                .execute_batch(sql)
+                .expect("execute"),
+            None => postgres::Client::connect(&self.db(db), postgres::NoTls)
+                .expect("connect")
+                .batch_execute(sql)
+                .expect("execute"),
+        }
+    }
+
+    /// The names of the lead table's indexes.
+    pub fn lead_indexes(&self, db: &str) -> Vec<String> {
+        let query = match backend() {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master
+                 WHERE type = 'index' AND tbl_name = 'lead_rows' AND sql IS NOT NULL ORDER BY name"
             }
-            Ok(cols.join("|"))
-        })
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+            Backend::Postgres => {
+                "SELECT indexname FROM pg_indexes
+                 WHERE tablename = 'lead_rows' AND indexname <> 'lead_rows_pkey' ORDER BY 1"
+            }
+        };
+        self.sql(db, query)
     }
 
     /// A database fingerprint: every table's row count and a checksum of its contents.
     pub fn fingerprint(&self, db: &str) -> Vec<String> {
-        let tables = self.sql(
-            db,
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-        );
+        let tables = match backend() {
+            Backend::Sqlite => self.sql(
+                db,
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            ),
+            // The desk's tables (`store::desk`) share a PostgreSQL database; beside an SQLite
+            // one they are a file of their own, which this does not read either.
+            Backend::Postgres => self.sql(
+                db,
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename
+                 NOT IN ('users', 'sessions', 'saved_views', 'journal', 'journal_leads',
+                         'desk_meta')
+                 ORDER BY 1",
+            ),
+        };
         tables
             .iter()
             .map(|t| {
-                let rows = self.sql(db, &format!("SELECT * FROM {t} ORDER BY 1"));
+                // Every column orders the rows: ties in the first would come in any order.
+                let columns = self.sql(db, &format!("SELECT * FROM {t} LIMIT 1"));
+                let n = columns.first().map_or(1, |r| r.split('|').count());
+                let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+                let rows = self.sql(
+                    db,
+                    &format!("SELECT * FROM {t} ORDER BY {}", order.join(", ")),
+                );
                 let mut h: u64 = 0xcbf2_9ce4_8422_2325;
                 for b in rows.join("\n").bytes() {
                     h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
@@ -219,6 +356,67 @@ pub fn config_without_crm_and_mail(w: &Workdir) -> String {
         "config/onelead.yaml lost its CRM section's comment"
     );
     cfg.split(marker).next().unwrap().to_string()
+}
+
+fn sqlite_rows(path: &Path, query: &str) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).expect("open db");
+    let mut stmt = conn.prepare(query).expect("prepare");
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        let mut cols = Vec::with_capacity(n);
+        for i in 0..n {
+            let v: rusqlite::types::Value = r.get(i)?;
+            cols.push(match v {
+                rusqlite::types::Value::Null => "NULL".to_string(),
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Real(f) => f.to_string(),
+                rusqlite::types::Value::Text(s) => s,
+                rusqlite::types::Value::Blob(_) => "<blob>".to_string(),
+            });
+        }
+        Ok(cols.join("|"))
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+/// [`Workdir::sql`] on PostgreSQL: the server turns every value into text (JSON, so its type
+/// does not matter), and numbers are printed as Rust prints them, as on SQLite.
+fn pg_rows(url: &str, query: &str) -> Vec<String> {
+    try_pg_rows(url, query).unwrap_or_else(|e| panic!("{query}: {e}"))
+}
+
+fn try_pg_rows(url: &str, query: &str) -> Result<Vec<String>, postgres::Error> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    let wrapped = format!(
+        "SELECT (SELECT json_agg(value ORDER BY n)::text
+                 FROM json_each(row_to_json(q)) WITH ORDINALITY AS e(key, value, n))
+         FROM ({query}) q"
+    );
+    let rows = client
+        .query(&wrapped, &[])?
+        .iter()
+        .map(|r| {
+            let values: Vec<serde_json::Value> =
+                serde_json::from_str(r.get::<_, &str>(0)).expect("json");
+            values
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::Null => "NULL".to_string(),
+                    serde_json::Value::Number(n) => n
+                        .as_i64()
+                        .map(|i| i.to_string())
+                        .or_else(|| n.as_f64().map(|f| f.to_string()))
+                        .unwrap_or_else(|| n.to_string()),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    Ok(rows)
 }
 
 /// Copies a folder tree.

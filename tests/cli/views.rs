@@ -188,7 +188,7 @@ fn table_output_snapshots() {
 // them and says how many more there are; `--all` and the JSON give every row.
 #[test]
 fn account_pages_a_large_account_in_the_table_but_not_in_json() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     w.ok(&["sample", "--out", "in", "--rows", "1000", "--format", "csv"]);
     w.ok(&[
         "run",
@@ -253,11 +253,11 @@ fn account_pages_a_large_account_in_the_table_but_not_in_json() {
 
 #[test]
 fn views_on_a_missing_or_empty_database() {
-    let w = Workdir::new();
+    let Some(w) = Workdir::try_new() else { return };
     let err = w.fails(&["leads", "--db", "nothing.db"], 1);
     assert!(err.contains("run `onelead run` first"), "{err}");
     assert!(
-        !w.join("nothing.db").exists(),
+        w.untouched("nothing.db"),
         "a view must not create a database"
     );
     // An empty database (loaded, never evaluated) says so and exits 0.

@@ -34,7 +34,7 @@ fn has_index(store: &Store, name: &str) -> bool {
 #[test]
 fn tidy_stops_between_indexes_for_a_save_and_finishes_after_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("w.db")).unwrap();
+    let mut store = Store::open(dir.path().join("w.db")).unwrap();
     let mut pending = dropped_indexes(&store);
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     tx.send(Ok(Vec::new())).unwrap();
@@ -159,7 +159,7 @@ fn sorts_events_into_rules_config_and_data_and_ignores_the_rest() {
     }
     let settings = Settings {
         cfg: crate::config::Config::default(),
-        db: root.join("data/onelead.db"),
+        db: root.join("data/onelead.db").into(),
         inputs: vec![root.join("data/in")],
         rules_dir: root.join("rules"),
         as_of: chrono::NaiveDate::from_ymd_opt(2025, 10, 29).unwrap(),

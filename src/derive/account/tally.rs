@@ -151,7 +151,7 @@ mod tests {
             InstallBaseRecord, OpportunityRecord, ProjectRecord, ServiceCreditRecord,
         };
         let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("t.db")).unwrap();
+        let mut store = crate::store::Store::open(dir.path().join("t.db")).unwrap();
         let mut tx = store.begin().unwrap();
         let mut writer = tx.start_load().unwrap();
         let mut tally = NameTally::default();

@@ -191,7 +191,7 @@ fn loaded_sample(
     let cfg = Config::load(&root().join("config/onelead.yaml"), true).unwrap();
     let settings = Settings {
         cfg: cfg.clone(),
-        db: tmp.path().join("t.db"),
+        db: tmp.path().join("t.db").into(),
         inputs: vec![input],
         rules_dir: root().join("rules"),
         as_of: SAMPLE_AS_OF,

@@ -26,7 +26,7 @@ use crate::store::users::NewUser;
 pub struct Harness {
     _dir: tempfile::TempDir,
     pub app: Router,
-    pub db: std::path::PathBuf,
+    pub db: crate::store::Location,
     pub tokens: HashMap<Role, String>,
 }
 
@@ -45,7 +45,7 @@ pub struct Browser {
 
 pub fn harness() -> Harness {
     let (dir, store) = crate::store::testdb::build_store();
-    let db = store.path().to_path_buf();
+    let db = store.location().clone();
     drop(store);
     let desk = Desk::open(&db).unwrap();
     let mut tokens = HashMap::new();

@@ -112,7 +112,7 @@ async fn call(
 
 /// What the lead database and the desk hold, to see a refused request changed nothing.
 fn state(h: &Harness) -> (String, String) {
-    let conn = rusqlite::Connection::open(&h.db).unwrap();
+    let conn = rusqlite::Connection::open(h.db.as_path().unwrap()).unwrap();
     let leads: String = conn
         .query_row(
             "SELECT group_concat(lead_id || ':' || status || ':' || coalesce(owner, ''), ',')

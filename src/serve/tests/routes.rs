@@ -646,7 +646,7 @@ fn a_non_loopback_address_needs_a_user() {
     let (_d, store) = crate::store::testdb::build_store();
     let opts = crate::serve::Options {
         listen: "0.0.0.0:0".parse().unwrap(),
-        db: store.path().to_path_buf(),
+        db: store.location().clone(),
         cfg: crate::config::Config::default(),
     };
     let e = crate::serve::run(&opts).unwrap_err();

@@ -13,7 +13,7 @@ const ATTR: &str = r#""><img src=x onerror=alert(1)>"#;
 async fn hostile_names_from_the_spreadsheets_are_escaped_everywhere() {
     let h = harness();
     {
-        let conn = rusqlite::Connection::open(&h.db).unwrap();
+        let conn = rusqlite::Connection::open(h.db.as_path().unwrap()).unwrap();
         conn.execute(
             "UPDATE accounts SET name = ?1 WHERE account_id = 'ACC2'",
             [SCRIPT],
@@ -160,7 +160,7 @@ async fn injection_in_every_filter_is_harmless() {
     let all = h.api("GET", "/api/leads", Some(Role::Viewer), None).await;
     let v: Vec<serde_json::Value> = serde_json::from_str(&all.body).unwrap();
     assert_eq!(v.len(), 4);
-    let conn = rusqlite::Connection::open(&h.db).unwrap();
+    let conn = rusqlite::Connection::open(h.db.as_path().unwrap()).unwrap();
     let rows: i64 = conn
         .query_row("SELECT count(*) FROM lead_rows", [], |r| r.get(0))
         .unwrap();

@@ -443,3 +443,45 @@ pub fn placement(columns: &[LeadColumn]) -> impl Iterator<Item = &LeadColumn> {
 pub fn read(columns: &[LeadColumn]) -> impl Iterator<Item = &LeadColumn> {
     columns.iter().filter(|c| c.read.is_some())
 }
+
+/// The `SELECT` list of a whole lead, on every backend: the columns a read fills it from (of
+/// the `leads` view, `l`), in order, then the account's name (`accounts a`). [`read_lead`]
+/// reads a row of it.
+pub fn select_list() -> &'static str {
+    static SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let mut list: Vec<String> = read(LEAD_COLUMNS)
+            .map(|c| format!("l.{}", c.name))
+            .collect();
+        list.push("a.name".into());
+        list.join(", ")
+    });
+    &SELECT
+}
+
+/// A lead from a row of [`select_list`], whose `at`-th value `cell` gives; `wrong` makes the
+/// error of a value of the wrong type for its column. The factors' reasons follow the
+/// trigger's own, named, as every view shows them.
+pub fn read_lead<'r, E>(
+    mut cell: impl FnMut(usize) -> Result<Cell<'r>, E>,
+    wrong: impl Fn(usize, &LeadColumn) -> E,
+) -> Result<Lead, E> {
+    let mut lead = Lead::default();
+    let mut at = 0;
+    for c in read(LEAD_COLUMNS) {
+        if let Some(fill) = c.read {
+            fill(&mut lead, cell(at)?).map_err(|WrongType| wrong(at, c))?;
+        }
+        at += 1;
+    }
+    lead.account_name = match cell(at)? {
+        Cell::Text(name) => Some(name.to_string()),
+        _ => None,
+    };
+    let named: Vec<String> = lead
+        .factors
+        .iter()
+        .flat_map(|(name, f)| f.reasons.iter().map(move |r| format!("{name}: {r}")))
+        .collect();
+    lead.reasons.extend(named);
+    Ok(lead)
+}

@@ -15,16 +15,14 @@
 //! the file's.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use super::Store;
 use super::api::{OwnerRecord, StatusRecord, WriteTx};
-use super::desk::Desk;
+use super::desk::{Desk, DeskSql, DeskValue};
 use super::read::{Overlaid, Overlay, Reader};
+use super::{Location, Store};
 use crate::error::Result;
 use crate::lifecycle::{self, Applied, StatusChange};
 
@@ -110,10 +108,19 @@ pub fn record_status(
     change: &StatusChange<'_>,
     now: &str,
 ) -> Result<Vec<Applied>> {
-    // The desk's write lock first: no entry can be applied and forgotten between reading the
-    // lead database and reading the journal.
-    let tx =
-        rusqlite::Transaction::new_unchecked(&desk.conn, rusqlite::TransactionBehavior::Immediate)?;
+    // The journal held first: no entry can be applied and forgotten between reading the lead
+    // database and reading the journal.
+    desk.exclusive(|tx| record_status_in(tx, desk, reader, ids, change, now))
+}
+
+fn record_status_in(
+    tx: &dyn DeskSql,
+    desk: &Desk,
+    reader: &mut Reader,
+    ids: &[String],
+    change: &StatusChange<'_>,
+    now: &str,
+) -> Result<Vec<Applied>> {
     let canonical: Vec<String> = ids.iter().map(|i| i.trim().to_uppercase()).collect();
     let snap = reader.workflow_of(&canonical, APPLIED_KEY)?;
     let after = applied(snap.mark.as_deref(), desk)?;
@@ -131,7 +138,7 @@ pub fn record_status(
     }
     // The status each lead will have once the entries before this one are applied.
     for (id, status) in &mut found {
-        let pending = pending_for(&tx, id, after)?;
+        let pending = pending_for(tx, id, after)?;
         if let Some(s) = pending.iter().rev().find_map(|p| p.change.status()) {
             *status = s.to_string();
         }
@@ -142,9 +149,7 @@ pub fn record_status(
         note: change.note.map(str::to_string),
         opportunity: change.opportunity.map(str::to_string),
     };
-    let seq = append(&tx, now, change.by.unwrap_or(""), &entry, &found)?;
-    let _ = seq;
-    tx.commit()?;
+    append(tx, now, change.by.unwrap_or(""), &entry, &found)?;
     Ok(found
         .into_iter()
         .map(|(lead_id, from)| Applied {
@@ -166,8 +171,17 @@ pub fn record_owner(
     by: &str,
     now: &str,
 ) -> Result<Vec<(String, Option<String>)>> {
-    let tx =
-        rusqlite::Transaction::new_unchecked(&desk.conn, rusqlite::TransactionBehavior::Immediate)?;
+    desk.exclusive(|tx| record_owner_in(tx, reader, ids, change, by, now))
+}
+
+fn record_owner_in(
+    tx: &dyn DeskSql,
+    reader: &mut Reader,
+    ids: &[String],
+    change: &Change,
+    by: &str,
+    now: &str,
+) -> Result<Vec<(String, Option<String>)>> {
     let canonical: Vec<String> = ids.iter().map(|i| i.trim().to_uppercase()).collect();
     let snap = reader.workflow_of(&canonical, APPLIED_KEY)?;
     let mut found: Vec<(String, Option<String>)> = Vec::with_capacity(ids.len());
@@ -185,29 +199,37 @@ pub fn record_owner(
         .iter()
         .map(|(id, o)| (id.clone(), o.clone().unwrap_or_default()))
         .collect();
-    append(&tx, now, by, change, &before)?;
-    tx.commit()?;
+    append(tx, now, by, change, &before)?;
     Ok(found)
 }
 
 /// Appends one entry naming `leads` (`(id, value before)`); returns its `seq`.
 fn append<F: ToString>(
-    tx: &Connection,
+    tx: &dyn DeskSql,
     now: &str,
     by: &str,
     change: &Change,
     leads: &[(String, F)],
 ) -> Result<i64> {
-    tx.execute(
-        "INSERT INTO journal (at, by, change) VALUES (?1, ?2, ?3)",
-        params![now, by, serde_json::to_string(change).unwrap_or_default()],
-    )?;
-    let seq = tx.last_insert_rowid();
-    let mut add = tx.prepare(
-        "INSERT OR IGNORE INTO journal_leads (seq, lead_id, from_value) VALUES (?1, ?2, ?3)",
-    )?;
+    let change = serde_json::to_string(change).unwrap_or_default();
+    let seq = tx
+        .query(
+            "INSERT INTO journal (at, by, change) VALUES ($1, $2, $3) RETURNING seq",
+            &[now.into(), by.into(), change.as_str().into()],
+        )?
+        .first()
+        .and_then(|r| r.first())
+        .map_or(0, DeskValue::int);
     for (id, from) in leads {
-        add.execute(params![seq, id, from.to_string()])?;
+        tx.execute(
+            "INSERT INTO journal_leads (seq, lead_id, from_value) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[
+                seq.into(),
+                id.as_str().into(),
+                from.to_string().as_str().into(),
+            ],
+        )?;
     }
     Ok(seq)
 }
@@ -216,51 +238,41 @@ const PENDING_SQL: &str = "SELECT j.seq, j.at, j.by, jl.lead_id, jl.from_value, 
      FROM journal_leads jl JOIN journal j ON j.seq = jl.seq";
 
 /// The journal entries after `after` that touch `lead_id`, oldest first.
-fn pending_for(conn: &Connection, lead_id: &str, after: i64) -> Result<Vec<Pending>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{PENDING_SQL} WHERE jl.lead_id = ?1 AND jl.seq > ?2 ORDER BY jl.seq"
-    ))?;
-    let rows = stmt.query_map(params![lead_id, after], pending_from_row)?;
-    Ok(rows
-        .collect::<rusqlite::Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect())
+fn pending_for(desk: &dyn DeskSql, lead_id: &str, after: i64) -> Result<Vec<Pending>> {
+    let rows = desk.query(
+        &format!("{PENDING_SQL} WHERE jl.lead_id = $1 AND jl.seq > $2 ORDER BY jl.seq"),
+        &[lead_id.into(), after.into()],
+    )?;
+    Ok(rows.iter().filter_map(|r| pending_from_row(r)).collect())
 }
 
 /// Every journal entry after `after`, oldest first.
-fn pending_after(conn: &Connection, after: i64) -> Result<Vec<Pending>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{PENDING_SQL} WHERE jl.seq > ?1 ORDER BY jl.seq, jl.lead_id"
-    ))?;
-    let rows = stmt.query_map([after], pending_from_row)?;
-    Ok(rows
-        .collect::<rusqlite::Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect())
+fn pending_after(desk: &dyn DeskSql, after: i64) -> Result<Vec<Pending>> {
+    let rows = desk.query(
+        &format!("{PENDING_SQL} WHERE jl.seq > $1 ORDER BY jl.seq, jl.lead_id"),
+        &[after.into()],
+    )?;
+    Ok(rows.iter().filter_map(|r| pending_from_row(r)).collect())
 }
 
-fn pending_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Pending>> {
-    let change: String = r.get(5)?;
+fn pending_from_row(r: &[DeskValue]) -> Option<Pending> {
+    let get = |i: usize| r.get(i).unwrap_or(&DeskValue::Null);
     // An entry this onelead cannot read (written by a newer one) is not shown.
-    let Ok(change) = serde_json::from_str(&change) else {
-        return Ok(None);
-    };
-    Ok(Some(Pending {
-        seq: r.get(0)?,
-        at: r.get(1)?,
-        by: r.get(2)?,
-        lead_id: r.get(3)?,
-        from_status: r.get(4)?,
+    let change = serde_json::from_str(&get(5).text()).ok()?;
+    Some(Pending {
+        seq: get(0).int(),
+        at: get(1).text(),
+        by: get(2).text(),
+        lead_id: get(3).text(),
+        from_status: get(4).opt_text(),
         change,
-    }))
+    })
 }
 
 /// A lead's changes still waiting for the lead database, oldest first. The journal is read
 /// before the lead database, so an entry applied meanwhile is found in one or the other.
 pub fn pending(desk: &Desk, reader: &mut Reader, lead_id: &str) -> Result<Vec<Pending>> {
-    let all = pending_for(&desk.conn, lead_id, 0)?;
+    let all = pending_for(&*desk.sql, lead_id, 0)?;
     if all.is_empty() {
         return Ok(all);
     }
@@ -272,7 +284,7 @@ pub fn pending(desk: &Desk, reader: &mut Reader, lead_id: &str) -> Result<Vec<Pe
 /// reads of the lead database's last commit (`LeadFilter::overlay`). Read in the same order as
 /// [`pending`].
 pub fn overlay(desk: &Desk, reader: &mut Reader) -> Result<Overlay> {
-    let all = pending_after(&desk.conn, 0)?;
+    let all = pending_after(&*desk.sql, 0)?;
     if all.is_empty() {
         return Ok(Overlay::default());
     }
@@ -289,7 +301,7 @@ pub fn overlay(desk: &Desk, reader: &mut Reader) -> Result<Overlay> {
 }
 
 /// [`overlay`] for the lead database at `db`: nothing when it has no desk database.
-pub fn overlay_at(db: &Path, reader: &mut Reader) -> Result<Overlay> {
+pub fn overlay_at(db: &Location, reader: &mut Reader) -> Result<Overlay> {
     match Desk::open_if_exists(db)? {
         Some(desk) => overlay(&desk, reader),
         None => Ok(Overlay::default()),
@@ -299,11 +311,14 @@ pub fn overlay_at(db: &Path, reader: &mut Reader) -> Result<Overlay> {
 /// How many journal entries the lead database has not taken yet.
 pub fn backlog(desk: &Desk, reader: &mut Reader) -> Result<i64> {
     let after = applied(reader.meta(APPLIED_KEY)?.as_deref(), desk)?;
-    Ok(desk.conn.query_row(
-        "SELECT count(*) FROM journal WHERE seq > ?1",
-        [after],
-        |r| r.get(0),
-    )?)
+    let rows = desk.sql.query(
+        "SELECT count(*) FROM journal WHERE seq > $1",
+        &[after.into()],
+    )?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .map_or(0, DeskValue::int))
 }
 
 /// Writes every pending journal entry into the lead database inside `tx` (its write
@@ -312,12 +327,18 @@ pub fn backlog(desk: &Desk, reader: &mut Reader) -> Result<i64> {
 /// many entries were applied.
 pub fn apply(tx: &mut dyn WriteTx, desk: &Desk) -> Result<usize> {
     let after = applied(tx.meta(APPLIED_KEY)?.as_deref(), desk)?;
-    desk.conn
-        .execute("DELETE FROM journal WHERE seq <= ?1", [after])?;
-    let entries = pending_after(&desk.conn, after)?;
+    desk.sql
+        .execute("DELETE FROM journal WHERE seq <= $1", &[after.into()])?;
+    let entries = pending_after(&*desk.sql, after)?;
     let last: Option<i64> = desk
-        .conn
-        .query_row("SELECT max(seq) FROM journal", [], |r| r.get(0))?;
+        .sql
+        .query("SELECT max(seq) FROM journal", &[])?
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| match v {
+            DeskValue::Int(i) => Some(*i),
+            _ => None,
+        });
     let Some(last) = last.filter(|l| *l > after) else {
         return Ok(0);
     };
@@ -387,7 +408,7 @@ pub fn try_apply(store: &mut Store, desk: &Desk, wait: Duration) -> Result<Optio
 
 /// Applies the journal of the lead database at `db` inside a run's transaction, if it has a
 /// desk database at all.
-pub fn apply_in_run(tx: &mut dyn WriteTx, db: &Path) -> Result<usize> {
+pub fn apply_in_run(tx: &mut dyn WriteTx, db: &Location) -> Result<usize> {
     match Desk::open_if_exists(db)? {
         Some(desk) => apply(tx, &desk),
         None => Ok(0),
@@ -425,13 +446,9 @@ pub fn record_statuses(
     wait: Duration,
     decide: &mut dyn FnMut(&mut Lookup<'_>) -> Result<Vec<StatusEntry>>,
 ) -> Result<(Vec<StatusEntry>, bool)> {
-    let desk = Desk::open(store.path())?;
-    let entries = {
-        // As in `record_status`: the desk's write lock before reading the lead database.
-        let tx = rusqlite::Transaction::new_unchecked(
-            &desk.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )?;
+    let desk = Desk::open(store.location())?;
+    // As in `record_status`: the journal held before reading the lead database.
+    let entries = desk.exclusive(|tx| {
         let mut canonical: Vec<String> = ids.iter().map(|i| i.trim().to_uppercase()).collect();
         canonical.sort();
         canonical.dedup();
@@ -446,7 +463,7 @@ pub fn record_statuses(
             let Some((lead_id, status)) = known.get(&id.trim().to_uppercase()).cloned() else {
                 return Ok(None);
             };
-            let pending = pending_for(&tx, &lead_id, after)?;
+            let pending = pending_for(tx, &lead_id, after)?;
             let status = pending
                 .iter()
                 .rev()
@@ -461,16 +478,15 @@ pub fn record_statuses(
                 opportunity: None,
             };
             append(
-                &tx,
+                tx,
                 now,
                 by.unwrap_or(""),
                 &change,
                 &[(e.lead_id.clone(), e.from.clone())],
             )?;
         }
-        tx.commit()?;
-        entries
-    };
+        Ok(entries)
+    })?;
     let done = try_apply(store, &desk, wait)?.is_some();
     Ok((entries, done))
 }
@@ -486,7 +502,7 @@ pub fn set_status(
     now: &str,
     wait: Duration,
 ) -> Result<(Vec<Applied>, bool)> {
-    let desk = Desk::open(store.path())?;
+    let desk = Desk::open(store.location())?;
     let applied = record_status(&desk, &mut store.reader()?, ids, change, now)?;
     let done = try_apply(store, &desk, wait)?.is_some();
     Ok((applied, done))

@@ -72,158 +72,162 @@ fn to_owner(owner: Option<&str>) -> Change {
 
 #[test]
 fn a_change_is_validated_recorded_then_applied_once() {
-    let (_dir, mut store) = testdb::build_store();
-    let desk = Desk::open(store.path()).unwrap();
-    let mut r = store.reader().unwrap();
-    let ids = vec!["aaaa0001".to_string()];
-    let got = record_status(
-        &desk,
-        &mut r,
-        &ids,
-        &change(Status::Contacted, Some("rang")),
-        "2025-01-02T00:00:00Z",
-    )
-    .unwrap();
-    assert_eq!(
-        (got[0].lead_id.as_str(), got[0].from.as_str()),
-        ("AAAA0001", "new")
-    );
-    // Pending: not in the lead database yet, but it judges the next change.
-    assert_eq!(state(&store, "AAAA0001").0, "new");
-    assert_eq!(pending(&desk, &mut r, "AAAA0001").unwrap().len(), 1);
-    let e = record_status(&desk, &mut r, &ids, &change(Status::New, None), "t").unwrap_err();
-    assert!(
-        e.to_string().contains("`AAAA0001` (contacted → new)"),
-        "{e}"
-    );
-    record_status(
-        &desk,
-        &mut r,
-        &ids,
-        &change(Status::Qualified, None),
-        "2025-01-03T00:00:00Z",
-    )
-    .unwrap();
-    assert_eq!(shown_status(&store, &desk, "AAAA0001"), "qualified");
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-        Some(2)
-    );
-    let (status, events) = state(&store, "AAAA0001");
-    assert_eq!(status, "qualified");
-    assert_eq!(
-        events,
-        [
-            (
-                "new".into(),
-                "contacted".into(),
-                Some("rang".into()),
-                "kim".into()
-            ),
-            ("contacted".into(), "qualified".into(), None, "kim".into())
-        ]
-    );
-    let mut r = store.reader().unwrap();
-    assert!(pending(&desk, &mut r, "AAAA0001").unwrap().is_empty());
-    // Nothing is applied twice, by this desk or by another opened on the same file.
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-        Some(0)
-    );
-    let again = Desk::open(store.path()).unwrap();
-    assert_eq!(
-        try_apply(&mut store, &again, Duration::ZERO).unwrap(),
-        Some(0)
-    );
-    assert_eq!(state(&store, "AAAA0001").1.len(), 2);
-    assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
+    for (_dir, mut store) in testdb::build_stores() {
+        let desk = Desk::open(store.location()).unwrap();
+        let mut r = store.reader().unwrap();
+        let ids = vec!["aaaa0001".to_string()];
+        let got = record_status(
+            &desk,
+            &mut r,
+            &ids,
+            &change(Status::Contacted, Some("rang")),
+            "2025-01-02T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            (got[0].lead_id.as_str(), got[0].from.as_str()),
+            ("AAAA0001", "new")
+        );
+        // Pending: not in the lead database yet, but it judges the next change.
+        assert_eq!(state(&store, "AAAA0001").0, "new");
+        assert_eq!(pending(&desk, &mut r, "AAAA0001").unwrap().len(), 1);
+        let e = record_status(&desk, &mut r, &ids, &change(Status::New, None), "t").unwrap_err();
+        assert!(
+            e.to_string().contains("`AAAA0001` (contacted → new)"),
+            "{e}"
+        );
+        record_status(
+            &desk,
+            &mut r,
+            &ids,
+            &change(Status::Qualified, None),
+            "2025-01-03T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(shown_status(&store, &desk, "AAAA0001"), "qualified");
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(2)
+        );
+        let (status, events) = state(&store, "AAAA0001");
+        assert_eq!(status, "qualified");
+        assert_eq!(
+            events,
+            [
+                (
+                    "new".into(),
+                    "contacted".into(),
+                    Some("rang".into()),
+                    "kim".into()
+                ),
+                ("contacted".into(), "qualified".into(), None, "kim".into())
+            ]
+        );
+        let mut r = store.reader().unwrap();
+        assert!(pending(&desk, &mut r, "AAAA0001").unwrap().is_empty());
+        // Nothing is applied twice, by this desk or by another opened on the same file.
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(0)
+        );
+        let again = Desk::open(store.location()).unwrap();
+        assert_eq!(
+            try_apply(&mut store, &again, Duration::ZERO).unwrap(),
+            Some(0)
+        );
+        assert_eq!(state(&store, "AAAA0001").1.len(), 2);
+        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
+    }
 }
 
 #[test]
 fn unknown_ids_and_forbidden_moves_record_nothing() {
-    let (_dir, store) = testdb::build_store();
-    let desk = Desk::open(store.path()).unwrap();
-    let mut r = store.reader().unwrap();
-    let e = record_status(
-        &desk,
-        &mut r,
-        &["AAAA0001".into(), "nope".into()],
-        &change(Status::Contacted, None),
-        "t",
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("unknown lead id `NOPE`"), "{e}");
-    let e = record_status(
-        &desk,
-        &mut r,
-        &["AAAA0001".into()],
-        &change(Status::Converted, None),
-        "t",
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("not an allowed move"), "{e}");
-    assert_eq!(backlog(&desk, &mut r).unwrap(), 0);
+    for (_dir, store) in testdb::build_stores() {
+        let desk = Desk::open(store.location()).unwrap();
+        let mut r = store.reader().unwrap();
+        let e = record_status(
+            &desk,
+            &mut r,
+            &["AAAA0001".into(), "nope".into()],
+            &change(Status::Contacted, None),
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown lead id `NOPE`"), "{e}");
+        let e = record_status(
+            &desk,
+            &mut r,
+            &["AAAA0001".into()],
+            &change(Status::Converted, None),
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not an allowed move"), "{e}");
+        assert_eq!(backlog(&desk, &mut r).unwrap(), 0);
+    }
 }
 
 /// A run holds the lead database's write lock for its whole transaction. A change made
 /// meanwhile is recorded at once, applied when the lock is free, and not undone by the run.
 #[test]
 fn a_change_made_while_a_run_writes_waits_in_the_journal_and_survives_it() {
-    let (_dir, mut store) = testdb::build_store();
-    let mut run = Store::open_existing(store.path()).unwrap();
-    let tx = run.begin().unwrap();
-    let desk = Desk::open(store.path()).unwrap();
-    let started = std::time::Instant::now();
-    let mut r = store.reader().unwrap();
-    let got = record_status(
-        &desk,
-        &mut r,
-        &["BBBB0003".into()],
-        &change(Status::Contacted, Some("during the run")),
-        "2025-01-02T00:00:00Z",
-    )
-    .unwrap();
-    assert_eq!(got.len(), 1);
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::from_millis(50)).unwrap(),
-        None
-    );
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(shown_status(&store, &desk, "BBBB0003"), "contacted");
-    tx.commit().unwrap();
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-        Some(1)
-    );
-    assert_eq!(state(&store, "BBBB0003").0, "contacted");
+    for (_dir, mut store) in testdb::build_stores() {
+        let mut run = Store::open_existing(store.location().clone()).unwrap();
+        let tx = run.begin().unwrap();
+        let desk = Desk::open(store.location()).unwrap();
+        let started = std::time::Instant::now();
+        let mut r = store.reader().unwrap();
+        let got = record_status(
+            &desk,
+            &mut r,
+            &["BBBB0003".into()],
+            &change(Status::Contacted, Some("during the run")),
+            "2025-01-02T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::from_millis(50)).unwrap(),
+            None
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(shown_status(&store, &desk, "BBBB0003"), "contacted");
+        tx.commit().unwrap();
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(1)
+        );
+        assert_eq!(state(&store, "BBBB0003").0, "contacted");
+    }
 }
 
 /// A run that starts with changes pending takes them in its own transaction; rolled back,
 /// it leaves them pending.
 #[test]
 fn a_run_applies_what_is_pending_and_a_failed_run_keeps_it_pending() {
-    let (_dir, mut store) = testdb::build_store();
-    let desk = Desk::open(store.path()).unwrap();
-    let path = store.path().to_path_buf();
-    record_status(
-        &desk,
-        &mut store.reader().unwrap(),
-        &["CCCC0004".into()],
-        &change(Status::Rejected, None),
-        "t",
-    )
-    .unwrap();
-    {
+    for (_dir, mut store) in testdb::build_stores() {
+        let desk = Desk::open(store.location()).unwrap();
+        let path = store.location().clone();
+        record_status(
+            &desk,
+            &mut store.reader().unwrap(),
+            &["CCCC0004".into()],
+            &change(Status::Rejected, None),
+            "t",
+        )
+        .unwrap();
+        {
+            let mut tx = store.begin().unwrap();
+            assert_eq!(apply_in_run(&mut *tx, &path).unwrap(), 1);
+        }
+        assert_eq!(state(&store, "CCCC0004").0, "new");
+        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 1);
         let mut tx = store.begin().unwrap();
         assert_eq!(apply_in_run(&mut *tx, &path).unwrap(), 1);
+        tx.commit().unwrap();
+        assert_eq!(state(&store, "CCCC0004").0, "rejected");
+        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
     }
-    assert_eq!(state(&store, "CCCC0004").0, "new");
-    assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 1);
-    let mut tx = store.begin().unwrap();
-    assert_eq!(apply_in_run(&mut *tx, &path).unwrap(), 1);
-    tx.commit().unwrap();
-    assert_eq!(state(&store, "CCCC0004").0, "rejected");
-    assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
 }
 
 /// While a run holds the lead database, an accepted change of owner or status is what every
@@ -231,101 +235,102 @@ fn a_run_applies_what_is_pending_and_a_failed_run_keeps_it_pending() {
 /// reassignment takes) match; once applied, the database answers the same.
 #[test]
 fn pending_changes_are_read_as_if_applied_and_match_the_filters() {
-    let (_dir, mut store) = testdb::build_store();
-    let desk = Desk::open(store.path()).unwrap();
-    let both = ["AAAA0001".to_string(), "BBBB0003".to_string()];
-    let mut r = store.reader().unwrap();
-    record_owner(&desk, &mut r, &both, &to_owner(Some("kim")), "ann", "t1").unwrap();
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-        Some(1)
-    );
-    let mut run = Store::open_existing(store.path()).unwrap();
-    let tx = run.begin().unwrap();
-    let mut r = store.reader().unwrap();
-    record_owner(
-        &desk,
-        &mut r,
-        &both[1..],
-        &to_owner(Some("lee")),
-        "ann",
-        "t2",
-    )
-    .unwrap();
-    record_status(
-        &desk,
-        &mut r,
-        &both[..1],
-        &change(Status::Contacted, None),
-        "t3",
-    )
-    .unwrap();
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::from_millis(50)).unwrap(),
-        None
-    );
-    let owned_by = |o: &str| LeadFilter {
-        owner: Some(o.into()),
-        ..LeadFilter::default()
-    };
-    let with_status = |s: &str| LeadFilter {
-        statuses: crate::store::read::Statuses::Only(vec![s.into()]),
-        ..LeadFilter::default()
-    };
-    let check = |store: &Store| {
-        let kim = (
-            "AAAA0001".to_string(),
-            "contacted".to_string(),
-            Some("kim".to_string()),
-        );
-        let lee = (
-            "BBBB0003".to_string(),
-            "new".to_string(),
-            Some("lee".to_string()),
-        );
-        assert_eq!(
-            listed(store, &desk, owned_by("kim")),
-            std::slice::from_ref(&kim)
-        );
-        assert_eq!(
-            listed(store, &desk, owned_by("lee")),
-            std::slice::from_ref(&lee)
-        );
-        // AAAA0002 was contacted already.
-        let other = ("AAAA0002".to_string(), "contacted".to_string(), None);
-        assert_eq!(listed(store, &desk, with_status("CONTACTED")), [kim, other]);
-        let new = listed(store, &desk, with_status("new"));
-        assert!(
-            new.contains(&lee) && !new.iter().any(|l| l.0 == "AAAA0001"),
-            "{new:?}"
-        );
+    for (_dir, mut store) in testdb::build_stores() {
+        let desk = Desk::open(store.location()).unwrap();
+        let both = ["AAAA0001".to_string(), "BBBB0003".to_string()];
         let mut r = store.reader().unwrap();
-        let f = LeadFilter {
-            overlay: overlay(&desk, &mut r).unwrap(),
-            ..owned_by("lee")
+        record_owner(&desk, &mut r, &both, &to_owner(Some("kim")), "ann", "t1").unwrap();
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(1)
+        );
+        let mut run = Store::open_existing(store.location().clone()).unwrap();
+        let tx = run.begin().unwrap();
+        let mut r = store.reader().unwrap();
+        record_owner(
+            &desk,
+            &mut r,
+            &both[1..],
+            &to_owner(Some("lee")),
+            "ann",
+            "t2",
+        )
+        .unwrap();
+        record_status(
+            &desk,
+            &mut r,
+            &both[..1],
+            &change(Status::Contacted, None),
+            "t3",
+        )
+        .unwrap();
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::from_millis(50)).unwrap(),
+            None
+        );
+        let owned_by = |o: &str| LeadFilter {
+            owner: Some(o.into()),
+            ..LeadFilter::default()
         };
-        assert_eq!(r.count_capped(&f, 10).unwrap(), 1);
-        assert_eq!(r.lead_ids(&f).unwrap(), ["BBBB0003"]);
-    };
-    check(&store);
-    // Without the overlay the database still has the last commit's owners.
-    let stored: Vec<String> = views::leads(&mut store.reader().unwrap(), &owned_by("kim"))
-        .unwrap()
-        .into_iter()
-        .map(|l| l.lead_id)
-        .collect();
-    assert_eq!(stored, both);
-    tx.commit().unwrap();
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-        Some(2)
-    );
-    assert!(
-        overlay(&desk, &mut store.reader().unwrap())
+        let with_status = |s: &str| LeadFilter {
+            statuses: crate::store::read::Statuses::Only(vec![s.into()]),
+            ..LeadFilter::default()
+        };
+        let check = |store: &Store| {
+            let kim = (
+                "AAAA0001".to_string(),
+                "contacted".to_string(),
+                Some("kim".to_string()),
+            );
+            let lee = (
+                "BBBB0003".to_string(),
+                "new".to_string(),
+                Some("lee".to_string()),
+            );
+            assert_eq!(
+                listed(store, &desk, owned_by("kim")),
+                std::slice::from_ref(&kim)
+            );
+            assert_eq!(
+                listed(store, &desk, owned_by("lee")),
+                std::slice::from_ref(&lee)
+            );
+            // AAAA0002 was contacted already.
+            let other = ("AAAA0002".to_string(), "contacted".to_string(), None);
+            assert_eq!(listed(store, &desk, with_status("CONTACTED")), [kim, other]);
+            let new = listed(store, &desk, with_status("new"));
+            assert!(
+                new.contains(&lee) && !new.iter().any(|l| l.0 == "AAAA0001"),
+                "{new:?}"
+            );
+            let mut r = store.reader().unwrap();
+            let f = LeadFilter {
+                overlay: overlay(&desk, &mut r).unwrap(),
+                ..owned_by("lee")
+            };
+            assert_eq!(r.count_capped(&f, 10).unwrap(), 1);
+            assert_eq!(r.lead_ids(&f).unwrap(), ["BBBB0003"]);
+        };
+        check(&store);
+        // Without the overlay the database still has the last commit's owners.
+        let stored: Vec<String> = views::leads(&mut store.reader().unwrap(), &owned_by("kim"))
             .unwrap()
-            .is_empty()
-    );
-    check(&store);
+            .into_iter()
+            .map(|l| l.lead_id)
+            .collect();
+        assert_eq!(stored, both);
+        tx.commit().unwrap();
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(2)
+        );
+        assert!(
+            overlay(&desk, &mut store.reader().unwrap())
+                .unwrap()
+                .is_empty()
+        );
+        check(&store);
+    }
 }
 
 /// A CRM import's batch: decided from the statuses pending changes will give, recorded all at
@@ -333,81 +338,83 @@ fn pending_changes_are_read_as_if_applied_and_match_the_filters() {
 /// when the run lets go.
 #[test]
 fn a_batch_of_statuses_sees_pending_changes_and_waits_out_a_run() {
-    let (_dir, mut store) = testdb::build_store();
-    let desk = Desk::open(store.path()).unwrap();
-    record_status(
-        &desk,
-        &mut store.reader().unwrap(),
-        &["AAAA0001".into()],
-        &change(Status::Contacted, None),
-        "2025-01-02T00:00:00Z",
-    )
-    .unwrap();
-    let mut run = Store::open_existing(store.path()).unwrap();
-    let tx = run.begin().unwrap();
-    let ids = ["aaaa0001".to_string(), "BBBB0003".into(), "ZZZZ9999".into()];
-    let mut seen = Vec::new();
-    let (entries, done) = record_statuses(
-        &mut store,
-        &ids,
-        Some("crm"),
-        "2025-01-03T00:00:00Z",
-        Duration::from_millis(50),
-        &mut |lookup| {
-            for id in &ids {
-                seen.push(lookup(id)?);
-            }
-            Ok(vec![
-                StatusEntry {
-                    lead_id: "AAAA0001".into(),
-                    from: "contacted".into(),
-                    status: "converted".into(),
-                    note: Some("row 2".into()),
-                },
-                StatusEntry {
-                    lead_id: "BBBB0003".into(),
-                    from: "new".into(),
-                    status: "rejected".into(),
-                    note: Some("row 3".into()),
-                },
-            ])
-        },
-    )
-    .unwrap();
-    assert_eq!(
-        seen,
-        [
-            Some(("AAAA0001".to_string(), "contacted".to_string())),
-            Some(("BBBB0003".to_string(), "new".to_string())),
-            None
-        ]
-    );
-    assert_eq!((entries.len(), done), (2, false));
-    tx.commit().unwrap();
-    // The change made before the batch, then the batch's two.
-    assert_eq!(
-        try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
-        Some(3)
-    );
-    let (status, events) = state(&store, "AAAA0001");
-    assert_eq!(status, "converted");
-    assert_eq!(events[1].0, "contacted", "{events:?}");
-    let (status, events) = state(&store, "BBBB0003");
-    assert_eq!(status, "rejected");
-    assert_eq!(
-        events,
-        [(
-            "new".into(),
-            "rejected".into(),
-            Some("row 3".into()),
-            "crm".into()
-        )]
-    );
-    // A batch that decides nothing records nothing.
-    let (entries, done) = record_statuses(&mut store, &ids, None, "t", Duration::ZERO, &mut |_| {
-        Ok(Vec::new())
-    })
-    .unwrap();
-    assert!(entries.is_empty() && done);
-    assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
+    for (_dir, mut store) in testdb::build_stores() {
+        let desk = Desk::open(store.location()).unwrap();
+        record_status(
+            &desk,
+            &mut store.reader().unwrap(),
+            &["AAAA0001".into()],
+            &change(Status::Contacted, None),
+            "2025-01-02T00:00:00Z",
+        )
+        .unwrap();
+        let mut run = Store::open_existing(store.location().clone()).unwrap();
+        let tx = run.begin().unwrap();
+        let ids = ["aaaa0001".to_string(), "BBBB0003".into(), "ZZZZ9999".into()];
+        let mut seen = Vec::new();
+        let (entries, done) = record_statuses(
+            &mut store,
+            &ids,
+            Some("crm"),
+            "2025-01-03T00:00:00Z",
+            Duration::from_millis(50),
+            &mut |lookup| {
+                for id in &ids {
+                    seen.push(lookup(id)?);
+                }
+                Ok(vec![
+                    StatusEntry {
+                        lead_id: "AAAA0001".into(),
+                        from: "contacted".into(),
+                        status: "converted".into(),
+                        note: Some("row 2".into()),
+                    },
+                    StatusEntry {
+                        lead_id: "BBBB0003".into(),
+                        from: "new".into(),
+                        status: "rejected".into(),
+                        note: Some("row 3".into()),
+                    },
+                ])
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                Some(("AAAA0001".to_string(), "contacted".to_string())),
+                Some(("BBBB0003".to_string(), "new".to_string())),
+                None
+            ]
+        );
+        assert_eq!((entries.len(), done), (2, false));
+        tx.commit().unwrap();
+        // The change made before the batch, then the batch's two.
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(3)
+        );
+        let (status, events) = state(&store, "AAAA0001");
+        assert_eq!(status, "converted");
+        assert_eq!(events[1].0, "contacted", "{events:?}");
+        let (status, events) = state(&store, "BBBB0003");
+        assert_eq!(status, "rejected");
+        assert_eq!(
+            events,
+            [(
+                "new".into(),
+                "rejected".into(),
+                Some("row 3".into()),
+                "crm".into()
+            )]
+        );
+        // A batch that decides nothing records nothing.
+        let (entries, done) =
+            record_statuses(&mut store, &ids, None, "t", Duration::ZERO, &mut |_| {
+                Ok(Vec::new())
+            })
+            .unwrap();
+        assert!(entries.is_empty() && done);
+        assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
+    }
 }

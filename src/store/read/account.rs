@@ -162,3 +162,77 @@ pub struct Account360 {
     /// Its service credits.
     pub service_credits: Credits,
 }
+
+/// An account's install base folded in one pass over its rows (see `account_360`): the counts
+/// per risk level and family, and the display order.
+#[derive(Default)]
+pub struct AssetFold {
+    risk: std::collections::BTreeMap<Option<String>, i64>,
+    family: std::collections::BTreeMap<Option<String>, i64>,
+    /// (no EOL date, EOL date, serial, id): the display order; `Option` sorts `None` first as
+    /// SQL sorts NULL, and `String` compares bytes as both backends' text does.
+    order: Vec<(bool, Option<String>, Option<String>, i64)>,
+}
+
+/// What [`AssetFold::finish`] gives.
+pub struct Assets {
+    /// Rows per risk level, most first (ties by value, `None` first).
+    pub risk_levels: Vec<Count>,
+    /// Rows per product family, likewise.
+    pub product_families: Vec<Count>,
+    /// Rows in all.
+    pub total: usize,
+    /// The ids of the rows to show, earliest end of life first, rows without one last, then
+    /// by serial number and id.
+    pub ids: Vec<i64>,
+}
+
+impl AssetFold {
+    /// One install-base row.
+    pub fn add(
+        &mut self,
+        risk: Option<String>,
+        family: Option<String>,
+        eol: Option<String>,
+        serial: Option<String>,
+        id: i64,
+    ) {
+        *self.risk.entry(risk).or_default() += 1;
+        *self.family.entry(family).or_default() += 1;
+        self.order.push((eol.is_none(), eol, serial, id));
+    }
+
+    /// The counts, and the first `limit` rows' ids (`None`: all).
+    pub fn finish(mut self, limit: Option<usize>) -> Assets {
+        let total = self.order.len();
+        self.order.sort_unstable();
+        self.order.truncate(limit.unwrap_or(total));
+        Assets {
+            risk_levels: most_first(self.risk),
+            product_families: most_first(self.family),
+            total,
+            ids: self.order.into_iter().map(|(_, _, _, id)| id).collect(),
+        }
+    }
+}
+
+fn most_first(m: std::collections::BTreeMap<Option<String>, i64>) -> Vec<Count> {
+    let mut v: Vec<Count> = m
+        .into_iter()
+        .map(|(value, count)| Count { value, count })
+        .collect();
+    // Stable: equal counts keep the map's order.
+    v.sort_by_key(|c| std::cmp::Reverse(c.count));
+    v
+}
+
+/// The three names of `accounts` (name, normalised name) closest to `normalized`
+/// (normalised Levenshtein over normalised names).
+pub fn closest_names(accounts: Vec<(String, String)>, normalized: &str) -> Vec<String> {
+    let mut scored: Vec<(f64, String)> = accounts
+        .into_iter()
+        .map(|(name, norm)| (strsim::normalized_levenshtein(normalized, &norm), name))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(3).map(|(_, n)| n).collect()
+}

@@ -245,3 +245,30 @@ pub enum FunnelBy {
     /// By priority, most urgent first.
     Priority,
 }
+
+/// Normalises a typed lead id: ids are upper-case Crockford base-32, so case does not matter.
+pub fn canonical_id(input: &str) -> String {
+    input.trim().to_uppercase()
+}
+
+/// Up to five of `ids` (in order) the user may have meant by `id`: ids starting with what was
+/// typed (a truncated id), otherwise the three closest by edit distance.
+pub fn similar_ids(ids: Vec<String>, id: &str) -> Vec<String> {
+    let typed = canonical_id(id);
+    let prefixed: Vec<String> = ids
+        .iter()
+        .filter(|i| !typed.is_empty() && (i.starts_with(&typed) || typed.starts_with(i.as_str())))
+        .take(5)
+        .cloned()
+        .collect();
+    if !prefixed.is_empty() {
+        return prefixed;
+    }
+    let mut scored: Vec<(usize, String)> = ids
+        .into_iter()
+        .map(|i| (strsim::damerau_levenshtein(&typed, &i), i))
+        .filter(|(d, i)| *d <= i.len() / 2)
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, i)| i).collect()
+}

@@ -2,11 +2,9 @@
 //! the types they answer in. `crate::views` composes these into what the CLI, the report and
 //! the server show.
 
-mod account;
-mod leads;
-mod rollups;
-
-use std::path::Path;
+pub(super) mod account;
+pub(super) mod leads;
+pub(super) mod rollups;
 
 pub use account::{
     Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
@@ -121,18 +119,27 @@ pub struct WorkflowState {
 pub struct Reader(Box<dyn Reads>);
 
 impl Reader {
-    /// Opens the database at `path` for reading. It must exist and have the current schema
-    /// (a writing command, such as `onelead run`, creates or upgrades it).
-    pub fn open(path: &Path) -> Result<Reader> {
-        Ok(Reader(Box::new(super::sqlite::Reader::open(path)?)))
+    /// Opens the database for reading. It must exist and have the current schema (a writing
+    /// command, such as `onelead run`, creates or upgrades it).
+    pub fn open(db: impl Into<super::Location>) -> Result<Reader> {
+        Ok(match db.into() {
+            super::Location::Sqlite(path) => Reader(Box::new(super::sqlite::Reader::open(&path)?)),
+            super::Location::Postgres(url) => {
+                Reader(Box::new(super::postgres::Reader::open(&url)?))
+            }
+        })
     }
 
     /// A reader for a server's pool: the same, with a small page cache (a server keeps several
     /// open for hours; the operating system caches the file anyway).
-    pub fn open_pooled(path: &Path) -> Result<Reader> {
-        Ok(Reader(Box::new(super::sqlite::Reader::open_with_cache(
-            path, 8192,
-        )?)))
+    /// A PostgreSQL reader is a connection like any other.
+    pub fn open_pooled(db: &super::Location) -> Result<Reader> {
+        match db {
+            super::Location::Sqlite(path) => Ok(Reader(Box::new(
+                super::sqlite::Reader::open_with_cache(path, 8192)?,
+            ))),
+            db @ super::Location::Postgres(_) => Reader::open(db.clone()),
+        }
     }
 
     /// A reader over a backend's own read handle.

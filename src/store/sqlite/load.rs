@@ -2,8 +2,6 @@
 //! (the snapshot before), so loading the same exports twice, or next month's under another
 //! name, never duplicates anything.
 
-use chrono::Datelike;
-use chrono::NaiveDate;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params};
 
@@ -12,19 +10,8 @@ use super::schema::DEFERRED_INDEXES;
 use crate::error::Result;
 use crate::model::{CatalogRecord, Record, SheetKind, SourceRef};
 use crate::store::api::{Loaded, Loads, RecordSink};
-
-/// The tables a kind of sheet fills, the one its rows are counted by first; deleted last to
-/// first (mappings reference catalog rows).
-fn kind_tables(kind: SheetKind) -> &'static [&'static str] {
-    match kind {
-        SheetKind::InstallBase => &["install_base"],
-        SheetKind::Opportunity => &["opportunities"],
-        SheetKind::Project => &["projects"],
-        SheetKind::Service => &["services"],
-        SheetKind::ServiceCredit => &["service_credits"],
-        SheetKind::SkuMatrix => &["service_catalog", "service_sku_mappings"],
-    }
-}
+use crate::store::dates::{DateText, date};
+use crate::store::kind_tables;
 
 /// Deletes every row of `kind`'s tables; returns how many its first table held. A `DELETE`
 /// without a `WHERE` clears a table by dropping its pages, not row by row.
@@ -129,38 +116,10 @@ pub fn sorting<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T>
     done
 }
 
-/// A date as `YYYY-MM-DD`, bound as text without a `String` per value.
-enum DateText {
-    Ymd([u8; 10]),
-    /// Years outside 0..=9999, which `%Y` writes with a sign or more digits.
-    Other(String),
-}
-
 impl ToSql for DateText {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(ValueRef::Text(match self {
-            DateText::Ymd(b) => b,
-            DateText::Other(s) => s.as_bytes(),
-        })))
+        Ok(ToSqlOutput::Borrowed(ValueRef::Text(self.as_bytes())))
     }
-}
-
-fn date(d: Option<NaiveDate>) -> Option<DateText> {
-    d.map(|d| match u16::try_from(d.year()) {
-        Ok(y) if y <= 9999 => {
-            let mut b = *b"0000-00-00";
-            for (i, v) in [(0, y / 100), (2, y % 100)] {
-                b[i] = b'0' + (v / 10) as u8;
-                b[i + 1] = b'0' + (v % 10) as u8;
-            }
-            for (i, v) in [(5, d.month()), (8, d.day())] {
-                b[i] = b'0' + (v / 10) as u8;
-                b[i + 1] = b'0' + (v % 10) as u8;
-            }
-            DateText::Ymd(b)
-        }
-        _ => DateText::Other(d.format("%Y-%m-%d").to_string()),
-    })
 }
 
 /// Writes records, with one INSERT statement per table prepared once for the whole load.
@@ -400,32 +359,9 @@ impl RecordSink for Writer<'_> {
     fn write(&mut self, rec: &Record) -> Result<()> {
         self.insert(rec)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_written_as_chrono_writes_them() {
-        for (y, m, d) in [
-            (2024, 5, 1),
-            (1999, 12, 31),
-            (2099, 12, 31),
-            (1, 1, 1),
-            (0, 2, 29),
-            (9999, 12, 31),
-            (10000, 1, 1),
-            (-44, 3, 15),
-        ] {
-            let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
-            let got = date(Some(day)).unwrap();
-            let text = match &got {
-                DateText::Ymd(b) => std::str::from_utf8(b).unwrap().to_string(),
-                DateText::Other(s) => s.clone(),
-            };
-            assert_eq!(text, day.format("%Y-%m-%d").to_string());
-        }
-        assert!(date(None).is_none());
+    /// Every record was written as it came.
+    fn finish(self: Box<Self>) -> Result<()> {
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! here implement the traits of [`super::api`] and [`super::read`].
 
 mod accounts;
+mod desk;
 mod items;
 mod leads;
 mod load;
@@ -18,6 +19,8 @@ mod snapshots;
 pub mod testdb;
 mod texts;
 mod views;
+
+pub use desk::open_desk;
 
 use std::path::{Path, PathBuf};
 
@@ -171,7 +174,7 @@ impl Db {
             token: ChangeToken::default(),
             loaded: Vec::new(),
             leads: None,
-            types: rescore::Types::default(),
+            types: rescore::Scored::default(),
         };
         // No other connection can commit while this transaction holds the write lock, so this
         // is the version the database has until the commit; our own commits leave it alone.
@@ -197,7 +200,7 @@ impl Db {
             token: ChangeToken::default(),
             loaded: Vec::new(),
             leads: None,
-            types: rescore::Types::default(),
+            types: rescore::Scored::default(),
         };
         tx.token = ChangeToken(data_version(&self.conn)?);
         Ok(Some(tx))
@@ -212,7 +215,8 @@ impl Db {
 }
 
 impl api::Backend for Db {
-    fn begin(&mut self) -> Result<Box<dyn api::WriteTx + '_>> {
+    /// SQLite has one writer at a time: every kind of transaction takes the write lock.
+    fn begin(&mut self, _kind: api::TxKind) -> Result<Box<dyn api::WriteTx + '_>> {
         Ok(Box::new(Db::begin(self)?))
     }
 
@@ -249,10 +253,29 @@ impl api::Backend for Db {
         self.checkpoint()
     }
 
+    fn work_queue(&self) -> Result<Box<dyn api::WorkQueue + Send>> {
+        Err(no_workers())
+    }
+
+    fn claim(&mut self, _work: Option<i64>) -> Result<Option<Box<dyn api::Claim + '_>>> {
+        Err(no_workers())
+    }
+
+    fn open_parts(&mut self, _work: Option<i64>) -> Result<usize> {
+        Err(no_workers())
+    }
+
     #[cfg(test)]
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// Worker processes on other machines cannot reach an SQLite file.
+fn no_workers() -> Error {
+    Error::Usage(
+        "worker processes need a database they can all reach: give `--db postgres://…`".into(),
+    )
 }
 
 /// The one write transaction of a run. Dropped without [`SqliteTx::commit`], it rolls back.
@@ -268,7 +291,7 @@ pub struct SqliteTx<'c> {
     /// The lead writer of the evaluation under way.
     leads: Option<leads::Writer>,
     /// The lead types re-scoring has read so far.
-    types: rescore::Types,
+    types: rescore::Scored,
 }
 
 impl SqliteTx<'_> {
@@ -341,7 +364,7 @@ impl Reader {
         newer_check(path, version)?;
         if version < schema::SCHEMA_VERSION {
             return Err(Error::Database {
-                path: path.to_path_buf(),
+                db: path.display().to_string(),
                 message: format!(
                     "schema version {version} is older than this onelead's ({}); \
                      run `onelead run` to bring it up to date",
@@ -359,7 +382,7 @@ fn exists(path: &Path) -> Result<()> {
         return Ok(());
     }
     Err(Error::Database {
-        path: path.to_path_buf(),
+        db: path.display().to_string(),
         message: "no such database; run `onelead run` first".into(),
     })
 }
@@ -368,7 +391,7 @@ fn exists(path: &Path) -> Result<()> {
 fn newer_check(path: &Path, version: i64) -> Result<()> {
     if version > schema::SCHEMA_VERSION {
         return Err(Error::Database {
-            path: path.to_path_buf(),
+            db: path.display().to_string(),
             message: format!(
                 "schema version {version} is newer than this onelead understands ({})",
                 schema::SCHEMA_VERSION
@@ -418,7 +441,7 @@ fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
         e.to_string()
     };
     Error::Database {
-        path: path.to_path_buf(),
+        db: path.display().to_string(),
         message,
     }
 }

@@ -1,15 +1,13 @@
 //! Re-scoring's reads and writes: the active leads in table order with their stored factor
 //! outcomes, and updates by row id (no index search), each touching only the columns that moved.
 
-use std::sync::Arc;
-
 use rusqlite::{Connection, params};
 
 use super::leads::Writer;
 use crate::error::Result;
-use crate::fxhash::FastMap;
 use crate::model::lead::Factor;
 use crate::store::api::{Outcomes, ScoredWrite, StoredScore};
+use crate::store::texts::Types;
 
 /// How many leads are active.
 pub fn count_active(conn: &Connection) -> Result<usize> {
@@ -45,20 +43,11 @@ pub fn outcomes(conn: &Connection, titles: bool) -> Result<Outcomes> {
     Ok(out)
 }
 
-/// The lead types read so far, each stored once.
+/// Re-scoring's reads, with the lead types shared ([`Types`]).
 #[derive(Default)]
-pub struct Types(FastMap<Box<str>, Arc<str>>);
+pub struct Scored(Types);
 
-impl Types {
-    fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(t) = self.0.get(name) {
-            return Arc::clone(t);
-        }
-        let t: Arc<str> = name.into();
-        self.0.insert(name.into(), Arc::clone(&t));
-        t
-    }
-
+impl Scored {
     /// The next active leads after `rowid`, in table order, so that the updates (by rowid: no
     /// index search) walk the table's pages once. Each chunk is read whole before anything is
     /// written: an update under an open scan of the same table could move a row ahead of it,
@@ -95,7 +84,7 @@ impl Types {
             score: r.get(6)?,
             priority: r.get_ref(7)?.as_str()?.into(),
             fingerprint: r.get(8)?,
-            lead_type: self.get(r.get_ref(9)?.as_str()?),
+            lead_type: self.0.get(r.get_ref(9)?.as_str()?),
         })
     }
 }

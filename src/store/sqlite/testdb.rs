@@ -146,7 +146,7 @@ pub const SERVICES: &str = r#"[{"service":"Refresh Assessment","skus":["SKU1"],"
 
 /// Factors whose contributions add up to `score` (60% age, 40% value), and the trigger's
 /// reasons (the stored `reasons`; the factors' are appended when a lead is read).
-fn factors(score: f64) -> (String, String) {
+pub fn factors(score: f64) -> (String, String) {
     let age = score * 0.6;
     let value = score - age;
     let f = serde_json::json!({
@@ -157,7 +157,7 @@ fn factors(score: f64) -> (String, String) {
     (f.to_string(), r.to_string())
 }
 
-const FIXTURE: &str = r"
+pub const FIXTURE: &str = r"
 INSERT INTO accounts VALUES
   ('ACC1', 'Acme Corporation', 'acme', 'T1', 'North', 'install_base'),
   ('ACC2', 'Globex Inc', 'globex', 'T1', 'North', 'install_base'),

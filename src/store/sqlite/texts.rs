@@ -3,16 +3,15 @@
 //! of them, so a lead row is a third of the size it would be with its texts inline.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Arc;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql};
 
 use crate::error::Result;
 use crate::fxhash::FastMap;
-use crate::model::lead::{Factor, Services};
-use crate::store::columns::{Value, json_text as json};
+use crate::model::lead::Factor;
+use crate::store::columns::Value;
+use crate::store::texts::{self, TextStore};
 
 /// A lead column's value bound to a statement.
 pub enum Param<'a> {
@@ -95,26 +94,32 @@ fn mark_swept(conn: &Connection, left: i64) -> Result<()> {
     Ok(())
 }
 
-/// Every text the leads name, by body (`lead_texts`, see `schema`): the writer turns a
-/// lead's title, action, reasons, services and factor outcomes into ids with one lookup each,
-/// and adds a text the table does not hold yet. Read inside the evaluation's transaction, so it
-/// holds exactly what the table does until the transaction ends.
-pub struct Texts {
-    ids: FastMap<Box<str>, i64>,
-    /// Factor outcomes by their reasons' address and their numbers. The rules' caches share
-    /// one reasons list among all leads with the same inputs, so most leads' factors are found
-    /// here without encoding them; each entry holds its list, so the address stays its own.
-    factors: FastMap<FactorKey, (Arc<[String]>, i64)>,
-    /// Service lists by address, likewise (one per lead type, title and family).
-    services: FastMap<usize, (Services, i64)>,
+/// Every text the leads name, by body (`lead_texts`, see `schema`), as the writer keeps them
+/// ([`texts::Texts`]); a text the table does not hold yet is inserted there and then. Read
+/// inside the evaluation's transaction, so it holds exactly what the table does until the
+/// transaction ends.
+pub struct Texts(texts::Texts);
+
+/// Inserts a new text into `lead_texts`.
+struct Insert<'c>(&'c Connection);
+
+impl TextStore for Insert<'_> {
+    fn add(&mut self, body: &str) -> Result<i64> {
+        // `RETURNING` would cost a temporary table per statement; a new text (the writer's
+        // map holds every stored one) is simply the last row inserted.
+        let inserted = self
+            .0
+            .prepare_cached("INSERT OR IGNORE INTO lead_texts (body) VALUES (?1)")?
+            .execute([body])?;
+        Ok(if inserted == 1 {
+            self.0.last_insert_rowid()
+        } else {
+            self.0
+                .prepare_cached("SELECT text_id FROM lead_texts WHERE body = ?1")?
+                .query_row([body], |r| r.get(0))?
+        })
+    }
 }
-
-/// A factor outcome's reasons' address, and its value, weight and contribution.
-type FactorKey = (usize, [u64; 3]);
-
-/// Entries kept in each of [`Texts`]' address caches: rules without a cache give every lead
-/// its own reasons list, and holding each would keep every lead's reasons alive.
-const ADDRESS_CACHE: usize = 1 << 16;
 
 impl Texts {
     /// Reads every stored text (a few tens of thousands at a million leads).
@@ -125,39 +130,15 @@ impl Texts {
             let (body, id) = row?;
             ids.insert(body.into_boxed_str(), id);
         }
-        Ok(Texts {
-            ids,
-            factors: FastMap::default(),
-            services: FastMap::default(),
-        })
-    }
-
-    /// The id of `body`, stored first if it is new.
-    fn id(&mut self, conn: &Connection, body: &str) -> Result<i64> {
-        if let Some(&id) = self.ids.get(body) {
-            return Ok(id);
-        }
-        // `RETURNING` would cost a temporary table per statement; a new text (the map holds
-        // every stored one) is simply the last row inserted.
-        let inserted = conn
-            .prepare_cached("INSERT OR IGNORE INTO lead_texts (body) VALUES (?1)")?
-            .execute([body])?;
-        let id = if inserted == 1 {
-            conn.last_insert_rowid()
-        } else {
-            conn.prepare_cached("SELECT text_id FROM lead_texts WHERE body = ?1")?
-                .query_row([body], |r| r.get(0))?
-        };
-        self.ids.insert(body.into(), id);
-        Ok(id)
+        Ok(Texts(texts::Texts::new(ids)))
     }
 
     /// The parameter a lead column's value is bound as: the id of a text stored once, the
     /// `factor_ids` object of factor outcomes, anything else as it is.
     pub fn param<'a>(&mut self, conn: &Connection, value: Value<'a>) -> Result<Param<'a>> {
         Ok(match value {
-            Value::Body(body) => Param::Int(self.id(conn, body)?),
-            Value::Services(s) => Param::Int(self.services(conn, s)?),
+            Value::Body(body) => Param::Int(self.0.id(&mut Insert(conn), body)?),
+            Value::Services(s) => Param::Int(self.0.services(&mut Insert(conn), s)?),
             Value::Factors(f) => Param::Owned(self.factor_ids(conn, f)?),
             other => Param::Value(other),
         })
@@ -169,63 +150,7 @@ impl Texts {
         conn: &Connection,
         factors: &BTreeMap<String, Factor>,
     ) -> Result<String> {
-        let mut out = String::with_capacity(24 * factors.len() + 2);
-        out.push('{');
-        for (i, (name, f)) in factors.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let id = self.factor(conn, f)?;
-            // A factor name is a file stem: mostly nothing to escape, and no JSON encoder to run.
-            if name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            {
-                out.push('"');
-                out.push_str(name);
-                out.push('"');
-            } else {
-                out.push_str(&json(name, name.len() + 2));
-            }
-            // Writing to a String cannot fail.
-            let _ = write!(out, ":{id}");
-        }
-        out.push('}');
-        Ok(out)
-    }
-
-    fn factor(&mut self, conn: &Connection, f: &Factor) -> Result<i64> {
-        // The address of the list's first element: `as_ptr` of a slice, without its length.
-        let key = (
-            f.reasons.as_ptr() as usize,
-            [f.value, f.weight, f.contribution].map(f64::to_bits),
-        );
-        if let Some((_, id)) = self.factors.get(&key) {
-            return Ok(*id);
-        }
-        let id = self.id(conn, &json(f, 160))?;
-        // An empty list has no address of its own: every empty list would share one key.
-        if !f.reasons.is_empty() {
-            if self.factors.len() >= ADDRESS_CACHE {
-                self.factors.clear();
-            }
-            self.factors.insert(key, (Arc::clone(&f.reasons), id));
-        }
-        Ok(id)
-    }
-
-    fn services(&mut self, conn: &Connection, services: &Services) -> Result<i64> {
-        let key = services.as_ptr() as usize;
-        if let Some((_, id)) = self.services.get(&key) {
-            return Ok(*id);
-        }
-        let id = self.id(conn, &json(services, 256))?;
-        if !services.is_empty() {
-            if self.services.len() >= ADDRESS_CACHE {
-                self.services.clear();
-            }
-            self.services.insert(key, (Arc::clone(services), id));
-        }
-        Ok(id)
+        let ids = self.0.factor_ids(&mut Insert(conn), factors)?;
+        Ok(texts::factor_json(factors.keys(), &ids))
     }
 }

@@ -1,14 +1,13 @@
 //! The account 360° view: finding an account by id, name or alias, and everything known about
 //! it. Every query selects by `account_id`, which each table indexes.
 
-use std::collections::BTreeMap;
-
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::query::{lead_columns, lead_from_row};
 use crate::error::Result;
+use crate::store::read::account::{AssetFold, Assets};
 use crate::store::read::{
-    Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
+    self, Account360, Alias, Asset, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
     Projects,
 };
 
@@ -76,53 +75,40 @@ pub fn find_account(conn: &Connection, query: &str, normalized: &str) -> Result<
     }
 }
 
-/// The three account names closest to `normalized` (normalised Levenshtein over normalised names).
+/// The three account names closest to `normalized` (see [`read::account::closest_names`]).
 fn closest_names(conn: &Connection, normalized: &str) -> Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name, normalized_name FROM accounts")?;
-    let mut scored: Vec<(f64, String)> = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .filter_map(std::result::Result::ok)
-        .map(|(name, norm)| (strsim::normalized_levenshtein(normalized, &norm), name))
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    Ok(scored.into_iter().take(3).map(|(_, n)| n).collect())
+    let names = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(read::account::closest_names(names, normalized))
 }
 
-/// The account's install base: rows per risk level and per product family (each most first,
-/// ties by value, NULL first, as SQL's `ORDER BY count DESC, value`), the number of rows, and
-/// the first `limit` rows (`None`: all) earliest end of life first, rows without one last, then
-/// by serial number and row id.
+/// The account's install base: rows per risk level and per product family, the number of
+/// rows, and the first `limit` rows (`None`: all), as [`AssetFold`] orders them.
 ///
 /// One pass over the account's rows gives the counts and the order: a giant account's assets
 /// are scattered over tens of thousands of table pages, and a second pass (an `ORDER BY`) would
 /// read them all again. Only the rows kept are then read whole, by id.
-fn install_base(conn: &Connection, id: &str, limit: Option<usize>) -> Result<InstallBase> {
-    let mut risk: BTreeMap<Option<String>, i64> = BTreeMap::new();
-    let mut family: BTreeMap<Option<String>, i64> = BTreeMap::new();
-    // (no EOL date, EOL date, serial, id): the display order; `Option` sorts `None` first as
-    // SQL sorts NULL, and `String` compares bytes as SQLite's BINARY collation does.
-    let mut order: Vec<(bool, Option<String>, Option<String>, i64)> = Vec::new();
+fn install_base(conn: &Connection, id: &str, limit: Option<usize>) -> Result<(Assets, Vec<Asset>)> {
+    let mut fold = AssetFold::default();
     let mut stmt = conn.prepare(
         "SELECT risk_level, product_family, eol_date, serial_number, id FROM install_base
          WHERE account_id = ?1",
     )?;
     let mut rows = stmt.query([id])?;
     while let Some(r) = rows.next()? {
-        *risk.entry(r.get(0)?).or_default() += 1;
-        *family.entry(r.get(1)?).or_default() += 1;
-        let eol: Option<String> = r.get(2)?;
-        order.push((eol.is_none(), eol, r.get(3)?, r.get(4)?));
+        fold.add(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
     }
-    let total = order.len();
-    order.sort_unstable();
-    order.truncate(limit.unwrap_or(total));
+    let folded = fold.finish(limit);
     let mut stmt = conn.prepare(
         "SELECT serial_number, product_name, product_family, risk_level, eol_date, support_status
          FROM install_base WHERE id = ?1",
     )?;
-    let assets = order
+    let assets = folded
+        .ids
         .iter()
-        .map(|(_, _, _, row)| {
+        .map(|row| {
             stmt.query_row([row], |r| {
                 Ok(Asset {
                     serial_number: r.get(0)?,
@@ -135,29 +121,7 @@ fn install_base(conn: &Connection, id: &str, limit: Option<usize>) -> Result<Ins
             })
         })
         .collect::<rusqlite::Result<_>>()?;
-    let most_first = |m: BTreeMap<Option<String>, i64>| {
-        let mut v: Vec<Count> = m
-            .into_iter()
-            .map(|(value, count)| Count { value, count })
-            .collect();
-        // Stable: equal counts keep the map's order.
-        v.sort_by_key(|c| std::cmp::Reverse(c.count));
-        v
-    };
-    Ok(InstallBase {
-        risk_levels: most_first(risk),
-        product_families: most_first(family),
-        total,
-        assets,
-    })
-}
-
-/// What [`install_base`] reads.
-struct InstallBase {
-    risk_levels: Vec<Count>,
-    product_families: Vec<Count>,
-    total: usize,
-    assets: Vec<Asset>,
+    Ok((folded, assets))
 }
 
 /// The account's service credits that expire within 90 days.
@@ -199,7 +163,7 @@ pub fn account_360(
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let ib = install_base(conn, id, limit)?;
+    let (ib, assets) = install_base(conn, id, limit)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT {} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id
          WHERE l.account_id = ?1 AND l.active = 1 ORDER BY l.score DESC, l.lead_id LIMIT ?2",
@@ -279,7 +243,7 @@ pub fn account_360(
         aliases,
         risk_levels: ib.risk_levels,
         product_families: ib.product_families,
-        install_base: ib.assets,
+        install_base: assets,
         install_base_total: ib.total,
         leads,
         leads_total,
@@ -299,6 +263,7 @@ mod tests {
     use super::super::super::testdb;
     use super::*;
     use crate::derive::account::normalize;
+    use crate::store::read::Count;
 
     fn find(conn: &Connection, q: &str) -> Lookup {
         find_account(conn, q, &normalize(q, &[])).unwrap()

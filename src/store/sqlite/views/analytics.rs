@@ -7,34 +7,16 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 
 use crate::error::Result;
+use crate::store::read::rollups;
 use crate::store::read::{Coverage, FamilyMix, LeadMix};
 
 /// Per product family, most install base first.
 pub fn family_mix(conn: &Connection, mix: &LeadMix) -> Result<Vec<FamilyMix>> {
-    let mut map: BTreeMap<Option<String>, (i64, i64)> = BTreeMap::new();
     let mut stmt = conn.prepare("SELECT product_family, count(*) FROM install_base GROUP BY 1")?;
-    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
-        let (f, n): (Option<String>, i64) = row?;
-        map.entry(f).or_default().0 = n;
-    }
-    for (f, n) in &mix.families {
-        map.entry(f.clone()).or_default().1 = *n;
-    }
-    let mut out: Vec<FamilyMix> = map
-        .into_iter()
-        .map(|(product_family, (install_base, leads))| FamilyMix {
-            product_family,
-            install_base,
-            leads,
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.install_base
-            .cmp(&a.install_base)
-            .then(b.leads.cmp(&a.leads))
-            .then(a.product_family.cmp(&b.product_family))
-    });
-    Ok(out)
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rollups::family_mix(rows, mix))
 }
 
 /// The four coverage classes, always in the order covered, expired, uncovered, unknown.
@@ -52,22 +34,7 @@ pub fn coverage(conn: &Connection) -> Result<Vec<Coverage>> {
         let (c, n): (String, i64) = row?;
         counts.insert(c, n);
     }
-    let total: i64 = counts.values().sum();
-    Ok(["covered", "expired", "uncovered", "unknown"]
-        .iter()
-        .map(|c| {
-            let n = counts.get(*c).copied().unwrap_or(0);
-            Coverage {
-                coverage: (*c).to_string(),
-                install_base: n,
-                share: if total == 0 {
-                    0.0
-                } else {
-                    n as f64 / total as f64
-                },
-            }
-        })
-        .collect())
+    Ok(rollups::coverage(&counts))
 }
 
 #[cfg(test)]

@@ -7,11 +7,7 @@ use super::query::{lead_columns, lead_from_row};
 use crate::error::Result;
 use crate::model::lead::Lead;
 use crate::store::read::Event;
-
-/// Normalises a typed lead id: ids are upper-case Crockford base-32, so case does not matter.
-pub fn canonical_id(input: &str) -> String {
-    input.trim().to_uppercase()
-}
+use crate::store::read::leads::{canonical_id, similar_ids as similar};
 
 /// The lead with this id (any case), active or not.
 pub fn lead_by_id(conn: &Connection, id: &str) -> Result<Option<Lead>> {
@@ -31,30 +27,13 @@ pub fn lead_by_id(conn: &Connection, id: &str) -> Result<Option<Lead>> {
     }
 }
 
-/// Up to five ids the user may have meant: ids starting with what was typed (a truncated id),
-/// otherwise the three closest by edit distance.
+/// Up to five ids the user may have meant (see [`similar`]).
 pub fn similar_ids(conn: &Connection, id: &str) -> Result<Vec<String>> {
-    let typed = canonical_id(id);
     let mut stmt = conn.prepare("SELECT lead_id FROM leads ORDER BY lead_id")?;
     let ids: Vec<String> = stmt
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let prefixed: Vec<String> = ids
-        .iter()
-        .filter(|i| !typed.is_empty() && (i.starts_with(&typed) || typed.starts_with(i.as_str())))
-        .take(5)
-        .cloned()
-        .collect();
-    if !prefixed.is_empty() {
-        return Ok(prefixed);
-    }
-    let mut scored: Vec<(usize, String)> = ids
-        .into_iter()
-        .map(|i| (strsim::damerau_levenshtein(&typed, &i), i))
-        .filter(|(d, i)| *d <= i.len() / 2)
-        .collect();
-    scored.sort();
-    Ok(scored.into_iter().take(3).map(|(_, i)| i).collect())
+    Ok(similar(ids, id))
 }
 
 /// The lead's events, oldest first (uses the `events_lead` index).

@@ -1,8 +1,6 @@
 //! Read queries the views share. Filters become SQL `WHERE` clauses with bound parameters, so
 //! they use the indexes and never interpolate user text.
 
-use std::sync::LazyLock;
-
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::super::leads::cell;
@@ -11,7 +9,7 @@ use crate::error::Result;
 use crate::model::lead::Lead;
 use rusqlite::types::Value;
 
-use crate::store::columns::{self, LEAD_COLUMNS, WrongType};
+use crate::store::columns;
 use crate::store::keyset::{self, Cursor};
 use crate::store::read::{LeadFilter, LeadSort, WorkflowSnapshot, WorkflowState};
 
@@ -21,14 +19,7 @@ const PRIORITY_RANK: &str = "CASE l.priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' 
 /// The SELECT list that [`lead_from_row`] reads: the declared lead columns a read fills the
 /// lead from, in order, then the account's name (`accounts a`).
 pub fn lead_columns() -> &'static str {
-    static SELECT: LazyLock<String> = LazyLock::new(|| {
-        let mut list: Vec<String> = columns::read(LEAD_COLUMNS)
-            .map(|c| format!("l.{}", c.name))
-            .collect();
-        list.push("a.name".into());
-        list.join(", ")
-    });
-    &SELECT
+    columns::select_list()
 }
 
 /// The `WHERE` conditions of `f` (over `leads l` joined with `accounts a`) and their
@@ -306,26 +297,15 @@ pub fn workflow_of(conn: &Connection, ids: &[String], mark: &str) -> Result<Work
 
 /// Builds a [`Lead`] from a row selected with [`lead_columns`].
 pub fn lead_from_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
-    let mut lead = Lead::default();
-    let mut at = 0;
-    for c in columns::read(LEAD_COLUMNS) {
-        let value = r.get_ref(at)?;
-        if let Some(read) = c.read {
-            read(&mut lead, cell(value)).map_err(|WrongType| {
-                rusqlite::Error::InvalidColumnType(at, c.name.into(), value.data_type())
-            })?;
-        }
-        at += 1;
-    }
-    lead.account_name = r.get(at)?;
-    // The column holds the trigger's own reasons; the factors' follow, named.
-    let named: Vec<String> = lead
-        .factors
-        .iter()
-        .flat_map(|(name, f)| f.reasons.iter().map(move |r| format!("{name}: {r}")))
-        .collect();
-    lead.reasons.extend(named);
-    Ok(lead)
+    columns::read_lead(
+        |at| r.get_ref(at).map(cell),
+        |at, c| {
+            let ty = r
+                .get_ref(at)
+                .map_or(rusqlite::types::Type::Null, |v| v.data_type());
+            rusqlite::Error::InvalidColumnType(at, c.name.into(), ty)
+        },
+    )
 }
 
 /// Active lead counts per (lead type, priority).

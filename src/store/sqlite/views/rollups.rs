@@ -1,12 +1,11 @@
 //! Aggregate queries behind `dashboard` and `territories` (and `analytics`, which reuses them). Every aggregate is one
 //! `GROUP BY` in SQL over active leads (or the install base); nothing loops a query per row.
-//! The structs here are also the views' JSON (field order is the documented order).
-
-use std::collections::{BTreeMap, HashMap};
+//! The rows are folded as every backend folds them (`store::read::rollups`).
 
 use rusqlite::Connection;
 
 use crate::error::Result;
+use crate::store::read::rollups::{MixBuilder, TerritoryRollup, add_priority, average, rank};
 use crate::store::read::{LeadMix, Territory, TerritorySort};
 
 /// SQL for a lead's estimated value, or NULL when the trigger gave none (or gave a non-number).
@@ -29,7 +28,7 @@ pub fn has_leads(conn: &Connection) -> Result<bool> {
 
 /// Reads the [`LeadMix`]. The `GROUP BY` follows the `leads_mix` index column for column, so
 /// SQLite streams the groups out of the index without sorting anything; there are few groups
-/// (types × priorities × families × distinct scores), folded here.
+/// (types × priorities × families × distinct scores), folded by [`MixBuilder`].
 pub fn lead_mix(conn: &Connection) -> Result<LeadMix> {
     let mut stmt = conn.prepare(&format!(
         "SELECT l.lead_type, l.priority, l.product_family, l.score, count(*), sum({ESTIMATE}),
@@ -37,113 +36,53 @@ pub fn lead_mix(conn: &Connection) -> Result<LeadMix> {
          FROM leads l WHERE l.active = 1
          GROUP BY l.lead_type, l.priority, l.product_family, l.score"
     ))?;
-    let mut type_priority: BTreeMap<(String, String), i64> = BTreeMap::new();
-    let mut scores: Vec<(f64, i64)> = Vec::new();
-    let mut mix = LeadMix::default();
-    let mut value = Sum::default();
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, f64>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, Option<f64>>(5)?,
-            r.get::<_, i64>(6)?,
-        ))
-    })?;
-    for row in rows {
-        let (ty, priority, family, score, n, estimate, with_estimate) = row?;
-        mix.by_priority.add(&priority, n);
-        *type_priority.entry((ty, priority)).or_default() += n;
-        *mix.families.entry(family).or_default() += n;
-        scores.push((score, n));
-        if let Some(v) = estimate {
-            value.add(v);
-        }
-        mix.pipeline.leads_with_estimate += with_estimate;
+    let mut mix = MixBuilder::default();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        mix.add(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        );
     }
-    mix.pipeline.estimated_value = (mix.pipeline.leads_with_estimate > 0).then(|| value.total());
-    mix.by_type_priority = type_priority
-        .into_iter()
-        .map(|((ty, p), n)| (ty, p, n))
-        .collect();
-    // The same score comes once per (type, priority, family) group: merge them.
-    scores.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (score, n) in scores {
-        match mix.scores.last_mut() {
-            Some(last) if last.0 == score => last.1 += n,
-            _ => mix.scores.push((score, n)),
-        }
-    }
-    Ok(mix)
-}
-
-/// Compensated (Neumaier) summation, so adding up per-group sums keeps the accuracy of SQLite's
-/// own `sum()` over the rows.
-#[derive(Debug, Default)]
-struct Sum {
-    sum: f64,
-    compensation: f64,
-}
-
-impl Sum {
-    fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.compensation += (self.sum - t) + x;
-        } else {
-            self.compensation += (x - t) + self.sum;
-        }
-        self.sum = t;
-    }
-
-    fn total(&self) -> f64 {
-        self.sum + self.compensation
-    }
-}
-
-/// The territory `id` with its score sum, added empty when new (the id cloned once).
-fn entry(
-    map: &mut HashMap<Option<String>, (Territory, f64)>,
-    id: Option<String>,
-) -> &mut (Territory, f64) {
-    map.entry(id).or_insert_with_key(|id| {
-        let t = Territory {
-            territory_id: id.clone(),
-            ..Territory::default()
-        };
-        (t, 0.0)
-    })
+    Ok(mix.finish())
 }
 
 /// Every territory seen in accounts, install base or active leads, in `sort` order.
 ///
 /// Three `GROUP BY`s, each walking an index in territory order (`accounts_territory`,
 /// `ib_territory`, `leads_rollup`); a million-lead database has tens of thousands of
-/// territories, so each row costs one hash lookup here and the id is cloned once per territory.
+/// territories, so each row costs one hash lookup and the id is cloned once per territory.
 pub fn territories(conn: &Connection, sort: TerritorySort) -> Result<Vec<Territory>> {
-    // Each territory and the sum of its active leads' scores (for the average).
-    let mut map: HashMap<Option<String>, (Territory, f64)> = HashMap::new();
+    let mut rollup = TerritoryRollup::default();
     let mut stmt = conn.prepare(
         "SELECT territory_id, max(territory_name), count(*) FROM accounts GROUP BY territory_id",
     )?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
-        let (id, name, n): (Option<String>, Option<String>, i64) = row?;
-        let (t, _) = entry(&mut map, id);
-        t.territory_name = name;
-        t.accounts = n;
+        let (id, name, n) = row?;
+        rollup.accounts(id, name, n);
     }
     let mut stmt =
         conn.prepare("SELECT territory_id, count(*) FROM install_base GROUP BY territory_id")?;
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
-        let (id, n): (Option<String>, i64) = row?;
-        entry(&mut map, id).0.install_base = n;
+        let (id, n) = row?;
+        rollup.install_base(id, n);
     }
-    add_leads(conn, &mut map)?;
-    let mut out = finish(map);
-    sort_territories(&mut out, sort);
-    Ok(out)
+    let mut stmt = conn.prepare(&format!(
+        "SELECT l.territory_id, l.priority, count(*), sum(l.score), sum({ESTIMATE})
+         FROM leads l WHERE l.active = 1 GROUP BY l.territory_id, l.priority"
+    ))?;
+    for row in stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })? {
+        let (id, priority, n, score, value): (_, String, _, _, _) = row?;
+        rollup.leads(id, &priority, n, score, value);
+    }
+    Ok(rollup.finish(sort))
 }
 
 /// The `n` territories with the most active leads (then highest average score), as
@@ -155,20 +94,9 @@ pub fn leaderboard(conn: &Connection, n: usize) -> Result<Vec<Territory>> {
         "SELECT territory_id, count(*), sum(score) FROM leads WHERE active = 1
          GROUP BY territory_id",
     )?;
-    let mut ranked: Vec<Territory> = stmt
-        .query_map([], |r| {
-            let leads: i64 = r.get(1)?;
-            let score: f64 = r.get(2)?;
-            Ok(Territory {
-                territory_id: r.get(0)?,
-                leads,
-                avg_score: Some(score / leads as f64),
-                ..Territory::default()
-            })
-        })?
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    sort_territories(&mut ranked, TerritorySort::Leads);
-    ranked.truncate(n);
     // The figures shown are computed exactly as `territories` computes them.
     let mut leads = conn.prepare(&format!(
         "SELECT l.priority, count(*), sum(l.score), sum({ESTIMATE}) FROM leads l
@@ -179,10 +107,10 @@ pub fn leaderboard(conn: &Connection, n: usize) -> Result<Vec<Territory>> {
         .prepare("SELECT max(territory_name), count(*) FROM accounts WHERE territory_id IS ?1")?;
     let mut install_base =
         conn.prepare("SELECT count(*) FROM install_base WHERE territory_id IS ?1")?;
-    let mut out = Vec::with_capacity(ranked.len());
-    for r in ranked {
+    let mut out = Vec::with_capacity(n);
+    for territory_id in rank(rows, n) {
         let mut t = Territory {
-            territory_id: r.territory_id,
+            territory_id,
             ..Territory::default()
         };
         let mut score_sum = 0.0;
@@ -198,76 +126,6 @@ pub fn leaderboard(conn: &Connection, n: usize) -> Result<Vec<Territory>> {
         out.push(average(t, score_sum));
     }
     Ok(out)
-}
-
-/// Adds one territory's active leads of one priority: `n` leads, their score sum and pipeline.
-fn add_priority(
-    t: &mut Territory,
-    score_sum: &mut f64,
-    priority: &str,
-    n: i64,
-    score: f64,
-    value: Option<f64>,
-) {
-    *score_sum += score;
-    t.leads += n;
-    t.by_priority.add(priority, n);
-    if let Some(v) = value {
-        t.pipeline = Some(t.pipeline.unwrap_or(0.0) + v);
-    }
-}
-
-/// `t` with its average score, given the sum of its leads' scores.
-fn average(mut t: Territory, score_sum: f64) -> Territory {
-    if t.leads > 0 {
-        t.avg_score = Some(score_sum / t.leads as f64);
-    }
-    t
-}
-
-/// Adds the active leads per territory and priority (a walk of `leads_rollup`) to `map`.
-fn add_leads(conn: &Connection, map: &mut HashMap<Option<String>, (Territory, f64)>) -> Result<()> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT l.territory_id, l.priority, count(*), sum(l.score), sum({ESTIMATE})
-         FROM leads l WHERE l.active = 1 GROUP BY l.territory_id, l.priority"
-    ))?;
-    for row in stmt.query_map([], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    })? {
-        let (id, priority, n, score, value): (Option<String>, String, i64, f64, Option<f64>) = row?;
-        let (t, score_sum) = entry(map, id);
-        add_priority(t, score_sum, &priority, n, score, value);
-    }
-    Ok(())
-}
-
-/// The territories with their average scores, in no particular order (every sort order ends
-/// with the id, so the hash map's order never shows).
-fn finish(map: HashMap<Option<String>, (Territory, f64)>) -> Vec<Territory> {
-    map.into_values()
-        .map(|(t, score_sum)| average(t, score_sum))
-        .collect()
-}
-
-fn sort_territories(ts: &mut [Territory], sort: TerritorySort) {
-    let by_id = |a: &Territory, b: &Territory| a.territory_id.cmp(&b.territory_id);
-    let desc =
-        |a: Option<f64>, b: Option<f64>| b.unwrap_or(f64::MIN).total_cmp(&a.unwrap_or(f64::MIN));
-    match sort {
-        TerritorySort::Territory => ts.sort_by(by_id),
-        TerritorySort::Leads => ts.sort_by(|a, b| {
-            b.leads
-                .cmp(&a.leads)
-                .then(desc(a.avg_score, b.avg_score))
-                .then(by_id(a, b))
-        }),
-        TerritorySort::Score => {
-            ts.sort_by(|a, b| desc(a.avg_score, b.avg_score).then(by_id(a, b)));
-        }
-        TerritorySort::Pipeline => {
-            ts.sort_by(|a, b| desc(a.pipeline, b.pipeline).then(by_id(a, b)));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -363,16 +221,6 @@ mod tests {
         assert_eq!(n, 4);
         assert_eq!(mix.pipeline.estimated_value, sum);
         assert_eq!(mix.total(), 8);
-    }
-
-    #[test]
-    fn the_pipeline_sum_keeps_its_precision() {
-        // Naive left-to-right addition loses the 1.0 entirely; SQLite's sum() does not.
-        let mut s = Sum::default();
-        for x in [1e16, 1.0, -1e16] {
-            s.add(x);
-        }
-        assert_eq!(s.total(), 1.0);
     }
 
     #[test]
