@@ -135,7 +135,8 @@ fn real_exports_cleaned_values() {
     assert_eq!(
         w.sql(
             "r.db",
-            "SELECT labor_cost, count(*) FROM projects GROUP BY labor_cost ORDER BY labor_cost"
+            "SELECT labor_cost, count(*) FROM projects GROUP BY labor_cost
+             ORDER BY labor_cost IS NOT NULL, labor_cost"
         ),
         ["NULL|19", "0|3", "1|2372"]
     );
