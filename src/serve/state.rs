@@ -176,7 +176,19 @@ fn applier(writer: &mut Store, desk: &Desk, wake: &mpsc::Receiver<Wake>) {
                 Err(_) => return,
             }
         };
-        let last = matches!(msg, Some(None));
+        let mut last = matches!(msg, Some(None));
+        // Every request queued meanwhile shares this one attempt: while a run holds the
+        // database, each waited its own turn of `APPLY_WAIT` behind the others.
+        let mut replies: Vec<oneshot::Sender<bool>> = Vec::new();
+        if let Some(Some(reply)) = msg {
+            replies.push(reply);
+        }
+        while let Ok(more) = wake.try_recv() {
+            match more {
+                Some(reply) => replies.push(reply),
+                None => last = true,
+            }
+        }
         let wait = if last {
             Duration::from_secs(5)
         } else {
@@ -191,7 +203,7 @@ fn applier(writer: &mut Store, desk: &Desk, wake: &mpsc::Receiver<Wake>) {
             }
         };
         pending = !done;
-        if let Some(Some(reply)) = msg {
+        for reply in replies {
             let _ = reply.send(done);
         }
         if last {

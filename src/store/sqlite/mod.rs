@@ -778,7 +778,8 @@ mod migration_tests {
             .unwrap();
         assert_eq!(kept, (None, "contacted".into()));
         for index in [
-            "leads_score",
+            "leads_score_id",
+            "leads_priority_score",
             "leads_mix",
             "leads_rollup",
             "leads_account_score",

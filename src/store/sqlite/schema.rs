@@ -196,11 +196,17 @@ CREATE TABLE IF NOT EXISTS runs (
 
 /// The lead indexes and the tables after them.
 const AFTER_LEADS: &str = r"
-CREATE INDEX IF NOT EXISTS leads_score ON lead_rows(active, score DESC);
+-- The queue's order (score, then id) without a sort: with the id in the index a page stops
+-- at its 50th lead, and a deep page's cursor is one seek, however many leads share its score.
+CREATE INDEX IF NOT EXISTS leads_score_id ON lead_rows(active, score DESC, lead_id);
+-- One priority's best leads: the critical ones fill the top of `leads_score_id`, so a page of
+-- high (or lower) leads walked it through every critical lead first.
+CREATE INDEX IF NOT EXISTS leads_priority_score
+    ON lead_rows(active, priority, score DESC, lead_id);
 -- An account's best leads without reading (or sorting) the rest of them.
 CREATE INDEX IF NOT EXISTS leads_account_score ON lead_rows(account_id, active, score DESC, lead_id);
 -- A territory's best leads, a page at a time: most territories hold a handful of a million
--- leads, and walking `leads_score` for them reads every active lead.
+-- leads, and walking `leads_score_id` for them reads every active lead.
 CREATE INDEX IF NOT EXISTS leads_territory_score
     ON lead_rows(territory_id, active, score DESC, lead_id);
 -- Covering indexes for the rollups: the views aggregate these narrow indexes instead of
@@ -309,6 +315,7 @@ DROP INDEX IF EXISTS ib_serial;
 DROP INDEX IF EXISTS ib_source;
 DROP INDEX IF EXISTS opp_source;
 DROP INDEX IF EXISTS prj_source;
+DROP INDEX IF EXISTS leads_score;
 ";
 
 /// The statements that create every table, view and index that does not exist yet.

@@ -358,7 +358,46 @@ mod plan_tests {
             assert!(p.contains("USING INDEX leads_territory_score"), "{p}");
             assert!(!p.contains("TEMP B-TREE"), "{p}");
         }
-        let p = plan(&store.conn, &LeadFilter::default());
-        assert!(p.contains("USING INDEX leads_score"), "{p}");
+    }
+
+    /// The whole queue, first or deep, is read in its order from `leads_score_id`: no sort of
+    /// every lead that shares the page's last score (thousands at a million leads), and the
+    /// cursor is a seek.
+    #[test]
+    fn the_queue_walks_the_score_index_in_order() {
+        let (_d, store) = testdb::build();
+        let first = LeadFilter {
+            limit: Some(50),
+            ..LeadFilter::default()
+        };
+        let deep = LeadFilter {
+            after: Some(Cursor {
+                sort: LeadSort::Score,
+                head: keyset::Value::Null,
+                score: 50.0,
+                lead_id: "AAAA0001".into(),
+            }),
+            ..first.clone()
+        };
+        for f in [first, deep] {
+            let p = plan(&store.conn, &f);
+            assert!(p.contains("USING INDEX leads_score_id"), "{p}");
+            assert!(!p.contains("TEMP B-TREE"), "{p}");
+        }
+    }
+
+    /// One priority's page walks that priority's leads in score order: the critical leads
+    /// fill the top of the score order, so a page of high ones must not walk past them.
+    #[test]
+    fn a_priority_page_walks_its_own_index_in_order() {
+        let (_d, store) = testdb::build();
+        let f = LeadFilter {
+            priorities: vec!["HIGH".into()],
+            limit: Some(50),
+            ..LeadFilter::default()
+        };
+        let p = plan(&store.conn, &f);
+        assert!(p.contains("USING INDEX leads_priority_score"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
     }
 }
