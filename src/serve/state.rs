@@ -22,8 +22,10 @@ use crate::store::read::Reader;
 /// Database work running at once; also the idle connections kept per database.
 const WORKERS: usize = 6;
 
-/// How long the applier waits for a run to let go of the lead database before trying later.
-const APPLY_WAIT: Duration = Duration::from_millis(200);
+/// How long the applier waits for a run to let go of the lead database before trying later:
+/// short, because a status change is answered only after this attempt, and a run holds the
+/// database for many seconds (the change is kept in the journal and applied after it).
+const APPLY_WAIT: Duration = Duration::from_millis(50);
 
 /// How often the applier retries while changes are pending.
 const APPLY_RETRY: Duration = Duration::from_secs(1);
@@ -139,7 +141,7 @@ impl AppState {
         if !sent {
             return false;
         }
-        tokio::time::timeout(APPLY_WAIT * 5, rx)
+        tokio::time::timeout(Duration::from_secs(1), rx)
             .await
             .ok()
             .and_then(Result::ok)
