@@ -310,12 +310,12 @@ DROP INDEX IF EXISTS opp_account;
 DROP INDEX IF EXISTS leads_account;
 DROP INDEX IF EXISTS leads_type;
 DROP INDEX IF EXISTS leads_family;
+DROP INDEX IF EXISTS leads_score;
 DROP INDEX IF EXISTS ib_serial;
 -- Loads replaced the rows of a file by its name; snapshots replace whole tables.
 DROP INDEX IF EXISTS ib_source;
 DROP INDEX IF EXISTS opp_source;
 DROP INDEX IF EXISTS prj_source;
-DROP INDEX IF EXISTS leads_score;
 ";
 
 /// The statements that create every table, view and index that does not exist yet.
