@@ -576,9 +576,10 @@ mod tests {
         tx.commit().unwrap();
         let active = testdb::rows(
             &store,
-            "SELECT group_concat(lead_id) FROM leads WHERE active = 1",
+            "SELECT group_concat(lead_id) FROM
+               (SELECT lead_id FROM leads WHERE active = 1 ORDER BY lead_id)",
         );
-        assert_eq!(active, [[Some("OLD1,NEW1".to_string())]]);
+        assert_eq!(active, [[Some("NEW1,OLD1".to_string())]]);
     }
 
     // See: issue 20. Two rows of one asset in one chunk: the second claim of the same id, made
