@@ -334,16 +334,10 @@ mod plan_tests {
             .join("\n")
     }
 
-    /// A page of one territory, first or deep, walks that territory's leads in score order:
-    /// no sort, no walk through every active lead (most territories hold a few of a million).
-    #[test]
-    fn a_territory_page_walks_its_own_index_in_order() {
+    /// Asserts that `first` and a deep page after it (a score cursor) both read `index` in
+    /// the queue's order: no sort of what it finds.
+    fn walks_in_order(first: LeadFilter, index: &str) {
         let (_d, store) = testdb::build();
-        let first = LeadFilter {
-            territory: Some("T1".into()),
-            limit: Some(50),
-            ..LeadFilter::default()
-        };
         let deep = LeadFilter {
             after: Some(Cursor {
                 sort: LeadSort::Score,
@@ -355,9 +349,21 @@ mod plan_tests {
         };
         for f in [first, deep] {
             let p = plan(&store.conn, &f);
-            assert!(p.contains("USING INDEX leads_territory_score"), "{p}");
+            assert!(p.contains(&format!("USING INDEX {index}")), "{p}");
             assert!(!p.contains("TEMP B-TREE"), "{p}");
         }
+    }
+
+    /// A page of one territory, first or deep, walks that territory's leads in score order:
+    /// no sort, no walk through every active lead (most territories hold a few of a million).
+    #[test]
+    fn a_territory_page_walks_its_own_index_in_order() {
+        let first = LeadFilter {
+            territory: Some("T1".into()),
+            limit: Some(50),
+            ..LeadFilter::default()
+        };
+        walks_in_order(first, "leads_territory_score");
     }
 
     /// The whole queue, first or deep, is read in its order from `leads_score_id`: no sort of
@@ -365,39 +371,22 @@ mod plan_tests {
     /// cursor is a seek.
     #[test]
     fn the_queue_walks_the_score_index_in_order() {
-        let (_d, store) = testdb::build();
         let first = LeadFilter {
             limit: Some(50),
             ..LeadFilter::default()
         };
-        let deep = LeadFilter {
-            after: Some(Cursor {
-                sort: LeadSort::Score,
-                head: keyset::Value::Null,
-                score: 50.0,
-                lead_id: "AAAA0001".into(),
-            }),
-            ..first.clone()
-        };
-        for f in [first, deep] {
-            let p = plan(&store.conn, &f);
-            assert!(p.contains("USING INDEX leads_score_id"), "{p}");
-            assert!(!p.contains("TEMP B-TREE"), "{p}");
-        }
+        walks_in_order(first, "leads_score_id");
     }
 
     /// One priority's page walks that priority's leads in score order: the critical leads
     /// fill the top of the score order, so a page of high ones must not walk past them.
     #[test]
     fn a_priority_page_walks_its_own_index_in_order() {
-        let (_d, store) = testdb::build();
-        let f = LeadFilter {
+        let first = LeadFilter {
             priorities: vec!["HIGH".into()],
             limit: Some(50),
             ..LeadFilter::default()
         };
-        let p = plan(&store.conn, &f);
-        assert!(p.contains("USING INDEX leads_priority_score"), "{p}");
-        assert!(!p.contains("TEMP B-TREE"), "{p}");
+        walks_in_order(first, "leads_priority_score");
     }
 }
