@@ -10,7 +10,9 @@
 ///    desk's tables (`store::desk`) are made by the first command that needs them.
 /// 4: `install_base.asset_key` (the `ib_asset` index replaces `ib_serial`), and the snapshot
 ///    tables `snapshots`, `assets` and `asset_changes`.
-pub const SCHEMA_VERSION: i32 = 4;
+/// 5: the queue's indexes as on SQLite: `leads_score_id` (with `lead_id`, so a page and a deep
+///    cursor need no sort) replaces `leads_score`, and `leads_priority_score` serves one priority.
+pub const SCHEMA_VERSION: i32 = 5;
 
 use std::fmt::Write as _;
 
@@ -36,7 +38,8 @@ pub fn create() -> String {
 /// The index names [`create`] makes on the lead table: dropped for a first, bulk write
 /// and built again after it.
 pub const LEAD_INDEXES: &[&str] = &[
-    "leads_score",
+    "leads_score_id",
+    "leads_priority_score",
     "leads_account_score",
     "leads_territory",
     "leads_rollup",
@@ -75,6 +78,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
      ALTER TABLE IF EXISTS work_items ADD COLUMN IF NOT EXISTS asset_key text;
      ALTER TABLE IF EXISTS work_outcomes ADD COLUMN IF NOT EXISTS asset text NOT NULL DEFAULT '';",
     ),
+    (4, "DROP INDEX IF EXISTS leads_score;"),
 ];
 
 const TABLES: &str = r"
@@ -344,7 +348,9 @@ CREATE TABLE IF NOT EXISTS asset_changes (
     after            {T}
 );
 CREATE INDEX IF NOT EXISTS asset_changes_snapshot ON asset_changes(snapshot_id, change);
-CREATE INDEX IF NOT EXISTS leads_score ON lead_rows(active, score DESC);
+CREATE INDEX IF NOT EXISTS leads_score_id ON lead_rows(active, score DESC, lead_id);
+CREATE INDEX IF NOT EXISTS leads_priority_score
+    ON lead_rows(active, priority, score DESC, lead_id);
 CREATE INDEX IF NOT EXISTS leads_account_score ON lead_rows(account_id, active, score DESC, lead_id);
 CREATE INDEX IF NOT EXISTS leads_territory ON lead_rows(territory_id);
 CREATE INDEX IF NOT EXISTS leads_rollup ON lead_rows(active, territory_id, priority, score, estimated_value);

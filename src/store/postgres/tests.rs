@@ -277,6 +277,33 @@ fn a_version_1_database_gains_the_worker_tables() {
     Reader::open(&url).unwrap();
 }
 
+/// A version 4 database (the queue ordered by `leads_score`, which has no `lead_id` and so
+/// sorts every tie of a page's last score) gets the queue's indexes as on SQLite.
+#[test]
+fn a_version_4_database_trades_leads_score_for_the_queue_indexes() {
+    let Some(url) = fresh() else { return };
+    Db::open(&url).unwrap();
+    let mut c = client(&url);
+    c.batch_execute(
+        "DROP INDEX leads_score_id; DROP INDEX leads_priority_score;
+         CREATE INDEX leads_score ON lead_rows(active, score DESC);
+         UPDATE onelead_schema SET version = 4",
+    )
+    .unwrap();
+    let exists = |c: &mut Client, name: &str| {
+        one::<bool>(c, &format!("SELECT to_regclass('{name}') IS NOT NULL"))
+    };
+    assert!(exists(&mut c, "leads_score"));
+    Db::open_existing(&url).unwrap();
+    assert!(!exists(&mut c, "leads_score"));
+    assert!(exists(&mut c, "leads_score_id"));
+    assert!(exists(&mut c, "leads_priority_score"));
+    assert_eq!(
+        one::<i32>(&mut c, "SELECT version FROM onelead_schema"),
+        schema::SCHEMA_VERSION
+    );
+}
+
 /// The declared lead columns are `lead_rows`' and the `leads` view's, in order: a column
 /// declared (`store/columns/`) without a place in the PostgreSQL schema would fail every write.
 #[test]
