@@ -39,6 +39,18 @@ pub struct ChangeCounts {
 }
 
 impl ChangeCounts {
+    /// Sets the count of the change stored under `name` ([`Change::as_str`]); other names are
+    /// not changes this build counts and are ignored.
+    pub fn set(&mut self, name: &str, n: u64) {
+        match name {
+            "arrived" => self.arrived = n,
+            "left" => self.left = n,
+            "support_status" => self.support_status = n,
+            "coverage" => self.coverage = n,
+            _ => {}
+        }
+    }
+
     /// Adds `other`'s counts.
     pub fn add(&mut self, other: &ChangeCounts) {
         self.arrived += other.arrived;

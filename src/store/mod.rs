@@ -45,6 +45,14 @@ const _: fn() = || {
     send::<Reader>();
 };
 
+/// The tables accounts are derived from, on every backend.
+const ACCOUNT_SOURCES: &[&str] = &[
+    "install_base",
+    "opportunities",
+    "projects",
+    "service_credits",
+];
+
 /// The tables a kind of sheet fills, on every backend: the one its rows are counted by first;
 /// deleted last to first (mappings reference catalog rows).
 fn kind_tables(kind: crate::model::SheetKind) -> &'static [&'static str] {

@@ -13,14 +13,6 @@ use crate::error::Result;
 use crate::model::account::{AccountFacts, AccountPlan, Fact, NameRows, TerritoryRows};
 use crate::store::api::Accounts;
 
-/// The tables accounts are derived from.
-const ACCOUNT_SOURCES: &[&str] = &[
-    "install_base",
-    "opportunities",
-    "projects",
-    "service_credits",
-];
-
 /// The tables whose rows without a territory are linked to accounts by name: (table, name
 /// column, temporary table of name → account links), in the order of the plan's links.
 const LINKED: [(&str, &str, &str); 3] = [
@@ -333,7 +325,7 @@ fn account_facts(tx: &mut Transaction<'_>) -> Result<Vec<AccountFacts>> {
 
 impl Accounts for PgTx<'_> {
     fn account_sources_empty(&mut self) -> Result<bool> {
-        all_empty(&mut self.tx, ACCOUNT_SOURCES)
+        all_empty(&mut self.tx, crate::store::ACCOUNT_SOURCES)
     }
 
     fn account_names(&mut self) -> Result<NameRows> {

@@ -205,14 +205,7 @@ fn counts(tx: &mut Transaction<'_>, snapshot: i64) -> Result<ChangeCounts> {
         &[&snapshot],
     )? {
         let change: String = r.try_get(0)?;
-        let n = u64::try_from(r.try_get::<_, i64>(1)?).unwrap_or(0);
-        match change.as_str() {
-            "arrived" => c.arrived = n,
-            "left" => c.left = n,
-            "support_status" => c.support_status = n,
-            "coverage" => c.coverage = n,
-            _ => {}
-        }
+        c.set(&change, u64::try_from(r.try_get::<_, i64>(1)?).unwrap_or(0));
     }
     Ok(c)
 }

@@ -12,14 +12,6 @@ use crate::error::Result;
 use crate::model::account::{AccountFacts, AccountPlan, Fact, NameRows, TerritoryRows};
 use crate::store::api::Accounts;
 
-/// The tables accounts are derived from.
-const ACCOUNT_SOURCES: &[&str] = &[
-    "install_base",
-    "opportunities",
-    "projects",
-    "service_credits",
-];
-
 /// The tables whose rows without a territory are linked to accounts by name: (table, name
 /// column, temp table of name → account links), in the order of the plan's links.
 const LINKED: [(&str, &str, &str); 3] = [
@@ -313,7 +305,7 @@ pub fn account_facts(conn: &Connection) -> Result<Vec<AccountFacts>> {
 
 impl Accounts for SqliteTx<'_> {
     fn account_sources_empty(&mut self) -> Result<bool> {
-        all_empty(self.conn, ACCOUNT_SOURCES)
+        all_empty(self.conn, crate::store::ACCOUNT_SOURCES)
     }
 
     fn account_names(&mut self) -> Result<NameRows> {

@@ -204,14 +204,7 @@ pub(super) fn counts(conn: &Connection, snapshot: i64) -> Result<ChangeCounts> {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
     })? {
         let (change, n) = row?;
-        let n = n as u64;
-        match change.as_str() {
-            "arrived" => c.arrived = n,
-            "left" => c.left = n,
-            "support_status" => c.support_status = n,
-            "coverage" => c.coverage = n,
-            _ => {}
-        }
+        c.set(&change, u64::try_from(n).unwrap_or(0));
     }
     Ok(c)
 }
