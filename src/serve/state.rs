@@ -5,6 +5,7 @@
 //! run at once, which bounds the open connections and their page caches (the server's memory)
 //! whatever the number of clients.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -27,8 +28,9 @@ const WORKERS: usize = 6;
 /// database for many seconds (the change is kept in the journal and applied after it).
 const APPLY_WAIT: Duration = Duration::from_millis(50);
 
-/// How often the applier retries while changes are pending.
-const APPLY_RETRY: Duration = Duration::from_secs(1);
+/// How often the applier retries while changes are pending: how long after a run lets go its
+/// changes may still wait (each retry only sleeps on the applier's thread).
+const APPLY_RETRY: Duration = Duration::from_millis(250);
 
 /// What handlers share (cheap to clone).
 #[derive(Clone)]
@@ -39,6 +41,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     cfg: Config,
     applier: Mutex<mpsc::Sender<Wake>>,
+    /// Set while the applier's last attempt found a run holding the lead database.
+    held: Arc<AtomicBool>,
 }
 
 /// A request to the applier: apply now, and say whether everything recorded so far is in.
@@ -59,15 +63,18 @@ impl AppState {
         let mut writer = Store::open_existing(db)?;
         let desk = Desk::open(db)?;
         let (tx, rx) = mpsc::channel();
+        let held = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&held);
         std::thread::Builder::new()
             .name("onelead-applier".into())
-            .spawn(move || applier(&mut writer, &desk, &rx))
+            .spawn(move || applier(&mut writer, &desk, &rx, &flag))
             .map_err(crate::error::Error::Output)?;
         Ok(AppState(Arc::new(Inner {
             pools,
             permits: Arc::new(Semaphore::new(WORKERS)),
             cfg,
             applier: Mutex::new(tx),
+            held,
         })))
     }
 
@@ -131,7 +138,14 @@ impl AppState {
     /// Asks the applier to apply what is recorded and waits (briefly) for the answer: true when
     /// the lead database holds every change recorded so far; false when a run holds it (the
     /// changes are kept and applied when it ends).
+    ///
+    /// While the applier's last attempt found a run holding the database, the answer is false
+    /// at once: the applier is retrying anyway, and another wait of [`APPLY_WAIT`] (behind the
+    /// attempt in progress) only delayed the answer of every change made during a run.
     pub async fn apply_now(&self) -> bool {
+        if self.0.held.load(Ordering::Acquire) {
+            return false;
+        }
         let (tx, rx) = oneshot::channel();
         let sent = self
             .0
@@ -162,8 +176,9 @@ impl AppState {
 }
 
 /// The applier thread: applies the journal whenever woken, and every [`APPLY_RETRY`] while
-/// something is pending. A request with no reply channel is the last one.
-fn applier(writer: &mut Store, desk: &Desk, wake: &mpsc::Receiver<Wake>) {
+/// something is pending; `held` says whether its last attempt found a run holding the lead
+/// database. A request with no reply channel is the last one.
+fn applier(writer: &mut Store, desk: &Desk, wake: &mpsc::Receiver<Wake>, held: &AtomicBool) {
     let mut pending = true;
     loop {
         let msg = if pending {
@@ -198,12 +213,18 @@ fn applier(writer: &mut Store, desk: &Desk, wake: &mpsc::Receiver<Wake>) {
         };
         let done = match journal::try_apply(writer, desk, wait) {
             Ok(Some(_)) => true,
-            Ok(None) => false,
+            Ok(None) => {
+                held.store(true, Ordering::Release);
+                false
+            }
             Err(e) => {
                 eprintln!("{}", e.render());
                 false
             }
         };
+        if done {
+            held.store(false, Ordering::Release);
+        }
         pending = !done;
         for reply in replies {
             let _ = reply.send(done);

@@ -119,3 +119,79 @@ fn owners(store: &Store, leads: &[(String, String, String)]) -> Vec<String> {
         })
         .collect()
 }
+
+/// The stored status of `lead_id`.
+fn stored_status(store: &Store, lead_id: &str) -> String {
+    let mut r = store.reader().unwrap();
+    r.lead_by_id(lead_id).unwrap().unwrap().status
+}
+
+/// `POST /api/leads/{lead_id}/status` as the rep; the answer's `to` and `applied`.
+async fn change(h: &super::Harness, lead_id: &str, body: &str) -> (String, bool) {
+    let a = h
+        .api(
+            "POST",
+            &format!("/api/leads/{lead_id}/status"),
+            Some(Role::Rep),
+            Some(body),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    (
+        v["to"].as_str().unwrap().to_string(),
+        v["applied"].as_bool().unwrap(),
+    )
+}
+
+/// While a run holds the lead database, every status change is answered as pending (once one
+/// has found the run there, the next ones no longer wait for it) and shown at once; when the
+/// run lets go they are applied, and the change after that is answered as applied again: the
+/// "a run holds it" state does not outlive the run.
+#[tokio::test]
+async fn status_changes_during_a_run_are_answered_pending_and_applied_after_it() {
+    let h = harness();
+    let lead = "CCCC0004";
+    let reader = Store::open_existing(&h.db).unwrap();
+    assert_eq!(stored_status(&reader, lead), "new");
+    let mut run = Store::open_existing(&h.db).unwrap();
+    let tx = run.begin().unwrap();
+    for note in ["first", "second", "third"] {
+        let body = format!(r#"{{"status":"contacted","note":"{note}"}}"#);
+        assert_eq!(
+            change(&h, lead, &body).await,
+            ("contacted".to_string(), false)
+        );
+    }
+    let shown = h
+        .api("GET", &format!("/api/leads/{lead}"), Some(Role::Rep), None)
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&shown.body).unwrap();
+    assert_eq!(v["status"].as_str(), Some("contacted"), "{}", shown.body);
+    assert_eq!(stored_status(&reader, lead), "new");
+    tx.commit().unwrap();
+    let started = Instant::now();
+    while stored_status(&reader, lead) != "contacted" {
+        assert!(started.elapsed() < Duration::from_secs(20), "never applied");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = r#"{"status":"contacted","note":"after the run"}"#;
+    assert_eq!(
+        change(&h, lead, body).await,
+        ("contacted".to_string(), true)
+    );
+    // Every change made during the run is in the lead's history, none lost.
+    let shown = h
+        .api("GET", &format!("/api/leads/{lead}"), Some(Role::Rep), None)
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&shown.body).unwrap();
+    let mut notes: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "status")
+        .filter_map(|e| e["note"].as_str())
+        .collect();
+    notes.sort_unstable();
+    assert_eq!(notes, ["after the run", "first", "second", "third"]);
+}
