@@ -209,6 +209,10 @@ CREATE INDEX IF NOT EXISTS leads_account_score ON lead_rows(account_id, active, 
 -- leads, and walking `leads_score_id` for them reads every active lead.
 CREATE INDEX IF NOT EXISTS leads_territory_score
     ON lead_rows(territory_id, active, score DESC, lead_id);
+-- One type's best leads (a `type` filter that names one type): a type whose best leads rank
+-- below another type's walked `leads_score_id` through thousands of those first.
+CREATE INDEX IF NOT EXISTS leads_type_score
+    ON lead_rows(active, lead_type, score DESC, lead_id);
 -- Covering indexes for the rollups: the views aggregate these narrow indexes instead of
 -- reading every lead row.
 CREATE INDEX IF NOT EXISTS leads_rollup

@@ -22,9 +22,56 @@ pub fn lead_columns() -> &'static str {
     columns::select_list()
 }
 
+/// How a `type` filter (a case-insensitive part of the name) is put to SQLite.
+#[derive(Debug, Clone, PartialEq)]
+enum TypeMatch {
+    /// Compare each lead's type with the text.
+    Part,
+    /// The only lead type that contains the text: an equality, so `leads_type_score` walks
+    /// that type's leads in score order instead of the whole queue's.
+    One(String),
+    /// No active lead's type contains the text: nothing to read.
+    Nothing,
+}
+
+/// The distinct types of the active leads, in order: one index seek each, however many leads
+/// there are.
+fn active_types(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "WITH RECURSIVE t(x) AS (
+           SELECT (SELECT min(lead_type) FROM lead_rows WHERE active = 1)
+           UNION ALL
+           SELECT (SELECT min(lead_type) FROM lead_rows WHERE active = 1 AND lead_type > x)
+             FROM t WHERE x IS NOT NULL)
+         SELECT x FROM t WHERE x IS NOT NULL",
+    )?;
+    let types = stmt.query_map([], |r| r.get(0))?;
+    Ok(types.collect::<rusqlite::Result<_>>()?)
+}
+
+/// How `f`'s type filter is best put: a type filter matched against every lead walks the
+/// score order until the page is full, which passes every lead of the other types ranked
+/// above the first of this one (thousands at a million leads, all of them for a text no type
+/// contains). The text is matched as the SQL does it (`instr(lower(..), lower(..))`: SQLite's
+/// `lower` folds ASCII only).
+fn type_match(conn: &Connection, f: &LeadFilter) -> Result<TypeMatch> {
+    let Some(part) = f.lead_type.as_deref().filter(|_| !f.include_inactive) else {
+        return Ok(TypeMatch::Part);
+    };
+    let part = part.to_ascii_lowercase();
+    let mut hits = active_types(conn)?
+        .into_iter()
+        .filter(|t| t.to_ascii_lowercase().contains(&part));
+    Ok(match (hits.next(), hits.next()) {
+        (None, _) => TypeMatch::Nothing,
+        (Some(one), None) => TypeMatch::One(one),
+        (Some(_), Some(_)) => TypeMatch::Part,
+    })
+}
+
 /// The `WHERE` conditions of `f` (over `leads l` joined with `accounts a`) and their
-/// parameters.
-fn conditions(f: &LeadFilter) -> (Vec<String>, Vec<rusqlite::types::Value>) {
+/// parameters, its type filter put as `types` says.
+fn conditions(f: &LeadFilter, types: &TypeMatch) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     let mut arg = |v: String| {
@@ -34,11 +81,14 @@ fn conditions(f: &LeadFilter) -> (Vec<String>, Vec<rusqlite::types::Value>) {
     if !f.include_inactive {
         clauses.push("l.active = 1".into());
     }
-    if let Some(t) = &f.lead_type {
-        clauses.push(format!(
+    match (&f.lead_type, types) {
+        (None, _) => {}
+        (Some(_), TypeMatch::Nothing) => clauses.push("0".into()),
+        (Some(_), TypeMatch::One(t)) => clauses.push(format!("l.lead_type = {}", arg(t.clone()))),
+        (Some(t), TypeMatch::Part) => clauses.push(format!(
             "instr(lower(l.lead_type), lower({})) > 0",
             arg(t.clone())
-        ));
+        )),
     }
     if !f.priorities.is_empty() {
         let list: Vec<String> = f.priorities.iter().map(|p| arg(p.to_uppercase())).collect();
@@ -166,8 +216,8 @@ fn after(c: &Cursor, args: &mut Vec<Value>) -> String {
 }
 
 /// The statement that selects the leads matching `f`, in its order, and its parameters.
-fn lead_query(f: &LeadFilter) -> (String, Vec<rusqlite::types::Value>) {
-    let (clauses, args) = conditions(f);
+fn lead_query(f: &LeadFilter, types: &TypeMatch) -> (String, Vec<rusqlite::types::Value>) {
+    let (clauses, args) = conditions(f, types);
     let order = match f.sort {
         LeadSort::Score => "l.score DESC".to_string(),
         LeadSort::Priority => format!("{PRIORITY_RANK}, l.score DESC"),
@@ -198,7 +248,7 @@ pub fn each_lead(
     f: &LeadFilter,
     mut visit: impl FnMut(Lead) -> Result<()>,
 ) -> Result<()> {
-    let (sql, args) = lead_query(f);
+    let (sql, args) = lead_query(f, &type_match(conn, f)?);
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
@@ -210,13 +260,13 @@ pub fn each_lead(
 }
 
 /// `SELECT {what}` over the leads matching `f`, its limit and cursor aside.
-fn matching(f: &LeadFilter, what: &str) -> (String, Vec<Value>) {
+fn matching(f: &LeadFilter, types: &TypeMatch, what: &str) -> (String, Vec<Value>) {
     let all = LeadFilter {
         after: None,
         limit: None,
         ..f.clone()
     };
-    let (clauses, args) = conditions(&all);
+    let (clauses, args) = conditions(&all, types);
     let mut sql =
         format!("SELECT {what} FROM leads l LEFT JOIN accounts a ON a.account_id = l.account_id");
     if !clauses.is_empty() {
@@ -228,7 +278,7 @@ fn matching(f: &LeadFilter, what: &str) -> (String, Vec<Value>) {
 
 /// See [`crate::store::read::Reads::count_capped`].
 pub fn count_capped(conn: &Connection, f: &LeadFilter, cap: usize) -> Result<usize> {
-    let (sql, args) = matching(f, "1");
+    let (sql, args) = matching(f, &type_match(conn, f)?, "1");
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     let n: i64 = conn.query_row(
         &format!("SELECT count(*) FROM ({sql} LIMIT {cap})"),
@@ -240,7 +290,7 @@ pub fn count_capped(conn: &Connection, f: &LeadFilter, cap: usize) -> Result<usi
 
 /// See [`crate::store::read::Reads::lead_ids`].
 pub fn lead_ids(conn: &Connection, f: &LeadFilter) -> Result<Vec<String>> {
-    let (sql, args) = matching(f, "l.lead_id");
+    let (sql, args) = matching(f, &type_match(conn, f)?, "l.lead_id");
     let mut stmt = conn.prepare(&sql)?;
     let ids = stmt.query_map(params_from_iter(args), |r| r.get(0))?;
     Ok(ids.collect::<rusqlite::Result<_>>()?)
@@ -325,7 +375,7 @@ mod plan_tests {
 
     /// SQLite's plan for the queue's statement under `f`, one line per step.
     fn plan(conn: &Connection, f: &LeadFilter) -> String {
-        let (sql, args) = lead_query(f);
+        let (sql, args) = lead_query(f, &type_match(conn, f).unwrap());
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3))
             .unwrap()
@@ -376,6 +426,68 @@ mod plan_tests {
             ..LeadFilter::default()
         };
         walks_in_order(first, "leads_score_id");
+    }
+
+    /// A page of the one type a `type` filter names (in any case, in part) walks that type's
+    /// leads in score order: a type whose best leads rank below another's must not walk past
+    /// those first.
+    #[test]
+    fn a_type_page_walks_its_own_index_in_order() {
+        let first = LeadFilter {
+            lead_type: Some("rENEWAL".into()),
+            limit: Some(50),
+            ..LeadFilter::default()
+        };
+        walks_in_order(first, "leads_type_score");
+    }
+
+    /// Whatever way the type filter is put to SQLite (one type, a part of several, a part of
+    /// none), it finds exactly the leads whose type contains the text, in the queue's order.
+    #[test]
+    fn a_type_filter_finds_the_leads_whose_type_contains_it() {
+        let (_d, store) = testdb::build();
+        let all = LeadFilter::default();
+        let mut every = Vec::new();
+        each_lead(&store.conn, &all, |l| {
+            every.push(l);
+            Ok(())
+        })
+        .unwrap();
+        let types: std::collections::BTreeSet<&str> =
+            every.iter().map(|l| l.lead_type.as_str()).collect();
+        assert!(types.len() > 1, "{types:?}");
+        for (part, how) in [
+            (
+                "renewal",
+                TypeMatch::One("Renewal - Expired Support".into()),
+            ),
+            (
+                "HARDWARE refresh",
+                TypeMatch::One("Hardware Refresh - EOL Equipment".into()),
+            ),
+            (" - E", TypeMatch::Part),
+            ("no such type", TypeMatch::Nothing),
+        ] {
+            let f = LeadFilter {
+                lead_type: Some(part.into()),
+                ..LeadFilter::default()
+            };
+            assert_eq!(type_match(&store.conn, &f).unwrap(), how, "{part}");
+            let mut found = Vec::new();
+            each_lead(&store.conn, &f, |l| {
+                found.push(l.lead_id);
+                Ok(())
+            })
+            .unwrap();
+            let expected: Vec<String> = every
+                .iter()
+                .filter(|l| l.lead_type.to_lowercase().contains(&part.to_lowercase()))
+                .map(|l| l.lead_id.clone())
+                .collect();
+            assert_eq!(found, expected, "{part}");
+            assert_eq!(count_capped(&store.conn, &f, 1000).unwrap(), expected.len());
+            assert_eq!(lead_ids(&store.conn, &f).unwrap().len(), expected.len());
+        }
     }
 
     /// One priority's page walks that priority's leads in score order: the critical leads
