@@ -15,6 +15,7 @@
 //! the file's.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -282,13 +283,41 @@ pub fn pending(desk: &Desk, reader: &mut Reader, lead_id: &str) -> Result<Vec<Pe
 
 /// The state every lead with a pending change will have (its status, its owner), to lay over
 /// reads of the lead database's last commit (`LeadFilter::overlay`). Read in the same order as
-/// [`pending`].
+/// [`pending`]: the journal (its last entry) first, then the lead database's mark.
+///
+/// Every read of the server asks for it, and while a run holds the lead database the journal
+/// grows by every change made meanwhile (hundreds in a minute of a busy desk): reading and
+/// parsing all of them for each page cost more than the page's own query. The entries after
+/// the mark up to the last one never change (`seq` is never reused, an entry is removed only
+/// once the mark covers it), so the overlay of the last `(desk, mark, last entry)` is kept.
 pub fn overlay(desk: &Desk, reader: &mut Reader) -> Result<Overlay> {
-    let all = pending_after(&*desk.sql, 0)?;
-    if all.is_empty() {
+    static LAST: Mutex<Option<((String, i64, i64), Overlay)>> = Mutex::new(None);
+    let last = desk
+        .sql
+        .query("SELECT max(seq) FROM journal", &[])?
+        .first()
+        .and_then(|r| r.first())
+        .map_or(0, DeskValue::int);
+    if last == 0 {
         return Ok(Overlay::default());
     }
     let after = applied(reader.meta(APPLIED_KEY)?.as_deref(), desk)?;
+    if after >= last {
+        return Ok(Overlay::default());
+    }
+    let epoch = desk.epoch()?;
+    if let Ok(kept) = LAST.lock() {
+        if let Some((_, o)) = kept
+            .as_ref()
+            .filter(|(k, _)| *k == (epoch.clone(), after, last))
+        {
+            return Ok(o.clone());
+        }
+    }
+    // Not kept: read as [`pending`] does, the whole journal before the mark.
+    let all = pending_after(&*desk.sql, 0)?;
+    let after = applied(reader.meta(APPLIED_KEY)?.as_deref(), desk)?;
+    let last = all.iter().map(|p| p.seq).max().unwrap_or(0);
     let mut leads: HashMap<String, Overlaid> = HashMap::new();
     for p in all.into_iter().filter(|p| p.seq > after) {
         let state = leads.entry(p.lead_id).or_default();
@@ -297,7 +326,12 @@ pub fn overlay(desk: &Desk, reader: &mut Reader) -> Result<Overlay> {
             Change::Owner { owner, .. } => state.owner = Some(owner),
         }
     }
-    Ok(Overlay::new(leads))
+    let key = (epoch, after, last);
+    let overlay = Overlay::new(leads);
+    if let Ok(mut kept) = LAST.lock() {
+        *kept = Some((key, overlay.clone()));
+    }
+    Ok(overlay)
 }
 
 /// [`overlay`] for the lead database at `db`: nothing when it has no desk database.

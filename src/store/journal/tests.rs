@@ -418,3 +418,44 @@ fn a_batch_of_statuses_sees_pending_changes_and_waits_out_a_run() {
         assert_eq!(backlog(&desk, &mut store.reader().unwrap()).unwrap(), 0);
     }
 }
+
+/// The overlay is kept between reads (see [`overlay`]) yet follows every change: an entry
+/// recorded, the entries applied, an entry recorded after that.
+#[test]
+fn the_kept_overlay_follows_each_entry_recorded_and_applied() {
+    for (_dir, mut store) in testdb::build_stores() {
+        let desk = Desk::open(store.location()).unwrap();
+        let shown = |store: &Store, id: &str| -> Option<String> {
+            let o = overlay(&desk, &mut store.reader().unwrap()).unwrap();
+            o.get(id).and_then(|p| p.status.clone())
+        };
+        let record = |store: &Store, id: &str, to: Status| {
+            record_status(
+                &desk,
+                &mut store.reader().unwrap(),
+                &[id.to_string()],
+                &change(to, None),
+                "t",
+            )
+            .unwrap();
+        };
+        assert_eq!(shown(&store, "AAAA0001"), None);
+        record(&store, "AAAA0001", Status::Contacted);
+        for _ in 0..2 {
+            assert_eq!(shown(&store, "AAAA0001").as_deref(), Some("contacted"));
+        }
+        record(&store, "BBBB0003", Status::Rejected);
+        assert_eq!(shown(&store, "AAAA0001").as_deref(), Some("contacted"));
+        assert_eq!(shown(&store, "BBBB0003").as_deref(), Some("rejected"));
+        assert_eq!(
+            try_apply(&mut store, &desk, Duration::ZERO).unwrap(),
+            Some(2)
+        );
+        assert_eq!(shown(&store, "AAAA0001"), None);
+        assert_eq!(shown(&store, "BBBB0003"), None);
+        record(&store, "AAAA0001", Status::Qualified);
+        assert_eq!(shown(&store, "AAAA0001").as_deref(), Some("qualified"));
+        assert_eq!(shown(&store, "BBBB0003"), None);
+        assert_eq!(state(&store, "BBBB0003").0, "rejected");
+    }
+}
