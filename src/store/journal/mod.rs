@@ -281,6 +281,10 @@ pub fn pending(desk: &Desk, reader: &mut Reader, lead_id: &str) -> Result<Vec<Pe
     Ok(all.into_iter().filter(|p| p.seq > after).collect())
 }
 
+/// What a kept overlay was read from: the desk's epoch, the lead database's mark, the
+/// journal's last entry.
+type KeptKey = (String, i64, i64);
+
 /// The state every lead with a pending change will have (its status, its owner), to lay over
 /// reads of the lead database's last commit (`LeadFilter::overlay`). Read in the same order as
 /// [`pending`]: the journal (its last entry) first, then the lead database's mark.
@@ -291,7 +295,7 @@ pub fn pending(desk: &Desk, reader: &mut Reader, lead_id: &str) -> Result<Vec<Pe
 /// the mark up to the last one never change (`seq` is never reused, an entry is removed only
 /// once the mark covers it), so the overlay of the last `(desk, mark, last entry)` is kept.
 pub fn overlay(desk: &Desk, reader: &mut Reader) -> Result<Overlay> {
-    static LAST: Mutex<Option<((String, i64, i64), Overlay)>> = Mutex::new(None);
+    static LAST: Mutex<Option<(KeptKey, Overlay)>> = Mutex::new(None);
     let last = desk
         .sql
         .query("SELECT max(seq) FROM journal", &[])?
