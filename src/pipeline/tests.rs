@@ -193,7 +193,7 @@ fn an_update_in_place_leaves_what_a_fresh_evaluation_writes() {
         .filter_map(|mut r| r.remove(0))
         .collect()
     };
-    assert_eq!(indexes(&a).len(), 8);
+    assert_eq!(indexes(&a).len(), 9);
     assert_eq!(indexes(&a), indexes(&moved));
     // `watch` leaves the indexes a move dropped to build after its report; the one that holds
     // no score (the summary's) was never dropped.
