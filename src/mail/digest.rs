@@ -52,6 +52,9 @@ impl Content {
             Content::Daily(d) | Content::Aging(d) => {
                 let mut d = d.clone();
                 d.territories.retain(|t| keep(&t.territory_id));
+                if territory.is_some() {
+                    d.snapshots_compared = 0;
+                }
                 if matches!(self, Content::Daily(_)) {
                     render::daily(&d)
                 } else {
@@ -224,5 +227,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no recipients"), "{err}");
+    }
+
+    #[test]
+    fn the_whole_digest_tells_the_install_base_changes_and_a_territory_part_does_not() {
+        let Content::Daily(mut d) = content() else {
+            unreachable!("content() is a daily digest")
+        };
+        d.install_base = crate::model::snapshot::ChangeCounts {
+            arrived: 3,
+            left: 5,
+            support_status: 2,
+            coverage: 0,
+        };
+        d.snapshots_compared = 2;
+        let whole = Content::Daily(d.clone());
+        let text = crate::report::mail::text(&whole.doc(None));
+        assert!(
+            text.contains("3 arrived, 5 left, 2 changed support status, 0 changed coverage"),
+            "{text}"
+        );
+        let html = crate::report::mail::html(&whole.doc(None));
+        assert!(html.contains("5 left"), "{html}");
+        let part = crate::report::mail::text(&whole.doc(Some("1")));
+        assert!(!part.contains("arrived"), "{part}");
+        // Only the install base changed: the whole digest still has something to tell.
+        d.territories.clear();
+        assert!(!Content::Daily(d.clone()).doc(None).is_empty());
+        d.snapshots_compared = 0;
+        assert!(Content::Daily(d).doc(None).is_empty());
     }
 }

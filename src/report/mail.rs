@@ -80,7 +80,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// The daily digest: new CRITICAL/HIGH leads, priority changes and aging leads per territory.
 pub fn daily(d: &Digest) -> Doc {
     let (new, changed, aging) = d.totals();
-    let sections = d
+    let territories = d
         .territories
         .iter()
         .map(|t| Section {
@@ -103,7 +103,8 @@ pub fn daily(d: &Digest) -> Doc {
             .flatten()
             .collect(),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let sections = install_base(d).into_iter().chain(territories).collect();
     Doc {
         title: format!("OneLead digest since {}", d.since),
         summary: format!(
@@ -114,6 +115,20 @@ pub fn daily(d: &Digest) -> Doc {
         ),
         sections,
     }
+}
+
+/// What changed in the install base between the digest's snapshots, when any were compared
+/// and something changed: the whole install base's figures, so a territory's part leaves them
+/// out (`mail::digest` clears them there).
+fn install_base(d: &Digest) -> Option<Section> {
+    (d.snapshots_compared > 0 && !d.install_base.is_empty()).then(|| Section {
+        heading: "Install base".into(),
+        notes: vec![format!(
+            "Since the previous snapshot: {}",
+            super::snapshots::change_summary(&d.install_base)
+        )],
+        groups: Vec::new(),
+    })
 }
 
 /// The aging alerts: open leads with no status change for more than `aging_days`.
