@@ -156,6 +156,7 @@ fn weekly_table(w: &Weekly) -> Table {
         "pipeline",
         "new",
         "priority_changes",
+        "status_changes",
         "aging",
     ]);
     for r in &w.territories {
@@ -171,6 +172,7 @@ fn weekly_table(w: &Weekly) -> Table {
             r.pipeline.map(report::money).unwrap_or_default(),
             r.new_leads.len().to_string(),
             r.priority_changes.to_string(),
+            r.status_summary(),
             r.aging.to_string(),
         ]);
     }

@@ -3,12 +3,14 @@
 //! leads, priority changes) and its best open leads. In: a reader and the time; out: a
 //! [`Weekly`] the mail and report printers render.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Datelike, Duration, Utc};
 
 use super::digest::{self, DigestLead, Since};
 use crate::error::Result;
 use crate::model::lead::Lead;
-use crate::store::read::{LeadFilter, PriorityCounts, Reader, TerritorySort};
+use crate::store::read::{DigestWindow, LeadFilter, PriorityCounts, Reader, TerritorySort};
 
 /// How many of a territory's best leads the summary lists.
 const TOP: usize = 5;
@@ -34,10 +36,28 @@ pub struct WeeklyTerritory {
     pub new_leads: Vec<DigestLead>,
     /// Leads whose priority moved during the week.
     pub priority_changes: usize,
+    /// Status changes people made during the week, per new status (lower case): the team's
+    /// work on the territory, which the design's "territory performance summary" is about.
+    pub status_changes: BTreeMap<String, i64>,
     /// Open leads aging without action.
     pub aging: usize,
     /// Its best active leads.
     pub top: Vec<DigestLead>,
+}
+
+impl WeeklyTerritory {
+    /// The week's status changes in funnel order (`3 contacted, 1 converted`), or `none`.
+    pub fn status_summary(&self) -> String {
+        let order = |s: &str| super::Status::parse(s).map_or(usize::MAX, |st| st as usize);
+        let mut moves: Vec<(&String, &i64)> = self.status_changes.iter().collect();
+        moves.sort_by_key(|(s, _)| order(s));
+        let parts: Vec<String> = moves.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 /// The weekly summary.
@@ -57,6 +77,10 @@ pub struct Weekly {
 pub fn weekly(reader: &mut Reader, now: DateTime<Utc>, aging_days: i64) -> Result<Weekly> {
     let since = (now - Duration::days(7)).date_naive();
     let d = digest::digest(reader, Since::Date(since), now, aging_days)?;
+    let mut moves: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (t, status, n) in reader.status_changes(&DigestWindow::Since(since.to_string()))? {
+        moves.entry(t).or_default().insert(status, n);
+    }
     let mut territories = Vec::new();
     for t in reader.territories(TerritorySort::Leads)? {
         if t.leads == 0 {
@@ -77,6 +101,7 @@ pub fn weekly(reader: &mut Reader, now: DateTime<Utc>, aging_days: i64) -> Resul
             pipeline: t.pipeline,
             new_leads: week.map(|w| w.new_leads.clone()).unwrap_or_default(),
             priority_changes: week.map_or(0, |w| w.priority_changes.len()),
+            status_changes: moves.remove(&id).unwrap_or_default(),
             aging: week.map_or(0, |w| w.aging.len()),
             top,
             territory_id: id,

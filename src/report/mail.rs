@@ -188,6 +188,7 @@ pub fn weekly(w: &Weekly) -> Doc {
                     plural(t.priority_changes, "priority change", "priority changes"),
                     t.aging
                 ),
+                format!("Status changes this week: {}", t.status_summary()),
             ];
             if t.accounts > 0 {
                 notes.push(plural(t.accounts as usize, "account", "accounts"));

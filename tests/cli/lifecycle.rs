@@ -575,3 +575,56 @@ fn issue_6_export_flattens_skus_and_services_for_a_crm() {
     let err = w.fails(&["export", "--db", DB, "--out", "missing/dir/crm.csv"], 1);
     assert!(err.contains("`missing/dir/crm.csv`"), "{err}");
 }
+
+/// The weekly summary's `status_changes` of `territory`.
+fn weekly_status_changes(w: &Workdir, territory: &str) -> serde_json::Value {
+    let out = w.ok(&["digest", "--kind", "weekly", "--json", "--db", DB]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let t = v["territories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["territory_id"] == territory)
+        .unwrap_or_else(|| panic!("territory {territory} in {out}"));
+    t["status_changes"].clone()
+}
+
+#[test]
+fn weekly_summary_counts_the_status_changes_people_made_in_the_week() {
+    let Some(w) = Workdir::try_new() else { return };
+    run(&w);
+    let territory = one(
+        &w,
+        &format!("SELECT territory_id FROM leads WHERE lead_id = '{HW}'"),
+    );
+    assert_eq!(weekly_status_changes(&w, &territory), serde_json::json!({}));
+    status(&w, &[HW, RENEWAL], "contacted");
+    status(&w, &[RENEWAL], "qualified");
+    let both = serde_json::json!({"contacted": 2, "qualified": 1});
+    assert_eq!(weekly_status_changes(&w, &territory), both);
+    let table = w.ok(&["digest", "--kind", "weekly", "--format", "csv", "--db", DB]);
+    assert!(table.contains("2 contacted, 1 qualified"), "{table}");
+
+    // A run closing a lead whose trigger stops firing is not somebody's work.
+    let original = skip_serial(&w, HW_SERIAL);
+    run(&w);
+    assert_eq!(
+        lead_state(&w, HW),
+        "contacted|0|closed: no longer triggered"
+    );
+    assert_eq!(weekly_status_changes(&w, &territory), both);
+    w.write(TRIGGER, &original);
+
+    // A change older than the week is out of it.
+    w.execute(
+        DB,
+        &format!(
+            "UPDATE lead_events SET at = '2000-01-01T00:00:00Z'
+             WHERE lead_id = '{RENEWAL}' AND to_status = 'qualified'"
+        ),
+    );
+    assert_eq!(
+        weekly_status_changes(&w, &territory),
+        serde_json::json!({"contacted": 2})
+    );
+}

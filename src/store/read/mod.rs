@@ -69,6 +69,9 @@ pub trait Reads: Send {
     fn last_evaluation(&mut self) -> Result<Option<(i64, String)>>;
     /// The rows the digest of `window` is folded from.
     fn digest_rows(&mut self, window: &DigestWindow) -> Result<DigestRows>;
+    /// Status changes people made in `window` (not closings by a run), per (territory id or
+    /// `(none)`, lower-case new status), by territory then status.
+    fn status_changes(&mut self, window: &DigestWindow) -> Result<Vec<(String, String, i64)>>;
     /// Leads per (group, lower-case status) under `by`, groups in `by`'s order.
     fn funnel_counts(&mut self, by: FunnelBy) -> Result<Vec<(String, String, i64)>>;
     /// How many leads match `filter` (its limit and cursor aside), counting no further than

@@ -56,12 +56,17 @@ pub fn last_as_of(client: &mut Client) -> Result<Option<String>> {
         .transpose()
 }
 
-/// The digest's rows for `window`: one bound parameter against a fixed clause.
-pub fn digest_rows(client: &mut Client, window: &DigestWindow) -> Result<DigestRows> {
-    let (clause, bound): (&str, &(dyn ToSql + Sync)) = match window {
+/// `window` as a clause on events `e` and its one bound parameter.
+fn window_clause(window: &DigestWindow) -> (&'static str, &(dyn ToSql + Sync)) {
+    match window {
         DigestWindow::Since(day) => ("e.at >= $1", day),
         DigestWindow::FromRun(id) => ("e.run_id >= $1", id),
-    };
+    }
+}
+
+/// The digest's rows for `window`: one bound parameter against a fixed clause.
+pub fn digest_rows(client: &mut Client, window: &DigestWindow) -> Result<DigestRows> {
+    let (clause, bound) = window_clause(window);
     let mut rows = DigestRows::default();
     let open = open();
     let sql = format!(
@@ -94,6 +99,24 @@ pub fn digest_rows(client: &mut Client, window: &DigestWindow) -> Result<DigestR
         rows.active.push(digest_lead(&r)?);
     }
     Ok(rows)
+}
+
+/// Status changes in `window` per (territory, lower-case new status).
+pub fn status_changes(
+    client: &mut Client,
+    window: &DigestWindow,
+) -> Result<Vec<(String, String, i64)>> {
+    let (clause, bound) = window_clause(window);
+    let sql = format!(
+        "SELECT coalesce(l.territory_id, '(none)'), lower(e.to_status), count(*)
+         FROM lead_events e JOIN leads l ON l.lead_id = e.lead_id
+         WHERE e.kind = 'status' AND {clause} GROUP BY 1, 2 ORDER BY 1, 2"
+    );
+    client
+        .query(&sql, &[bound])?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
 }
 
 /// Leads per (group, lower-case status) under `by`, groups in `by`'s order.

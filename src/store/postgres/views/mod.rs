@@ -125,6 +125,10 @@ impl Reads for Reader {
         lifecycle::digest_rows(&mut self.client, window)
     }
 
+    fn status_changes(&mut self, window: &DigestWindow) -> Result<Vec<(String, String, i64)>> {
+        lifecycle::status_changes(&mut self.client, window)
+    }
+
     fn funnel_counts(&mut self, by: FunnelBy) -> Result<Vec<(String, String, i64)>> {
         lifecycle::funnel_counts(&mut self.client, by)
     }

@@ -55,13 +55,19 @@ pub fn last_as_of(conn: &Connection) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// `window` as a clause on events `e` and its one bound parameter: either "events of run N or
+/// later" or "events at or after a day".
+fn window_clause(window: &DigestWindow) -> (&'static str, rusqlite::types::Value) {
+    match window {
+        DigestWindow::Since(day) => ("e.at >= ?1", day.clone().into()),
+        DigestWindow::FromRun(id) => ("e.run_id >= ?1", (*id).into()),
+    }
+}
+
 /// The digest's rows for `window`: the window is either "events of run N or later" or "events
 /// at or after a day"; both become one bound parameter against a fixed clause.
 pub fn digest_rows(conn: &Connection, window: &DigestWindow) -> Result<DigestRows> {
-    let (clause, bound): (&str, rusqlite::types::Value) = match window {
-        DigestWindow::Since(day) => ("e.at >= ?1", day.clone().into()),
-        DigestWindow::FromRun(id) => ("e.run_id >= ?1", (*id).into()),
-    };
+    let (clause, bound) = window_clause(window);
     let mut rows = DigestRows::default();
     let open = open();
     let sql = format!(
@@ -98,6 +104,22 @@ pub fn digest_rows(conn: &Connection, window: &DigestWindow) -> Result<DigestRow
         rows.active.push(row?);
     }
     Ok(rows)
+}
+
+/// Status changes in `window` per (territory, lower-case new status).
+pub fn status_changes(
+    conn: &Connection,
+    window: &DigestWindow,
+) -> Result<Vec<(String, String, i64)>> {
+    let (clause, bound) = window_clause(window);
+    let sql = format!(
+        "SELECT coalesce(l.territory_id, '(none)'), lower(e.to_status), count(*)
+         FROM lead_events e JOIN leads l ON l.lead_id = e.lead_id
+         WHERE e.kind = 'status' AND {clause} GROUP BY 1, 2 ORDER BY 1, 2"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([&bound], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Leads per (group, lower-case status) under `by`, groups in `by`'s order.

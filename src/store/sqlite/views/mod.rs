@@ -116,6 +116,10 @@ impl Reads for Reader {
         lifecycle::digest_rows(&self.conn, window)
     }
 
+    fn status_changes(&mut self, window: &DigestWindow) -> Result<Vec<(String, String, i64)>> {
+        lifecycle::status_changes(&self.conn, window)
+    }
+
     fn funnel_counts(&mut self, by: FunnelBy) -> Result<Vec<(String, String, i64)>> {
         lifecycle::funnel_counts(&self.conn, by)
     }
