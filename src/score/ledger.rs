@@ -6,84 +6,19 @@
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use rhai::Identifier;
 
 use super::Outcome;
 use super::diff::{ChangeBuilder, Changes};
+use super::states::Written;
+pub use super::states::{LeadStates, Prior, read_states, rule_key};
 use crate::error::Result;
-use crate::fxhash::{FastMap, FastSet, Fx};
+use crate::fxhash::{FastSet, Fx};
 use crate::model::lead::{Factor, Lead, LeadState};
 use crate::store::api::{Changed, LeadWrite, ScoredWrite, WriteTx};
 use crate::store::columns::Encoded;
-
-/// What the database held for one lead before this evaluation.
-#[derive(Debug)]
-pub struct Prior {
-    pub(super) active: bool,
-    /// Inline (no allocation): one of a few short names.
-    pub(super) priority: Identifier,
-    pub(super) score: f64,
-    pub(super) fingerprint: Option<i64>,
-    /// [`crate::store::columns::placement_key`] of the stored row.
-    keys: u64,
-    /// [`rule_key`] of the trigger that made it.
-    rule: u64,
-    /// Triggered again by this evaluation. Atomic because the workers read the states (to skip
-    /// encoding unchanged leads) while the writer marks them.
-    seen: AtomicBool,
-}
-
-impl Prior {
-    /// True when a lead evaluated to `fingerprint` needs no write: it is active and the same.
-    pub fn unchanged(&self, fingerprint: i64) -> bool {
-        self.active && self.fingerprint == Some(fingerprint)
-    }
-
-    /// True when an active lead evaluated to `fingerprint` reads differently from what is
-    /// stored. A lead stored without a fingerprint (forgotten when the hash changed) is
-    /// rewritten, but nothing says its text changed.
-    fn reworded(&self, fingerprint: i64) -> bool {
-        self.active && self.fingerprint.is_some_and(|f| f != fingerprint)
-    }
-}
-
-/// How states name the trigger rule (file stem) behind a lead: 8 bytes instead of a string per
-/// lead.
-pub fn rule_key(rule: &str) -> u64 {
-    Fx::default().hash_one(rule)
-}
-
-/// Every stored lead's state by id, as the ledger compares it. `watch` keeps it from one
-/// evaluation to the next (see [`super::Carry`]) instead of reading every lead again.
-/// Ids are kept inline ([`Identifier`] holds up to 23 bytes without allocating; ids have 8 or
-/// 13): no allocation per stored lead.
-pub type LeadStates = FastMap<Identifier, Prior>;
-
-/// Reads every lead's state.
-pub fn read_states(tx: &mut dyn WriteTx) -> Result<LeadStates> {
-    // Sized up front: growing the map rehashes every state read so far, several times over.
-    let mut states = LeadStates::with_capacity_and_hasher(
-        tx.count_leads()?,
-        std::hash::BuildHasherDefault::default(),
-    );
-    tx.each_lead_state(&mut |s| {
-        states.insert(
-            Identifier::from(s.lead_id),
-            Prior {
-                active: s.active,
-                priority: s.priority.into(),
-                score: s.score,
-                fingerprint: s.fingerprint,
-                keys: s.placement,
-                rule: rule_key(s.rule),
-                seen: AtomicBool::new(false),
-            },
-        );
-    })?;
-    Ok(states)
-}
 
 /// What [`Ledger::claim`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +99,7 @@ pub struct Ledger<'s> {
     was_empty: bool,
     /// Collect the states of the leads written, to hand them to the next evaluation.
     keep: bool,
-    fresh: Vec<(Identifier, Prior)>,
+    fresh: Vec<(Identifier, Written)>,
     /// Hashes of the ids this evaluation inserted (ids already stored are marked in `prior`):
     /// 8 bytes a lead instead of a copy of every id, 60 MB at a million leads.
     inserted: FastSet<u64>,
@@ -191,7 +126,7 @@ impl<'s> Ledger<'s> {
     ) -> Ledger<'s> {
         let changes = ChangeBuilder::new(track).map(|mut c| {
             for p in prior.values().filter(|p| p.active) {
-                c.count_before(&p.priority);
+                c.count_before(prior.priority(p));
             }
             c
         });
@@ -287,8 +222,9 @@ impl<'s> Ledger<'s> {
             }
             Some(p) => {
                 self.writes[1] += 1;
+                let from = self.prior.priority(p);
                 let changed =
-                    if p.priority == lead.priority && p.score == lead.score && p.keys == enc.keys {
+                    if from == lead.priority && p.score == lead.score && p.keys == enc.keys {
                         Changed::Content
                     } else if p.keys == enc.keys {
                         Changed::Scored
@@ -297,7 +233,7 @@ impl<'s> Ledger<'s> {
                     };
                 Kind::Update {
                     changed,
-                    from: p.priority.clone(),
+                    from: from.into(),
                 }
             }
         };
@@ -319,10 +255,13 @@ impl<'s> Ledger<'s> {
         c.count_after(&lead.priority);
         match prior {
             // Most leads do not move: their state is built only when reported.
-            Some(p) if p.active && (p.priority != lead.priority || p.score != lead.score) => {
+            Some(p)
+                if p.active
+                    && (self.prior.priority(p) != lead.priority || p.score != lead.score) =>
+            {
                 c.moved(
                     &lead.lead_id,
-                    (&p.priority, p.score),
+                    (self.prior.priority(p), p.score),
                     (&lead.priority, lead.score),
                     || Ok::<_, crate::error::Error>(LeadState::of(lead)),
                 )?;
@@ -348,16 +287,13 @@ impl<'s> Ledger<'s> {
         index: (u64, u64),
     ) {
         if self.keep {
-            let p = Prior {
-                active: true,
+            let w = Written {
                 priority: priority.into(),
                 score,
-                fingerprint: Some(fingerprint),
-                keys: index.0,
-                rule: index.1,
-                seen: AtomicBool::new(false),
+                fingerprint,
+                index,
             };
-            self.fresh.push((id.into(), p));
+            self.fresh.push((id.into(), w));
         }
     }
 
@@ -375,11 +311,12 @@ impl<'s> Ledger<'s> {
             return Ok(None);
         };
         p.seen.store(true, Ordering::Relaxed);
-        let moved = p.priority != new.priority || p.score != new.score;
+        let from = self.prior.priority(p);
+        let moved = from != new.priority || p.score != new.score;
         if let Some(c) = &mut self.changes {
             c.count_after(new.priority);
             if moved {
-                c.moved(id, (&p.priority, p.score), (new.priority, new.score), state)?;
+                c.moved(id, (from, p.score), (new.priority, new.score), state)?;
             } else if p.reworded(new.fingerprint) {
                 c.reworded();
             }
@@ -391,7 +328,7 @@ impl<'s> Ledger<'s> {
         self.writes[1] += 1;
         let decision = ScoredDecision {
             at,
-            from: p.priority.clone(),
+            from: from.into(),
             moved,
         };
         self.keep_state(
@@ -430,7 +367,7 @@ impl<'s> Ledger<'s> {
             } else {
                 kept += 1;
                 if let Some(c) = &mut changes {
-                    c.count_after(&p.priority);
+                    c.count_after(prior.priority(p));
                 }
             }
         }
@@ -472,7 +409,7 @@ pub struct Settled {
 }
 
 struct StateUpdate {
-    fresh: Vec<(Identifier, Prior)>,
+    fresh: Vec<(Identifier, Written)>,
     gone: Vec<String>,
 }
 
@@ -481,13 +418,7 @@ impl Settled {
     /// its changes.
     pub fn apply(&mut self, mut states: LeadStates) -> Option<LeadStates> {
         let StateUpdate { fresh, gone } = self.update.take()?;
-        unsee(&states);
-        for id in &gone {
-            if let Some(p) = states.get_mut(id.as_str()) {
-                p.active = false;
-            }
-        }
-        states.extend(fresh);
+        states.update(fresh, &gone);
         Some(states)
     }
 }
@@ -506,13 +437,6 @@ pub fn settles_alone(states: &LeadStates, scope: &FastSet<u64>) -> bool {
                 .and_then(|short| states.get(short))
                 .is_some_and(standing)
         })
-}
-
-/// Forgets which leads an abandoned evaluation marked as seen.
-pub fn unsee(states: &LeadStates) {
-    for p in states.values() {
-        p.seen.store(false, Ordering::Relaxed);
-    }
 }
 
 #[cfg(test)]
@@ -655,7 +579,7 @@ mod tests {
         let mut tx = store.begin().unwrap();
         let states = read_states(&mut *tx).unwrap();
         let key = |l: &Lead| Encoded::of(l, fingerprint(l)).keys;
-        assert_eq!(states["L1"].keys, key(&moved));
-        assert_ne!(states["L1"].keys, key(&lead("third", 55.0)));
+        assert_eq!(states.get("L1").unwrap().keys, key(&moved));
+        assert_ne!(states.get("L1").unwrap().keys, key(&lead("third", 55.0)));
     }
 }

@@ -17,6 +17,7 @@ mod pass;
 mod plan;
 pub mod rank;
 mod rescore;
+mod states;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
