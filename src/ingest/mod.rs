@@ -21,6 +21,8 @@ mod stream;
 pub mod xlsx;
 
 #[cfg(test)]
+mod reader_db_tests;
+#[cfg(test)]
 mod real_tests;
 
 use std::fmt::Write as _;

@@ -12,7 +12,7 @@ use crate::model::Record;
 
 const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
 
-fn data_file(name: &str) -> Option<PathBuf> {
+pub(super) fn data_file(name: &str) -> Option<PathBuf> {
     let p = Path::new(DATA_DIR).join(name);
     if p.exists() {
         return Some(p);

@@ -27,6 +27,11 @@ pub struct IngestConfig {
     /// Exceptions by file name, first match wins.
     #[serde(default)]
     pub files: Vec<FileRule>,
+    /// Read xlsx sheets whole (calamine's `worksheet_range`) instead of streaming them: the
+    /// reference the stream is tested against, all the way into the database.
+    #[cfg(test)]
+    #[serde(skip)]
+    pub whole_sheets: bool,
 }
 
 /// An exception for the files whose name matches `match` (`*` and `?` wildcards, any case).

@@ -368,7 +368,7 @@ fn rescan_sheet(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::ingest::xlsx::read_workbook_ranges;
     use rust_xlsxwriter::Workbook;
@@ -396,7 +396,7 @@ mod tests {
     }
 
     /// Every awkward thing a sheet can do to a row reader, in one workbook.
-    fn awkward_workbook(path: &Path) {
+    pub(in crate::ingest) fn awkward_workbook(path: &Path) {
         let mut wb = Workbook::new();
         wb.add_worksheet().set_name("Empty").unwrap();
         // An install base starting at D5 under a title, with blank rows, a row whose only value

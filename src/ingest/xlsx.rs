@@ -259,11 +259,22 @@ pub fn read_workbook(
     // Tell a missing/unreadable file (an I/O problem) apart from a corrupt one.
     std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let ext = super::extension(path);
-    if ext == "xlsx" || ext == "xlsm" {
+    if (ext == "xlsx" || ext == "xlsm") && !whole_sheets(cfg) {
         super::stream::read_workbook(path, file, cfg, report, sink, progress)
     } else {
         read_workbook_ranges(path, file, cfg, report, sink, progress)
     }
+}
+
+/// True when a test asked for the whole-sheet reader where the stream would read.
+#[cfg(test)]
+fn whole_sheets(cfg: &IngestConfig) -> bool {
+    cfg.whole_sheets
+}
+
+#[cfg(not(test))]
+fn whole_sheets(_: &IngestConfig) -> bool {
+    false
 }
 
 /// A range's rows: (absolute Excel row, cells from the range's first column).

@@ -52,6 +52,57 @@ pub fn rows(store: &Store, sql: &str) -> Vec<Vec<Option<String>>> {
     super::sqlite::testdb::rows(conn(store), sql)
 }
 
+/// The user tables of the database of `store`, by name: every table it holds but the
+/// backend's own bookkeeping.
+///
+/// # Panics
+/// When the database cannot be read: a test bug.
+pub fn tables(store: &Store) -> Vec<String> {
+    rows(
+        store,
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         ORDER BY name",
+    )
+    .into_iter()
+    .map(|r| r[0].clone().unwrap())
+    .collect()
+}
+
+/// The column names of `table` but `except`, and every row of it with those columns, sorted
+/// by them (so two databases filled alike compare equal whatever order a scan gives).
+///
+/// # Panics
+/// When `table` does not exist: a test bug.
+pub fn table(
+    store: &Store,
+    table: &str,
+    except: &[&str],
+) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    let columns: Vec<String> = rows(
+        store,
+        &format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
+    )
+    .into_iter()
+    .filter_map(|r| r[0].clone())
+    .filter(|c| !except.contains(&c.as_str()))
+    .collect();
+    assert!(!columns.is_empty(), "no columns of `{table}` to compare");
+    let list = columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let order = (1..=columns.len())
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let all = rows(
+        store,
+        &format!("SELECT {list} FROM \"{table}\" ORDER BY {order}"),
+    );
+    (columns, all)
+}
+
 /// The single number `sql` selects from the database of `store`.
 ///
 /// # Panics
