@@ -118,12 +118,11 @@ impl LeadStates {
     }
 
     fn intern(&mut self, name: &str) -> u32 {
-        let at = match self.priorities.iter().position(|p| p == name) {
-            Some(i) => i,
-            None => {
-                self.priorities.push(name.into());
-                self.priorities.len() - 1
-            }
+        let at = if let Some(i) = self.priorities.iter().position(|p| p == name) {
+            i
+        } else {
+            self.priorities.push(name.into());
+            self.priorities.len() - 1
         };
         // A lead table with four billion distinct priority names does not fit in memory.
         u32::try_from(at).unwrap_or(u32::MAX)
