@@ -272,3 +272,14 @@ pub fn similar_ids(ids: Vec<String>, id: &str) -> Vec<String> {
     scored.sort();
     scored.into_iter().take(3).map(|(_, i)| i).collect()
 }
+
+/// The status changes' query on both backends, `clause` being the window on events `e` in the
+/// backend's parameter syntax: people's status changes (not a run's closings) per territory
+/// and new status.
+pub(crate) fn status_changes_sql(clause: &str) -> String {
+    format!(
+        "SELECT coalesce(l.territory_id, '(none)'), lower(e.to_status), count(*)
+         FROM lead_events e JOIN leads l ON l.lead_id = e.lead_id
+         WHERE e.kind = 'status' AND {clause} GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+}

@@ -10,6 +10,7 @@ pub use account::{
     Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
     Projects,
 };
+pub(crate) use leads::status_changes_sql;
 pub use leads::{
     DigestLead, DigestRows, DigestWindow, Event, FunnelBy, LeadFilter, LeadSort, Overlaid, Overlay,
     Statuses,

@@ -107,11 +107,7 @@ pub fn status_changes(
     window: &DigestWindow,
 ) -> Result<Vec<(String, String, i64)>> {
     let (clause, bound) = window_clause(window);
-    let sql = format!(
-        "SELECT coalesce(l.territory_id, '(none)'), lower(e.to_status), count(*)
-         FROM lead_events e JOIN leads l ON l.lead_id = e.lead_id
-         WHERE e.kind = 'status' AND {clause} GROUP BY 1, 2 ORDER BY 1, 2"
-    );
+    let sql = crate::store::read::status_changes_sql(clause);
     client
         .query(&sql, &[bound])?
         .iter()
