@@ -283,3 +283,24 @@ pub(crate) fn status_changes_sql(clause: &str) -> String {
          WHERE e.kind = 'status' AND {clause} GROUP BY 1, 2 ORDER BY 1, 2"
     )
 }
+
+/// The funnel's query on both backends, over `table` (the leads as each backend names them):
+/// leads per (group, lower-case status), groups in `by`'s order, statuses A–Z within a group.
+pub(crate) fn funnel_sql(by: FunnelBy, table: &str) -> String {
+    // Grouping expressions, one per dimension, with the order their groups are listed in.
+    // They are our own constants, never user text.
+    let (expr, order) = match by {
+        FunnelBy::All => ("CAST('all' AS TEXT)", "1"),
+        FunnelBy::LeadType => ("lead_type", "1"),
+        FunnelBy::Territory => ("coalesce(territory_id, '(none)')", "1"),
+        FunnelBy::Priority => (
+            "priority",
+            "CASE priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 \
+             WHEN 'LOW' THEN 3 ELSE 4 END, 1",
+        ),
+    };
+    format!(
+        "SELECT {expr}, lower(status), count(*) FROM {table} GROUP BY {expr}, lower(status)
+         ORDER BY {order}, 2"
+    )
+}

@@ -10,11 +10,11 @@ pub use account::{
     Account360, Alias, Asset, Count, Credits, ExpiringCredit, Identity, Lookup, Opportunity,
     Projects,
 };
-pub(crate) use leads::status_changes_sql;
 pub use leads::{
     DigestLead, DigestRows, DigestWindow, Event, FunnelBy, LeadFilter, LeadSort, Overlaid, Overlay,
     Statuses,
 };
+pub(crate) use leads::{funnel_sql, status_changes_sql};
 pub use rollups::{
     Coverage, FamilyMix, LeadMix, PRIORITIES, Pipeline, PriorityCounts, Territory, TerritorySort,
 };

@@ -117,21 +117,7 @@ pub fn status_changes(
 
 /// Leads per (group, lower-case status) under `by`, groups in `by`'s order.
 pub fn funnel_counts(client: &mut Client, by: FunnelBy) -> Result<Vec<(String, String, i64)>> {
-    let (expr, order) = match by {
-        FunnelBy::All => ("'all'::text", "1"),
-        FunnelBy::LeadType => ("lead_type", "1"),
-        FunnelBy::Territory => ("coalesce(territory_id, '(none)')", "1"),
-        FunnelBy::Priority => (
-            "priority",
-            "CASE priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 \
-             WHEN 'LOW' THEN 3 ELSE 4 END, 1",
-        ),
-    };
-    // The expressions are our own constants, never user text.
-    let sql = format!(
-        "SELECT {expr}, lower(status), count(*) FROM lead_rows GROUP BY {expr}, lower(status)
-         ORDER BY {order}, 2"
-    );
+    let sql = crate::store::read::funnel_sql(by, "lead_rows");
     client
         .query(&sql, &[])?
         .iter()

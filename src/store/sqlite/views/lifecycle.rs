@@ -120,22 +120,7 @@ pub fn status_changes(
 
 /// Leads per (group, lower-case status) under `by`, groups in `by`'s order.
 pub fn funnel_counts(conn: &Connection, by: FunnelBy) -> Result<Vec<(String, String, i64)>> {
-    // Grouping expressions, one per dimension, with the order their groups are listed in.
-    let (expr, order) = match by {
-        FunnelBy::All => ("'all'", "1"),
-        FunnelBy::LeadType => ("lead_type", "1"),
-        FunnelBy::Territory => ("coalesce(territory_id, '(none)')", "1"),
-        FunnelBy::Priority => (
-            "priority",
-            "CASE priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'MEDIUM' THEN 2 \
-             WHEN 'LOW' THEN 3 ELSE 4 END, 1",
-        ),
-    };
-    // The expressions are our own constants, never user text.
-    let sql = format!(
-        "SELECT {expr}, lower(status), count(*) FROM leads GROUP BY {expr}, lower(status)
-         ORDER BY {order}"
-    );
+    let sql = crate::store::read::funnel_sql(by, "leads");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
